@@ -1,6 +1,14 @@
 package extract
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+)
 
 // Source fetches one unit: every series the unit's selector matches, with
 // every sample (raw) or step (step mode) in [u.From, u.To). Samples outside
@@ -17,4 +25,177 @@ type Sink interface {
 	Add(ctx context.Context, w Window, series []Series) error
 	Done(ctx context.Context, w Window) error
 	Discard(w Window)
+}
+
+// AbortError marks an error after which no other unit can succeed either
+// (credentials refused, unknown datasource): Run stops at once rather than
+// failing every window the same way.
+type AbortError struct{ Err error }
+
+func (e *AbortError) Error() string { return e.Err.Error() }
+func (e *AbortError) Unwrap() error { return e.Err }
+
+// WindowResult is what became of one window.
+type WindowResult struct {
+	Window    Window
+	Series    int   // series fetched, summed over the window's units
+	Samples   int64 // samples handed to the sink
+	Conflicts int   // samples dropped because the source gave two values for one timestamp
+	Err       error // nil when the window was completed
+}
+
+// Result is the outcome of a run, window by window in plan order.
+type Result struct {
+	Windows []WindowResult
+	// DistinctSeries counts label sets over the whole run: a series is
+	// fetched once per window, and again for every selector that matches it.
+	DistinctSeries int
+}
+
+// Failed lists the windows that were not completed.
+func (r *Result) Failed() []WindowResult {
+	var out []WindowResult
+	for _, w := range r.Windows {
+		if w.Err != nil {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// Totals sums series and samples fetched for completed windows; a series
+// counts once per window and selector.
+func (r *Result) Totals() (series int, samples int64) {
+	for _, w := range r.Windows {
+		if w.Err == nil {
+			series += w.Series
+			samples += w.Samples
+		}
+	}
+	return series, samples
+}
+
+// Run fetches every unit of the plan with at most concurrency workers and
+// feeds the sink. A unit that fails fails its window only (it is discarded
+// whole and reported); an AbortError stops the run. Windows not reached
+// because of an abort or a cancelled context are reported as failed too, so
+// the result always accounts for the whole plan.
+func Run(ctx context.Context, p *Plan, src Source, sink Sink, concurrency int, log *slog.Logger) (*Result, error) {
+	units := p.Units()
+	perWindow := len(p.Selectors)
+	states := make([]windowState, len(p.Windows))
+	for i := range states {
+		states[i] = windowState{WindowResult: WindowResult{Window: p.Windows[i]}, pending: perWindow}
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(concurrency, 1))
+	var abort error
+	var abortOnce sync.Once
+	seen := &seriesSet{m: map[uint64]struct{}{}}
+	for i, u := range units {
+		st := &states[i/perWindow]
+		if gctx.Err() != nil {
+			st.finish(sink, gctx, fmt.Errorf("not fetched: %w", context.Cause(gctx)), log)
+			continue
+		}
+		g.Go(func() error {
+			err := fetchUnit(gctx, src, sink, st, u, seen)
+			var ae *AbortError
+			if errors.As(err, &ae) {
+				abortOnce.Do(func() { abort = ae })
+				st.finish(sink, gctx, err, log)
+				return err
+			}
+			st.finish(sink, gctx, err, log)
+			return nil
+		})
+	}
+	_ = g.Wait() // the only error returned is the abort, kept above
+	res := &Result{Windows: make([]WindowResult, len(states)), DistinctSeries: len(seen.m)}
+	for i := range states {
+		res.Windows[i] = states[i].WindowResult
+	}
+	if abort == nil {
+		abort = ctx.Err()
+	}
+	return res, abort
+}
+
+func fetchUnit(ctx context.Context, src Source, sink Sink, st *windowState, u Unit, seen *seriesSet) error {
+	series, err := src.Fetch(ctx, u)
+	if err != nil {
+		return fmt.Errorf("fetch %s in %s: %w", u.Selector, u.Window, err)
+	}
+	var samples int64
+	conflicts := 0
+	kept := series[:0]
+	for i := range series {
+		conflicts += series[i].Normalize(u.From, u.To)
+		if len(series[i].Samples) > 0 {
+			samples += int64(len(series[i].Samples))
+			kept = append(kept, series[i])
+		}
+	}
+	if err := sink.Add(ctx, u.Window, kept); err != nil {
+		return fmt.Errorf("write %s in %s: %w", u.Selector, u.Window, err)
+	}
+	seen.add(kept)
+	st.mu.Lock()
+	st.Series += len(kept)
+	st.Samples += samples
+	st.Conflicts += conflicts
+	st.mu.Unlock()
+	return nil
+}
+
+// seriesSet counts distinct label sets by hash: a count, so a collision
+// (astronomically unlikely) would only make it one short.
+type seriesSet struct {
+	mu sync.Mutex
+	m  map[uint64]struct{}
+}
+
+func (s *seriesSet) add(series []Series) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range series {
+		s.m[x.Labels.Hash()] = struct{}{}
+	}
+}
+
+// windowState counts down a window's units; the last one to finish closes
+// the window, so no goroutine waits on another.
+type windowState struct {
+	mu sync.Mutex
+	WindowResult
+	pending int
+}
+
+func (st *windowState) finish(sink Sink, ctx context.Context, err error, log *slog.Logger) {
+	st.mu.Lock()
+	if err != nil && st.Err == nil {
+		st.Err = err
+	}
+	st.pending--
+	last := st.pending == 0
+	failed := st.Err
+	st.mu.Unlock()
+	if !last {
+		return
+	}
+	if failed != nil {
+		sink.Discard(st.Window)
+		log.Warn("window not recovered", "window", st.Window.String(), "err", failed)
+		return
+	}
+	if err := sink.Done(ctx, st.Window); err != nil {
+		sink.Discard(st.Window)
+		st.mu.Lock()
+		st.Err = fmt.Errorf("finish %s: %w", st.Window, err)
+		st.mu.Unlock()
+		log.Warn("window not recovered", "window", st.Window.String(), "err", err)
+		return
+	}
+	log.Debug("window done", "window", st.Window.String(), "series", st.Series, "samples", st.Samples)
 }

@@ -1,0 +1,91 @@
+package blocks
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// tmpForCreation is Prometheus's own suffix for blocks being written: a
+// directory named <ULID>.tmp-for-creation is never loaded as a block, and
+// Prometheus deletes it at its next start, so a staging area left behind by a
+// crash is cleaned up by the very process that owns the directory.
+const tmpForCreation = ".tmp-for-creation"
+
+// prometheusEntries are the names a Prometheus (or promtool) data directory
+// may hold besides block directories. wbl and chunk_snapshot.* only appear
+// with out-of-order ingestion and memory snapshots enabled, but refusing a
+// real data directory would be worse than accepting a few extra names.
+var prometheusEntries = map[string]bool{
+	"wal":            true,
+	"wbl":            true,
+	"chunks_head":    true,
+	"lock":           true,
+	"queries.active": true,
+	"lost+found":     true,
+}
+
+// checkOutDir makes sure dir is a directory we may add blocks to. The errors
+// name the problem and the fix, because the usual mistake is pointing --out
+// at the wrong place (a Docker volume name instead of its mount point, say).
+func checkOutDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("--out %s: no such directory; create it or point --out at the Prometheus data directory (for a Docker volume: docker volume inspect NAME --format '{{ .Mountpoint }}')", dir)
+	case errors.Is(err, syscall.ENOTDIR):
+		return fmt.Errorf("--out %s: part of the path is a file, not a directory; point --out at the Prometheus data directory (for a Docker volume: docker volume inspect NAME --format '{{ .Mountpoint }}')", dir)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("--out %s: %w; run as a user who can read and write the Prometheus data directory", dir, err)
+	case err != nil:
+		return fmt.Errorf("--out %s: %w", dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("--out %s: is a file, not a directory; point --out at the Prometheus data directory (the one holding wal/ and the block directories)", dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("--out %s: cannot list it: %w; run as a user who can read and write the Prometheus data directory", dir, err)
+	}
+	for _, e := range entries {
+		if !belongsToPrometheus(e) {
+			return fmt.Errorf("--out %s: does not look like a Prometheus data directory (it holds %q); point --out at an empty directory or at the Prometheus data directory (the one holding wal/ and the block directories)", dir, filepath.Join(dir, e.Name()))
+		}
+	}
+	return nil
+}
+
+func belongsToPrometheus(e fs.DirEntry) bool {
+	name := e.Name()
+	if prometheusEntries[name] {
+		return true
+	}
+	if !e.IsDir() {
+		return false
+	}
+	if isULID(name) || strings.HasPrefix(name, "chunk_snapshot.") {
+		return true
+	}
+	// Prometheus's temporary block directories: being created, being
+	// deleted, or the pre-2.21 ".tmp".
+	ext := filepath.Ext(name)
+	return (strings.HasPrefix(ext, ".tmp-for-") || ext == ".tmp") && isULID(strings.TrimSuffix(name, ext))
+}
+
+func isULID(s string) bool {
+	_, err := ulid.ParseStrict(s)
+	return err == nil
+}
+
+// writableError explains a failed attempt to create something in dir.
+func writableError(dir string, err error) error {
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		return fmt.Errorf("--out %s: cannot write there: %w; run as a user who can write to the Prometheus data directory (the official image runs as uid 65534), or mount it read-write", dir, err)
+	}
+	return fmt.Errorf("--out %s: cannot write there: %w", dir, err)
+}

@@ -1,0 +1,149 @@
+package blocks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+
+	"github.com/promrecover/promrecover/extract"
+)
+
+// ReadSeries returns every float series with samples in [mint, maxt) across
+// the blocks in dir, sorted by labels; overlapping blocks are merged as
+// Prometheus would. It opens each block read-only rather than using
+// tsdb.OpenDBReadOnly, which creates a sandbox directory inside dir and
+// replays the WAL, neither of which belongs in a live data directory. The
+// head (wal/) is not read.
+func ReadSeries(dir string, mint, maxt int64) (_ []extract.Series, err error) {
+	ids, err := blockIDs(dir)
+	if err != nil {
+		return nil, err
+	}
+	var queriers []storage.Querier
+	defer func() {
+		for _, q := range queriers {
+			err = errors.Join(err, q.Close())
+		}
+	}()
+	for _, id := range ids {
+		path := filepath.Join(dir, id)
+		b, err := tsdb.OpenBlock(nil, path, nil, nil)
+		if err != nil {
+			return nil, fmt.Errorf("open block %s: %w", path, err)
+		}
+		if m := b.Meta(); m.MaxTime <= mint || m.MinTime >= maxt {
+			if err := b.Close(); err != nil {
+				return nil, fmt.Errorf("close block %s: %w", path, err)
+			}
+			continue
+		}
+		// Querier bounds are inclusive.
+		q, err := tsdb.NewBlockQuerier(b, mint, maxt-1)
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("query block %s: %w", path, err), b.Close())
+		}
+		queriers = append(queriers, blockQuerier{q, b})
+	}
+	if len(queriers) == 0 {
+		return nil, nil
+	}
+
+	ctx := context.Background()
+	q := storage.NewMergeQuerier(queriers, nil, storage.ChainedSeriesMerge)
+	set := q.Select(ctx, true, nil, allSeries())
+	var (
+		out []extract.Series
+		it  chunkenc.Iterator
+	)
+	for set.Next() {
+		s := set.At()
+		series := extract.Series{Labels: s.Labels().Copy()}
+		it = s.Iterator(it)
+		for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
+			if vt != chunkenc.ValFloat {
+				continue
+			}
+			t, v := it.At()
+			if t >= mint && t < maxt {
+				series.Samples = append(series.Samples, extract.Sample{T: t, V: v})
+			}
+		}
+		if err := it.Err(); err != nil {
+			return nil, fmt.Errorf("read series %s in %s: %w", series.Labels, dir, err)
+		}
+		if len(series.Samples) > 0 {
+			out = append(out, series)
+		}
+	}
+	if err := set.Err(); err != nil {
+		return nil, fmt.Errorf("read series in %s: %w", dir, err)
+	}
+	slices.SortFunc(out, func(a, b extract.Series) int { return labels.Compare(a.Labels, b.Labels) })
+	return out, nil
+}
+
+// blockQuerier closes its block with the querier.
+type blockQuerier struct {
+	storage.Querier
+	b *tsdb.Block
+}
+
+func (q blockQuerier) Close() error { return errors.Join(q.Querier.Close(), q.b.Close()) }
+
+// NewestMaxTime returns the latest maxTime in the meta.json of the blocks in
+// dir. Prometheus measures time retention from it, so a recovered block older
+// than it minus the retention is deleted at the next reload.
+func NewestMaxTime(dir string) (int64, bool, error) {
+	ids, err := blockIDs(dir)
+	if err != nil {
+		return 0, false, err
+	}
+	var (
+		newest int64
+		found  bool
+	)
+	for _, id := range ids {
+		path := filepath.Join(dir, id, "meta.json")
+		raw, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			// Prometheus may be deleting the block right now.
+			continue
+		}
+		if err != nil {
+			return 0, false, err
+		}
+		var m tsdb.BlockMeta
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return 0, false, fmt.Errorf("%s: %w", path, err)
+		}
+		if !found || m.MaxTime > newest {
+			newest, found = m.MaxTime, true
+		}
+	}
+	return newest, found, nil
+}
+
+// blockIDs lists the block directories in dir, as Prometheus recognises them.
+func blockIDs(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range entries {
+		if e.IsDir() && isULID(e.Name()) {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}

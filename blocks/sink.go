@@ -1,0 +1,326 @@
+// Package blocks turns each finished window of recovered series into a
+// Prometheus TSDB block, verifies it by reading it back, and moves it into
+// the output directory, which may be the data directory of a running
+// Prometheus.
+package blocks
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/promrecover/promrecover/extract"
+)
+
+// Block is one installed block.
+type Block struct {
+	ULID             string
+	Window           extract.Window
+	MinTime, MaxTime int64 // from meta.json: [MinTime, MaxTime) in ms
+	Series, Samples  uint64
+	// Duplicates counts series that arrived again for the window with
+	// identical samples (overlapping selectors) and were written once.
+	Duplicates uint64
+	Dir        string
+}
+
+// ErrWindowClosed is returned for a window that was already installed,
+// discarded or failed: writing it again would add a second, overlapping block
+// or resurrect a window that must leave no trace.
+var ErrWindowClosed = errors.New("window already finished")
+
+// Sink is an extract.Sink writing TSDB blocks. Windows are independent: each
+// has its own BlockWriter, lock and staging directory.
+type Sink struct {
+	dir     string
+	staging string
+	logger  *slog.Logger
+	tsdbLog *slog.Logger
+	owner   *owner
+
+	// beforeVerify lets tests tamper with what Done expects to read back.
+	beforeVerify func(*ledger)
+
+	mu         sync.Mutex
+	open       map[extract.Window]*window
+	finished   map[extract.Window]string // why the window is closed
+	installed  []Block
+	duplicates uint64
+	closed     bool
+}
+
+var _ extract.Sink = (*Sink)(nil)
+
+// NewSink checks dir and makes the staging area inside it. dir must exist and
+// be empty or look like a Prometheus data directory; nothing in it is changed
+// apart from the staging area and the blocks the sink installs.
+func NewSink(dir string, logger *slog.Logger) (*Sink, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := checkOutDir(dir); err != nil {
+		return nil, err
+	}
+	o, err := chownTarget(dir)
+	if err != nil {
+		return nil, err
+	}
+	staging := filepath.Join(dir, ulid.Make().String()+tmpForCreation)
+	if err := os.Mkdir(staging, 0o777); err != nil {
+		return nil, writableError(dir, err)
+	}
+	// A staging area left by a crash is removed by Prometheus at its next
+	// start; running as 65534 it can only do that if it owns the directory.
+	if err := chownTree(staging, o); err != nil {
+		return nil, errors.Join(err, os.RemoveAll(staging))
+	}
+	return &Sink{
+		dir:      dir,
+		staging:  staging,
+		logger:   logger,
+		tsdbLog:  slog.New(quietHandler{logger.Handler()}),
+		owner:    o,
+		open:     map[extract.Window]*window{},
+		finished: map[extract.Window]string{},
+	}, nil
+}
+
+// Add appends series to w's block. Series with no samples are ignored.
+func (s *Sink) Add(ctx context.Context, w extract.Window, series []extract.Series) error {
+	if err := checkWindow(w); err != nil {
+		return err
+	}
+	win, err := s.window(w)
+	if err != nil {
+		return err
+	}
+	win.mu.Lock()
+	defer win.mu.Unlock()
+	if win.closed {
+		// Done or Discard got the window between our lookup and our lock.
+		return fmt.Errorf("window %s: %w", w, ErrWindowClosed)
+	}
+	return win.add(ctx, series)
+}
+
+// Done flushes w's block, verifies it and installs it. A window that got no
+// samples gives no block and no error.
+func (s *Sink) Done(ctx context.Context, w extract.Window) error {
+	win, err := s.take(w, "done")
+	if err != nil || win == nil {
+		return err
+	}
+	win.mu.Lock()
+	defer win.mu.Unlock()
+	b, err := s.finish(ctx, win)
+	if err != nil {
+		s.markFinished(w, "failed")
+		return err
+	}
+	if b == nil {
+		return nil
+	}
+	s.mu.Lock()
+	s.installed = append(s.installed, *b)
+	s.duplicates += b.Duplicates
+	s.mu.Unlock()
+	s.logger.Info("installed block", "window", w.String(), "ulid", b.ULID, "series", b.Series, "samples", b.Samples, "dir", b.Dir)
+	return nil
+}
+
+// finish does Done's work for a window already taken out of s.open. It always
+// leaves the window's staging directory gone.
+func (s *Sink) finish(ctx context.Context, win *window) (*Block, error) {
+	win.closed = true
+	defer func() {
+		if err := win.release(); err != nil {
+			s.logger.Warn("cleaning up staging", "window", win.w.String(), "err", err)
+		}
+	}()
+	if win.broken != nil {
+		return nil, fmt.Errorf("window %s: not installed: an earlier add failed: %w", win.w, win.broken)
+	}
+	if win.bw == nil || win.ledger.samples == 0 {
+		return nil, nil
+	}
+	id, err := win.bw.Flush(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("window %s: flush block: %w", win.w, err)
+	}
+	if id == (ulid.ULID{}) {
+		return nil, fmt.Errorf("window %s: %d samples of %d series were appended but the flush wrote no block", win.w, win.ledger.samples, win.ledger.series)
+	}
+	src := filepath.Join(win.dir, id.String())
+	if s.beforeVerify != nil {
+		s.beforeVerify(win.ledger)
+	}
+	meta, err := verifyBlock(ctx, s.tsdbLog, src, win.w, win.ledger)
+	if err != nil {
+		return nil, fmt.Errorf("window %s: not installed: %w", win.w, err)
+	}
+	// The head holds the whole window in memory: give it back before the
+	// next window opens rather than at cleanup.
+	if err := win.closeWriter(); err != nil {
+		return nil, fmt.Errorf("window %s: %w", win.w, err)
+	}
+	if err := chownTree(src, s.owner); err != nil {
+		return nil, fmt.Errorf("window %s: %w", win.w, err)
+	}
+	dst := filepath.Join(s.dir, id.String())
+	if err := install(src, dst); err != nil {
+		return nil, fmt.Errorf("window %s: %w", win.w, err)
+	}
+	// The block is in place and Prometheus may already have loaded it, so
+	// from here on it counts as installed whatever else goes wrong.
+	if err := syncDir(s.dir); err != nil {
+		s.logger.Warn("block installed but the directory entry may not survive a crash", "window", win.w.String(), "err", err)
+	}
+	return &Block{
+		ULID:       id.String(),
+		Window:     win.w,
+		MinTime:    meta.MinTime,
+		MaxTime:    meta.MaxTime,
+		Series:     meta.Stats.NumSeries,
+		Samples:    meta.Stats.NumSamples,
+		Duplicates: win.duplicates,
+		Dir:        dst,
+	}, nil
+}
+
+// Discard drops everything added for w. Later Adds and Dones for w fail with
+// ErrWindowClosed rather than building a block from part of the window.
+func (s *Sink) Discard(w extract.Window) {
+	win, err := s.take(w, "discarded")
+	if err != nil {
+		// extract.Run discards a window whose Done failed; that one is
+		// already gone.
+		s.logger.Debug("discard", "window", w.String(), "err", err)
+		return
+	}
+	if win == nil {
+		return
+	}
+	win.mu.Lock()
+	defer win.mu.Unlock()
+	win.closed = true
+	if err := win.release(); err != nil {
+		s.logger.Warn("discarding window", "window", w.String(), "err", err)
+	}
+}
+
+// Blocks lists the blocks installed so far, oldest first.
+func (s *Sink) Blocks() []Block {
+	s.mu.Lock()
+	out := slices.Clone(s.installed)
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b Block) int {
+		return cmp.Or(cmp.Compare(a.MinTime, b.MinTime), cmp.Compare(a.ULID, b.ULID))
+	})
+	return out
+}
+
+// Duplicates is the number of identical repeated series skipped in installed
+// windows.
+func (s *Sink) Duplicates() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.duplicates
+}
+
+// Close drops every window still open and removes the staging area. Installed
+// blocks stay.
+func (s *Sink) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	open := s.open
+	s.open = nil
+	s.mu.Unlock()
+
+	var errs []error
+	for _, win := range open {
+		win.mu.Lock()
+		win.closed = true
+		errs = append(errs, win.release())
+		win.mu.Unlock()
+	}
+	if err := os.RemoveAll(s.staging); err != nil {
+		errs = append(errs, fmt.Errorf("remove staging area: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// window returns w's state, opening it on first use.
+func (s *Sink) window(w extract.Window) (*window, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, fmt.Errorf("window %s: sink is closed", w)
+	}
+	if why, ok := s.finished[w]; ok {
+		return nil, fmt.Errorf("window %s: %w (%s)", w, ErrWindowClosed, why)
+	}
+	win := s.open[w]
+	if win == nil {
+		win = newWindow(w, filepath.Join(s.staging, fmt.Sprintf("%d-%d", w.Start, w.End)), s.tsdbLog, s.owner)
+		s.open[w] = win
+	}
+	return win, nil
+}
+
+// take removes w from the open windows and marks it finished for why; nil
+// without error means nothing was ever added for w.
+func (s *Sink) take(w extract.Window, why string) (*window, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, fmt.Errorf("window %s: sink is closed", w)
+	}
+	if prev, ok := s.finished[w]; ok {
+		return nil, fmt.Errorf("window %s: %w (%s)", w, ErrWindowClosed, prev)
+	}
+	s.finished[w] = why
+	win := s.open[w]
+	delete(s.open, w)
+	return win, nil
+}
+
+func (s *Sink) markFinished(w extract.Window, why string) {
+	s.mu.Lock()
+	s.finished[w] = why
+	s.mu.Unlock()
+}
+
+func checkWindow(w extract.Window) error {
+	if w.Start%extract.WindowMs != 0 || w.End != w.Start+extract.WindowMs {
+		return fmt.Errorf("window [%d, %d): a block window must be %d ms long and aligned to a multiple of it", w.Start, w.End, extract.WindowMs)
+	}
+	return nil
+}
+
+// quietHandler keeps the BlockWriter's per-flush Info lines (three a window)
+// out of the user's log; its warnings and errors still get through.
+type quietHandler struct{ slog.Handler }
+
+func (h quietHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h quietHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return quietHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h quietHandler) WithGroup(name string) slog.Handler {
+	return quietHandler{h.Handler.WithGroup(name)}
+}

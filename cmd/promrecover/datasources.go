@@ -1,0 +1,46 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+func newDatasourcesCmd(logger func() *slog.Logger) *cobra.Command {
+	var (
+		conn connFlags
+		all  bool
+	)
+	cmd := &cobra.Command{
+		Use:     "datasources",
+		Short:   "List the Prometheus datasources, to find the value for --datasource",
+		Example: `  GRAFANA_SESSION=... promrecover datasources --grafana-url https://example.grafana.net`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts := conn.options()
+			opts.Log = logger()
+			client, err := newClient(opts)
+			if err != nil {
+				return err
+			}
+			list, err := client.Datasources(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "UID\tNAME\tTYPE\tURL")
+			for _, ds := range list {
+				if all || strings.Contains(ds.Type, "prometheus") {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ds.UID, ds.Name, ds.Type, ds.URL)
+				}
+			}
+			return tw.Flush()
+		},
+	}
+	conn.register(cmd.Flags())
+	cmd.Flags().BoolVar(&all, "all", false, "list datasources of every type")
+	return cmd
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/promrecover/promrecover/export"
+	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/grafana"
+)
+
+func newExportCmd(logger func() *slog.Logger) *cobra.Command {
+	var (
+		conn   connFlags
+		sel    selectFlags
+		output string
+	)
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Fetch series from Grafana and write them as Prometheus matrix JSON",
+		Long: `export fetches the same selection as recover and writes it in the form of the
+Prometheus API's range answer: {"status":"success","data":{"resultType":"matrix",
+"result":[...]}}. The file is written only when every window was fetched.`,
+		Example: `  GRAFANA_TOKEN=glsa_... promrecover export --grafana-url https://example.grafana.net \
+      --datasource grafanacloud-prom --from now-6h --to now-3h --match 'up' --output up.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := logger()
+			if output == "" {
+				return errors.New("--output is required: a file, or - for stdout")
+			}
+			plan, err := sel.plan(time.Now())
+			if err != nil {
+				return err
+			}
+			if conn.datasource == "" {
+				return errors.New("--datasource is required: the uid or name of the Prometheus datasource (list them with 'promrecover datasources')")
+			}
+			opts := conn.options()
+			opts.Log = log
+			client, err := newClient(opts)
+			if err != nil {
+				return err
+			}
+			ds, err := client.ResolveDatasource(cmd.Context(), conn.datasource)
+			if err != nil {
+				return err
+			}
+			sink := export.NewMatrix()
+			res, err := extract.Run(cmd.Context(), plan, &grafana.Source{Client: client, Datasource: ds}, sink, sel.concurrency, log)
+			if failed := res.Failed(); len(failed) > 0 || err != nil {
+				for _, f := range failed {
+					fmt.Fprintf(cmd.ErrOrStderr(), "NOT FETCHED %s: %v\n", f.Window, f.Err)
+				}
+				return &exitError{code: 1, msg: fmt.Sprintf("%d of %d windows were not fetched; nothing was written", len(failed), len(res.Windows))}
+			}
+			series := sink.Series()
+			if err := writeOutput(output, cmd.OutOrStdout(), func(w io.Writer) error { return export.WriteJSON(w, series) }); err != nil {
+				return err
+			}
+			n, samples := res.Totals()
+			log.Info("exported", "series", n, "samples", samples, "output", output)
+			return nil
+		},
+	}
+	conn.register(cmd.Flags())
+	sel.register(cmd.Flags())
+	cmd.Flags().StringVar(&conn.datasource, "datasource", "", "uid or name of the Prometheus datasource")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "file to write, or - for stdout")
+	return cmd
+}
+
+// writeOutput writes to stdout for "-", otherwise to a temporary file beside
+// the target that is renamed over it only once complete.
+func writeOutput(path string, stdout io.Writer, write func(io.Writer) error) error {
+	if path == "-" {
+		return write(stdout)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("--output %s: %w", path, err)
+	}
+	defer os.Remove(f.Name()) // after the rename, a no-op
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

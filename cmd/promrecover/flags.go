@@ -1,0 +1,127 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/spf13/pflag"
+
+	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/grafana"
+)
+
+// connFlags say how to reach Grafana. Secrets may come from the environment
+// so that they stay out of shell history; they are never given flag defaults,
+// which --help would print.
+type connFlags struct {
+	url, datasource        string
+	token, session, cookie string
+	user, password         string
+	orgID                  int64
+	timeout                time.Duration
+	retries                uint
+}
+
+func (c *connFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&c.url, "grafana-url", "", "Grafana address, e.g. https://example.grafana.net (or GRAFANA_URL)")
+	fs.StringVar(&c.token, "token", "", "service account token, sent as Bearer (or GRAFANA_TOKEN)")
+	fs.StringVar(&c.session, "session", "", "value of the grafana_session cookie of a logged-in browser (or GRAFANA_SESSION)")
+	fs.StringVar(&c.cookie, "cookie-name", grafana.DefaultCookieName, "name of the session cookie when Grafana's login_cookie_name is changed")
+	fs.StringVar(&c.user, "user", "", "login for basic auth (or GRAFANA_USER)")
+	fs.StringVar(&c.password, "password", "", "password for basic auth (or GRAFANA_PASSWORD)")
+	fs.Int64Var(&c.orgID, "org-id", 0, "Grafana organization id (X-Grafana-Org-Id); default: the user's current org")
+	fs.DurationVar(&c.timeout, "timeout", 150*time.Second, "timeout of one HTTP request")
+	fs.UintVar(&c.retries, "retries", 8, "retries of a request that failed with 429, 5xx or a network error")
+}
+
+func (c *connFlags) options() grafana.Options {
+	env := func(v *string, name string) {
+		if *v == "" {
+			*v = os.Getenv(name)
+		}
+	}
+	env(&c.url, "GRAFANA_URL")
+	env(&c.token, "GRAFANA_TOKEN")
+	env(&c.session, "GRAFANA_SESSION")
+	env(&c.user, "GRAFANA_USER")
+	env(&c.password, "GRAFANA_PASSWORD")
+	return grafana.Options{
+		URL:        c.url,
+		Auth:       grafana.Auth{Token: c.token, Session: c.session, CookieName: c.cookie, User: c.user, Password: c.password},
+		OrgID:      c.orgID,
+		Timeout:    c.timeout,
+		MaxRetries: c.retries,
+		UserAgent:  "promrecover/" + versionString(),
+	}
+}
+
+// selectFlags say what to fetch; recover and export share them.
+type selectFlags struct {
+	from, to    string
+	match       []string
+	step        time.Duration
+	concurrency int
+}
+
+func (s *selectFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&s.from, "from", "", "start of the lost range: RFC 3339, unix seconds, or now-6h")
+	fs.StringVar(&s.to, "to", "now", "end of the lost range (exclusive): RFC 3339, unix seconds, now or now-1h")
+	fs.StringArrayVar(&s.match, "match", nil, "series selector, e.g. '{job=\"node\"}' (repeatable; default: every series)")
+	fs.DurationVar(&s.step, "step", 0, "resample at this exact step (e.g. 15s) instead of fetching the raw samples")
+	fs.IntVar(&s.concurrency, "concurrency", 4, "queries in flight at once")
+}
+
+func (s *selectFlags) plan(now time.Time) (*extract.Plan, error) {
+	if s.from == "" {
+		return nil, errors.New("--from is required: the start of the lost range, e.g. --from 2025-08-03T02:00:00Z or --from now-6h")
+	}
+	from, err := parseTime(s.from, now)
+	if err != nil {
+		return nil, fmt.Errorf("--from: %w", err)
+	}
+	to, err := parseTime(s.to, now)
+	if err != nil {
+		return nil, fmt.Errorf("--to: %w", err)
+	}
+	if s.concurrency < 1 {
+		return nil, errors.New("--concurrency must be at least 1")
+	}
+	return extract.NewPlan(from, to, s.step, s.match)
+}
+
+// parseTime reads RFC 3339, unix seconds (with a fraction) or now[-+]duration
+// with Prometheus's duration units (ms, s, m, h, d, w, y).
+func parseTime(v string, now time.Time) (time.Time, error) {
+	v = strings.TrimSpace(v)
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		sec := int64(f)
+		return time.Unix(sec, int64((f-float64(sec))*1e9)).Round(time.Millisecond), nil
+	}
+	if rest, ok := strings.CutPrefix(v, "now"); ok {
+		if rest == "" {
+			return now, nil
+		}
+		sign := time.Duration(1)
+		switch rest[0] {
+		case '-':
+			sign = -1
+		case '+':
+		default:
+			return time.Time{}, fmt.Errorf("%q: after 'now' comes -DURATION or +DURATION, e.g. now-6h", v)
+		}
+		d, err := model.ParseDuration(rest[1:])
+		if err != nil {
+			return time.Time{}, fmt.Errorf("%q: %v", v, err)
+		}
+		return now.Add(sign * time.Duration(d)), nil
+	}
+	return time.Time{}, fmt.Errorf("cannot read %q as a time: use RFC 3339 (2025-08-03T02:00:00Z), unix seconds (1754186400) or now-6h", v)
+}

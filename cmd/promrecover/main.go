@@ -1,0 +1,85 @@
+// Command promrecover gets lost Prometheus data back from Grafana: it reads
+// the series through Grafana's HTTP API and writes native TSDB blocks into a
+// Prometheus data directory, or exports them as JSON.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = ""
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRoot(os.Stdout, os.Stderr).ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "promrecover:", err)
+		var ex *exitError
+		if errors.As(err, &ex) {
+			os.Exit(ex.code)
+		}
+		os.Exit(1)
+	}
+}
+
+// exitError is a failure whose details have already been printed.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	var verbose bool
+	root := &cobra.Command{
+		Use:   "promrecover",
+		Short: "Recover lost Prometheus data from Grafana into TSDB blocks",
+		Long: `promrecover gets lost hours of Prometheus data back from the copy that
+remote_write sent to Grafana Cloud (or any Grafana with a Prometheus datasource).
+It reads the series through Grafana's HTTP API and writes native Prometheus TSDB
+blocks into the local data directory, where Prometheus picks them up.`,
+		Version:       versionString(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "log every window and request decision")
+	logger := func() *slog.Logger {
+		level := slog.LevelInfo
+		if verbose {
+			level = slog.LevelDebug
+		}
+		return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	}
+	root.AddCommand(
+		newRecoverCmd(logger),
+		newExportCmd(logger),
+		newDatasourcesCmd(logger),
+		newDemoCmd(logger),
+	)
+	return root
+}

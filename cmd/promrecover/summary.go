@@ -1,0 +1,59 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/promrecover/promrecover/blocks"
+	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/grafana"
+)
+
+func printSummary(w io.Writer, ds grafana.Datasource, p *extract.Plan, res *extract.Result, st grafana.Stats, installed []blocks.Block, elapsed time.Duration) {
+	_, fetched := res.Totals()
+	failed := res.Failed()
+	var written, repeats uint64
+	for _, b := range installed {
+		written += b.Samples
+		repeats += b.Duplicates
+	}
+	fmt.Fprintf(w, "\nrecovered %d of %d windows from %s (%s) in %s\n", len(res.Windows)-len(failed), len(res.Windows), ds.Name, ds.UID, elapsed.Round(time.Millisecond))
+	fmt.Fprintf(w, "requests %d, retries %d, session rotations %d, %s received\n", st.Requests, st.Retries, st.Rotations, formatBytes(st.Bytes))
+	fmt.Fprintf(w, "fetched %d samples of %d series; written %d samples in %d blocks\n", fetched, res.DistinctSeries, written, len(installed))
+	if repeats > 0 {
+		fmt.Fprintf(w, "%d series came again from overlapping selectors in the same window and were written once\n", repeats)
+	}
+	if len(installed) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "BLOCK ULID\tMIN TIME\tMAX TIME\tSERIES\tSAMPLES")
+		for _, b := range installed {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", b.ULID, formatMs(b.MinTime), formatMs(b.MaxTime), b.Series, b.Samples)
+		}
+		tw.Flush()
+	}
+	for _, f := range failed {
+		fmt.Fprintf(w, "NOT RECOVERED %s: %v\n", f.Window, f.Err)
+	}
+	for _, r := range res.Windows {
+		if r.Conflicts > 0 {
+			fmt.Fprintf(w, "window %s: %d samples had a second, different value at the same timestamp; the first was kept\n", r.Window, r.Conflicts)
+		}
+	}
+}
+
+func formatMs(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z") }
+
+func formatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,121 @@
+// Package export is the end of the pipeline that writes series as the
+// Prometheus HTTP API's matrix JSON, the form prometheus/common/model reads,
+// for inspection or for loading elsewhere.
+package export
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"slices"
+	"sync"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/promrecover/promrecover/extract"
+)
+
+// Matrix collects series for a matrix answer. It implements extract.Sink.
+// A window is kept apart until it is done, so a failed window leaves nothing
+// behind; the whole answer is held in memory, which suits inspection-sized
+// exports.
+type Matrix struct {
+	mu      sync.Mutex
+	pending map[extract.Window][]extract.Series
+	series  map[uint64][]*extract.Series // by labels hash; a slice for collisions
+}
+
+// NewMatrix returns an empty matrix.
+func NewMatrix() *Matrix {
+	return &Matrix{pending: map[extract.Window][]extract.Series{}, series: map[uint64][]*extract.Series{}}
+}
+
+// Add implements extract.Sink.
+func (m *Matrix) Add(_ context.Context, w extract.Window, series []extract.Series) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pending[w] = append(m.pending[w], series...)
+	return nil
+}
+
+// Done implements extract.Sink.
+func (m *Matrix) Done(_ context.Context, w extract.Window) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range m.pending[w] {
+		m.merge(s)
+	}
+	delete(m.pending, w)
+	return nil
+}
+
+// Discard implements extract.Sink.
+func (m *Matrix) Discard(w extract.Window) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.pending, w)
+}
+
+func (m *Matrix) merge(s extract.Series) {
+	h := s.Labels.Hash()
+	for _, have := range m.series[h] {
+		if labels.Equal(have.Labels, s.Labels) {
+			have.Samples = append(have.Samples, s.Samples...)
+			return
+		}
+	}
+	m.series[h] = append(m.series[h], &extract.Series{Labels: s.Labels, Samples: slices.Clone(s.Samples)})
+}
+
+// Series returns what was collected, sorted by labels, each series sorted by
+// time without repeated timestamps (two selectors may match one series).
+func (m *Matrix) Series() []extract.Series {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]extract.Series, 0, len(m.series))
+	for _, ss := range m.series {
+		for _, s := range ss {
+			c := *s
+			c.Normalize(minInt64, maxInt64)
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b extract.Series) int { return labels.Compare(a.Labels, b.Labels) })
+	return out
+}
+
+const (
+	minInt64 = -1 << 63
+	maxInt64 = 1<<63 - 1
+)
+
+// WriteJSON writes series as {"status":"success","data":{"resultType":
+// "matrix","result":[...]}}, encoded by prometheus/common/model so that the
+// API's clients read it back exactly (NaN and ±Inf as strings, ms times).
+func WriteJSON(w io.Writer, series []extract.Series) error {
+	matrix := make(model.Matrix, 0, len(series))
+	for _, s := range series {
+		ss := &model.SampleStream{Metric: make(model.Metric, s.Labels.Len()), Values: make([]model.SamplePair, len(s.Samples))}
+		s.Labels.Range(func(l labels.Label) { ss.Metric[model.LabelName(l.Name)] = model.LabelValue(l.Value) })
+		for i, smp := range s.Samples {
+			ss.Values[i] = model.SamplePair{Timestamp: model.Time(smp.T), Value: model.SampleValue(smp.V)}
+		}
+		matrix = append(matrix, ss)
+	}
+	body := struct {
+		Status string `json:"status"`
+		Data   struct {
+			ResultType string       `json:"resultType"`
+			Result     model.Matrix `json:"result"`
+		} `json:"data"`
+	}{Status: "success"}
+	body.Data.ResultType = "matrix"
+	body.Data.Result = matrix
+	bw := bufio.NewWriter(w)
+	if err := json.NewEncoder(bw).Encode(body); err != nil {
+		return err
+	}
+	return bw.Flush()
+}

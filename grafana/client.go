@@ -1,0 +1,391 @@
+// Package grafana talks to a Grafana instance's HTTP API: it authenticates
+// (token, basic auth or a browser session that it keeps rotated), retries
+// what is worth retrying, builds /api/ds/query requests that force an exact
+// Prometheus step, and decodes the data-frame answers into series.
+package grafana
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"github.com/go-resty/resty/v2"
+
+	"github.com/promrecover/promrecover/extract"
+)
+
+// DefaultCookieName is Grafana's default [auth] login_cookie_name.
+const DefaultCookieName = "grafana_session"
+
+// Auth holds the credentials; exactly one kind should be set. They are only
+// ever put in request headers, never in URLs, logs or errors.
+type Auth struct {
+	Token          string // service-account token or API key, sent as Bearer
+	Session        string // value of the session cookie
+	CookieName     string // defaults to DefaultCookieName
+	User, Password string // basic auth
+}
+
+// Options configure a Client.
+type Options struct {
+	URL        string
+	Auth       Auth
+	OrgID      int64
+	Timeout    time.Duration // per HTTP request; 0 means 2m30s, above Grafana's own 2m query timeout
+	MaxRetries uint          // attempts after the first for a retryable failure; 0 means 8
+	// Backoff between retries: exponential from RetryInitial up to RetryMax,
+	// with jitter. Zero values mean 1s and 1m.
+	RetryInitial, RetryMax time.Duration
+	UserAgent              string
+	Log                    *slog.Logger
+}
+
+// Stats counts what the client did, for the summary.
+type Stats struct {
+	Requests, Retries, Rotations, Bytes int64
+}
+
+// Client is safe for concurrent use by many workers.
+type Client struct {
+	opts Options
+	base *url.URL
+	rc   *resty.Client
+	jar  http.CookieJar
+
+	// rotateMu makes session rotation one-at-a-time: the first worker to see
+	// session.token.rotate rotates, the others wait and then find the cookie
+	// already changed.
+	rotateMu sync.Mutex
+
+	requests, retries, rotations, bytes atomic.Int64
+}
+
+// NewClient checks the options and prepares the HTTP client.
+func NewClient(o Options) (*Client, error) {
+	base, err := url.Parse(strings.TrimRight(o.URL, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("--grafana-url %q is not an http(s) URL; give the address you open Grafana at, e.g. https://example.grafana.net", o.URL)
+	}
+	if base.User != nil {
+		return nil, errors.New("--grafana-url holds credentials; pass them with --user/--password or GRAFANA_USER/GRAFANA_PASSWORD instead, so they stay out of logs")
+	}
+	n := 0
+	for _, set := range []bool{o.Auth.Token != "", o.Auth.Session != "", o.Auth.User != ""} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		return nil, errors.New("give one kind of credentials: --token, --session, or --user/--password")
+	}
+	if o.Auth.User != "" && o.Auth.Password == "" {
+		return nil, errors.New("--user needs --password (or GRAFANA_PASSWORD)")
+	}
+	if strings.HasPrefix(o.Auth.Token, "glc_") {
+		return nil, errors.New("--token is a Grafana Cloud access-policy token (glc_...), which the Grafana HTTP API does not accept; create a service account token (glsa_...) in Grafana under Administration > Service accounts")
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 150 * time.Second
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = 8
+	}
+	if o.RetryInitial == 0 {
+		o.RetryInitial = time.Second
+	}
+	if o.RetryMax == 0 {
+		o.RetryMax = time.Minute
+	}
+	if o.Auth.CookieName == "" {
+		o.Auth.CookieName = DefaultCookieName
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	jar, _ := cookiejar.New(nil) // never fails without options
+	c := &Client{opts: o, base: base, jar: jar}
+	c.rc = resty.New().
+		SetBaseURL(base.String()).
+		SetTimeout(o.Timeout).
+		SetCookieJar(jar).
+		SetHeader("Accept", "application/json")
+	if o.UserAgent != "" {
+		c.rc.SetHeader("User-Agent", o.UserAgent)
+	}
+	if o.OrgID > 0 {
+		c.rc.SetHeader("X-Grafana-Org-Id", strconv.FormatInt(o.OrgID, 10))
+	}
+	switch {
+	case o.Auth.Token != "":
+		c.rc.SetAuthToken(o.Auth.Token)
+	case o.Auth.User != "":
+		c.rc.SetBasicAuth(o.Auth.User, o.Auth.Password)
+	case o.Auth.Session != "":
+		c.setSession(o.Auth.Session)
+	}
+	return c, nil
+}
+
+// Stats returns the counters so far.
+func (c *Client) Stats() Stats {
+	return Stats{Requests: c.requests.Load(), Retries: c.retries.Load(), Rotations: c.rotations.Load(), Bytes: c.bytes.Load()}
+}
+
+// Session returns the current session cookie value: after a rotation it is
+// the new one, which is what a resumed run must use.
+func (c *Client) Session() string {
+	for _, ck := range c.jar.Cookies(c.base) {
+		if ck.Name == c.opts.Auth.CookieName {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+func (c *Client) setSession(v string) {
+	c.jar.SetCookies(c.base, []*http.Cookie{{Name: c.opts.Auth.CookieName, Value: v, Path: "/"}})
+}
+
+// StatusError is an HTTP answer that is not a success, with Grafana's
+// message and messageId when the body carried them.
+type StatusError struct {
+	Method, Path string
+	Status       int
+	Message      string
+	MessageID    string
+	RetryAfter   time.Duration
+
+	// sessionUsed is the session value the refused request carried, so a
+	// rotation can tell whether another worker has rotated meanwhile.
+	sessionUsed string
+}
+
+func (e *StatusError) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(e.Status)
+	}
+	return fmt.Sprintf("%s %s: HTTP %d: %s", e.Method, e.Path, e.Status, msg)
+}
+
+// call sends one request and hands a successful body to read, retrying
+// connection errors, 429 (honouring Retry-After), 5xx and whatever read
+// marks as retryable, with exponential backoff and jitter. A session due for
+// rotation is rotated and the request sent again without counting as a
+// failure. okStatus lists statuses other than 2xx whose body read wants (the
+// 400 of /api/ds/query carries the refIds that did succeed).
+func (c *Client) call(ctx context.Context, method, path string, body any, okStatus []int, read func(status int, body io.Reader) error) error {
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval = c.opts.RetryInitial
+	bo.MaxInterval = c.opts.RetryMax
+	rotations := 0
+	op := func() (struct{}, error) {
+		err := c.once(ctx, method, path, body, okStatus, read)
+		var se *StatusError
+		if errors.As(err, &se) && se.Status == http.StatusUnauthorized && se.MessageID == "session.token.rotate" && c.opts.Auth.Session != "" && rotations < 3 {
+			rotations++
+			if rerr := c.rotate(ctx, se.sessionUsed); rerr != nil {
+				return struct{}{}, backoff.Permanent(rerr)
+			}
+			err = c.once(ctx, method, path, body, okStatus, read)
+		}
+		if err == nil {
+			return struct{}{}, nil
+		}
+		return struct{}{}, c.classify(err)
+	}
+	_, err := backoff.Retry(ctx, op,
+		backoff.WithBackOff(bo),
+		backoff.WithMaxTries(c.opts.MaxRetries+1),
+		backoff.WithMaxElapsedTime(0),
+		backoff.WithNotify(func(err error, wait time.Duration) {
+			c.retries.Add(1)
+			c.opts.Log.Warn("retrying", "request", method+" "+path, "in", wait.Round(time.Millisecond), "err", err)
+		}))
+	var r *retryable
+	if errors.As(err, &r) {
+		return r.err
+	}
+	return err
+}
+
+// retryable is an error worth another try; RetryAfter, when set, is the
+// server's own wait.
+type retryable struct {
+	err   error
+	after *backoff.RetryAfterError
+}
+
+func (r *retryable) Error() string { return r.err.Error() }
+func (r *retryable) Unwrap() []error {
+	if r.after != nil {
+		return []error{r.err, r.after}
+	}
+	return []error{r.err}
+}
+
+// classify turns an error into what backoff.Retry understands: retryable
+// errors pass (with the server's Retry-After), everything else is permanent.
+func (c *Client) classify(err error) error {
+	var se *StatusError
+	if errors.As(err, &se) {
+		switch {
+		case se.Status == http.StatusTooManyRequests || se.Status >= 500:
+			r := &retryable{err: err}
+			if se.RetryAfter > 0 {
+				r.after = &backoff.RetryAfterError{Duration: se.RetryAfter}
+			}
+			return r
+		case se.Status == http.StatusUnauthorized:
+			return backoff.Permanent(&extract.AbortError{Err: c.explainUnauthorized(se)})
+		case se.Status == http.StatusForbidden && strings.Contains(se.Message, "origin not allowed"):
+			return backoff.Permanent(&extract.AbortError{Err: fmt.Errorf("%w (Grafana's CSRF check refused the request: do not send an Origin header, or set [security] csrf_trusted_origins)", err)})
+		case se.Status == http.StatusForbidden || se.Status == http.StatusNotFound:
+			// Permissions and missing datasources are the same for every
+			// window: going on would only repeat the failure.
+			return backoff.Permanent(&extract.AbortError{Err: err})
+		}
+		return backoff.Permanent(err)
+	}
+	var rq *retryQuery
+	if errors.As(err, &rq) || isTransient(err) {
+		return &retryable{err: err}
+	}
+	return backoff.Permanent(err)
+}
+
+func (c *Client) explainUnauthorized(se *StatusError) error {
+	switch {
+	case c.opts.Auth.Session != "":
+		return fmt.Errorf("%w: Grafana refused the session cookie (revoked, expired or logged out); log in again and pass the new %s cookie value with --session or GRAFANA_SESSION", se, c.opts.Auth.CookieName)
+	case c.opts.Auth.Token != "":
+		return fmt.Errorf("%w: Grafana refused the token; use a service account token (glsa_...) of this Grafana instance that is not expired", se)
+	case c.opts.Auth.User != "":
+		return fmt.Errorf("%w: Grafana refused the user and password (basic auth may be disabled on this instance; use a service account token)", se)
+	}
+	return fmt.Errorf("%w: Grafana wants credentials: pass --token, --session or --user/--password", se)
+}
+
+// isTransient reports a network failure on the way to Grafana or while
+// reading its answer: worth another try.
+func isTransient(err error) bool {
+	var ne net.Error
+	var oe *net.OpError
+	return errors.As(err, &ne) || errors.As(err, &oe) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "connection reset")
+}
+
+// retryQuery marks a body that arrived but says a retry may pass (a refId
+// that failed with 429/5xx downstream, or a body cut short).
+type retryQuery struct{ err error }
+
+func (r *retryQuery) Error() string { return r.err.Error() }
+func (r *retryQuery) Unwrap() error { return r.err }
+
+func (c *Client) once(ctx context.Context, method, path string, body any, okStatus []int, read func(int, io.Reader) error) error {
+	used := c.Session()
+	req := c.rc.R().SetContext(ctx).SetDoNotParseResponse(true)
+	if body != nil {
+		req.SetHeader("Content-Type", "application/json").SetBody(body)
+	}
+	c.requests.Add(1)
+	resp, err := req.Execute(method, path)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	raw := resp.RawBody()
+	defer raw.Close()
+	cr := &countingReader{r: raw, n: &c.bytes}
+	status := resp.StatusCode()
+	if status/100 == 2 || slices.Contains(okStatus, status) {
+		if err := read(status, cr); err != nil {
+			if cr.err != nil {
+				// The connection broke while reading: the body is not at fault.
+				return fmt.Errorf("%s %s: reading the answer: %w", method, path, cr.err)
+			}
+			return err
+		}
+		return nil
+	}
+	se := &StatusError{Method: method, Path: path, Status: status, sessionUsed: used}
+	msg, _ := io.ReadAll(io.LimitReader(cr, 4096))
+	var gm struct {
+		Message   string `json:"message"`
+		MessageID string `json:"messageId"`
+	}
+	if json.Unmarshal(msg, &gm) == nil && gm.Message != "" {
+		se.Message, se.MessageID = gm.Message, gm.MessageID
+	} else {
+		se.Message = strings.TrimSpace(string(msg))
+	}
+	se.RetryAfter = parseRetryAfter(resp.Header().Get("Retry-After"), time.Now())
+	return se
+}
+
+// rotate asks Grafana for a new session token (Grafana >= 10.4 makes the
+// client do it). If the session in use is no longer the one that was
+// refused, another worker has rotated already and there is nothing to do.
+func (c *Client) rotate(ctx context.Context, refused string) error {
+	c.rotateMu.Lock()
+	defer c.rotateMu.Unlock()
+	if c.Session() != refused {
+		return nil
+	}
+	c.requests.Add(1)
+	resp, err := c.rc.R().SetContext(ctx).Post("/api/user/auth-tokens/rotate")
+	if err != nil {
+		return fmt.Errorf("rotating the session: %w", err)
+	}
+	if resp.StatusCode() != http.StatusOK {
+		return fmt.Errorf("rotating the session: HTTP %d: Grafana refused to rotate it; log in again and pass the new cookie with --session", resp.StatusCode())
+	}
+	if c.Session() == refused {
+		return errors.New("rotating the session: Grafana answered without a new session cookie; log in again and pass the new cookie with --session")
+	}
+	c.rotations.Add(1)
+	c.opts.Log.Info("session rotated")
+	return nil
+}
+
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+type countingReader struct {
+	r   io.Reader
+	n   *atomic.Int64
+	err error // the first read error other than EOF
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	if err != nil && err != io.EOF && c.err == nil {
+		c.err = err
+	}
+	return n, err
+}

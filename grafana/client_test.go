@@ -1,0 +1,242 @@
+package grafana
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/grafana/sim"
+)
+
+var (
+	simStart = time.Date(2025, 8, 3, 0, 0, 0, 0, time.UTC)
+	simData  = sim.DemoSeries(simStart, simStart.Add(4*time.Hour), 1)
+	promDS   = Datasource{UID: "grafanacloud-prom", Name: "grafanacloud-prom", Type: "prometheus"}
+)
+
+const (
+	token    = "glsa_secret_token_value"
+	password = "secret-password-value"
+)
+
+// faults answers the first n /api/ds/query requests itself with fail, then
+// passes everything to the server; it records when each query arrived.
+type faults struct {
+	next http.Handler
+	n    int
+	fail func(w http.ResponseWriter)
+
+	mu       sync.Mutex
+	arrivals []time.Time
+}
+
+func (f *faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/api/ds/query" {
+		f.mu.Lock()
+		f.arrivals = append(f.arrivals, time.Now())
+		fail := len(f.arrivals) <= f.n
+		f.mu.Unlock()
+		if fail {
+			f.fail(w)
+			return
+		}
+	}
+	f.next.ServeHTTP(w, r)
+}
+
+func newTestClient(t *testing.T, url string, auth Auth) *Client {
+	t.Helper()
+	c, err := NewClient(Options{URL: url, Auth: auth, RetryInitial: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond, MaxRetries: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func unit() extract.Unit {
+	w := extract.Window{Start: simStart.UnixMilli(), End: simStart.UnixMilli() + extract.WindowMs}
+	return extract.Unit{Window: w, From: w.Start, To: w.End, Selector: `{__name__=~".+"}`}
+}
+
+func TestFetchRetries(t *testing.T) {
+	cases := []struct {
+		name    string
+		n       int
+		fail    func(w http.ResponseWriter)
+		retries int64
+		minGap  time.Duration // the wait the server asked for
+		errPart string
+	}{
+		{name: "429 with Retry-After", n: 2, retries: 2, minGap: time.Second, fail: func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, `{"message":"too many requests"}`, http.StatusTooManyRequests)
+		}},
+		{name: "429 without Retry-After", n: 1, retries: 1, fail: func(w http.ResponseWriter) {
+			http.Error(w, `{"message":"too many requests"}`, http.StatusTooManyRequests)
+		}},
+		{name: "502, 503, 504", n: 3, retries: 3, fail: func() func(w http.ResponseWriter) {
+			codes := []int{502, 503, 504}
+			i := 0
+			return func(w http.ResponseWriter) { http.Error(w, "upstream", codes[i%3]); i++ }
+		}()},
+		{name: "connection dropped", n: 2, retries: 2, fail: func(w http.ResponseWriter) {
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+		}},
+		{name: "body cut short", n: 1, retries: 1, fail: func(w http.ResponseWriter) {
+			w.Header().Set("Content-Length", "1000")
+			w.Write([]byte(`{"results":{"A":{"status":200,"frames":[{"schema":`))
+		}},
+		{name: "a refId failed downstream with 503", n: 1, retries: 1, fail: func(w http.ResponseWriter) {
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"results":{"A":{"error":"unexpected response with status code 503: unavailable","errorSource":"downstream","status":500}}}`))
+		}},
+		{name: "retries run out", n: 100, retries: 4, errPart: "HTTP 500", fail: func(w http.ResponseWriter) {
+			http.Error(w, "boom", http.StatusInternalServerError)
+		}},
+		{name: "a query that cannot pass is not retried", n: 100, retries: 0, errPart: "too big", fail: func(w http.ResponseWriter) {
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"results":{"A":{"error":"execution: (err-mimir-max-series-per-query)","errorSource":"downstream","status":422}}}`))
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &faults{next: sim.New(sim.Config{Series: simData, Tokens: []string{token}}), n: tc.n, fail: tc.fail}
+			hs := httptest.NewServer(f)
+			defer hs.Close()
+			c := newTestClient(t, hs.URL, Auth{Token: token})
+			series, err := (&Source{Client: c, Datasource: promDS}).Fetch(context.Background(), unit())
+			if tc.errPart != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.errPart) {
+					t.Fatalf("error = %v, want one containing %q", err, tc.errPart)
+				}
+			} else if err != nil || len(series) == 0 {
+				t.Fatalf("Fetch = %d series, %v", len(series), err)
+			}
+			if got := c.Stats().Retries; got != tc.retries {
+				t.Errorf("retries = %d, want %d", got, tc.retries)
+			}
+			if tc.minGap > 0 {
+				for i := 1; i < len(f.arrivals); i++ {
+					if gap := f.arrivals[i].Sub(f.arrivals[i-1]); gap < tc.minGap {
+						t.Errorf("retry %d came %s after the previous request; the server asked for %s", i, gap, tc.minGap)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestSessionRotationWithManyWorkers(t *testing.T) {
+	srv := sim.New(sim.Config{Series: simData})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	session := srv.Login("admin")
+	c := newTestClient(t, hs.URL, Auth{Session: session})
+	src := &Source{Client: c, Datasource: promDS}
+	srv.AgeSessions(11 * time.Minute)
+
+	var g errgroup.Group
+	var ok atomic.Int64
+	for range 8 {
+		g.Go(func() error {
+			s, err := src.Fetch(context.Background(), unit())
+			if err == nil && len(s) > 0 {
+				ok.Add(1)
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats(); st.Rotations != 1 || ok.Load() != 8 {
+		t.Fatalf("rotations = %d, successful fetches = %d; want one rotation and 8 fetches", st.Rotations, ok.Load())
+	}
+	if c.Session() == session || c.Session() == "" {
+		t.Fatal("the client does not hold the rotated session")
+	}
+}
+
+func TestRefusedCredentials(t *testing.T) {
+	srv := sim.New(sim.Config{Series: simData, Tokens: []string{token}, Users: map[string]string{"admin": password}})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	revoked := srv.Login("admin")
+	srv.RevokeSessions()
+	cases := []struct {
+		name    string
+		auth    Auth
+		errPart string
+	}{
+		{"revoked session", Auth{Session: revoked}, "log in again"},
+		{"wrong token", Auth{Token: token + "x"}, "refused the token"},
+		{"wrong password", Auth{User: "admin", Password: password + "x"}, "refused the user and password"},
+		{"no credentials", Auth{}, "wants credentials"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newTestClient(t, hs.URL, tc.auth)
+			_, err := (&Source{Client: c, Datasource: promDS}).Fetch(context.Background(), unit())
+			var abort *extract.AbortError
+			if err == nil || !strings.Contains(err.Error(), tc.errPart) || !errors.As(err, &abort) {
+				t.Fatalf("error = %v, want an abort containing %q", err, tc.errPart)
+			}
+			if c.Stats().Retries != 0 {
+				t.Errorf("refused credentials were retried %d times", c.Stats().Retries)
+			}
+			for _, secret := range []string{token, password, revoked} {
+				if strings.Contains(err.Error(), secret) {
+					t.Fatalf("the error shows a secret: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestResolveDatasource(t *testing.T) {
+	srv := sim.New(sim.Config{Tokens: []string{token}, Datasources: []sim.Datasource{
+		{ID: 1, UID: "grafanacloud-prom", Name: "grafanacloud-example-prom", Type: "prometheus"},
+		{ID: 2, UID: "logs", Name: "grafanacloud-example-logs", Type: "loki"},
+	}})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	c := newTestClient(t, hs.URL, Auth{Token: token})
+	cases := []struct {
+		ref, uid, errPart string
+	}{
+		{"grafanacloud-prom", "grafanacloud-prom", ""},
+		{"grafanacloud-example-prom", "grafanacloud-prom", ""},
+		{"logs", "", "not Prometheus"},
+		{"nope", "", "promrecover datasources"},
+	}
+	for _, tc := range cases {
+		ds, err := c.ResolveDatasource(context.Background(), tc.ref)
+		if tc.errPart != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.errPart) {
+				t.Errorf("%s: error = %v, want one containing %q", tc.ref, err, tc.errPart)
+			}
+			continue
+		}
+		if err != nil || ds.UID != tc.uid {
+			t.Errorf("%s: got %+v, %v", tc.ref, ds, err)
+		}
+	}
+	list, err := c.Datasources(context.Background())
+	types := map[string]string{}
+	for _, ds := range list {
+		types[ds.UID] = ds.Type
+	}
+	if err != nil || len(list) != 2 || types["logs"] != "loki" || types["grafanacloud-prom"] != "prometheus" {
+		t.Fatalf("Datasources = %+v, %v", list, err)
+	}
+}

@@ -1,0 +1,246 @@
+package grafana
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/promrecover/promrecover/extract"
+)
+
+// Datasource is a Grafana datasource as the API lists it.
+type Datasource struct {
+	ID   int64  `json:"id"`
+	UID  string `json:"uid"`
+	Name string `json:"name"`
+	Type string `json:"type"`
+	URL  string `json:"url"`
+}
+
+type dsRef struct {
+	UID  string `json:"uid"`
+	Type string `json:"type"`
+}
+
+type query struct {
+	RefID         string `json:"refId"`
+	Datasource    dsRef  `json:"datasource"`
+	Expr          string `json:"expr"`
+	Range         bool   `json:"range"`
+	Instant       bool   `json:"instant"`
+	Interval      string `json:"interval,omitempty"`
+	IntervalMs    int64  `json:"intervalMs"`
+	MaxDataPoints int64  `json:"maxDataPoints"`
+	Format        string `json:"format"`
+}
+
+type queryRequest struct {
+	From    string  `json:"from"`
+	To      string  `json:"to"`
+	Queries []query `json:"queries"`
+}
+
+// buildQuery turns a unit into one /api/ds/query request. It reports false
+// when a step-mode unit holds no step at all (a step longer than the unit).
+//
+// Raw mode asks for the range selector sel[r] at time u.To with r one
+// millisecond longer than the unit: Prometheus 3 and Mimir leave the left end
+// out, Prometheus 2 keeps it, and either way every sample of [From, To) is in
+// the answer; Run trims the rest.
+//
+// Step mode asks a range query for exactly the step multiples inside
+// [From, To): Grafana floors both ends to the step (AlignTimeRange), so ends
+// that are already multiples are left alone. "interval" sets the minimum
+// step and maxDataPoints is high enough that Grafana's own calculation never
+// goes above it; extract.NewPlan keeps a window under 11,000 points.
+func buildQuery(ds Datasource, u extract.Unit) (queryRequest, bool) {
+	q := query{RefID: "A", Datasource: dsRef{UID: ds.UID, Type: ds.Type}, Format: "time_series", MaxDataPoints: extract.MaxPointsPerSeries}
+	from, to := u.From, u.To
+	if u.Step == 0 {
+		q.Instant = true
+		q.Expr = fmt.Sprintf("%s[%dms]", u.Selector, u.To-u.From+1)
+		q.IntervalMs = 1000
+	} else {
+		step := u.Step.Milliseconds()
+		first := ceilTo(u.From, step)
+		last := ceilTo(u.To, step) - step
+		if first > last {
+			return queryRequest{}, false
+		}
+		from, to = first, last
+		q.Range = true
+		q.Expr = u.Selector
+		q.Interval = formatInterval(u.Step)
+		q.IntervalMs = step
+	}
+	return queryRequest{From: strconv.FormatInt(from, 10), To: strconv.FormatInt(to, 10), Queries: []query{q}}, true
+}
+
+// formatInterval writes a step the way Grafana's interval parser reads it
+// (a Go duration or a plain unit suffix), without Go's "1m30s" forms that
+// would be harder to read back in logs.
+func formatInterval(d time.Duration) string {
+	if d%time.Second == 0 {
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+	return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
+}
+
+func ceilTo(t, step int64) int64 {
+	r := t % step
+	switch {
+	case r == 0:
+		return t
+	case r > 0:
+		return t - r + step
+	}
+	return t - r
+}
+
+// Source fetches units through /api/ds/query. It implements extract.Source.
+type Source struct {
+	Client     *Client
+	Datasource Datasource
+}
+
+// Fetch implements extract.Source.
+func (s *Source) Fetch(ctx context.Context, u extract.Unit) ([]extract.Series, error) {
+	req, ok := buildQuery(s.Datasource, u)
+	if !ok {
+		return nil, nil
+	}
+	var res *Result
+	err := s.Client.call(ctx, http.MethodPost, "/api/ds/query", req, []int{http.StatusBadRequest}, func(status int, body io.Reader) error {
+		resp, err := Decode(body)
+		if err != nil {
+			return decodeFailure(fmt.Errorf("decoding the answer to %s: %w", req.Queries[0].Expr, err))
+		}
+		res = resp.result("A")
+		if res == nil {
+			return fmt.Errorf("the answer to %s has no result for refId A (HTTP %d)", req.Queries[0].Expr, status)
+		}
+		if res.Error != "" {
+			return queryError(req.Queries[0].Expr, res)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range res.Notices {
+		s.Client.opts.Log.Warn("Grafana notice", "query", req.Queries[0].Expr, "severity", n.Severity, "text", n.Text)
+	}
+	if len(res.Unsupported) > 0 {
+		return nil, fmt.Errorf("%s: %s; /api/ds/query cannot carry these faithfully (native histograms arrive as heatmap cells without count and sum), so nothing of them is written", req.Queries[0].Expr, strings.Join(res.Unsupported, "; "))
+	}
+	if u.Step > 0 && len(res.Series) > 0 {
+		if err := checkStep(res.ExecutedQueryString, u.Step); err != nil {
+			return nil, fmt.Errorf("%s: %w", req.Queries[0].Expr, err)
+		}
+	}
+	return res.Series, nil
+}
+
+func (r *Response) result(refID string) *Result {
+	for i := range r.Results {
+		if r.Results[i].RefID == refID {
+			return &r.Results[i]
+		}
+	}
+	return nil
+}
+
+// checkStep compares the step Grafana says it ran with the one asked for:
+// a datasource "min interval" or a Grafana that computes steps differently
+// would otherwise resample the data silently.
+func checkStep(executed string, want time.Duration) error {
+	const prefix = "Step: "
+	i := strings.LastIndex(executed, prefix)
+	if i < 0 {
+		return fmt.Errorf("Grafana did not report the step it used (no %q in executedQueryString %q), so the exact step %s cannot be confirmed", prefix, executed, want)
+	}
+	got, err := time.ParseDuration(strings.TrimSpace(executed[i+len(prefix):]))
+	if err != nil {
+		return fmt.Errorf("cannot read the step in executedQueryString %q: %v", executed, err)
+	}
+	if got != want {
+		return fmt.Errorf("Grafana ran the query at step %s, not the %s asked for (a datasource minimum interval above %s forces this); choose --step %s or lower the datasource's scrape interval setting", got, want, want, got)
+	}
+	return nil
+}
+
+// queryError explains a failed refId and says whether another try may pass.
+func queryError(expr string, r *Result) error {
+	err := fmt.Errorf("query %s failed (status %d): %s", expr, r.Status, r.Error)
+	msg := strings.ToLower(r.Error)
+	switch {
+	case strings.Contains(msg, "too many outstanding requests"),
+		strings.Contains(msg, "status code 429"),
+		strings.Contains(msg, "status code 502"),
+		strings.Contains(msg, "status code 503"),
+		strings.Contains(msg, "status code 504"),
+		strings.Contains(msg, "timeout"), strings.Contains(msg, "timed out"),
+		strings.Contains(msg, "deadline exceeded"),
+		r.Status == http.StatusServiceUnavailable, r.Status == http.StatusTooManyRequests:
+		return &retryQuery{err}
+	case isTooBig(msg):
+		return fmt.Errorf("%w; the query is too big for the datasource's limits: narrow --match or use a shorter range", err)
+	}
+	return err
+}
+
+// isTooBig recognises the answers that no retry of the same query can pass.
+func isTooBig(msg string) bool {
+	for _, s := range []string{"err-mimir-max-series-per-query", "err-mimir-max-chunks-per-query", "err-mimir-max-fetched-chunk-bytes-per-query", "err-mimir-max-total-query-length", "too many samples", "exceeded maximum resolution"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Datasources lists the datasources the credentials can see.
+func (c *Client) Datasources(ctx context.Context) ([]Datasource, error) {
+	var out []Datasource
+	err := c.call(ctx, http.MethodGet, "/api/datasources", nil, nil, decodeJSON(&out))
+	if err != nil {
+		var se *StatusError
+		if errors.As(err, &se) && se.Status == http.StatusForbidden {
+			return nil, fmt.Errorf("%w: listing datasources needs the datasources:read permission (often Admin); ask an admin for the uid, or open the datasource in Grafana's UI (Connections > Data sources): the uid is the last part of its URL", err)
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+// ResolveDatasource finds a datasource by uid, then by name. Where the
+// credentials may not read datasources, the value is taken as a uid as it
+// is, since querying may still be allowed.
+func (c *Client) ResolveDatasource(ctx context.Context, ref string) (Datasource, error) {
+	var ds Datasource
+	for _, path := range []string{"/api/datasources/uid/", "/api/datasources/name/"} {
+		err := c.call(ctx, http.MethodGet, path+url.PathEscape(ref), nil, nil, decodeJSON(&ds))
+		var se *StatusError
+		switch {
+		case err == nil:
+			if !strings.Contains(ds.Type, "prometheus") {
+				return ds, fmt.Errorf("datasource %q is of type %q, not Prometheus; list the Prometheus ones with 'promrecover datasources'", ref, ds.Type)
+			}
+			return ds, nil
+		case errors.As(err, &se) && se.Status == http.StatusNotFound:
+			continue
+		case errors.As(err, &se) && se.Status == http.StatusForbidden:
+			c.opts.Log.Debug("cannot read datasource settings; using the value as a uid", "datasource", ref)
+			return Datasource{UID: ref, Name: ref, Type: "prometheus"}, nil
+		default:
+			return ds, err
+		}
+	}
+	return ds, &extract.AbortError{Err: fmt.Errorf("datasource %q not found by uid or name; list them with 'promrecover datasources'", ref)}
+}

@@ -1,0 +1,227 @@
+// Package sim is a Grafana imitation for tests and for the demo command: it
+// answers Grafana's HTTP API (POST /api/ds/query, datasource lookups, session
+// rotation) the way Grafana with its Prometheus datasource (promlib) does,
+// evaluating PromQL with Prometheus's own engine over in-memory series.
+//
+// What it reproduces, with the source it follows: the step math and
+// AlignTimeRange of promlib, Prometheus's query_range checks and error
+// classes, promlib's frames and the plugin SDK's JSON encoding of them byte
+// for byte, Grafana's refId and HTTP status rules, and its authentication
+// (service-account tokens, basic auth, session cookies that must be rotated,
+// the CSRF origin check).
+package sim
+
+import (
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/promrecover/promrecover/extract"
+)
+
+// Datasource is one Grafana datasource. Only type "prometheus" answers
+// queries; others are listed but behave like a datasource whose plugin is
+// not installed.
+type Datasource struct {
+	ID   int64
+	UID  string
+	Name string
+	Type string
+	URL  string
+	// TimeInterval is the datasource's scrape interval setting
+	// (jsonData.timeInterval), a fallback of the step math; "" means 15s.
+	TimeInterval string
+}
+
+// Config sets up a Server. Zero values get Grafana Cloud-like defaults.
+type Config struct {
+	Datasources []Datasource
+	// Series is what every prometheus datasource serves. The server keeps
+	// references to the sample slices: do not change them afterwards.
+	Series      []extract.Series
+	Tokens      []string          // accepted Bearer tokens (service-account tokens)
+	Users       map[string]string // login -> password, for basic auth
+	CookieName  string            // default "grafana_session"
+	RotateAfter time.Duration     // session age after which API calls get 401 session.token.rotate; default 10m
+	Now         func() time.Time  // default time.Now
+	// PrometheusV2 makes range selectors and subqueries include their left
+	// end, [t-r, t], as Prometheus 2.x did; by default they are left-open,
+	// (t-r, t], as in Prometheus 3.x and Mimir.
+	PrometheusV2 bool
+	// Intercept, when set, sees every call Grafana would make to
+	// Prometheus; a non-nil reply with a non-2xx status replaces
+	// Prometheus's answer, so tests can play Mimir limits, 429s and 5xx.
+	Intercept func(PromCall) *PromReply
+}
+
+// PromCall is one request Grafana's Prometheus datasource sends upstream.
+type PromCall struct {
+	RefID      string
+	Datasource string // uid
+	Expr       string
+	Instant    bool
+	Start, End time.Time     // as Prometheus reads them; equal for an instant query
+	Step       time.Duration // 0 for an instant query
+}
+
+// PromReply is the HTTP answer an intercepted upstream call gets. Grafana
+// parses bodies of 400, 422 and 503 as Prometheus JSON
+// ({"status":"error","errorType":...,"error":...}); any other status becomes
+// "unexpected response with status code N: <first 1024 bytes of Body>".
+type PromReply struct {
+	Status int
+	Body   string
+}
+
+// Counters are what tests assert about the traffic the server saw.
+type Counters struct {
+	Requests      int64 // HTTP requests under /api
+	DSQueries     int64 // authorized POST /api/ds/query requests
+	Queries       int64 // refIds run
+	FailedQueries int64 // refIds answered with an error
+	PromCalls     int64 // upstream Prometheus calls (an instant+range query makes two)
+	Rotations     int64 // session rotations performed
+	Unauthorized  int64 // 401 answers
+	Forbidden     int64 // 403 answers
+}
+
+// Server is a Grafana imitation; it is an http.Handler.
+type Server struct {
+	cfg    Config
+	store  *store
+	engine *promql.Engine
+	mux    *http.ServeMux
+
+	mu       sync.Mutex
+	sessions map[string]*sessionToken
+
+	requests, dsQueries, queries, failed, promCalls atomic.Int64
+	rotations, unauthorized, forbidden              atomic.Int64
+}
+
+// New builds a server over cfg.
+func New(cfg Config) *Server {
+	if cfg.Datasources == nil {
+		cfg.Datasources = []Datasource{{
+			ID: 1, UID: "grafanacloud-prom", Name: "grafanacloud-prom", Type: "prometheus",
+			URL: "https://prometheus-prod-01.grafana.net/api/prom",
+		}}
+	}
+	if cfg.CookieName == "" {
+		cfg.CookieName = "grafana_session"
+	}
+	if cfg.RotateAfter == 0 {
+		cfg.RotateAfter = 10 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{
+		cfg:      cfg,
+		store:    newStore(cfg.Series),
+		sessions: map[string]*sessionToken{},
+	}
+	s.engine = promql.NewEngine(promql.EngineOpts{
+		MaxSamples:           50e6,
+		Timeout:              2 * time.Minute,
+		LookbackDelta:        5 * time.Minute,
+		EnableAtModifier:     true,
+		EnableNegativeOffset: true,
+		// Prometheus's default global evaluation interval.
+		NoStepSubqueryIntervalFn: func(int64) int64 { return time.Minute.Milliseconds() },
+		Parser:                   rangeParser{Parser: parser.NewParser(parser.Options{}), closed: cfg.PrometheusV2},
+	})
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /api/health", s.health)
+	m.Handle("POST /api/ds/query", s.authed(s.dsQuery))
+	m.Handle("GET /api/datasources", s.authed(s.listDatasources))
+	m.Handle("GET /api/datasources/uid/{uid}", s.authed(s.datasourceByUID))
+	m.Handle("GET /api/datasources/name/{name}", s.authed(s.datasourceByName))
+	m.Handle("POST /api/user/auth-tokens/rotate", s.csrf(http.HandlerFunc(s.rotate)))
+	m.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not found"})
+	})
+	s.mux = m
+}
+
+// ServeHTTP routes a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if len(r.URL.Path) >= 4 && r.URL.Path[:4] == "/api" {
+		s.requests.Add(1)
+	}
+	s.mux.ServeHTTP(&countingWriter{ResponseWriter: w, s: s}, r)
+}
+
+// Counters returns a snapshot of the traffic counters.
+func (s *Server) Counters() Counters {
+	return Counters{
+		Requests:      s.requests.Load(),
+		DSQueries:     s.dsQueries.Load(),
+		Queries:       s.queries.Load(),
+		FailedQueries: s.failed.Load(),
+		PromCalls:     s.promCalls.Load(),
+		Rotations:     s.rotations.Load(),
+		Unauthorized:  s.unauthorized.Load(),
+		Forbidden:     s.forbidden.Load(),
+	}
+}
+
+func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"commit": "sim", "database": "ok", "version": "12.0.0-sim"})
+}
+
+// countingWriter counts refusals by status, whichever handler wrote them.
+type countingWriter struct {
+	http.ResponseWriter
+	s *Server
+}
+
+func (w *countingWriter) WriteHeader(code int) {
+	switch code {
+	case http.StatusUnauthorized:
+		w.s.unauthorized.Add(1)
+	case http.StatusForbidden:
+		w.s.forbidden.Add(1)
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// rangeParser makes every range selector and subquery 1ms longer when closed
+// is set. On millisecond data, (t-r-1ms, t] is exactly Prometheus 2.x's
+// [t-r, t], so the 3.x engine answers as 2.x did.
+type rangeParser struct {
+	parser.Parser
+	closed bool
+}
+
+func (p rangeParser) ParseExpr(input string) (parser.Expr, error) {
+	expr, err := p.Parser.ParseExpr(input)
+	if err != nil || !p.closed {
+		return expr, err
+	}
+	parser.Inspect(expr, func(node parser.Node, _ []parser.Node) error {
+		switch n := node.(type) {
+		case *parser.MatrixSelector:
+			if n.RangeExpr == nil {
+				n.Range += time.Millisecond
+			}
+		case *parser.SubqueryExpr:
+			if n.RangeExpr == nil {
+				n.Range += time.Millisecond
+			}
+		}
+		return nil
+	})
+	return expr, nil
+}

@@ -1,0 +1,212 @@
+package sim
+
+import (
+	"context"
+	"slices"
+	"sort"
+
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/tsdb/chunks"
+	"github.com/prometheus/prometheus/util/annotations"
+
+	"github.com/promrecover/promrecover/extract"
+)
+
+// store is a read-only storage.Queryable over in-memory series, so queries
+// run through Prometheus's own engine (lookback, staleness, range-selector
+// edges) rather than an imitation of it.
+type store struct {
+	series []extract.Series // sorted by labels, one entry per label set
+	byName map[string][]int
+}
+
+// newStore sorts and merges the series without touching the caller's
+// slices: samples are only copied where they must be re-sorted or merged.
+func newStore(in []extract.Series) *store {
+	ss := make([]extract.Series, 0, len(in))
+	for _, s := range in {
+		if !slices.IsSortedFunc(s.Samples, cmpSample) {
+			s.Samples = slices.Clone(s.Samples)
+			slices.SortStableFunc(s.Samples, cmpSample)
+		}
+		ss = append(ss, s)
+	}
+	sort.SliceStable(ss, func(i, j int) bool { return labels.Compare(ss[i].Labels, ss[j].Labels) < 0 })
+	out := ss[:0]
+	for _, s := range ss {
+		if n := len(out); n > 0 && labels.Equal(out[n-1].Labels, s.Labels) {
+			out[n-1].Samples = mergeSamples(out[n-1].Samples, s.Samples)
+			continue
+		}
+		out = append(out, s)
+	}
+	st := &store{series: out, byName: map[string][]int{}}
+	for i, s := range out {
+		name := s.Labels.Get(labels.MetricName)
+		st.byName[name] = append(st.byName[name], i)
+	}
+	return st
+}
+
+func cmpSample(a, b extract.Sample) int {
+	switch {
+	case a.T < b.T:
+		return -1
+	case a.T > b.T:
+		return 1
+	}
+	return 0
+}
+
+// mergeSamples joins two sorted runs; on equal timestamps the first wins, as
+// a TSDB append of a duplicate would be refused.
+func mergeSamples(a, b []extract.Sample) []extract.Sample {
+	out := make([]extract.Sample, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || (i < len(a) && a[i].T < b[j].T):
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j].T < a[i].T:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+func (st *store) Querier(mint, maxt int64) (storage.Querier, error) {
+	return &querier{st: st, mint: mint, maxt: maxt}, nil
+}
+
+type querier struct {
+	st         *store
+	mint, maxt int64
+}
+
+// window returns the samples in [mint, maxt], the range a TSDB querier
+// serves.
+func (q *querier) window(s []extract.Sample) []extract.Sample {
+	lo := sort.Search(len(s), func(i int) bool { return s[i].T >= q.mint })
+	hi := sort.Search(len(s), func(i int) bool { return s[i].T > q.maxt })
+	return s[lo:hi]
+}
+
+// matching yields the indexes of series with samples in range that match
+// every matcher; an equality matcher on the name narrows the scan first.
+func (q *querier) matching(ms []*labels.Matcher, yield func(i int, samples []extract.Sample)) {
+	var candidates []int
+	scanAll := true
+	for _, m := range ms {
+		if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+			candidates, scanAll = q.st.byName[m.Value], false
+			break
+		}
+	}
+	visit := func(i int) {
+		s := q.st.series[i]
+		for _, m := range ms {
+			if !m.Matches(s.Labels.Get(m.Name)) {
+				return
+			}
+		}
+		if w := q.window(s.Samples); len(w) > 0 {
+			yield(i, w)
+		}
+	}
+	if scanAll {
+		for i := range q.st.series {
+			visit(i)
+		}
+		return
+	}
+	for _, i := range candidates { // ascending, so the result stays sorted
+		visit(i)
+	}
+}
+
+func (q *querier) Select(_ context.Context, _ bool, _ *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+	var list []storage.Series
+	q.matching(ms, func(i int, w []extract.Sample) {
+		list = append(list, &memSeries{lset: q.st.series[i].Labels, samples: w})
+	})
+	return &seriesSet{list: list, i: -1}
+}
+
+func (q *querier) LabelValues(_ context.Context, name string, _ *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	seen := map[string]struct{}{}
+	q.matching(ms, func(i int, _ []extract.Sample) {
+		if v := q.st.series[i].Labels.Get(name); v != "" {
+			seen[v] = struct{}{}
+		}
+	})
+	return sortedKeys(seen), nil, nil
+}
+
+func (q *querier) LabelNames(_ context.Context, _ *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	seen := map[string]struct{}{}
+	q.matching(ms, func(i int, _ []extract.Sample) {
+		q.st.series[i].Labels.Range(func(l labels.Label) { seen[l.Name] = struct{}{} })
+	})
+	return sortedKeys(seen), nil, nil
+}
+
+func (q *querier) Close() error { return nil }
+
+func sortedKeys(m map[string]struct{}) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+type seriesSet struct {
+	list []storage.Series
+	i    int
+}
+
+func (s *seriesSet) Next() bool                        { s.i++; return s.i < len(s.list) }
+func (s *seriesSet) At() storage.Series                { return s.list[s.i] }
+func (s *seriesSet) Err() error                        { return nil }
+func (s *seriesSet) Warnings() annotations.Annotations { return nil }
+
+type memSeries struct {
+	lset    labels.Labels
+	samples []extract.Sample
+}
+
+func (s *memSeries) Labels() labels.Labels { return s.lset }
+
+// Iterator serves samples through Prometheus's list iterator; values pass
+// through bit for bit, so stale markers stay stale markers for the engine.
+func (s *memSeries) Iterator(chunkenc.Iterator) chunkenc.Iterator {
+	return storage.NewListSeriesIterator(sampleList(s.samples))
+}
+
+// sampleList lets the list iterator read extract samples in place.
+type sampleList []extract.Sample
+
+func (l sampleList) Get(i int) chunks.Sample { return floatSample{&l[i]} }
+func (l sampleList) Len() int                { return len(l) }
+
+// floatSample is pointer-shaped, so boxing it in chunks.Sample allocates
+// nothing per sample read.
+type floatSample struct{ p *extract.Sample }
+
+func (s floatSample) T() int64                      { return s.p.T }
+func (s floatSample) ST() int64                     { return 0 }
+func (s floatSample) F() float64                    { return s.p.V }
+func (s floatSample) H() *histogram.Histogram       { return nil }
+func (s floatSample) FH() *histogram.FloatHistogram { return nil }
+func (s floatSample) Type() chunkenc.ValueType      { return chunkenc.ValFloat }
+func (s floatSample) Copy() chunks.Sample           { c := *s.p; return floatSample{&c} }
