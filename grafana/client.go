@@ -119,6 +119,10 @@ func NewClient(o Options) (*Client, error) {
 	jar, _ := cookiejar.New(nil) // never fails without options
 	c := &Client{opts: o, base: base, jar: jar}
 	c.rc = resty.New().
+		SetLogger(restyLog{o.Log}).
+		// resty warns on every request sent with basic auth over http; one
+		// warning of ours below says it once, and only off this machine.
+		SetDisableWarn(true).
 		SetBaseURL(base.String()).
 		SetTimeout(o.Timeout).
 		SetCookieJar(jar).
@@ -128,6 +132,9 @@ func NewClient(o Options) (*Client, error) {
 	}
 	if o.OrgID > 0 {
 		c.rc.SetHeader("X-Grafana-Org-Id", strconv.FormatInt(o.OrgID, 10))
+	}
+	if base.Scheme == "http" && n > 0 && !isLoopback(base.Hostname()) {
+		o.Log.Warn("sending credentials over plain http; use https unless this network is trusted", "grafana", base.Host)
 	}
 	switch {
 	case o.Auth.Token != "":
@@ -139,6 +146,21 @@ func NewClient(o Options) (*Client, error) {
 	}
 	return c, nil
 }
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// restyLog sends resty's own messages to the run's logger.
+type restyLog struct{ l *slog.Logger }
+
+func (r restyLog) Errorf(f string, v ...any) { r.l.Error(fmt.Sprintf(f, v...)) }
+func (r restyLog) Warnf(f string, v ...any)  { r.l.Warn(fmt.Sprintf(f, v...)) }
+func (r restyLog) Debugf(f string, v ...any) { r.l.Debug(fmt.Sprintf(f, v...)) }
 
 // Stats returns the counters so far.
 func (c *Client) Stats() Stats {
