@@ -3,8 +3,10 @@ package extract
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 )
 
@@ -76,9 +78,12 @@ func NewPlan(from, to time.Time, step time.Duration, selectors []string) (*Plan,
 			return nil, fmt.Errorf("--match %q is not a series selector (%v); write one like 'up' or '{job=\"node\"}'", s, err)
 		}
 		if len(ms) == 0 {
-			return nil, fmt.Errorf("--match %q selects nothing", s)
+			return nil, fmt.Errorf("--match %q has no matcher; give at least one, e.g. '{job=\"node\"}', or leave --match out for every series", s)
 		}
-		canon := (&parser.VectorSelector{LabelMatchers: ms}).String()
+		if !slices.ContainsFunc(ms, func(m *labels.Matcher) bool { return !m.Matches("") }) {
+			return nil, fmt.Errorf("--match %q is not a series selector Prometheus accepts: it needs at least one matcher that does not match the empty string, e.g. '{job=\"node\"}' or '{job=~\".+\"}'", s)
+		}
+		canon := canonical(ms)
 		if !seen[canon] {
 			seen[canon] = true
 			p.Selectors = append(p.Selectors, canon)
@@ -101,6 +106,18 @@ func (p *Plan) Units() []Unit {
 		}
 	}
 	return units
+}
+
+// canonical writes a selector the way Prometheus prints it, with the metric
+// name in front when there is one, so equal selectors compare equal.
+func canonical(ms []*labels.Matcher) string {
+	vs := &parser.VectorSelector{LabelMatchers: ms}
+	for _, m := range ms {
+		if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+			vs.Name = m.Value
+		}
+	}
+	return vs.String()
 }
 
 func floorDiv(a, b int64) int64 {

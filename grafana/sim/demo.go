@@ -60,19 +60,19 @@ type seriesFunc func(t *target, add func(name string, value float64, extra ...st
 func demoTarget(start, end time.Time, seed int64, idx uint64, job, instance string, gen seriesFunc) []extract.Series {
 	rng := rand.New(rand.NewPCG(uint64(seed), idx))
 	tg := &target{rng: rng, counters: map[string]float64{}, gauges: map[string]float64{}}
-	index := map[string]int{}
+	// A target exposes its series in the same order at every scrape, so
+	// the n-th sample of a scrape belongs to the n-th series.
 	var series []extract.Series
+	pos := 0
 	add := func(t int64) func(string, float64, ...string) {
+		pos = 0
 		return func(name string, v float64, extra ...string) {
-			key := name + fmt.Sprint(extra)
-			i, ok := index[key]
-			if !ok {
+			if pos == len(series) {
 				kv := append([]string{labels.MetricName, name, "job", job, "instance", instance}, extra...)
 				series = append(series, extract.Series{Labels: labels.FromStrings(kv...)})
-				i = len(series) - 1
-				index[key] = i
 			}
-			series[i].Samples = append(series[i].Samples, extract.Sample{T: t, V: v})
+			series[pos].Samples = append(series[pos].Samples, extract.Sample{T: t, V: v})
+			pos++
 		}
 	}
 	phase := rng.Int64N(demoInterval.Milliseconds())
