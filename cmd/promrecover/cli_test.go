@@ -1,7 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +79,75 @@ func TestSecretsStayOutOfOutput(t *testing.T) {
 			if strings.Contains(all, secret) {
 				t.Fatalf("%v printed a secret:\n%s", args[:2], all)
 			}
+		}
+	}
+}
+
+// failWindow answers a query for the window ending at end with an error no
+// retry can pass, and passes the rest to the server.
+type failWindow struct {
+	next http.Handler
+	end  string
+}
+
+func (f *failWindow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/api/ds/query" {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if bytes.Contains(body, []byte(`"to":"`+f.end+`"`)) {
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"results":{"A":{"error":"bad_data: invalid parameter","errorSource":"downstream","status":400}}}`))
+			return
+		}
+	}
+	f.next.ServeHTTP(w, r)
+}
+
+func TestFailedWindowIsReportedAndNotInstalled(t *testing.T) {
+	from, to := dataStart.Add(2*time.Hour), dataStart.Add(8*time.Hour)
+	bad := dataStart.Add(6 * time.Hour) // the end of the second window
+	hs := httptest.NewServer(&failWindow{next: sim.New(sim.Config{Series: sim.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}}), end: strconv.FormatInt(bad.UnixMilli(), 10)})
+	defer hs.Close()
+	out := t.TempDir()
+	stdout, stderr, err := runCLI(t, "recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out)
+	if err == nil || !strings.Contains(err.Error(), "1 of 3 windows were not recovered") {
+		t.Fatalf("error = %v\n%s\n%s", err, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "NOT RECOVERED 2025-08-03T04:00:00Z..2025-08-03T06:00:00Z") || !strings.Contains(stdout, "bad_data: invalid parameter") {
+		t.Fatalf("the summary does not say which window failed and why:\n%s", stdout)
+	}
+	entries, _ := os.ReadDir(out)
+	if len(entries) != 2 {
+		t.Fatalf("want the 2 good blocks and nothing else in --out, have %v", entries)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(out, e.Name(), "meta.json"))
+		if err != nil {
+			t.Fatalf("%s is not a block: %v", e.Name(), err)
+		}
+		var meta struct{ MinTime, MaxTime int64 }
+		if err := json.Unmarshal(b, &meta); err != nil {
+			t.Fatal(err)
+		}
+		if meta.MaxTime > bad.Add(-2*time.Hour).UnixMilli() && meta.MinTime < bad.UnixMilli() {
+			t.Fatalf("block %s covers the failed window", e.Name())
+		}
+	}
+}
+
+func TestWarnsAboutHeadAndRetention(t *testing.T) {
+	now := time.Now()
+	hs := httptest.NewServer(sim.New(sim.Config{Series: sim.DemoSeries(now.Add(-10*time.Hour), now, 1), Tokens: []string{testToken}}))
+	defer hs.Close()
+	stdout, stderr, err := runCLI(t, "recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+		"--from", "now-9h", "--to", "now-1h", "--match", "up", "--out", t.TempDir(), "--retention", "4h")
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+	}
+	for _, w := range []string{"reaches into the last 3h", "older than the retention"} {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, stderr)
 		}
 	}
 }

@@ -84,13 +84,14 @@ func demoTarget(start, end time.Time, seed int64, idx uint64, job, instance stri
 		if t < start.UnixMilli() || t >= end.UnixMilli() {
 			continue
 		}
+		scrape := add(t)
 		if missed {
-			add(t)("up", 0)
+			scrape("up", 0)
 			continue
 		}
-		add(t)("up", 1)
+		scrape("up", 1)
 		tg.elapsed += demoInterval.Seconds()
-		gen(tg, add(t))
+		gen(tg, scrape)
 		tg.restart = false
 	}
 	return series
