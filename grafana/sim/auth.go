@@ -130,9 +130,7 @@ func (s *Server) authenticate(r *http.Request) *authError {
 			first = e
 		}
 	}
-	tried := false
 	if token, ok := bearer(r); ok {
-		tried = true
 		switch {
 		case !slices.Contains(s.cfg.Tokens, token):
 			fail(errAPIKeyInvalid)
@@ -143,7 +141,6 @@ func (s *Server) authenticate(r *http.Request) *authError {
 		}
 	}
 	if user, pass, ok := r.BasicAuth(); ok {
-		tried = true
 		if err := s.basic(user, pass, org); err != nil {
 			fail(err)
 		} else {
@@ -151,7 +148,6 @@ func (s *Server) authenticate(r *http.Request) *authError {
 		}
 	}
 	if c, err := r.Cookie(s.cfg.CookieName); err == nil {
-		tried = true
 		switch err := s.checkSession(c.Value, false); {
 		case err == errNeedsRotation:
 			return err // Grafana does not fall through to other clients here
@@ -165,7 +161,7 @@ func (s *Server) authenticate(r *http.Request) *authError {
 			return nil
 		}
 	}
-	if !tried || first == nil {
+	if first == nil { // no credentials at all
 		return errUnauthorized
 	}
 	return first
@@ -226,6 +222,11 @@ func (s *Server) rotate(w http.ResponseWriter, r *http.Request) {
 	t := s.sessions[c.Value]
 	ses := t.s
 	now := s.cfg.Now()
+	for tok, st := range s.sessions {
+		if !st.graceUntil.IsZero() && !now.Before(st.graceUntil) {
+			delete(s.sessions, tok)
+		}
+	}
 	if now.Sub(ses.rotatedAt) >= skipRotation {
 		// The old token lives on briefly for requests already in flight.
 		s.sessions[ses.current] = &sessionToken{s: ses, graceUntil: now.Add(rotationGrace)}

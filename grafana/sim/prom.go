@@ -95,7 +95,11 @@ func apiError(err error) promAnswer {
 		typ, code = "internal", http.StatusInternalServerError
 	}
 	if !statusParsed(code) {
-		body, _ := json.Marshal(map[string]string{"status": "error", "errorType": typ, "error": err.Error()})
+		body, _ := json.Marshal(struct {
+			Status    string `json:"status"`
+			ErrorType string `json:"errorType"`
+			Error     string `json:"error"`
+		}{"error", typ, err.Error()})
 		return promAnswer{status: code, unexpected: string(body)}
 	}
 	return promAnswer{status: code, err: typ + ": " + err.Error()}

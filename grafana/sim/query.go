@@ -22,7 +22,6 @@ import (
 // promQuery is promlib's models.Query.
 type promQuery struct {
 	refID        string
-	ds           Datasource
 	expr         string
 	legendFormat string
 	step         time.Duration
@@ -59,7 +58,7 @@ func (s *Server) promlib(ctx context.Context, ds Datasource, dq dsQuery, from, t
 		return result{refID: dq.refID, err: err.Error(), errSource: "downstream"}, nil
 	}
 	q := promQuery{
-		refID: dq.refID, ds: ds, legendFormat: m.LegendFormat, step: step,
+		refID: dq.refID, legendFormat: m.LegendFormat, step: step,
 		expr:  interpolate(m.Expr, dq.interval, step, m.Interval, ds.TimeInterval, to.Sub(from)),
 		start: from, end: to,
 		instant: m.Instant, rangeQ: m.Range || !m.Instant, exemplar: m.Exemplar,

@@ -315,6 +315,21 @@ func TestDatasourceResolution(t *testing.T) {
 	}
 }
 
+func TestMixedDatasources(t *testing.T) {
+	s, _ := newTestServer(t, Config{Datasources: []Datasource{
+		{ID: 1, UID: "prom", Name: "Prom", Type: "prometheus"},
+		{ID: 2, UID: "logs", Name: "Logs", Type: "loki"},
+	}})
+	code, qdr, _ := query(t, s, dsq(t0, t0+600000,
+		map[string]any{"expr": "x", "interval": "1m", "datasource": map[string]any{"uid": "prom"}},
+		map[string]any{"expr": `{job="x"}`, "datasource": map[string]any{"uid": "logs"}},
+	))
+	a, b := qdr.Responses["A"], qdr.Responses["B"]
+	if code != 400 || a.Error != nil || len(a.Frames) != 2 || b.Error == nil || b.Status != 500 || b.Frames != nil {
+		t.Errorf("status %d; A %v %d frames; B %v %d", code, a.Error, len(a.Frames), b.Error, b.Status)
+	}
+}
+
 func TestRequestBodyErrors(t *testing.T) {
 	s, _ := newTestServer(t, Config{})
 	for body, want := range map[string]string{

@@ -105,6 +105,9 @@ func parseModel(raw json.RawMessage) (promModel, error) {
 	err := json.Unmarshal(raw, &m)
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
+		if te.Field == "" {
+			return m, errors.New("json: cannot unmarshal " + te.Value + " into Go value of type models.QueryModel")
+		}
 		typ := te.Type.String()
 		if te.Type == reflect.TypeOf(dataSourceRef{}) {
 			typ = "v0alpha1.DataSourceRef"

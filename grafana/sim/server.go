@@ -55,6 +55,7 @@ type Config struct {
 	// Intercept, when set, sees every call Grafana would make to
 	// Prometheus; a non-nil reply with a non-2xx status replaces
 	// Prometheus's answer, so tests can play Mimir limits, 429s and 5xx.
+	// It is called from concurrent goroutines and may block to add latency.
 	Intercept func(PromCall) *PromReply
 }
 
