@@ -86,6 +86,24 @@ func (m *Matrix) Series() []extract.Series {
 	return out
 }
 
+// FromMatrix turns the Prometheus API's matrix into series, labels sorted.
+func FromMatrix(m model.Matrix) []extract.Series {
+	out := make([]extract.Series, 0, len(m))
+	for _, ss := range m {
+		b := labels.NewScratchBuilder(len(ss.Metric))
+		for k, v := range ss.Metric {
+			b.Add(string(k), string(v))
+		}
+		b.Sort()
+		s := extract.Series{Labels: b.Labels(), Samples: make([]extract.Sample, len(ss.Values))}
+		for i, v := range ss.Values {
+			s.Samples[i] = extract.Sample{T: int64(v.Timestamp), V: float64(v.Value)}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 const (
 	minInt64 = -1 << 63
 	maxInt64 = 1<<63 - 1

@@ -12,8 +12,8 @@ import (
 func Clip(series []Series, mint, maxt int64) []Series {
 	var out []Series
 	for _, s := range series {
-		lo, _ := slices.BinarySearchFunc(s.Samples, mint, func(a Sample, t int64) int { return cmpSample(a, Sample{T: t}) })
-		hi, _ := slices.BinarySearchFunc(s.Samples, maxt, func(a Sample, t int64) int { return cmpSample(a, Sample{T: t}) })
+		lo, _ := slices.BinarySearchFunc(s.Samples, mint, func(a Sample, t int64) int { return ByTime(a, Sample{T: t}) })
+		hi, _ := slices.BinarySearchFunc(s.Samples, maxt, func(a Sample, t int64) int { return ByTime(a, Sample{T: t}) })
 		if hi > lo {
 			out = append(out, Series{Labels: s.Labels, Samples: slices.Clone(s.Samples[lo:hi])})
 		}

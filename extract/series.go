@@ -6,6 +6,7 @@
 package extract
 
 import (
+	"cmp"
 	"math"
 	"slices"
 
@@ -35,8 +36,8 @@ func sameValue(a, b float64) bool { return math.Float64bits(a) == math.Float64bi
 // with a different value is a conflict the caller must report, so it is
 // counted and the first value kept.
 func (s *Series) Normalize(mint, maxt int64) (conflicts int) {
-	if !slices.IsSortedFunc(s.Samples, cmpSample) {
-		slices.SortStableFunc(s.Samples, cmpSample)
+	if !slices.IsSortedFunc(s.Samples, ByTime) {
+		slices.SortStableFunc(s.Samples, ByTime)
 	}
 	out := s.Samples[:0]
 	for _, smp := range s.Samples {
@@ -55,12 +56,5 @@ func (s *Series) Normalize(mint, maxt int64) (conflicts int) {
 	return conflicts
 }
 
-func cmpSample(a, b Sample) int {
-	switch {
-	case a.T < b.T:
-		return -1
-	case a.T > b.T:
-		return 1
-	}
-	return 0
-}
+// ByTime orders samples by timestamp, for slices.SortFunc and friends.
+func ByTime(a, b Sample) int { return cmp.Compare(a.T, b.T) }

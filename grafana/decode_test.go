@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/promrecover/promrecover/export"
 	"github.com/promrecover/promrecover/extract"
 )
 
@@ -110,20 +111,7 @@ func promMatrix(t *testing.T, path string) []extract.Series {
 	if body.Status != "success" || body.Data.ResultType != "matrix" {
 		t.Fatalf("%s: status %q, resultType %q", path, body.Status, body.Data.ResultType)
 	}
-	var out []extract.Series
-	for _, ss := range body.Data.Result {
-		b := labels.NewScratchBuilder(len(ss.Metric))
-		for k, v := range ss.Metric {
-			b.Add(string(k), string(v))
-		}
-		b.Sort()
-		s := extract.Series{Labels: b.Labels()}
-		for _, p := range ss.Values {
-			s.Samples = append(s.Samples, extract.Sample{T: int64(p.Timestamp), V: float64(p.Value)})
-		}
-		out = append(out, s)
-	}
-	return out
+	return export.FromMatrix(body.Data.Result)
 }
 
 func TestDecodeGolden(t *testing.T) {

@@ -20,9 +20,7 @@ func newDatasourcesCmd(logger func() *slog.Logger) *cobra.Command {
 		Example: `  GRAFANA_SESSION=... promrecover datasources --grafana-url https://example.grafana.net`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts := conn.options()
-			opts.Log = logger()
-			client, err := newClient(opts)
+			client, err := conn.client(logger())
 			if err != nil {
 				return err
 			}

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 
+	"github.com/promrecover/promrecover/export"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/grafana/sim"
 )
@@ -248,24 +249,7 @@ func (p *prometheus) rawSamples(t *testing.T, from, to time.Time) []extract.Seri
 	if err := json.Unmarshal(body, &ans); err != nil || ans.Status != "success" {
 		t.Fatalf("prometheus query: %v %s: %s", err, ans.Error, body)
 	}
-	return fromMatrix(ans.Data.Result)
-}
-
-func fromMatrix(m model.Matrix) []extract.Series {
-	out := make([]extract.Series, 0, len(m))
-	for _, ss := range m {
-		b := labels.NewScratchBuilder(len(ss.Metric))
-		for k, v := range ss.Metric {
-			b.Add(string(k), string(v))
-		}
-		b.Sort()
-		s := extract.Series{Labels: b.Labels()}
-		for _, v := range ss.Values {
-			s.Samples = append(s.Samples, extract.Sample{T: int64(v.Timestamp), V: float64(v.Value)})
-		}
-		out = append(out, s)
-	}
-	return out
+	return export.FromMatrix(ans.Data.Result)
 }
 
 func TestExportJSONReadableByModel(t *testing.T) {
@@ -297,7 +281,7 @@ func TestExportJSONReadableByModel(t *testing.T) {
 		t.Fatalf("status %q resultType %q", ans.Status, ans.Data.ResultType)
 	}
 	want := extract.Clip(data, from.UnixMilli(), to.UnixMilli())
-	if err := extract.Compare(want, fromMatrix(ans.Data.Result)); err != nil {
+	if err := extract.Compare(want, export.FromMatrix(ans.Data.Result)); err != nil {
 		t.Fatal(err)
 	}
 	if !hasNonFinite(want) {

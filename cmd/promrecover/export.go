@@ -36,16 +36,7 @@ Prometheus API's range answer: {"status":"success","data":{"resultType":"matrix"
 			if output == "" {
 				return errors.New("--output is required: a file, or - for stdout")
 			}
-			plan, err := sel.plan(time.Now())
-			if err != nil {
-				return err
-			}
-			if conn.datasource == "" {
-				return errors.New("--datasource is required: the uid or name of the Prometheus datasource (list them with 'promrecover datasources')")
-			}
-			opts := conn.options()
-			opts.Log = log
-			client, err := newClient(opts)
+			plan, client, err := prepareQuery(&conn, &sel, log, time.Now())
 			if err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -37,6 +38,30 @@ func (c *connFlags) register(fs *pflag.FlagSet) {
 	fs.Int64Var(&c.orgID, "org-id", 0, "Grafana organization id (X-Grafana-Org-Id); default: the user's current org")
 	fs.DurationVar(&c.timeout, "timeout", 150*time.Second, "timeout of one HTTP request")
 	fs.UintVar(&c.retries, "retries", 8, "retries of a request that failed with 429, 5xx or a network error")
+}
+
+// client builds the Grafana client the flags describe.
+func (c *connFlags) client(log *slog.Logger) (*grafana.Client, error) {
+	o := c.options()
+	o.Log = log
+	if o.URL == "" {
+		return nil, errors.New("--grafana-url is required (or GRAFANA_URL): the address you open Grafana at")
+	}
+	return grafana.NewClient(o)
+}
+
+// prepareQuery checks the flags of a command that queries, the cheap checks
+// first, so that bad input fails before anything is sent.
+func prepareQuery(c *connFlags, s *selectFlags, log *slog.Logger, now time.Time) (*extract.Plan, *grafana.Client, error) {
+	plan, err := s.plan(now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.datasource == "" {
+		return nil, nil, errors.New("--datasource is required: the uid or name of the Prometheus datasource (list them with 'promrecover datasources')")
+	}
+	client, err := c.client(log)
+	return plan, client, err
 }
 
 func (c *connFlags) options() grafana.Options {

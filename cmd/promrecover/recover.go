@@ -55,16 +55,7 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 				ret = time.Duration(d)
 			}
 			now := time.Now()
-			plan, err := sel.plan(now)
-			if err != nil {
-				return err
-			}
-			if conn.datasource == "" {
-				return errors.New("--datasource is required: the uid or name of the Prometheus datasource (list them with 'promrecover datasources')")
-			}
-			opts := conn.options()
-			opts.Log = log
-			client, err := newClient(opts)
+			plan, client, err := prepareQuery(&conn, &sel, log, now)
 			if err != nil {
 				return err
 			}
@@ -79,13 +70,6 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 	cmd.Flags().StringVar(&out, "out", "", "Prometheus data directory to install the blocks in")
 	cmd.Flags().StringVar(&retention, "retention", "", "the Prometheus's --storage.tsdb.retention.time (e.g. 200h), to warn about blocks it would delete")
 	return cmd
-}
-
-func newClient(o grafana.Options) (*grafana.Client, error) {
-	if o.URL == "" {
-		return nil, errors.New("--grafana-url is required (or GRAFANA_URL): the address you open Grafana at")
-	}
-	return grafana.NewClient(o)
 }
 
 // recovery is one run of the main job, shared by recover and demo.

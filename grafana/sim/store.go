@@ -28,9 +28,9 @@ type store struct {
 func newStore(in []extract.Series) *store {
 	ss := make([]extract.Series, 0, len(in))
 	for _, s := range in {
-		if !slices.IsSortedFunc(s.Samples, cmpSample) {
+		if !slices.IsSortedFunc(s.Samples, extract.ByTime) {
 			s.Samples = slices.Clone(s.Samples)
-			slices.SortStableFunc(s.Samples, cmpSample)
+			slices.SortStableFunc(s.Samples, extract.ByTime)
 		}
 		ss = append(ss, s)
 	}
@@ -49,16 +49,6 @@ func newStore(in []extract.Series) *store {
 		st.byName[name] = append(st.byName[name], i)
 	}
 	return st
-}
-
-func cmpSample(a, b extract.Sample) int {
-	switch {
-	case a.T < b.T:
-		return -1
-	case a.T > b.T:
-		return 1
-	}
-	return 0
 }
 
 // mergeSamples joins two sorted runs; on equal timestamps the first wins, as
