@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -35,12 +37,38 @@ type AbortError struct{ Err error }
 func (e *AbortError) Error() string { return e.Err.Error() }
 func (e *AbortError) Unwrap() error { return e.Err }
 
+// Gap is a part of a unit that could not be fetched even split as far as it
+// goes: exactly which series (a selector) and which time range are missing.
+type Gap struct {
+	Selector string
+	From, To int64 // [From, To) in ms
+	Reason   string
+}
+
+func (g Gap) String() string {
+	return fmt.Sprintf("%s from %s to %s: %s", g.Selector, msTime(g.From).Format(time.RFC3339Nano), msTime(g.To).Format(time.RFC3339Nano), g.Reason)
+}
+
+// PartialError is returned by a Source beside the series it did fetch when
+// some parts of the unit could not be fetched. Run writes what came and
+// reports the gaps, so one impossible series does not cost a whole window.
+type PartialError struct{ Gaps []Gap }
+
+func (e *PartialError) Error() string {
+	parts := make([]string, len(e.Gaps))
+	for i, g := range e.Gaps {
+		parts[i] = g.String()
+	}
+	return fmt.Sprintf("%d parts not recovered: %s", len(e.Gaps), strings.Join(parts, "; "))
+}
+
 // WindowResult is what became of one window.
 type WindowResult struct {
 	Window    Window
 	Series    int   // series fetched, summed over the window's units
 	Samples   int64 // samples handed to the sink
 	Conflicts int   // samples dropped because the source gave two values for one timestamp
+	Gaps      []Gap // parts of a completed window that could not be fetched
 	Err       error // nil when the window was completed
 }
 
@@ -50,6 +78,15 @@ type Result struct {
 	// DistinctSeries counts label sets over the whole run: a series is
 	// fetched once per window, and again for every selector that matches it.
 	DistinctSeries int
+}
+
+// Gaps lists the parts of completed windows that could not be fetched.
+func (r *Result) Gaps() []Gap {
+	var out []Gap
+	for _, w := range r.Windows {
+		out = append(out, w.Gaps...)
+	}
+	return out
 }
 
 // Failed lists the windows that were not completed.
@@ -124,7 +161,8 @@ func Run(ctx context.Context, p *Plan, src Source, sink Sink, concurrency int, l
 
 func fetchUnit(ctx context.Context, src Source, sink Sink, st *windowState, u Unit, seen *seriesSet) error {
 	series, err := src.Fetch(ctx, u)
-	if err != nil {
+	var partial *PartialError
+	if err != nil && !errors.As(err, &partial) {
 		return fmt.Errorf("fetch %s in %s: %w", u.Selector, u.Window, err)
 	}
 	var samples int64
@@ -145,6 +183,9 @@ func fetchUnit(ctx context.Context, src Source, sink Sink, st *windowState, u Un
 	st.Series += len(kept)
 	st.Samples += samples
 	st.Conflicts += conflicts
+	if partial != nil {
+		st.Gaps = append(st.Gaps, partial.Gaps...)
+	}
 	st.mu.Unlock()
 	return nil
 }

@@ -46,9 +46,12 @@ Prometheus API's range answer: {"status":"success","data":{"resultType":"matrix"
 			}
 			sink := export.NewMatrix()
 			res, err := extract.Run(cmd.Context(), plan, &grafana.Source{Client: client, Datasource: ds}, sink, sel.concurrency, log)
-			if failed := res.Failed(); len(failed) > 0 || err != nil {
+			if failed, gaps := res.Failed(), res.Gaps(); len(failed) > 0 || len(gaps) > 0 || err != nil {
 				for _, f := range failed {
 					fmt.Fprintf(cmd.ErrOrStderr(), "NOT FETCHED %s: %v\n", f.Window, f.Err)
+				}
+				for _, g := range gaps {
+					fmt.Fprintf(cmd.ErrOrStderr(), "NOT FETCHED %s\n", g)
 				}
 				return &exitError{code: 1, msg: fmt.Sprintf("%d of %d windows were not fetched; nothing was written", len(failed), len(res.Windows))}
 			}

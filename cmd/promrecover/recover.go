@@ -103,8 +103,11 @@ func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	res, runErr := extract.Run(ctx, r.plan, &grafana.Source{Client: r.client, Datasource: ds}, sink, r.concurrency, log)
 	installed := sink.Blocks()
 	printSummary(stdout, ds, r.plan, res, r.client.Stats(), installed, time.Since(start))
-	if failed := res.Failed(); len(failed) > 0 || runErr != nil {
+	if failed, gaps := res.Failed(), res.Gaps(); len(failed) > 0 || len(gaps) > 0 || runErr != nil {
 		msg := fmt.Sprintf("%d of %d windows were not recovered", len(failed), len(res.Windows))
+		if len(gaps) > 0 {
+			msg += fmt.Sprintf(", and %d parts of recovered windows could not be fetched (listed above)", len(gaps))
+		}
 		if runErr != nil {
 			msg += ": " + runErr.Error()
 		}

@@ -36,6 +36,9 @@ func printSummary(w io.Writer, ds grafana.Datasource, p *extract.Plan, res *extr
 	for _, f := range failed {
 		fmt.Fprintf(w, "NOT RECOVERED %s: %v\n", f.Window, f.Err)
 	}
+	for _, g := range res.Gaps() {
+		fmt.Fprintf(w, "NOT RECOVERED %s\n", g)
+	}
 	for _, r := range res.Windows {
 		if r.Conflicts > 0 {
 			fmt.Fprintf(w, "window %s: %d samples had a second, different value at the same timestamp; the first was kept\n", r.Window, r.Conflicts)
