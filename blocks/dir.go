@@ -18,6 +18,10 @@ import (
 // crash is cleaned up by the very process that owns the directory.
 const tmpForCreation = ".tmp-for-creation"
 
+// StateFileName is the default name of a recovery's resume state, kept in the
+// data directory it recovers into (Prometheus ignores files it does not know).
+const StateFileName = "promrecover-state.json"
+
 // prometheusEntries are the names a Prometheus (or promtool) data directory
 // may hold besides block directories. wbl and chunk_snapshot.* only appear
 // with out-of-order ingestion and memory snapshots enabled, but refusing a
@@ -29,6 +33,9 @@ var prometheusEntries = map[string]bool{
 	"lock":           true,
 	"queries.active": true,
 	"lost+found":     true,
+	// promrecover's own resume state, and its next version being written.
+	StateFileName:          true,
+	StateFileName + ".tmp": true,
 }
 
 // checkOutDir makes sure dir is a directory we may add blocks to. The errors

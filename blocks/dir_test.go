@@ -120,7 +120,7 @@ func TestNewSinkAccepts(t *testing.T) {
 			// A real block, written by an earlier run.
 			s := newTestSink(t, dir)
 			add(t, s, win(0), "earlier")
-			if err := s.Done(ctx, win(0)); err != nil {
+			if err := s.Done(ctx, win(0), nil); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.Close(); err != nil {
@@ -147,7 +147,7 @@ func TestNewSinkAccepts(t *testing.T) {
 			before := listing(t, dir)
 			s := newTestSink(t, dir)
 			add(t, s, win(1), "now")
-			if err := s.Done(ctx, win(1)); err != nil {
+			if err := s.Done(ctx, win(1), nil); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.Close(); err != nil {
@@ -215,7 +215,7 @@ func TestOwnerFollowsDir(t *testing.T) {
 	// A leftover staging area must be removable by Prometheus running as the
 	// dir's owner.
 	checkOwner(t, s.staging, nobody, false)
-	if err := s.Done(context.Background(), w); err != nil {
+	if err := s.Done(context.Background(), w, nil); err != nil {
 		t.Fatal(err)
 	}
 	bs := s.Blocks()

@@ -159,3 +159,15 @@ func mustWrite(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// stagedWindows lists what the staging area holds besides its lock.
+func stagedWindows(t *testing.T, s *Sink) []string {
+	t.Helper()
+	var out []string
+	for _, e := range entries(t, s.staging) {
+		if e != stagingLock {
+			out = append(out, e)
+		}
+	}
+	return out
+}

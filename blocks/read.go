@@ -104,7 +104,7 @@ func (q blockQuerier) Close() error { return errors.Join(q.Querier.Close(), q.b.
 // dir. Prometheus measures time retention from it, so a recovered block older
 // than it minus the retention is deleted at the next reload.
 func NewestMaxTime(dir string) (int64, bool, error) {
-	ids, err := blockIDs(dir)
+	metas, err := readMetas(dir)
 	if err != nil {
 		return 0, false, err
 	}
@@ -112,6 +112,43 @@ func NewestMaxTime(dir string) (int64, bool, error) {
 		newest int64
 		found  bool
 	)
+	for _, m := range metas {
+		if !found || m.MaxTime > newest {
+			newest, found = m.MaxTime, true
+		}
+	}
+	return newest, found, nil
+}
+
+// Installed reports which of the block ULIDs are in dir: as a block
+// directory, or as a source of a block Prometheus compacted them into (it
+// deletes the originals after compaction, and their data is still there).
+func Installed(dir string, ids []string) (map[string]bool, error) {
+	metas, err := readMetas(dir)
+	if err != nil {
+		return nil, err
+	}
+	present := map[string]bool{}
+	for _, m := range metas {
+		present[m.ULID.String()] = true
+		for _, src := range m.Compaction.Sources {
+			present[src.String()] = true
+		}
+	}
+	out := map[string]bool{}
+	for _, id := range ids {
+		out[id] = present[id]
+	}
+	return out, nil
+}
+
+// readMetas reads the meta.json of every block in dir.
+func readMetas(dir string) ([]tsdb.BlockMeta, error) {
+	ids, err := blockIDs(dir)
+	if err != nil {
+		return nil, err
+	}
+	var metas []tsdb.BlockMeta
 	for _, id := range ids {
 		path := filepath.Join(dir, id, "meta.json")
 		raw, err := os.ReadFile(path)
@@ -120,17 +157,15 @@ func NewestMaxTime(dir string) (int64, bool, error) {
 			continue
 		}
 		if err != nil {
-			return 0, false, err
+			return nil, err
 		}
 		var m tsdb.BlockMeta
 		if err := json.Unmarshal(raw, &m); err != nil {
-			return 0, false, fmt.Errorf("%s: %w", path, err)
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		if !found || m.MaxTime > newest {
-			newest, found = m.MaxTime, true
-		}
+		metas = append(metas, m)
 	}
-	return newest, found, nil
+	return metas, nil
 }
 
 // blockIDs lists the block directories in dir, as Prometheus recognises them.

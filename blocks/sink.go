@@ -29,7 +29,9 @@ type Block struct {
 	// Duplicates counts series that arrived again for the window with
 	// identical samples (overlapping selectors) and were written once.
 	Duplicates uint64
-	Dir        string
+	// Gaps are the parts of the window the source could not give.
+	Gaps []extract.Gap
+	Dir  string
 }
 
 // ErrWindowClosed is returned for a window that was already installed,
@@ -46,8 +48,15 @@ type Sink struct {
 	tsdbLog *slog.Logger
 	owner   *owner
 
+	// OnInstall, when set (before the first Add), is called with each
+	// verified block just before it is renamed into the directory; an error
+	// keeps it out. A resumable run records the block there, so that a crash
+	// right after the rename cannot lead to the window being written twice.
+	OnInstall func(Block) error
+
 	// beforeVerify lets tests tamper with what Done expects to read back.
 	beforeVerify func(*ledger)
+	lock         *os.File // held while the staging area is in use
 
 	mu         sync.Mutex
 	open       map[extract.Window]*window
@@ -73,16 +82,24 @@ func NewSink(dir string, logger *slog.Logger) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := removeStaleStaging(dir, logger); err != nil {
+		return nil, err
+	}
 	staging := filepath.Join(dir, ulid.Make().String()+tmpForCreation)
 	if err := os.Mkdir(staging, 0o777); err != nil {
 		return nil, writableError(dir, err)
 	}
+	lock, err := lockStaging(staging)
+	if err != nil {
+		return nil, errors.Join(err, os.RemoveAll(staging))
+	}
 	// A staging area left by a crash is removed by Prometheus at its next
 	// start; running as 65534 it can only do that if it owns the directory.
 	if err := chownTree(staging, o); err != nil {
-		return nil, errors.Join(err, os.RemoveAll(staging))
+		return nil, errors.Join(err, lock.Close(), os.RemoveAll(staging))
 	}
 	return &Sink{
+		lock:     lock,
 		dir:      dir,
 		staging:  staging,
 		logger:   logger,
@@ -111,16 +128,17 @@ func (s *Sink) Add(ctx context.Context, w extract.Window, series []extract.Serie
 	return win.add(ctx, series)
 }
 
-// Done flushes w's block, verifies it and installs it. A window that got no
+// Done flushes w's block, verifies it and installs it; gaps are the parts of
+// w that could not be fetched, kept with the block. A window that got no
 // samples gives no block and no error.
-func (s *Sink) Done(ctx context.Context, w extract.Window) error {
+func (s *Sink) Done(ctx context.Context, w extract.Window, gaps []extract.Gap) error {
 	win, err := s.take(w, "done")
 	if err != nil || win == nil {
 		return err
 	}
 	win.mu.Lock()
 	defer win.mu.Unlock()
-	b, err := s.finish(ctx, win)
+	b, err := s.finish(ctx, win, gaps)
 	if err != nil {
 		s.markFinished(w, "failed")
 		return err
@@ -138,7 +156,7 @@ func (s *Sink) Done(ctx context.Context, w extract.Window) error {
 
 // finish does Done's work for a window already taken out of s.open. It always
 // leaves the window's staging directory gone.
-func (s *Sink) finish(ctx context.Context, win *window) (*Block, error) {
+func (s *Sink) finish(ctx context.Context, win *window, gaps []extract.Gap) (*Block, error) {
 	win.closed = true
 	defer func() {
 		if err := win.release(); err != nil {
@@ -175,6 +193,22 @@ func (s *Sink) finish(ctx context.Context, win *window) (*Block, error) {
 		return nil, fmt.Errorf("window %s: %w", win.w, err)
 	}
 	dst := filepath.Join(s.dir, id.String())
+	b := &Block{
+		ULID:       id.String(),
+		Window:     win.w,
+		MinTime:    meta.MinTime,
+		MaxTime:    meta.MaxTime,
+		Series:     meta.Stats.NumSeries,
+		Samples:    meta.Stats.NumSamples,
+		Duplicates: win.duplicates,
+		Gaps:       gaps,
+		Dir:        dst,
+	}
+	if s.OnInstall != nil {
+		if err := s.OnInstall(*b); err != nil {
+			return nil, fmt.Errorf("window %s: not installed: %w", win.w, err)
+		}
+	}
 	if err := install(src, dst); err != nil {
 		return nil, fmt.Errorf("window %s: %w", win.w, err)
 	}
@@ -183,16 +217,7 @@ func (s *Sink) finish(ctx context.Context, win *window) (*Block, error) {
 	if err := syncDir(s.dir); err != nil {
 		s.logger.Warn("block installed but the directory entry may not survive a crash", "window", win.w.String(), "err", err)
 	}
-	return &Block{
-		ULID:       id.String(),
-		Window:     win.w,
-		MinTime:    meta.MinTime,
-		MaxTime:    meta.MaxTime,
-		Series:     meta.Stats.NumSeries,
-		Samples:    meta.Stats.NumSamples,
-		Duplicates: win.duplicates,
-		Dir:        dst,
-	}, nil
+	return b, nil
 }
 
 // Discard drops everything added for w. Later Adds and Dones for w fail with
@@ -258,6 +283,7 @@ func (s *Sink) Close() error {
 	if err := os.RemoveAll(s.staging); err != nil {
 		errs = append(errs, fmt.Errorf("remove staging area: %w", err))
 	}
+	errs = append(errs, s.lock.Close())
 	return errors.Join(errs...)
 }
 

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -69,7 +70,7 @@ func TestRoundTrip(t *testing.T) {
 		if err := errors.Join(errs...); err != nil {
 			t.Fatalf("Add %s: %v", w, err)
 		}
-		if err := s.Done(ctx, w); err != nil {
+		if err := s.Done(ctx, w, nil); err != nil {
 			t.Fatalf("Done %s: %v", w, err)
 		}
 	}
@@ -88,7 +89,7 @@ func TestRoundTrip(t *testing.T) {
 			t.Errorf("block %d: ULID %q dir %q", i, b.ULID, b.Dir)
 		}
 		w.ULID, w.Dir = b.ULID, b.Dir
-		if b != w {
+		if !reflect.DeepEqual(b, w) {
 			t.Errorf("block %d = %+v, want %+v", i, b, w)
 		}
 		for _, f := range []string{"meta.json", "index", "chunks/000001", "tombstones"} {
@@ -204,7 +205,7 @@ func TestRepeatedSeries(t *testing.T) {
 				if end == "Discard" {
 					s.Discard(w)
 				} else {
-					err = s.Done(ctx, w)
+					err = s.Done(ctx, w, nil)
 					if (err != nil) != (tc.wantErr != "") {
 						t.Fatalf("Done: %v", err)
 					}
@@ -242,17 +243,17 @@ func TestWindowLifecycle(t *testing.T) {
 			if err := s.Add(ctx, w, one); err != nil {
 				t.Fatal(err)
 			}
-			if e := entries(t, s.staging); len(e) != 1 {
+			if e := stagedWindows(t, s); len(e) != 1 {
 				t.Fatalf("staging holds %v while the window is open", e)
 			}
 			s.Discard(w)
-			if e := entries(t, s.staging); len(e) != 0 {
+			if e := stagedWindows(t, s); len(e) != 0 {
 				t.Fatalf("staging holds %v after Discard", e)
 			}
 			if err := s.Add(ctx, w, one); !errors.Is(err, ErrWindowClosed) {
 				t.Fatalf("Add after Discard: %v", err)
 			}
-			if err := s.Done(ctx, w); !errors.Is(err, ErrWindowClosed) {
+			if err := s.Done(ctx, w, nil); !errors.Is(err, ErrWindowClosed) {
 				t.Fatalf("Done after Discard: %v", err)
 			}
 		}},
@@ -263,7 +264,7 @@ func TestWindowLifecycle(t *testing.T) {
 			}
 		}},
 		{"done without adds", func(t *testing.T, s *Sink) {
-			if err := s.Done(ctx, w); err != nil {
+			if err := s.Done(ctx, w, nil); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -274,12 +275,12 @@ func TestWindowLifecycle(t *testing.T) {
 			if err := s.Add(ctx, w, nil); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Done(ctx, w); err != nil {
+			if err := s.Done(ctx, w, nil); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"add after done", func(t *testing.T, s *Sink) {
-			if err := s.Done(ctx, w); err != nil {
+			if err := s.Done(ctx, w, nil); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.Add(ctx, w, one); !errors.Is(err, ErrWindowClosed) {
@@ -343,7 +344,7 @@ func TestAddRejects(t *testing.T) {
 				t.Fatalf("Add: %v, want an error containing %q", err, tc.wantErr)
 			}
 			// The window lost a unit: it must not be installed.
-			if err := s.Done(ctx, tc.w); err == nil && tc.w == w {
+			if err := s.Done(ctx, tc.w, nil); err == nil && tc.w == w {
 				t.Fatal("Done installed a window with a rejected unit")
 			}
 			if err := s.Close(); err != nil {

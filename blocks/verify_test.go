@@ -73,14 +73,14 @@ func TestVerifyCatchesMismatch(t *testing.T) {
 			if err := s.Add(context.Background(), w, in); err != nil {
 				t.Fatal(err)
 			}
-			err := s.Done(context.Background(), w)
+			err := s.Done(context.Background(), w, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "not installed") {
 				t.Fatalf("Done: %v, want an error containing %q", err, tc.wantErr)
 			}
 			if bs := s.Blocks(); len(bs) != 0 {
 				t.Fatalf("installed %+v", bs)
 			}
-			if e := entries(t, s.staging); len(e) != 0 {
+			if e := stagedWindows(t, s); len(e) != 0 {
 				t.Fatalf("staging still holds %v", e)
 			}
 			if e := entries(t, dir); len(e) != 1 || e[0] != filepath.Base(s.staging) {

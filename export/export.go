@@ -40,8 +40,9 @@ func (m *Matrix) Add(_ context.Context, w extract.Window, series []extract.Serie
 	return nil
 }
 
-// Done implements extract.Sink.
-func (m *Matrix) Done(_ context.Context, w extract.Window) error {
+// Done implements extract.Sink. Gaps fail an export as a whole (the caller
+// writes nothing), so they need no keeping here.
+func (m *Matrix) Done(_ context.Context, w extract.Window, _ []extract.Gap) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, s := range m.pending[w] {

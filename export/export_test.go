@@ -27,11 +27,11 @@ func TestMatrixMergesWindowsAndDropsDiscarded(t *testing.T) {
 		func() error {
 			return m.Add(ctx, w2, []extract.Series{{Labels: a, Samples: []extract.Sample{{T: 15, V: math.Inf(1)}}}})
 		},
-		func() error { return m.Done(ctx, w2) },
+		func() error { return m.Done(ctx, w2, nil) },
 		func() error {
 			return m.Add(ctx, w1, []extract.Series{{Labels: a, Samples: []extract.Sample{{T: 5, V: 0.1}}}, {Labels: b, Samples: []extract.Sample{{T: 6, V: math.NaN()}}}})
 		},
-		func() error { return m.Done(ctx, w1) },
+		func() error { return m.Done(ctx, w1, nil) },
 		func() error {
 			return m.Add(ctx, w3, []extract.Series{{Labels: b, Samples: []extract.Sample{{T: 25, V: 1}}}})
 		},

@@ -130,7 +130,7 @@ func (r *recordingSink) Add(_ context.Context, w Window, s []Series) error {
 	return nil
 }
 
-func (r *recordingSink) Done(_ context.Context, w Window) error {
+func (r *recordingSink) Done(_ context.Context, w Window, _ []Gap) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.done = append(r.done, w)

@@ -21,11 +21,12 @@ type Source interface {
 
 // Sink receives finished work. Add may be called concurrently for different
 // units of the same window. Done is called once when every unit of a window
-// has been added; Discard instead when any unit of it failed, and the sink
-// must then leave no trace of that window.
+// has been added, with the parts of it the source could not give; Discard
+// instead when any unit of it failed, and the sink must then leave no trace
+// of that window.
 type Sink interface {
 	Add(ctx context.Context, w Window, series []Series) error
-	Done(ctx context.Context, w Window) error
+	Done(ctx context.Context, w Window, gaps []Gap) error
 	Discard(w Window)
 }
 
@@ -230,7 +231,7 @@ func (st *windowState) finish(sink Sink, ctx context.Context, err error, log *sl
 		log.Warn("window not recovered", "window", st.Window.String(), "err", failed)
 		return
 	}
-	if err := sink.Done(ctx, st.Window); err != nil {
+	if err := sink.Done(ctx, st.Window, st.Gaps); err != nil {
 		sink.Discard(st.Window)
 		st.mu.Lock()
 		st.Err = fmt.Errorf("finish %s: %w", st.Window, err)

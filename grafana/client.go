@@ -70,6 +70,8 @@ type Client struct {
 	// session.token.rotate rotates, the others wait and then find the cookie
 	// already changed.
 	rotateMu sync.Mutex
+	saveMu   sync.Mutex
+	save     func(session string) error
 
 	requests, retries, rotations, bytes atomic.Int64
 }
@@ -176,6 +178,20 @@ func (c *Client) Session() string {
 		}
 	}
 	return ""
+}
+
+// KeepSession makes the client use session, a cookie an earlier run rotated
+// to, and hand every cookie it rotates to from now on to save: Grafana
+// retires a rotated-away cookie, so a resumed run needs the newest one.
+func (c *Client) KeepSession(session string, save func(string) error) {
+	c.rotateMu.Lock()
+	defer c.rotateMu.Unlock()
+	if session != "" {
+		c.setSession(session)
+	}
+	c.saveMu.Lock()
+	c.save = save
+	c.saveMu.Unlock()
 }
 
 func (c *Client) setSession(v string) {
@@ -381,6 +397,14 @@ func (c *Client) rotate(ctx context.Context, refused string) error {
 	}
 	c.rotations.Add(1)
 	c.opts.Log.Info("session rotated")
+	c.saveMu.Lock()
+	defer c.saveMu.Unlock()
+	if c.save != nil {
+		if err := c.save(c.Session()); err != nil {
+			// The run goes on with the new cookie; only a resume would lack it.
+			c.opts.Log.Warn("could not keep the rotated session for a resume", "err", err)
+		}
+	}
 	return nil
 }
 

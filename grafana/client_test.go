@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,93 +16,42 @@ import (
 	"github.com/promrecover/promrecover/grafana/sim"
 )
 
-var (
-	simStart = time.Date(2025, 8, 3, 0, 0, 0, 0, time.UTC)
-	simData  = sim.DemoSeries(simStart, simStart.Add(4*time.Hour), 1)
-	promDS   = Datasource{UID: "grafanacloud-prom", Name: "grafanacloud-prom", Type: "prometheus"}
-)
-
-const (
-	token    = "glsa_secret_token_value"
-	password = "secret-password-value"
-)
-
-// faults answers the first n /api/ds/query requests itself with fail, then
-// passes everything to the server; it records when each query arrived.
-type faults struct {
-	next http.Handler
-	n    int
-	fail func(w http.ResponseWriter)
-
-	mu       sync.Mutex
-	arrivals []time.Time
-}
-
-func (f *faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/api/ds/query" {
-		f.mu.Lock()
-		f.arrivals = append(f.arrivals, time.Now())
-		fail := len(f.arrivals) <= f.n
-		f.mu.Unlock()
-		if fail {
-			f.fail(w)
-			return
-		}
-	}
-	f.next.ServeHTTP(w, r)
-}
-
-func newTestClient(t *testing.T, url string, auth Auth) *Client {
-	t.Helper()
-	c, err := NewClient(Options{URL: url, Auth: auth, RetryInitial: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond, MaxRetries: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func unit() extract.Unit {
-	w := extract.Window{Start: simStart.UnixMilli(), End: simStart.UnixMilli() + extract.WindowMs}
-	return extract.Unit{Window: w, From: w.Start, To: w.End, Selector: `{__name__=~".+"}`}
-}
-
 func TestFetchRetries(t *testing.T) {
 	cases := []struct {
 		name    string
 		n       int
-		fail    func(w http.ResponseWriter)
+		fail    func(w http.ResponseWriter, r *http.Request)
 		retries int64
 		minGap  time.Duration // the wait the server asked for
 		errPart string
 	}{
-		{name: "429 with Retry-After", n: 2, retries: 2, minGap: time.Second, fail: func(w http.ResponseWriter) {
+		{name: "429 with Retry-After", n: 2, retries: 2, minGap: time.Second, fail: func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Retry-After", "1")
 			http.Error(w, `{"message":"too many requests"}`, http.StatusTooManyRequests)
 		}},
-		{name: "429 without Retry-After", n: 1, retries: 1, fail: func(w http.ResponseWriter) {
+		{name: "429 without Retry-After", n: 1, retries: 1, fail: func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, `{"message":"too many requests"}`, http.StatusTooManyRequests)
 		}},
-		{name: "502, 503, 504", n: 3, retries: 3, fail: func() func(w http.ResponseWriter) {
-			codes := []int{502, 503, 504}
-			i := 0
-			return func(w http.ResponseWriter) { http.Error(w, "upstream", codes[i%3]); i++ }
-		}()},
-		{name: "connection dropped", n: 2, retries: 2, fail: func(w http.ResponseWriter) {
+		{name: "HTTP 500", n: 2, retries: 2, fail: statusFault(http.StatusInternalServerError)},
+		{name: "HTTP 502", n: 2, retries: 2, fail: statusFault(http.StatusBadGateway)},
+		{name: "HTTP 503", n: 2, retries: 2, fail: statusFault(http.StatusServiceUnavailable)},
+		{name: "HTTP 504", n: 2, retries: 2, fail: statusFault(http.StatusGatewayTimeout)},
+		{name: "connection dropped", n: 2, retries: 2, fail: func(w http.ResponseWriter, _ *http.Request) {
 			conn, _, _ := w.(http.Hijacker).Hijack()
 			conn.Close()
 		}},
-		{name: "body cut short", n: 1, retries: 1, fail: func(w http.ResponseWriter) {
+		{name: "body cut short", n: 1, retries: 1, fail: func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Length", "1000")
 			w.Write([]byte(`{"results":{"A":{"status":200,"frames":[{"schema":`))
 		}},
-		{name: "a refId failed downstream with 503", n: 1, retries: 1, fail: func(w http.ResponseWriter) {
+		{name: "a refId failed downstream with 503", n: 1, retries: 1, fail: func(w http.ResponseWriter, _ *http.Request) {
 			w.WriteHeader(http.StatusBadRequest)
 			w.Write([]byte(`{"results":{"A":{"error":"unexpected response with status code 503: unavailable","errorSource":"downstream","status":500}}}`))
 		}},
-		{name: "retries run out", n: 100, retries: 4, errPart: "HTTP 500", fail: func(w http.ResponseWriter) {
+		{name: "retries run out", n: 100, retries: 4, errPart: "HTTP 500", fail: func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "boom", http.StatusInternalServerError)
 		}},
-		{name: "a query that cannot pass is not retried", n: 100, retries: 0, errPart: "too big", fail: func(w http.ResponseWriter) {
+		{name: "a query that cannot pass is not retried", n: 100, retries: 0, errPart: "too big", fail: func(w http.ResponseWriter, _ *http.Request) {
 			w.WriteHeader(http.StatusBadRequest)
 			w.Write([]byte(`{"results":{"A":{"error":"execution: (err-mimir-max-series-per-query)","errorSource":"downstream","status":422}}}`))
 		}},
@@ -119,11 +67,16 @@ func TestFetchRetries(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tc.errPart) {
 					t.Fatalf("error = %v, want one containing %q", err, tc.errPart)
 				}
-			} else if err != nil || len(series) == 0 {
-				t.Fatalf("Fetch = %d series, %v", len(series), err)
+			} else if err != nil {
+				t.Fatalf("Fetch: %v", err)
+			} else {
+				checkUnit(t, series)
 			}
 			if got := c.Stats().Retries; got != tc.retries {
 				t.Errorf("retries = %d, want %d", got, tc.retries)
+			}
+			if got := f.requests(); int64(got) != tc.retries+1 {
+				t.Errorf("%d queries reached the server, want %d", got, tc.retries+1)
 			}
 			if tc.minGap > 0 {
 				for i := 1; i < len(f.arrivals); i++ {

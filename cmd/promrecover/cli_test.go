@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promrecover/promrecover/blocks"
+	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/grafana/sim"
 )
 
@@ -103,37 +105,82 @@ func (f *failWindow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.next.ServeHTTP(w, r)
 }
 
-func TestFailedWindowIsReportedAndNotInstalled(t *testing.T) {
+func TestFailedWindowIsReportedThenResumed(t *testing.T) {
 	from, to := dataStart.Add(2*time.Hour), dataStart.Add(8*time.Hour)
 	bad := dataStart.Add(6 * time.Hour) // the end of the second window
-	hs := httptest.NewServer(&failWindow{next: sim.New(sim.Config{Series: sim.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}}), end: strconv.FormatInt(bad.UnixMilli(), 10)})
+	data := sim.DemoSeries(dataStart, dataEnd, 1)
+	srv := sim.New(sim.Config{Series: data, Tokens: []string{testToken}})
+	fw := &failWindow{next: srv, end: strconv.FormatInt(bad.UnixMilli(), 10)}
+	hs := httptest.NewServer(fw)
 	defer hs.Close()
 	out := t.TempDir()
-	stdout, stderr, err := runCLI(t, "recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
-		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out)
-	if err == nil || !strings.Contains(err.Error(), "1 of 3 windows were not recovered") {
+	args := []string{"recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out}
+	stdout, stderr, err := runCLI(t, args...)
+	if err == nil || !strings.Contains(err.Error(), "1 of 3 windows were not recovered") || !strings.Contains(err.Error(), "running the same command again") {
 		t.Fatalf("error = %v\n%s\n%s", err, stdout, stderr)
 	}
 	if !strings.Contains(stdout, "NOT RECOVERED 2025-08-03T04:00:00Z..2025-08-03T06:00:00Z") || !strings.Contains(stdout, "bad_data: invalid parameter") {
 		t.Fatalf("the summary does not say which window failed and why:\n%s", stdout)
 	}
-	entries, _ := os.ReadDir(out)
-	if len(entries) != 2 {
-		t.Fatalf("want the 2 good blocks and nothing else in --out, have %v", entries)
+	if have := blockWindows(t, out); len(have) != 2 || have[bad.Add(-2*time.Hour).UnixMilli()] {
+		t.Fatalf("want the 2 good windows' blocks and nothing else, have %v", have)
 	}
+
+	// The cause is gone; the same command fetches only the missing window.
+	fw.end = "never"
+	before := srv.Counters().DSQueries
+	stdout, stderr, err = runCLI(t, args...)
+	if err != nil {
+		t.Fatalf("resume: %v\n%s\n%s", err, stdout, stderr)
+	}
+	if n := srv.Counters().DSQueries - before; n != 1 {
+		t.Errorf("the resumed run sent %d queries, want 1 (only the missing window)", n)
+	}
+	if !strings.Contains(stdout, "2 more windows") {
+		t.Errorf("the summary does not mention the windows done earlier:\n%s", stdout)
+	}
+	if have := blockWindows(t, out); len(have) != 3 {
+		t.Fatalf("want one block a window, have %v", have)
+	}
+	got, err := blocks.ReadSeries(out, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := extract.Compare(extract.Clip(data, from.UnixMilli(), to.UnixMilli()), got); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// blockWindows maps the window start of every block in dir to true, and
+// fails on anything in dir that is neither a block nor the resume state, or
+// on two blocks for one window.
+func blockWindows(t *testing.T, dir string) map[int64]bool {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int64]bool{}
 	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(out, e.Name(), "meta.json"))
+		if e.Name() == "promrecover-state.json" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "meta.json"))
 		if err != nil {
 			t.Fatalf("%s is not a block: %v", e.Name(), err)
 		}
-		var meta struct{ MinTime, MaxTime int64 }
+		var meta struct{ MinTime int64 }
 		if err := json.Unmarshal(b, &meta); err != nil {
 			t.Fatal(err)
 		}
-		if meta.MaxTime > bad.Add(-2*time.Hour).UnixMilli() && meta.MinTime < bad.UnixMilli() {
-			t.Fatalf("block %s covers the failed window", e.Name())
+		w := meta.MinTime / extract.WindowMs * extract.WindowMs
+		if out[w] {
+			t.Fatalf("two blocks for the window at %d", w)
 		}
+		out[w] = true
 	}
+	return out
 }
 
 func TestWarnsAboutHeadAndRetention(t *testing.T) {

@@ -119,6 +119,16 @@ func (s *selectFlags) plan(now time.Time) (*extract.Plan, error) {
 	return extract.NewPlan(from, to, s.step, s.match)
 }
 
+// pinned gives the flags that name the plan's range absolutely when the user
+// gave it relative to now: "now" will have moved by the time they resume.
+func (s *selectFlags) pinned(p *extract.Plan) string {
+	if !strings.HasPrefix(strings.TrimSpace(s.from), "now") && !strings.HasPrefix(strings.TrimSpace(s.to), "now") {
+		return ""
+	}
+	f := func(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano) }
+	return fmt.Sprintf(" with --from %s --to %s", f(p.From), f(p.To))
+}
+
 // parseTime reads RFC 3339, unix seconds (with a fraction) or now[-+]duration
 // with Prometheus's duration units (ms, s, m, h, d, w, y).
 func parseTime(v string, now time.Time) (time.Time, error) {

@@ -31,7 +31,13 @@ func versionString() string {
 }
 
 func main() {
+	// The first Ctrl-C or SIGTERM stops taking new work and lets the run
+	// save its state; a second one kills at once, as users expect.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	err := newRoot(os.Stdout, os.Stderr).ExecuteContext(ctx)
 	stop()
 	if err != nil {

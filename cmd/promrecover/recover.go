@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/state"
 	"github.com/promrecover/promrecover/grafana"
 )
 
@@ -26,6 +29,8 @@ func newRecoverCmd(logger func() *slog.Logger) *cobra.Command {
 		sel       selectFlags
 		out       string
 		retention string
+		statePath string
+		restart   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "recover",
@@ -59,7 +64,8 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 			if err != nil {
 				return err
 			}
-			r := &recovery{plan: plan, client: client, datasource: conn.datasource, out: out, retention: ret, concurrency: sel.concurrency, now: now}
+			r := &recovery{plan: plan, client: client, grafanaURL: conn.url, datasource: conn.datasource, session: conn.session,
+				out: out, statePath: statePath, restart: restart, retention: ret, concurrency: sel.concurrency, now: now, resumeHint: sel.pinned(plan)}
 			_, err = r.run(cmd.Context(), log, cmd.OutOrStdout())
 			return err
 		},
@@ -68,6 +74,8 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 	sel.register(cmd.Flags())
 	cmd.Flags().StringVar(&conn.datasource, "datasource", "", "uid or name of the Prometheus datasource")
 	cmd.Flags().StringVar(&out, "out", "", "Prometheus data directory to install the blocks in")
+	cmd.Flags().StringVar(&statePath, "state", "", "resume state file (default: "+blocks.StateFileName+" in --out)")
+	cmd.Flags().BoolVar(&restart, "restart", false, "start over instead of resuming a state left by a run with other flags")
 	cmd.Flags().StringVar(&retention, "retention", "", "the Prometheus's --storage.tsdb.retention.time (e.g. 200h), to warn about blocks it would delete")
 	return cmd
 }
@@ -76,11 +84,16 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 type recovery struct {
 	plan        *extract.Plan
 	client      *grafana.Client
+	grafanaURL  string
 	datasource  string
+	session     string // the cookie the user gave, if any
 	out         string
+	statePath   string // "" means the default, inside out
+	restart     bool
 	retention   time.Duration
 	concurrency int
 	now         time.Time
+	resumeHint  string // flags that pin a relative range, for the resume message
 }
 
 func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) ([]blocks.Block, error) {
@@ -94,29 +107,98 @@ func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 			log.Error("removing the staging directory", "err", err)
 		}
 	}()
+	if r.statePath == "" {
+		r.statePath = filepath.Join(r.out, blocks.StateFileName)
+	}
+	st, err := state.Open(r.statePath, state.NewPlan(r.grafanaURL, r.datasource, r.plan), r.restart)
+	if err != nil {
+		return nil, err
+	}
+	earlier, err := r.resume(st, log)
+	if err != nil {
+		return nil, err
+	}
+	todo := *r.plan
+	todo.Windows = slices.DeleteFunc(slices.Clone(r.plan.Windows), func(w extract.Window) bool {
+		return slices.ContainsFunc(earlier, func(e state.Window) bool { return e.Start == w.Start })
+	})
+	if r.session != "" {
+		r.client.KeepSession(st.Session(r.session), func(current string) error { return st.SetSession(r.session, current) })
+	}
+	sink.OnInstall = func(b blocks.Block) error {
+		return st.Record(state.Window{Start: b.Window.Start, End: b.Window.End, ULID: b.ULID, Series: b.Series, Samples: b.Samples, Gaps: b.Gaps})
+	}
 	r.warn(log)
 	ds, err := r.client.ResolveDatasource(ctx, r.datasource)
 	if err != nil {
 		return nil, err
 	}
-	log.Info("recovering", "datasource", ds.Name, "uid", ds.UID, "windows", len(r.plan.Windows), "selectors", len(r.plan.Selectors), "out", r.out)
-	res, runErr := extract.Run(ctx, r.plan, &grafana.Source{Client: r.client, Datasource: ds}, sink, r.concurrency, log)
+	log.Info("recovering", "datasource", ds.Name, "uid", ds.UID, "windows", len(todo.Windows), "done earlier", len(earlier), "selectors", len(r.plan.Selectors), "out", r.out)
+	res, runErr := extract.Run(ctx, &todo, &grafana.Source{Client: r.client, Datasource: ds}, sink, r.concurrency, log)
 	installed := sink.Blocks()
-	printSummary(stdout, ds, r.plan, res, r.client.Stats(), installed, time.Since(start))
-	if failed, gaps := res.Failed(), res.Gaps(); len(failed) > 0 || len(gaps) > 0 || runErr != nil {
-		msg := fmt.Sprintf("%d of %d windows were not recovered", len(failed), len(res.Windows))
-		if len(gaps) > 0 {
-			msg += fmt.Sprintf(", and %d parts of recovered windows could not be fetched (listed above)", len(gaps))
+	printSummary(stdout, summary{ds: ds, res: res, stats: r.client.Stats(), installed: installed, earlier: earlier, state: st.Path(), elapsed: time.Since(start)})
+
+	gaps := len(res.Gaps())
+	for _, w := range earlier {
+		gaps += len(w.Gaps)
+	}
+	failed := res.Failed()
+	switch {
+	case errors.Is(runErr, context.Canceled):
+		return installed, &exitError{code: 1, msg: fmt.Sprintf("interrupted with %d of %d windows recovered; run the same command again%s to recover the rest (state: %s)",
+			len(earlier)+len(res.Windows)-len(failed), len(r.plan.Windows), r.resumeHint, st.Path())}
+	case len(failed) > 0 || gaps > 0 || runErr != nil:
+		msg := fmt.Sprintf("%d of %d windows were not recovered", len(failed), len(r.plan.Windows))
+		if gaps > 0 {
+			msg += fmt.Sprintf(", and %d parts of recovered windows could not be fetched (listed above)", gaps)
 		}
 		if runErr != nil {
 			msg += ": " + runErr.Error()
 		}
+		if len(failed) > 0 {
+			msg += fmt.Sprintf("; running the same command again%s fetches only what is missing", r.resumeHint)
+		}
 		return installed, &exitError{code: 1, msg: msg}
 	}
-	if _, samples := res.Totals(); samples == 0 {
+	if _, samples := res.Totals(); samples == 0 && len(earlier) == 0 {
 		return installed, &exitError{code: 1, msg: fmt.Sprintf("no samples matched %v in the range; nothing was written (check --match, --datasource and --from/--to)", r.plan.Selectors)}
 	}
 	return installed, nil
+}
+
+// resume returns the windows earlier runs of this plan installed whose blocks
+// are still there (as themselves, or compacted by Prometheus into others).
+// A recorded block that is not there was recorded by a run that died before
+// the rename: its window is fetched again.
+func (r *recovery) resume(st *state.File, log *slog.Logger) ([]state.Window, error) {
+	recorded := st.Windows()
+	ids := make([]string, len(recorded))
+	for i, w := range recorded {
+		ids[i] = w.ULID
+	}
+	present, err := blocks.Installed(r.out, ids)
+	if err != nil {
+		return nil, fmt.Errorf("--out %s: %w", r.out, err)
+	}
+	var done []state.Window
+	var missing []int64
+	for _, w := range recorded {
+		if present[w.ULID] {
+			done = append(done, w)
+			continue
+		}
+		missing = append(missing, w.Start)
+		log.Info("a block recorded by an earlier run is not in --out; its window is fetched again", "ulid", w.ULID)
+	}
+	if len(missing) > 0 {
+		if err := st.Forget(missing); err != nil {
+			return nil, err
+		}
+	}
+	if len(done) > 0 {
+		log.Info("resuming: windows recovered by an earlier run are skipped", "windows", len(done), "state", st.Path())
+	}
+	return done, nil
 }
 
 // warn says, before anything is fetched, what Prometheus will do with blocks

@@ -8,10 +8,23 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/state"
 	"github.com/promrecover/promrecover/grafana"
 )
 
-func printSummary(w io.Writer, ds grafana.Datasource, p *extract.Plan, res *extract.Result, st grafana.Stats, installed []blocks.Block, elapsed time.Duration) {
+// summary is what a run reports at its end.
+type summary struct {
+	ds        grafana.Datasource
+	res       *extract.Result
+	stats     grafana.Stats
+	installed []blocks.Block
+	earlier   []state.Window // installed by earlier runs of the same plan
+	state     string
+	elapsed   time.Duration
+}
+
+func printSummary(w io.Writer, s summary) {
+	res, st, installed := s.res, s.stats, s.installed
 	_, fetched := res.Totals()
 	failed := res.Failed()
 	var written, repeats uint64
@@ -19,7 +32,14 @@ func printSummary(w io.Writer, ds grafana.Datasource, p *extract.Plan, res *extr
 		written += b.Samples
 		repeats += b.Duplicates
 	}
-	fmt.Fprintf(w, "\nrecovered %d of %d windows from %s (%s) in %s\n", len(res.Windows)-len(failed), len(res.Windows), ds.Name, ds.UID, elapsed.Round(time.Millisecond))
+	fmt.Fprintf(w, "\nrecovered %d of %d windows from %s (%s) in %s\n", len(res.Windows)-len(failed), len(res.Windows), s.ds.Name, s.ds.UID, s.elapsed.Round(time.Millisecond))
+	if len(s.earlier) > 0 {
+		var samples uint64
+		for _, e := range s.earlier {
+			samples += e.Samples
+		}
+		fmt.Fprintf(w, "%d more windows (%d samples) were recovered by an earlier run and skipped (state: %s)\n", len(s.earlier), samples, s.state)
+	}
 	fmt.Fprintf(w, "requests %d, retries %d, session rotations %d, %s received\n", st.Requests, st.Retries, st.Rotations, formatBytes(st.Bytes))
 	fmt.Fprintf(w, "fetched %d samples of %d series; written %d samples in %d blocks\n", fetched, res.DistinctSeries, written, len(installed))
 	if repeats > 0 {
@@ -38,6 +58,11 @@ func printSummary(w io.Writer, ds grafana.Datasource, p *extract.Plan, res *extr
 	}
 	for _, g := range res.Gaps() {
 		fmt.Fprintf(w, "NOT RECOVERED %s\n", g)
+	}
+	for _, e := range s.earlier {
+		for _, g := range e.Gaps {
+			fmt.Fprintf(w, "NOT RECOVERED (by an earlier run) %s\n", g)
+		}
 	}
 	for _, r := range res.Windows {
 		if r.Conflicts > 0 {

@@ -1,0 +1,117 @@
+package blocks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oklog/ulid/v2"
+	"github.com/prometheus/prometheus/tsdb"
+
+	"github.com/promrecover/promrecover/extract"
+)
+
+func TestStaleStagingIsRemovedAndLiveStagingRefused(t *testing.T) {
+	dir := t.TempDir()
+	// A crashed run's staging area: its lock file is there, nobody holds it.
+	stale := filepath.Join(dir, ulid.Make().String()+tmpForCreation)
+	mustWrite(t, filepath.Join(stale, stagingLock), "")
+	mustWrite(t, filepath.Join(stale, "0-7200000", "half-written"), "x")
+	// Prometheus's own compaction in progress: no lock file, never touched.
+	theirs := filepath.Join(dir, ulid.Make().String()+tmpForCreation)
+	mustWrite(t, filepath.Join(theirs, "index"), "x")
+
+	live := newTestSink(t, dir)
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the stale staging area is still there: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(theirs, "index")); err != nil {
+		t.Fatalf("Prometheus's temporary directory was touched: %v", err)
+	}
+	// A second run into the same directory while the first one works.
+	if _, err := NewSink(dir, nil); err == nil || !strings.Contains(err.Error(), "another promrecover is writing into it") {
+		t.Fatalf("second sink: %v", err)
+	}
+	if err := live.Close(); err != nil {
+		t.Fatal(err)
+	}
+	second, err := NewSink(dir, nil)
+	if err != nil {
+		t.Fatalf("after the first run closed: %v", err)
+	}
+	second.Close()
+}
+
+func TestOnInstallSeesTheBlockBeforeItIsInPlace(t *testing.T) {
+	ctx := context.Background()
+	w := win(0)
+	in := []extract.Series{series([]string{"__name__", "up"}, regular(w.Start, 15000, 10, func(i int) float64 { return 1 })...)}
+	gaps := []extract.Gap{{Selector: `{job="x"}`, From: w.Start, To: w.Start + 60000, Reason: "too big"}}
+	cases := []struct {
+		name    string
+		hookErr error
+	}{
+		{"recorded, then installed", nil},
+		{"the record fails: not installed", errors.New("disk full")},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := newTestSink(t, dir)
+			var seen []Block
+			s.OnInstall = func(b Block) error {
+				if _, err := os.Stat(b.Dir); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("the block is in place before OnInstall returned: %v", err)
+				}
+				seen = append(seen, b)
+				return tc.hookErr
+			}
+			if err := s.Add(ctx, w, in); err != nil {
+				t.Fatal(err)
+			}
+			err := s.Done(ctx, w, gaps)
+			if len(seen) != 1 || seen[0].Samples != 10 || len(seen[0].Gaps) != 1 {
+				t.Fatalf("OnInstall saw %+v", seen)
+			}
+			if tc.hookErr != nil {
+				if err == nil || !strings.Contains(err.Error(), "disk full") || len(s.Blocks()) != 0 {
+					t.Fatalf("Done = %v, blocks %v", err, s.Blocks())
+				}
+				if _, err := os.Stat(seen[0].Dir); !errors.Is(err, os.ErrNotExist) {
+					t.Fatal("installed although OnInstall refused")
+				}
+				return
+			}
+			if err != nil || len(s.Blocks()) != 1 || s.Blocks()[0].Gaps[0] != gaps[0] {
+				t.Fatalf("Done = %v, blocks %+v", err, s.Blocks())
+			}
+		})
+	}
+}
+
+func TestInstalledFollowsCompaction(t *testing.T) {
+	dir := t.TempDir()
+	here, compacted, gone := ulid.Make(), ulid.Make(), ulid.Make()
+	for _, m := range []tsdb.BlockMeta{
+		{ULID: here, Version: 1},
+		// Prometheus merged `compacted` into this block and deleted it.
+		{ULID: ulid.Make(), Version: 1, Compaction: tsdb.BlockMetaCompaction{Level: 2, Sources: []ulid.ULID{compacted, ulid.Make()}}},
+	} {
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustWrite(t, filepath.Join(dir, m.ULID.String(), "meta.json"), string(b))
+	}
+	got, err := Installed(dir, []string{here.String(), compacted.String(), gone.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got[here.String()] || !got[compacted.String()] || got[gone.String()] {
+		t.Fatalf("Installed = %v", got)
+	}
+}

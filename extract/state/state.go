@@ -1,0 +1,212 @@
+// Package state keeps what a recovery has done in a small JSON file, so that
+// running the same command again after a crash, a kill or Ctrl-C finishes
+// the rest and writes no window twice.
+//
+// A window is recorded just before its block is renamed into place (see
+// blocks.Sink.OnInstall). On resume a recorded window counts as done only if
+// its block is really there, so a crash between the record and the rename
+// costs a refetch, never a duplicate.
+package state
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/promrecover/promrecover/extract"
+)
+
+// Plan identifies a recovery: a run may only resume the state of the same
+// plan, since a window done for other selectors or another step is not done
+// for this one.
+type Plan struct {
+	GrafanaURL string   `json:"grafanaUrl"`
+	Datasource string   `json:"datasource"`
+	From       string   `json:"from"` // RFC 3339, so that a user can read and retype it
+	To         string   `json:"to"`
+	Step       string   `json:"step"`
+	Selectors  []string `json:"selectors"`
+}
+
+// NewPlan describes p as reached through url and datasource.
+func NewPlan(url, datasource string, p *extract.Plan) Plan {
+	step := "raw"
+	if p.Step > 0 {
+		step = p.Step.String()
+	}
+	return Plan{
+		GrafanaURL: url,
+		Datasource: datasource,
+		From:       time.UnixMilli(p.From).UTC().Format(time.RFC3339Nano),
+		To:         time.UnixMilli(p.To).UTC().Format(time.RFC3339Nano),
+		Step:       step,
+		Selectors:  p.Selectors,
+	}
+}
+
+func (p Plan) equal(o Plan) bool {
+	return p.GrafanaURL == o.GrafanaURL && p.Datasource == o.Datasource && p.From == o.From &&
+		p.To == o.To && p.Step == o.Step && slices.Equal(p.Selectors, o.Selectors)
+}
+
+// Window is a window whose block was installed.
+type Window struct {
+	Start   int64         `json:"start"`
+	End     int64         `json:"end"`
+	ULID    string        `json:"ulid"`
+	Series  uint64        `json:"series"`
+	Samples uint64        `json:"samples"`
+	Gaps    []extract.Gap `json:"gaps,omitempty"`
+}
+
+// Session is the session cookie as last rotated. The cookie the user gave is
+// kept only as a hash, to tell whether they logged in anew since.
+type Session struct {
+	GivenSHA256 string `json:"givenSha256"`
+	Current     string `json:"current"`
+}
+
+type data struct {
+	Version int       `json:"version"`
+	Plan    Plan      `json:"plan"`
+	Windows []Window  `json:"windows"`
+	Session *Session  `json:"session,omitempty"`
+	Updated time.Time `json:"updated"`
+}
+
+// File is an open state file. It is written whole on every change: to a
+// temporary file, synced, then renamed over the old one, with mode 0600
+// since it may hold a session cookie.
+type File struct {
+	path string
+	mu   sync.Mutex
+	d    data
+}
+
+const version = 1
+
+// Open reads the state at path for plan, or starts a new one. A state of
+// another plan is refused unless restart, which starts over.
+func Open(path string, plan Plan, restart bool) (*File, error) {
+	f := &File{path: path, d: data{Version: version, Plan: plan}}
+	raw, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || (err == nil && restart):
+		return f, f.save()
+	case err != nil:
+		return nil, fmt.Errorf("reading the resume state %s: %w", path, err)
+	}
+	var d data
+	if err := json.Unmarshal(raw, &d); err != nil || d.Version != version {
+		return nil, fmt.Errorf("the resume state %s is not one this version of promrecover wrote (%v); move it away, or pass --restart to start over", path, err)
+	}
+	if !d.Plan.equal(plan) {
+		old, _ := json.Marshal(d.Plan)
+		return nil, fmt.Errorf("the resume state %s is for another recovery: %s; run that command again to resume it, or pass --restart to start this one over (blocks already written stay)", path, old)
+	}
+	f.d = d
+	return f, nil
+}
+
+// Path is where the state lives.
+func (f *File) Path() string { return f.path }
+
+// Windows lists the windows recorded as installed.
+func (f *File) Windows() []Window {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.d.Windows)
+}
+
+// Record adds an installed window and saves the state.
+func (f *File) Record(w Window) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.d.Windows = slices.DeleteFunc(f.d.Windows, func(o Window) bool { return o.Start == w.Start })
+	f.d.Windows = append(f.d.Windows, w)
+	slices.SortFunc(f.d.Windows, func(a, b Window) int { return cmp.Compare(a.Start, b.Start) })
+	return f.save()
+}
+
+// Forget drops recorded windows whose blocks are not there after all.
+func (f *File) Forget(starts []int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.d.Windows = slices.DeleteFunc(f.d.Windows, func(w Window) bool { return slices.Contains(starts, w.Start) })
+	return f.save()
+}
+
+// Session returns the cookie to use for the one the user gave: the rotated
+// one when the user gave the same cookie as before, else the given one.
+func (f *File) Session(given string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s := f.d.Session; s != nil && s.GivenSHA256 == hash(given) {
+		return s.Current
+	}
+	return given
+}
+
+// SetSession keeps a rotated cookie for the cookie the user gave.
+func (f *File) SetSession(given, current string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.d.Session = &Session{GivenSHA256: hash(given), Current: current}
+	return f.save()
+}
+
+func hash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+func (f *File) save() error {
+	f.d.Updated = time.Now().UTC()
+	raw, err := json.MarshalIndent(f.d, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := f.path + ".tmp"
+	if err := writeSynced(tmp, raw); err != nil {
+		return fmt.Errorf("saving the resume state: %w", err)
+	}
+	if err := os.Rename(tmp, f.path); err != nil {
+		return fmt.Errorf("saving the resume state: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(f.path)); err == nil {
+		_ = d.Sync() // the rename survives a crash only once the directory is synced
+		d.Close()
+	}
+	return nil
+}
+
+func writeSynced(path string, b []byte) error {
+	// OpenFile's mode applies only to a new file; Chmod covers one left
+	// behind by an older run with other permissions.
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
