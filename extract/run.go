@@ -231,7 +231,10 @@ func (st *windowState) finish(sink Sink, ctx context.Context, err error, log *sl
 		log.Warn("window not recovered", "window", st.Window.String(), "err", failed)
 		return
 	}
-	if err := sink.Done(ctx, st.Window, st.Gaps); err != nil {
+	// A window whose every unit arrived is finished even when the run is
+	// being stopped: its data is here, and writing it is what "let in-flight
+	// windows finish" means.
+	if err := sink.Done(context.WithoutCancel(ctx), st.Window, st.Gaps); err != nil {
 		sink.Discard(st.Window)
 		st.mu.Lock()
 		st.Err = fmt.Errorf("finish %s: %w", st.Window, err)

@@ -75,7 +75,9 @@ func TestFetchRetries(t *testing.T) {
 			if got := c.Stats().Retries; got != tc.retries {
 				t.Errorf("retries = %d, want %d", got, tc.retries)
 			}
-			if got := f.requests(); int64(got) != tc.retries+1 {
+			// A query that cannot pass may be split into smaller ones, so
+			// only the others have a fixed number of requests.
+			if got := f.requests(); (tc.errPart == "" || tc.retries > 0) && int64(got) != tc.retries+1 {
 				t.Errorf("%d queries reached the server, want %d", got, tc.retries+1)
 			}
 			if tc.minGap > 0 {

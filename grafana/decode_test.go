@@ -619,7 +619,11 @@ func decWithNotices(f *data.Frame, texts ...string) *data.Frame {
 }
 
 func FuzzDecode(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join(decGoldenDir, "*.frames.json"))
+	// Grafana's own answers are the seed corpus.
+	files, err := filepath.Glob(filepath.Join(decGoldenDir, "*.frames.json"))
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no golden frames in %s to seed the corpus: %v", decGoldenDir, err)
+	}
 	for _, path := range files {
 		b, err := os.ReadFile(path)
 		if err != nil {

@@ -107,10 +107,33 @@ func ceilTo(t, step int64) int64 {
 type Source struct {
 	Client     *Client
 	Datasource Datasource
+	// Split bounds the adaptive splitting of a unit that is too big for
+	// the datasource's limits or keeps timing out; zero values take the
+	// defaults (see SplitOptions).
+	Split SplitOptions
 }
 
-// Fetch implements extract.Source.
+// Fetch implements extract.Source. A unit the datasource refuses as too big
+// (Mimir's series, chunk and sample limits, Prometheus's 11,000 points), or
+// one that still times out after the client's retries, is split by metric
+// name, by a label's values and by time, and the parts are fetched one by
+// one (see split.go). Parts that cannot pass even at the smallest size are
+// returned as an *extract.PartialError beside everything that was fetched.
 func (s *Source) Fetch(ctx context.Context, u extract.Unit) ([]extract.Series, error) {
+	series, err := s.fetch(ctx, u)
+	if err == nil {
+		return series, nil
+	}
+	kind := splitKindOf(ctx, err)
+	if kind == noSplit {
+		return nil, err
+	}
+	return s.split(ctx, u, kind, err)
+}
+
+// fetch asks one /api/ds/query request for the unit, retried by the client
+// where a retry may pass, never split.
+func (s *Source) fetch(ctx context.Context, u extract.Unit) ([]extract.Series, error) {
 	req, ok := buildQuery(s.Datasource, u)
 	if !ok {
 		return nil, nil
@@ -175,11 +198,21 @@ func checkStep(executed string, want time.Duration) error {
 	return nil
 }
 
-// queryError explains a failed refId and says whether another try may pass.
+// queryError explains a failed refId and says whether another try may pass:
+// a *retryQuery may, a *tooBigError never will unchanged (split it), and an
+// *extract.AbortError means no other query can pass either.
 func queryError(expr string, r *Result) error {
 	err := fmt.Errorf("query %s failed (status %d): %s", expr, r.Status, r.Error)
 	msg := strings.ToLower(r.Error)
 	switch {
+	case refusedByDatasource(msg, r.Status):
+		return &extract.AbortError{Err: fmt.Errorf("%w: the datasource refused Grafana's credentials (Grafana accepted promrecover's own credentials, then the Prometheus behind the datasource answered 401/403 to Grafana); fix the datasource's authentication in Grafana under Connections > Data sources (its URL, user, password or token), use Save & test there, and run again", err)}
+	case pluginMissing(msg):
+		return &extract.AbortError{Err: fmt.Errorf("%w: Grafana cannot run queries on this datasource (its plugin is missing or failed, or the datasource is gone); check it in Grafana under Connections > Data sources, or pick another with 'promrecover datasources'", err)}
+	case tooBigLimit(msg) != "":
+		// Before the retryable kinds: a limit's text may mention a
+		// timeout flag, and retrying it unchanged can never pass.
+		return &tooBigError{err: err, limit: tooBigLimit(msg)}
 	case strings.Contains(msg, "too many outstanding requests"),
 		strings.Contains(msg, "status code 429"),
 		strings.Contains(msg, "status code 502"),
@@ -189,15 +222,61 @@ func queryError(expr string, r *Result) error {
 		strings.Contains(msg, "deadline exceeded"),
 		r.Status == http.StatusServiceUnavailable, r.Status == http.StatusTooManyRequests:
 		return &retryQuery{err}
-	case isTooBig(msg):
-		return fmt.Errorf("%w; the query is too big for the datasource's limits: narrow --match or use a shorter range", err)
 	}
 	return err
 }
 
-// isTooBig recognises the answers that no retry of the same query can pass.
-func isTooBig(msg string) bool {
-	for _, s := range []string{"err-mimir-max-series-per-query", "err-mimir-max-chunks-per-query", "err-mimir-max-fetched-chunk-bytes-per-query", "err-mimir-max-total-query-length", "too many samples", "exceeded maximum resolution"} {
+// tooBigError is an answer that no retry of the same query can pass: the
+// query is over one of the datasource's limits.
+type tooBigError struct {
+	err   error
+	limit string // which limit, as the answer names it
+}
+
+func (e *tooBigError) Error() string {
+	return e.err.Error() + "; the query is too big for the datasource's limits: it is split into smaller ones, never retried as it is"
+}
+func (e *tooBigError) Unwrap() error { return e.err }
+
+// tooBigLimits are the answers that no retry of the same query can pass.
+var tooBigLimits = []string{
+	"err-mimir-max-series-per-query",
+	"err-mimir-max-chunks-per-query",
+	"err-mimir-max-fetched-chunk-bytes-per-query",
+	"err-mimir-max-chunks-bytes-per-query",
+	"err-mimir-max-estimated-chunks-per-query",
+	"err-mimir-max-estimated-memory-consumption-per-query",
+	"err-mimir-max-total-query-length",
+	"too many samples",
+	"exceeded maximum resolution",
+}
+
+// tooBigLimit names the limit a (lower-cased) error message reports, or ""
+// when it reports none.
+func tooBigLimit(msg string) string {
+	for _, s := range tooBigLimits {
+		if strings.Contains(msg, s) {
+			return s
+		}
+	}
+	return ""
+}
+
+// refusedByDatasource recognises a refId error in which the Prometheus (or
+// Mimir) behind the datasource refused Grafana's request with 401 or 403:
+// promlib reports statuses it does not parse as "unexpected response with
+// status code N: <body>"; older versions kept the status on the result.
+func refusedByDatasource(msg string, status int) bool {
+	return strings.Contains(msg, "status code 401") || strings.Contains(msg, "status code 403") ||
+		strings.Contains(msg, "authentication to data source failed") ||
+		status == http.StatusUnauthorized || status == http.StatusForbidden
+}
+
+// pluginMissing recognises a refId error saying the datasource's plugin is
+// not there or not working, or the datasource itself is gone.
+func pluginMissing(msg string) bool {
+	for _, s := range []string{"plugin.notregistered", "plugin not registered", "plugin.unavailable", "plugin unavailable",
+		"plugin not found", "plugin.notfound", "data source not found", "datasource not found"} {
 		if strings.Contains(msg, s) {
 			return true
 		}

@@ -104,6 +104,9 @@ func TestQueryErrorKinds(t *testing.T) {
 		{"server_error: server error: 503", 503, true, ""},
 		{"execution: query timed out in expression evaluation", 422, true, ""},
 		{"execution: the query exceeded the maximum number of chunks (err-mimir-max-chunks-per-query)", 422, false, "too big"},
+		{"execution: expanding series: the query exceeded the maximum number of series (limit: 3 series) (err-mimir-max-series-per-query). To adjust the related per-tenant limit, configure -querier.max-fetched-series-per-query, or contact your service administrator.", 422, false, "too big"},
+		{"execution: query processing would load too many samples into memory in query execution", 422, false, "too big"},
+		{"execution: the query exceeded the aggregated chunks size limit (limit: 1 bytes) (err-mimir-max-fetched-chunk-bytes-per-query)", 422, false, "too big"},
 		{"bad_data: exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)", 400, false, "too big"},
 		{"bad_data: parse error: unexpected end of input", 400, false, ""},
 	}

@@ -117,7 +117,7 @@ func TestFailedWindowIsReportedThenResumed(t *testing.T) {
 	args := []string{"recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out}
 	stdout, stderr, err := runCLI(t, args...)
-	if err == nil || !strings.Contains(err.Error(), "1 of 3 windows were not recovered") || !strings.Contains(err.Error(), "running the same command again") {
+	if err == nil || !strings.Contains(err.Error(), "1 of 3 windows were not recovered") || !strings.Contains(err.Error(), "the same command fetches only what is missing") {
 		t.Fatalf("error = %v\n%s\n%s", err, stdout, stderr)
 	}
 	if !strings.Contains(stdout, "NOT RECOVERED 2025-08-03T04:00:00Z..2025-08-03T06:00:00Z") || !strings.Contains(stdout, "bad_data: invalid parameter") {

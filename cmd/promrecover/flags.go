@@ -154,7 +154,7 @@ func parseTime(v string, now time.Time) (time.Time, error) {
 		}
 		d, err := model.ParseDuration(rest[1:])
 		if err != nil {
-			return time.Time{}, fmt.Errorf("%q: %v", v, err)
+			return time.Time{}, fmt.Errorf("%q: %v; write now-DURATION with Prometheus units (ms, s, m, h, d, w, y), e.g. now-6h or now-90m", v, err)
 		}
 		return now.Add(sign * time.Duration(d)), nil
 	}

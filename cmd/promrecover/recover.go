@@ -156,7 +156,7 @@ func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 			msg += ": " + runErr.Error()
 		}
 		if len(failed) > 0 {
-			msg += fmt.Sprintf("; running the same command again%s fetches only what is missing", r.resumeHint)
+			msg += fmt.Sprintf("; once the cause is fixed, the same command%s fetches only what is missing", r.resumeHint)
 		}
 		return installed, &exitError{code: 1, msg: msg}
 	}

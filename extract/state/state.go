@@ -94,13 +94,17 @@ type File struct {
 
 const version = 1
 
-// Open reads the state at path for plan, or starts a new one. A state of
-// another plan is refused unless restart, which starts over.
+// Open reads the state at path for plan, or starts a new one, which is
+// written only once there is something to keep: a run that fails on bad
+// input leaves no state behind to stand in the way of the corrected command.
+// A state of another plan is refused unless restart, which starts over.
 func Open(path string, plan Plan, restart bool) (*File, error) {
 	f := &File{path: path, d: data{Version: version, Plan: plan}}
 	raw, err := os.ReadFile(path)
 	switch {
-	case errors.Is(err, fs.ErrNotExist) || (err == nil && restart):
+	case errors.Is(err, fs.ErrNotExist):
+		return f, nil
+	case err == nil && restart:
 		return f, f.save()
 	case err != nil:
 		return nil, fmt.Errorf("reading the resume state %s: %w", path, err)

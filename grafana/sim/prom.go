@@ -40,13 +40,19 @@ func badData(format string, a ...any) promAnswer {
 // callProm runs one call through the interceptor and then the engine.
 func (s *Server) callProm(ctx context.Context, call PromCall) promAnswer {
 	s.promCalls.Add(1)
+	if call.Path == "" {
+		call.Path = "/api/v1/query_range"
+		if call.Instant {
+			call.Path = "/api/v1/query"
+		}
+	}
 	if s.cfg.Intercept != nil {
 		if r := s.cfg.Intercept(call); r != nil && (r.Status < 200 || r.Status >= 300) {
 			return injected(r)
 		}
 	}
 	if call.Instant {
-		qry, err := s.engine.NewInstantQuery(ctx, s.store, promql.NewPrometheusQueryOpts(false, 0), call.Expr, call.End)
+		qry, err := s.engine.NewInstantQuery(ctx, s.queryable(), promql.NewPrometheusQueryOpts(false, 0), call.Expr, call.End)
 		if err != nil {
 			return badData("invalid parameter %q: %s", "query", err)
 		}
@@ -61,7 +67,7 @@ func (s *Server) callProm(ctx context.Context, call PromCall) promAnswer {
 	if call.End.Sub(call.Start)/call.Step > safeResolution {
 		return badData("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
 	}
-	qry, err := s.engine.NewRangeQuery(ctx, s.store, promql.NewPrometheusQueryOpts(false, 0), call.Expr, call.Start, call.End, call.Step)
+	qry, err := s.engine.NewRangeQuery(ctx, s.queryable(), promql.NewPrometheusQueryOpts(false, 0), call.Expr, call.Start, call.End, call.Step)
 	if err != nil {
 		return badData("invalid parameter %q: %s", "query", err)
 	}

@@ -8,7 +8,10 @@
 // classes, promlib's frames and the plugin SDK's JSON encoding of them byte
 // for byte, Grafana's refId and HTTP status rules, and its authentication
 // (service-account tokens, basic auth, session cookies that must be rotated,
-// the CSRF origin check).
+// the CSRF origin check). Label lookups through the datasource's resources
+// (/api/datasources/uid/UID/resources/api/v1/labels and .../label/NAME/values)
+// answer from the same series, and Config can play Mimir's series and
+// samples limits.
 package sim
 
 import (
@@ -56,17 +59,34 @@ type Config struct {
 	// Prometheus; a non-nil reply with a non-2xx status replaces
 	// Prometheus's answer, so tests can play Mimir limits, 429s and 5xx.
 	// It is called from concurrent goroutines and may block to add latency.
+	// Label lookups through the datasource's resources (Path
+	// /api/v1/labels and /api/v1/label/NAME/values) pass through it too;
+	// Grafana hands their refusal to the client unchanged.
 	Intercept func(PromCall) *PromReply
+	// MaxSeriesPerQuery, when positive, plays Mimir's
+	// -querier.max-fetched-series-per-query: a query whose selectors fetch
+	// more series fails with 422 execution "... (err-mimir-max-series-per-query)".
+	MaxSeriesPerQuery int
+	// MaxSamplesPerQuery, when positive, is the engine's -query.max-samples
+	// (default 50e6): a query that would hold more samples at once fails
+	// with 422 execution "query processing would load too many samples
+	// into memory in query execution".
+	MaxSamplesPerQuery int
 }
 
 // PromCall is one request Grafana's Prometheus datasource sends upstream.
 type PromCall struct {
 	RefID      string
 	Datasource string // uid
+	// Path is the Prometheus API path: /api/v1/query or
+	// /api/v1/query_range, or for a label lookup /api/v1/labels or
+	// /api/v1/label/NAME/values.
+	Path       string
 	Expr       string
+	Match      []string // the match[] selectors of a label lookup
 	Instant    bool
 	Start, End time.Time     // as Prometheus reads them; equal for an instant query
-	Step       time.Duration // 0 for an instant query
+	Step       time.Duration // 0 for an instant query and a label lookup
 }
 
 // PromReply is the HTTP answer an intercepted upstream call gets. Grafana
@@ -84,7 +104,8 @@ type Counters struct {
 	DSQueries     int64 // authorized POST /api/ds/query requests
 	Queries       int64 // refIds run
 	FailedQueries int64 // refIds answered with an error
-	PromCalls     int64 // upstream Prometheus calls (an instant+range query makes two)
+	PromCalls     int64 // upstream Prometheus calls (an instant+range query makes two; label lookups count too)
+	LabelLookups  int64 // authorized label lookups through datasource resources
 	Rotations     int64 // session rotations performed
 	Unauthorized  int64 // 401 answers
 	Forbidden     int64 // 403 answers
@@ -101,7 +122,7 @@ type Server struct {
 	sessions map[string]*sessionToken
 
 	requests, dsQueries, queries, failed, promCalls atomic.Int64
-	rotations, unauthorized, forbidden              atomic.Int64
+	rotations, unauthorized, forbidden, lookups     atomic.Int64
 }
 
 // New builds a server over cfg.
@@ -126,8 +147,12 @@ func New(cfg Config) *Server {
 		store:    newStore(cfg.Series),
 		sessions: map[string]*sessionToken{},
 	}
+	maxSamples := 50_000_000
+	if cfg.MaxSamplesPerQuery > 0 {
+		maxSamples = cfg.MaxSamplesPerQuery
+	}
 	s.engine = promql.NewEngine(promql.EngineOpts{
-		MaxSamples:           50e6,
+		MaxSamples:           maxSamples,
 		Timeout:              2 * time.Minute,
 		LookbackDelta:        5 * time.Minute,
 		EnableAtModifier:     true,
@@ -147,6 +172,8 @@ func (s *Server) routes() {
 	m.Handle("GET /api/datasources", s.authed(s.listDatasources))
 	m.Handle("GET /api/datasources/uid/{uid}", s.authed(s.datasourceByUID))
 	m.Handle("GET /api/datasources/name/{name}", s.authed(s.datasourceByName))
+	m.Handle("GET /api/datasources/uid/{uid}/resources/api/v1/labels", s.authed(s.labelNames))
+	m.Handle("GET /api/datasources/uid/{uid}/resources/api/v1/label/{name}/values", s.authed(s.labelValues))
 	m.Handle("POST /api/user/auth-tokens/rotate", s.csrf(http.HandlerFunc(s.rotate)))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not found"})
@@ -170,6 +197,7 @@ func (s *Server) Counters() Counters {
 		Queries:       s.queries.Load(),
 		FailedQueries: s.failed.Load(),
 		PromCalls:     s.promCalls.Load(),
+		LabelLookups:  s.lookups.Load(),
 		Rotations:     s.rotations.Load(),
 		Unauthorized:  s.unauthorized.Load(),
 		Forbidden:     s.forbidden.Load(),

@@ -1,0 +1,361 @@
+package main
+
+// Bad input to recover, through the CLI: each case must end with one clear
+// message that names the problem and the fix, a non-zero exit, and --out
+// exactly as it was.
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/promrecover/promrecover/grafana/sim"
+)
+
+// One window of the demo data: a case that should fetch sends one query.
+var (
+	badFrom = dataStart.Add(2 * time.Hour)
+	badTo   = dataStart.Add(4 * time.Hour)
+)
+
+// countQueries counts the /api/ds/query requests that reach the server.
+type countQueries struct {
+	next http.Handler
+	n    atomic.Int64
+}
+
+func (c *countQueries) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/api/ds/query" {
+		c.n.Add(1)
+	}
+	c.next.ServeHTTP(w, r)
+}
+
+// replaceAnswer answers every /api/ds/query with body and 200 OK, as a
+// Grafana (or a proxy) that sends frames promrecover cannot read would.
+func replaceAnswer(body string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/api/ds/query" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(body))
+		})
+	}
+}
+
+// badFrame is a /api/ds/query answer holding one frame with the given
+// fields and data, shaped like promlib's.
+func badFrame(fields, data string) string {
+	return `{"results":{"A":{"status":200,"frames":[{"schema":{"refId":"A","meta":{"type":"timeseries-multi","typeVersion":[0,1],` +
+		`"custom":{"resultType":"matrix"},"executedQueryString":"Expr: up\nStep: 1s"},"fields":[` + fields + `]},"data":` + data + `}]}}}`
+}
+
+var (
+	badT0          = badFrom.UnixMilli() + 1000
+	badTimes       = fmt.Sprintf("[%d,%d,%d]", badT0, badT0+15000, badT0+30000)
+	badTimeField   = `{"name":"Time","type":"time","typeInfo":{"frame":"time.Time"},"config":{"interval":15000}}`
+	badValueField  = `{"name":"up","type":"number","typeInfo":{"frame":"float64"},"labels":{"__name__":"up","instance":"a:9100","job":"node"}}`
+	badStringField = `{"name":"up","type":"string","typeInfo":{"frame":"string"},"labels":{"__name__":"up","instance":"a:9100","job":"node"}}`
+)
+
+// listTree lists everything under root with its type and size, so that any
+// change (a new file, a removed one, one rewritten) shows.
+func listTree(t *testing.T, root string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) && path == root {
+				return nil
+			}
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		out = append(out, fmt.Sprintf("%s %s %d", rel, info.Mode().Type(), info.Size()))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// immutable makes dir refuse new entries. Tests run as root, which ignores
+// permission bits, so the directory is made immutable (chattr +i); it
+// reports false when that is impossible here.
+func immutable(t *testing.T, dir string) bool {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if err := os.Chmod(dir, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.Chmod(dir, 0o755) })
+		return true
+	}
+	chattr, err := exec.LookPath("chattr")
+	if err != nil {
+		t.Logf("running as root without chattr: cannot make %s unwritable", dir)
+		return false
+	}
+	if out, err := exec.Command(chattr, "+i", dir).CombinedOutput(); err != nil {
+		t.Logf("running as root and chattr +i failed (%v: %s): cannot make %s unwritable", err, out, dir)
+		return false
+	}
+	t.Cleanup(func() { _ = exec.Command(chattr, "-i", dir).Run() })
+	return true
+}
+
+// badEnv is one case's world: the server's config, middleware in front of
+// it, the flags, and the directories.
+type badEnv struct {
+	cfg   sim.Config
+	wrap  func(http.Handler) http.Handler
+	flags map[string]string // flag -> value; "" removes the flag
+	srv   *sim.Server
+	root  string // holds out; listed before and after
+	out   string
+}
+
+func TestBadInput(t *testing.T) {
+	const password = "s3cret-pass"
+	cases := []struct {
+		name string
+		// before runs before the server starts (config, middleware, --out);
+		// after runs once it is up (sessions).
+		before, after func(t *testing.T, e *badEnv) bool
+		flags         map[string]string
+		want          []string // in one line: the error, or a NOT RECOVERED line of the summary
+		queries       int64    // /api/ds/query requests expected
+	}{
+		{name: "--from after --to",
+			flags: map[string]string{"--from": badTo.Format(time.RFC3339), "--to": badFrom.Format(time.RFC3339)},
+			want:  []string{"--from (2025-08-03T04:00:00Z) must be before --to (2025-08-03T02:00:00Z)"}},
+		{name: "--from equal to --to",
+			flags: map[string]string{"--to": badFrom.Format(time.RFC3339)},
+			want:  []string{"--from", "must be before --to"}},
+		{name: "unparsable --from",
+			flags: map[string]string{"--from": "yesterday"},
+			want:  []string{`--from: cannot read "yesterday" as a time`, "use RFC 3339 (2025-08-03T02:00:00Z), unix seconds (1754186400) or now-6h"}},
+		{name: "unparsable --to",
+			flags: map[string]string{"--to": "2025-08-03 04:00"},
+			want:  []string{`--to: cannot read "2025-08-03 04:00" as a time`, "use RFC 3339"}},
+		{name: "unparsable relative --from",
+			flags: map[string]string{"--from": "now-6 hours"},
+			want:  []string{`--from: "now-6 hours"`, "now-6h"}},
+		{name: "unknown datasource",
+			flags: map[string]string{"--datasource": "grafanacloud-prometheus"},
+			want:  []string{`datasource "grafanacloud-prometheus" not found by uid or name`, "list them with 'promrecover datasources'"}},
+		{name: "wrong token",
+			flags: map[string]string{"--token": testToken + "-wrong"},
+			want:  []string{"HTTP 401", "Grafana refused the token", "use a service account token (glsa_...)"}},
+		{name: "wrong password",
+			flags: map[string]string{"--token": "", "--user": "admin", "--password": password + "-wrong"},
+			want:  []string{"HTTP 401", "Grafana refused the user and password", "use a service account token"}},
+		{name: "revoked session",
+			after: func(t *testing.T, e *badEnv) bool {
+				e.flags["--token"] = ""
+				e.flags["--session"] = e.srv.Login("admin")
+				e.srv.RevokeSessions()
+				return true
+			},
+			want: []string{"HTTP 401", "Grafana refused the session cookie", "log in again and pass the new grafana_session cookie value with --session"}},
+		{name: "the datasource refused Grafana",
+			before: func(t *testing.T, e *badEnv) bool {
+				e.cfg.Intercept = func(sim.PromCall) *sim.PromReply {
+					return &sim.PromReply{Status: http.StatusUnauthorized, Body: `{"status":"error","errorType":"unauthorized","error":"authentication error: invalid token"}`}
+				}
+				return true
+			},
+			want:    []string{"the datasource refused Grafana's credentials"},
+			queries: 1},
+		{name: "--out does not exist",
+			before: func(t *testing.T, e *badEnv) bool { e.out = filepath.Join(e.root, "prometheus-data"); return true },
+			want:   []string{"prometheus-data: no such directory", "create it or point --out at the Prometheus data directory"}},
+		{name: "--out not writable",
+			before: func(t *testing.T, e *badEnv) bool { return immutable(t, e.out) },
+			want:   []string{"cannot write there", "run as a user who can write to the Prometheus data directory"}},
+		{name: "--out not a Prometheus data directory",
+			before: func(t *testing.T, e *badEnv) bool {
+				if err := os.WriteFile(filepath.Join(e.out, "docker-compose.yml"), []byte("services: {}\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return true
+			},
+			want: []string{"does not look like a Prometheus data directory", "docker-compose.yml", "point --out at an empty directory or at the Prometheus data directory"}},
+		{name: "frame with a wrong field type",
+			before:  answer(badFrame(badTimeField+","+badStringField, `{"values":[`+badTimes+`,["1","1","1"]]}`)),
+			want:    []string{"NOT RECOVERED", `refId "A": frame 0: field 1 ("up"): type "string" in a time series frame`},
+			queries: 1},
+		{name: "frame with mismatched lengths",
+			before:  answer(badFrame(badTimeField+","+badValueField, `{"values":[`+badTimes+`,[1,1]]}`)),
+			want:    []string{"NOT RECOVERED", `refId "A": frame 0: field 1 ("up"): 2 values for 3 timestamps`},
+			queries: 1},
+		{name: "frame with an entity index out of range",
+			before:  answer(badFrame(badTimeField+","+badValueField, `{"values":[`+badTimes+`,[1,null,1]],"entities":[null,{"NaN":[7]}]}`)),
+			want:    []string{"NOT RECOVERED", `refId "A": frame 0: field 1 ("up"): data.entities NaN row 7 is out of range: the frame has 3 rows`},
+			queries: 1},
+		{name: "frame without a Time field",
+			before:  answer(badFrame(badValueField, `{"values":[[1,1,1]]}`)),
+			want:    []string{"NOT RECOVERED", `refId "A": frame 0: no time field for its 1 number fields`},
+			queries: 1},
+		{name: "truncated answer is retried",
+			before: answer(badFrame(badTimeField+","+badValueField, `{"values":[`+badTimes+`,[1,1,1]]}`)[:150]),
+			flags:  map[string]string{"--retries": "1"},
+			// One retry allowed: two requests, then the window fails.
+			want:    []string{"NOT RECOVERED", "unexpected EOF"},
+			queries: 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := &badEnv{
+				cfg:  sim.Config{Series: sim.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}, Users: map[string]string{"admin": password}},
+				root: t.TempDir(),
+				flags: map[string]string{
+					"--datasource": "grafanacloud-prom", "--token": testToken,
+					"--from": badFrom.Format(time.RFC3339), "--to": badTo.Format(time.RFC3339),
+				},
+			}
+			e.out = filepath.Join(e.root, "data")
+			if err := os.Mkdir(e.out, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			// A Prometheus data directory, with its WAL.
+			if err := os.MkdirAll(filepath.Join(e.out, "wal"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(e.out, "wal", "00000000"), []byte("wal segment"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if tc.before != nil && !tc.before(t, e) {
+				t.Skip("this machine cannot set the case up (see the log above)")
+			}
+			e.srv = sim.New(e.cfg)
+			var h http.Handler = e.srv
+			if e.wrap != nil {
+				h = e.wrap(h)
+			}
+			counter := &countQueries{next: h}
+			hs := httptest.NewServer(counter)
+			defer hs.Close()
+			e.flags["--grafana-url"] = hs.URL
+			e.flags["--out"] = e.out
+			for k, v := range tc.flags {
+				e.flags[k] = v
+			}
+			if tc.after != nil && !tc.after(t, e) {
+				t.Skip("this machine cannot set the case up (see the log above)")
+			}
+			args := []string{"recover"}
+			for _, k := range slices.Sorted(maps.Keys(e.flags)) {
+				if v := e.flags[k]; v != "" {
+					args = append(args, k, v)
+				}
+			}
+
+			before := listTree(t, e.root)
+			stdout, stderr, err := runCLI(t, args...)
+			after := listTree(t, e.root)
+
+			if err == nil {
+				t.Fatalf("recover succeeded\nstdout:\n%s\nstderr:\n%s", stdout, stderr)
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "\n") {
+				t.Errorf("the error is more than one line:\n%s", msg)
+			}
+			if strings.Contains(stdout+stderr, "Usage:") {
+				t.Errorf("the usage was printed with the error:\n%s%s", stdout, stderr)
+			}
+			// The message: the error itself, or for a window that failed,
+			// its NOT RECOVERED line in the summary (the error then says
+			// how many windows were not recovered).
+			lines := []string{msg}
+			for _, l := range strings.Split(stdout, "\n") {
+				if strings.HasPrefix(l, "NOT RECOVERED") {
+					lines = append(lines, l)
+				}
+			}
+			if !slices.ContainsFunc(lines, func(l string) bool {
+				for _, w := range tc.want {
+					if !strings.Contains(l, w) {
+						return false
+					}
+				}
+				return true
+			}) {
+				t.Errorf("no single message says all of %q; the error:\n%s\nstdout:\n%s\nstderr:\n%s", tc.want, msg, stdout, stderr)
+			}
+			if len(lines) > 1 && !strings.Contains(msg, "1 of 1 windows were not recovered") {
+				t.Errorf("a window failed but the error does not say so: %s", msg)
+			}
+			if got := counter.n.Load(); got != tc.queries {
+				t.Errorf("%d queries reached Grafana, want %d", got, tc.queries)
+			}
+			if !slices.Equal(before, after) {
+				t.Errorf("the run changed what is in and around --out:\nbefore: %q\nafter:  %q", before, after)
+			}
+			for _, p := range after {
+				if strings.Contains(p, ".tmp-for-creation") {
+					t.Errorf("staging left behind: %s", p)
+				}
+			}
+			for _, secret := range []string{testToken + "-wrong", password, e.flags["--session"]} {
+				if secret != "" && strings.Contains(stdout+stderr+msg, secret) {
+					t.Errorf("a secret was printed")
+				}
+			}
+		})
+	}
+}
+
+// answer makes a case's server answer every query with body.
+func answer(body string) func(t *testing.T, e *badEnv) bool {
+	return func(t *testing.T, e *badEnv) bool {
+		e.wrap = replaceAnswer(body)
+		return true
+	}
+}
+
+// TestCorrectedCommandAfterBadInput: a run that failed on bad input and
+// installed nothing must not stand in the way of the corrected command (a
+// resume state of the mistyped plan would make it demand --restart).
+func TestCorrectedCommandAfterBadInput(t *testing.T) {
+	data := sim.DemoSeries(dataStart, dataEnd, 1)
+	hs := httptest.NewServer(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}))
+	defer hs.Close()
+	out := t.TempDir()
+	args := func(ds string) []string {
+		return []string{"recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", ds,
+			"--from", badFrom.Format(time.RFC3339), "--to", badTo.Format(time.RFC3339), "--out", out}
+	}
+	if _, _, err := runCLI(t, args("grafanacloud-prometheus")...); err == nil {
+		t.Fatal("a datasource that does not exist was accepted")
+	}
+	stdout, stderr, err := runCLI(t, args("grafanacloud-prom")...)
+	if err != nil {
+		t.Fatalf("the corrected command failed: %v\n%s\n%s", err, stdout, stderr)
+	}
+	if have := blockWindows(t, out); len(have) != 1 {
+		t.Fatalf("want one block, have %v", have)
+	}
+}
