@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 )
@@ -83,7 +84,7 @@ func NewPlan(from, to time.Time, step time.Duration, selectors []string) (*Plan,
 		if !slices.ContainsFunc(ms, func(m *labels.Matcher) bool { return !m.Matches("") }) {
 			return nil, fmt.Errorf("--match %q is not a series selector Prometheus accepts: it needs at least one matcher that does not match the empty string, e.g. '{job=\"node\"}' or '{job=~\".+\"}'", s)
 		}
-		canon := canonical(ms)
+		canon := Canonical(ms)
 		if !seen[canon] {
 			seen[canon] = true
 			p.Selectors = append(p.Selectors, canon)
@@ -108,12 +109,13 @@ func (p *Plan) Units() []Unit {
 	return units
 }
 
-// canonical writes a selector the way Prometheus prints it, with the metric
-// name in front when there is one, so equal selectors compare equal.
-func canonical(ms []*labels.Matcher) string {
+// Canonical writes a selector the way Prometheus prints it, with the metric
+// name in front when it is pinned and a plain identifier, so that equal
+// selectors compare equal and read naturally in logs.
+func Canonical(ms []*labels.Matcher) string {
 	vs := &parser.VectorSelector{LabelMatchers: ms}
 	for _, m := range ms {
-		if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+		if m.Name == labels.MetricName && m.Type == labels.MatchEqual && model.IsValidLegacyMetricName(m.Value) {
 			vs.Name = m.Value
 		}
 	}

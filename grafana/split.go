@@ -7,11 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
@@ -162,7 +162,18 @@ func (p part) pin(name, value string) part {
 		}
 	}
 	ms = append(ms, labels.MustNewMatcher(labels.MatchEqual, name, value))
-	return part{ms: ms, sel: selectorString(ms), from: p.from, to: p.to}
+	return part{ms: ms, sel: extract.Canonical(ms), from: p.from, to: p.to}
+}
+
+// except narrows the part to the series whose label name has none of values
+// (which includes the series that lack the label).
+func (p part) except(name string, values []string) part {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = regexp.QuoteMeta(v)
+	}
+	ms := append(slices.Clone(p.ms), labels.MustNewMatcher(labels.MatchNotRegexp, name, strings.Join(quoted, "|")))
+	return part{ms: ms, sel: extract.Canonical(ms), from: p.from, to: p.to}
 }
 
 // pinned reports whether the part pins label name with "=".
@@ -178,19 +189,6 @@ func (p part) admits(name, value string) bool {
 		}
 	}
 	return true
-}
-
-// selectorString prints matchers the way extract's plan writes selectors
-// (Prometheus's printer, the metric name in front when it is pinned and a
-// plain identifier).
-func selectorString(ms []*labels.Matcher) string {
-	vs := &parser.VectorSelector{LabelMatchers: ms}
-	for _, m := range ms {
-		if m.Name == labels.MetricName && m.Type == labels.MatchEqual && model.IsValidLegacyMetricName(m.Value) {
-			vs.Name = m.Value
-		}
-	}
-	return vs.String()
 }
 
 // splitter fetches the parts of one unit.
@@ -364,10 +362,10 @@ func (sp *splitter) bySeries(ctx context.Context, p part) (part, []part, string,
 	for _, v := range bestValues {
 		parts = append(parts, p.pin(best, v))
 	}
-	if p.admits(best, "") {
-		// The series without the label.
-		parts = append(parts, p.pin(best, ""))
-	}
+	// The rest: series without the label, and any with a value the lookup
+	// did not list (it may have missed some), so that discovery can never
+	// make data go missing.
+	parts = append(parts, p.except(best, bestValues))
 	return p, parts, "label " + best, nil
 }
 

@@ -356,7 +356,8 @@ func TestFetchSplits(t *testing.T) {
 }
 
 // TestFetchSplitLabelParts checks the parts a label split makes: one per
-// value and one for the series without the label, each asked once.
+// value and one for the rest (series without the label, or with a value the
+// lookup did not list), each asked once.
 func TestFetchSplitLabelParts(t *testing.T) {
 	u := extract.Unit{Window: spWindow, From: spWindow.Start, To: spWindow.End, Selector: "req_total"}
 	run := fetchWith(t, sim.Config{MaxSeriesPerQuery: 3}, u, 0)
@@ -373,7 +374,7 @@ func TestFetchSplitLabelParts(t *testing.T) {
 	for i := range 6 {
 		want = append(want, fmt.Sprintf(`req_total{instance="i%d"}[7200001ms]`, i))
 	}
-	want = append(want, `req_total{instance=""}[7200001ms]`)
+	want = append(want, `req_total{instance!~"i0|i1|i2|i3|i4|i5"}[7200001ms]`)
 	if !slices.Equal(exprs, want) {
 		t.Fatalf("queries\n%s\nwant\n%s", strings.Join(exprs, "\n"), strings.Join(want, "\n"))
 	}
@@ -573,5 +574,25 @@ func TestPinnedSelectors(t *testing.T) {
 	}
 	if p.admits("job", "") || !p.admits("instance", "") || p.admits("__name__", "c") {
 		t.Error("admits")
+	}
+}
+
+// TestFetchSplitSurvivesAMissedLabelValue: a label lookup that leaves a value
+// out (an index that lags, a value that appeared later) must not make its
+// series go missing: the rest part catches them.
+func TestFetchSplitSurvivesAMissedLabelValue(t *testing.T) {
+	u := extract.Unit{Window: spWindow, From: spWindow.Start, To: spWindow.End, Selector: "req_total"}
+	cfg := sim.Config{MaxSeriesPerQuery: 3, Intercept: func(c sim.PromCall) *sim.PromReply {
+		if c.Path == "/api/v1/label/instance/values" {
+			return &sim.PromReply{Status: http.StatusOK, Body: `{"status":"success","data":["i0","i1","i2","i3"]}`}
+		}
+		return nil
+	}}
+	run := fetchWith(t, cfg, u, 0)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	if err := extract.Compare(selected(t, u.Selector, u.From, u.To), run.series); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/promrecover/promrecover/blocks"
+	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/grafana/sim"
+)
+
+// TestRecoverSplitsAndNamesWhatItCannotGet runs recover against a datasource
+// with Mimir's series limit, where one series can never be fetched: the rest
+// is split into queries that pass and installed exactly, the one series is
+// named with its time range, the run fails, and a rerun still says so.
+func TestRecoverSplitsAndNamesWhatItCannotGet(t *testing.T) {
+	data := sim.DemoSeries(dataStart, dataEnd, 4)
+	// The demo's series of one instance of one metric: what cannot be had.
+	var lost labels.Labels
+	for _, s := range data {
+		if s.Labels.Get(labels.MetricName) == "http_requests_total" {
+			lost = s.Labels
+			break
+		}
+	}
+	tooBig := `{"status":"error","errorType":"execution","error":"the query exceeded the maximum number of chunks (limit: 1 chunks) (err-mimir-max-chunks-per-query)"}`
+	srv := sim.New(sim.Config{Series: data, Tokens: []string{testToken}, MaxSeriesPerQuery: 40,
+		Intercept: func(c sim.PromCall) *sim.PromReply {
+			// Any query that would touch the lost series is refused.
+			if c.Path == "/api/v1/query" && matchesSeries(t, c.Expr, lost) {
+				return &sim.PromReply{Status: http.StatusUnprocessableEntity, Body: tooBig}
+			}
+			return nil
+		}})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	from, to := dataStart.Add(2*time.Hour), dataStart.Add(4*time.Hour)
+	out := t.TempDir()
+	args := []string{"recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out}
+	stdout, stderr, err := runCLI(t, args...)
+	if err == nil || !strings.Contains(err.Error(), "could not be fetched") {
+		t.Fatalf("error = %v\n%s\n%s", err, stdout, stderr)
+	}
+	if n := strings.Count(stdout, "NOT RECOVERED"); n != 1 {
+		t.Fatalf("%d parts reported lost, want exactly the one series:\n%s", n, stdout)
+	}
+	// The line names a selector that picks the lost series and no other,
+	// and the whole time range.
+	line := stdout[strings.Index(stdout, "NOT RECOVERED ")+len("NOT RECOVERED "):]
+	sel := line[:strings.Index(line, " from ")]
+	for _, s := range data {
+		if matchesSeries(t, sel+"[1m]", s.Labels) != labels.Equal(s.Labels, lost) {
+			t.Fatalf("the reported selector %s does not pick exactly %s", sel, lost)
+		}
+	}
+	if !strings.Contains(line, " from "+from.Format(time.RFC3339)+" to "+to.Format(time.RFC3339)+":") {
+		t.Fatalf("the report does not give the range %s..%s: %s", from, to, line)
+	}
+	var want []extract.Series
+	for _, s := range data {
+		if !labels.Equal(s.Labels, lost) {
+			want = append(want, s)
+		}
+	}
+	got, err := blocks.ReadSeries(out, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := extract.Compare(extract.Clip(want, from.UnixMilli(), to.UnixMilli()), got); err != nil {
+		t.Fatal(err)
+	}
+
+	// A rerun has nothing to fetch, and still does not pretend all is well.
+	stdout, _, err = runCLI(t, args...)
+	if err == nil || !strings.Contains(stdout, "NOT RECOVERED (by an earlier run)") {
+		t.Fatalf("rerun: %v\n%s", err, stdout)
+	}
+}
+
+// matchesSeries reports whether the range selector expr selects ls.
+func matchesSeries(t *testing.T, expr string, ls labels.Labels) bool {
+	ms, err := parser.NewParser(parser.Options{}).ParseMetricSelector(expr[:strings.LastIndex(expr, "[")])
+	if err != nil {
+		t.Errorf("%s: %v", expr, err)
+		return false
+	}
+	for _, m := range ms {
+		if !m.Matches(ls.Get(m.Name)) {
+			return false
+		}
+	}
+	return true
+}
