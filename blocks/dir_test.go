@@ -4,7 +4,6 @@ import (
 	"context"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,32 +13,8 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/fstest"
 )
-
-// unwritable makes dir refuse new entries. Root ignores permission bits, so
-// as root the directory is made immutable instead (chattr +i, which needs
-// CAP_LINUX_IMMUTABLE); it reports false when neither is possible.
-func unwritable(t *testing.T, dir string) bool {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if err := os.Chmod(dir, 0o555); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = os.Chmod(dir, 0o755) })
-		return true
-	}
-	chattr, err := exec.LookPath("chattr")
-	if err != nil {
-		t.Logf("running as root without chattr: cannot make %s unwritable", dir)
-		return false
-	}
-	if out, err := exec.Command(chattr, "+i", dir).CombinedOutput(); err != nil {
-		t.Logf("running as root and chattr +i failed (%v: %s): cannot make %s unwritable", err, out, dir)
-		return false
-	}
-	t.Cleanup(func() { _ = exec.Command(chattr, "-i", dir).Run() })
-	return true
-}
 
 func TestNewSinkRefuses(t *testing.T) {
 	tests := []struct {
@@ -60,7 +35,7 @@ func TestNewSinkRefuses(t *testing.T) {
 			return filepath.Join(root, "file", "data"), true
 		}, []string{"part of the path is a file"}},
 		{"unwritable", func(t *testing.T, root string) (string, bool) {
-			return root, unwritable(t, root)
+			return root, fstest.Unwritable(t, root)
 		}, []string{"cannot write there", "run as a user who can write"}},
 		{"a stray file", func(t *testing.T, root string) (string, bool) {
 			mustWrite(t, filepath.Join(root, "wal", "00000001"), "w")

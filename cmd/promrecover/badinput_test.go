@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/promrecover/promrecover/grafana/sim"
+	"github.com/promrecover/promrecover/internal/fstest"
 )
 
 // One window of the demo data: a case that should fetch sends one query.
@@ -100,31 +100,6 @@ func listTree(t *testing.T, root string) []string {
 	return out
 }
 
-// immutable makes dir refuse new entries. Tests run as root, which ignores
-// permission bits, so the directory is made immutable (chattr +i); it
-// reports false when that is impossible here.
-func immutable(t *testing.T, dir string) bool {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if err := os.Chmod(dir, 0o555); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = os.Chmod(dir, 0o755) })
-		return true
-	}
-	chattr, err := exec.LookPath("chattr")
-	if err != nil {
-		t.Logf("running as root without chattr: cannot make %s unwritable", dir)
-		return false
-	}
-	if out, err := exec.Command(chattr, "+i", dir).CombinedOutput(); err != nil {
-		t.Logf("running as root and chattr +i failed (%v: %s): cannot make %s unwritable", err, out, dir)
-		return false
-	}
-	t.Cleanup(func() { _ = exec.Command(chattr, "-i", dir).Run() })
-	return true
-}
-
 // badEnv is one case's world: the server's config, middleware in front of
 // it, the flags, and the directories.
 type badEnv struct {
@@ -192,7 +167,7 @@ func TestBadInput(t *testing.T) {
 			before: func(t *testing.T, e *badEnv) bool { e.out = filepath.Join(e.root, "prometheus-data"); return true },
 			want:   []string{"prometheus-data: no such directory", "create it or point --out at the Prometheus data directory"}},
 		{name: "--out not writable",
-			before: func(t *testing.T, e *badEnv) bool { return immutable(t, e.out) },
+			before: func(t *testing.T, e *badEnv) bool { return fstest.Unwritable(t, e.out) },
 			want:   []string{"cannot write there", "run as a user who can write to the Prometheus data directory"}},
 		{name: "--out not a Prometheus data directory",
 			before: func(t *testing.T, e *badEnv) bool {
