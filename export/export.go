@@ -36,7 +36,10 @@ func NewMatrix() *Matrix {
 func (m *Matrix) Add(_ context.Context, w extract.Window, series []extract.Series) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.pending[w] = append(m.pending[w], series...)
+	for _, s := range series {
+		// The source may reuse the samples' memory after the call.
+		m.pending[w] = append(m.pending[w], extract.Series{Labels: s.Labels, Samples: slices.Clone(s.Samples)})
+	}
 	return nil
 }
 
@@ -67,7 +70,7 @@ func (m *Matrix) merge(s extract.Series) {
 			return
 		}
 	}
-	m.series[h] = append(m.series[h], &extract.Series{Labels: s.Labels, Samples: slices.Clone(s.Samples)})
+	m.series[h] = append(m.series[h], &s)
 }
 
 // Series returns what was collected, sorted by labels, each series sorted by

@@ -107,11 +107,11 @@ type fakeSource struct {
 	fail map[int64]error // by window start
 }
 
-func (f *fakeSource) Fetch(ctx context.Context, u Unit) ([]Series, error) {
+func (f *fakeSource) Stream(ctx context.Context, u Unit, add func([]Series) error) error {
 	if err := f.fail[u.Window.Start]; err != nil {
-		return nil, err
+		return err
 	}
-	return []Series{{Labels: labels.FromStrings("__name__", "m", "sel", u.Selector), Samples: []Sample{{u.From - 1, 0}, {u.From, 1}, {u.To - 1, 2}, {u.To, 3}}}}, nil
+	return add([]Series{{Labels: labels.FromStrings("__name__", "m", "sel", u.Selector), Samples: []Sample{{u.From - 1, 0}, {u.From, 1}, {u.To - 1, 2}, {u.To, 3}}}})
 }
 
 type recordingSink struct {

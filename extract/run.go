@@ -13,14 +13,18 @@ import (
 )
 
 // Source fetches one unit: every series the unit's selector matches, with
-// every sample (raw) or step (step mode) in [u.From, u.To). Samples outside
-// that range may be returned; Run trims them.
+// every sample (raw) or step (step mode) in [u.From, u.To), handed to add as
+// they arrive. Each series comes whole for the unit; a retry may hand the
+// same series again. Samples outside the unit may be included; Run trims
+// them. Beside what it added, Stream may return a *PartialError.
 type Source interface {
-	Fetch(ctx context.Context, u Unit) ([]Series, error)
+	Stream(ctx context.Context, u Unit, add func([]Series) error) error
 }
 
 // Sink receives finished work. Add may be called concurrently for different
-// units of the same window. Done is called once when every unit of a window
+// units of the same window; the series it gets are valid only during the
+// call (a streaming source reuses their memory). A series may come again for
+// the same window, identical (a retry, or two selectors that match it). Done is called once when every unit of a window
 // has been added, with the parts of it the source could not give; Discard
 // instead when any unit of it failed, and the sink must then leave no trace
 // of that window.
@@ -161,27 +165,39 @@ func Run(ctx context.Context, p *Plan, src Source, sink Sink, concurrency int, l
 }
 
 func fetchUnit(ctx context.Context, src Source, sink Sink, st *windowState, u Unit, seen *seriesSet) error {
-	series, err := src.Fetch(ctx, u)
+	var series int
+	var samples int64
+	conflicts := 0
+	var writeErr error
+	err := src.Stream(ctx, u, func(batch []Series) error {
+		kept := batch[:0]
+		for i := range batch {
+			conflicts += batch[i].Normalize(u.From, u.To)
+			if len(batch[i].Samples) > 0 {
+				samples += int64(len(batch[i].Samples))
+				kept = append(kept, batch[i])
+			}
+		}
+		if len(kept) == 0 {
+			return nil
+		}
+		if err := sink.Add(ctx, u.Window, kept); err != nil {
+			writeErr = fmt.Errorf("write %s in %s: %w", u.Selector, u.Window, err)
+			return writeErr
+		}
+		seen.add(kept)
+		series += len(kept)
+		return nil
+	})
+	if writeErr != nil {
+		return writeErr
+	}
 	var partial *PartialError
 	if err != nil && !errors.As(err, &partial) {
 		return fmt.Errorf("fetch %s in %s: %w", u.Selector, u.Window, err)
 	}
-	var samples int64
-	conflicts := 0
-	kept := series[:0]
-	for i := range series {
-		conflicts += series[i].Normalize(u.From, u.To)
-		if len(series[i].Samples) > 0 {
-			samples += int64(len(series[i].Samples))
-			kept = append(kept, series[i])
-		}
-	}
-	if err := sink.Add(ctx, u.Window, kept); err != nil {
-		return fmt.Errorf("write %s in %s: %w", u.Selector, u.Window, err)
-	}
-	seen.add(kept)
 	st.mu.Lock()
-	st.Series += len(kept)
+	st.Series += series
 	st.Samples += samples
 	st.Conflicts += conflicts
 	if partial != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -120,23 +121,57 @@ type Source struct {
 // one (see split.go). Parts that cannot pass even at the smallest size are
 // returned as an *extract.PartialError beside everything that was fetched.
 func (s *Source) Fetch(ctx context.Context, u extract.Unit) ([]extract.Series, error) {
-	series, err := s.fetch(ctx, u)
+	var out []extract.Series
+	err := s.Stream(ctx, u, collect(&out))
+	return out, err
+}
+
+// Stream implements extract.Source. The unit is asked in one query whose
+// series go to add as they are decoded, so memory holds a frame, not an
+// answer. A query too big or too slow is split into parts; those are
+// gathered (pieces of one series must be merged) and added at the end.
+func (s *Source) Stream(ctx context.Context, u extract.Unit, add func([]extract.Series) error) error {
+	err := s.stream(ctx, u, add)
 	if err == nil {
-		return series, nil
+		return nil
 	}
 	kind := splitKindOf(ctx, err)
 	if kind == noSplit {
-		return nil, err
+		return err
 	}
-	return s.split(ctx, u, kind, err)
+	series, err := s.split(ctx, u, kind, err)
+	if len(series) > 0 {
+		if aerr := add(series); aerr != nil {
+			return aerr
+		}
+	}
+	return err
 }
 
-// fetch asks one /api/ds/query request for the unit, retried by the client
-// where a retry may pass, never split.
+// collect is an add that keeps copies of what it is given.
+func collect(out *[]extract.Series) func([]extract.Series) error {
+	return func(ss []extract.Series) error {
+		for _, s := range ss {
+			*out = append(*out, extract.Series{Labels: s.Labels, Samples: slices.Clone(s.Samples)})
+		}
+		return nil
+	}
+}
+
+// fetch asks one query for the unit and returns its series.
 func (s *Source) fetch(ctx context.Context, u extract.Unit) ([]extract.Series, error) {
+	var out []extract.Series
+	err := s.stream(ctx, u, collect(&out))
+	return out, err
+}
+
+// stream asks one /api/ds/query request for the unit, retried by the client
+// where a retry may pass, never split. A retry after part of an answer was
+// streamed sends those series again; sinks take identical repeats as one.
+func (s *Source) stream(ctx context.Context, u extract.Unit, add func([]extract.Series) error) error {
 	req, ok := buildQuery(s.Datasource, u)
 	if !ok {
-		return nil, nil
+		return nil
 	}
 	var res *Result
 	err := s.Client.call(ctx, http.MethodPost, "/api/ds/query", req, []int{http.StatusBadRequest}, func(status int, body io.Reader) error {
@@ -154,20 +189,20 @@ func (s *Source) fetch(ctx context.Context, u extract.Unit) ([]extract.Series, e
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, n := range res.Notices {
 		s.Client.opts.Log.Warn("Grafana notice", "query", req.Queries[0].Expr, "severity", n.Severity, "text", n.Text)
 	}
 	if len(res.Unsupported) > 0 {
-		return nil, fmt.Errorf("%s: %s; /api/ds/query cannot carry these faithfully (native histograms arrive as heatmap cells without count and sum), so nothing of them is written", req.Queries[0].Expr, strings.Join(res.Unsupported, "; "))
+		return fmt.Errorf("%s: %s; /api/ds/query cannot carry these faithfully (native histograms arrive as heatmap cells without count and sum), so nothing of them is written", req.Queries[0].Expr, strings.Join(res.Unsupported, "; "))
 	}
 	if u.Step > 0 && len(res.Series) > 0 {
 		if err := checkStep(res.ExecutedQueryString, u.Step); err != nil {
-			return nil, fmt.Errorf("%s: %w", req.Queries[0].Expr, err)
+			return fmt.Errorf("%s: %w", req.Queries[0].Expr, err)
 		}
 	}
-	return res.Series, nil
+	return add(res.Series)
 }
 
 func (r *Response) result(refID string) *Result {
