@@ -24,6 +24,7 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 	"github.com/go-resty/resty/v2"
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/promrecover/promrecover/extract"
 )
@@ -54,9 +55,10 @@ type Options struct {
 	Log                    *slog.Logger
 }
 
-// Stats counts what the client did, for the summary.
+// Stats counts what the client did, for the summary. WireBytes are the
+// answers' bytes as received (compressed), Bytes the same decompressed.
 type Stats struct {
-	Requests, Retries, Rotations, Bytes int64
+	Requests, Retries, Rotations, WireBytes, Bytes int64
 }
 
 // Client is safe for concurrent use by many workers.
@@ -73,7 +75,7 @@ type Client struct {
 	saveMu   sync.Mutex
 	save     func(session string) error
 
-	requests, retries, rotations, bytes atomic.Int64
+	requests, retries, rotations, wireBytes, bytes atomic.Int64
 }
 
 // NewClient checks the options and prepares the HTTP client.
@@ -128,7 +130,8 @@ func NewClient(o Options) (*Client, error) {
 		SetBaseURL(base.String()).
 		SetTimeout(o.Timeout).
 		SetCookieJar(jar).
-		SetHeader("Accept", "application/json")
+		SetHeader("Accept", "application/json").
+		SetHeader("Accept-Encoding", "gzip")
 	if o.UserAgent != "" {
 		c.rc.SetHeader("User-Agent", o.UserAgent)
 	}
@@ -166,7 +169,7 @@ func (r restyLog) Debugf(f string, v ...any) { r.l.Debug(fmt.Sprintf(f, v...)) }
 
 // Stats returns the counters so far.
 func (c *Client) Stats() Stats {
-	return Stats{Requests: c.requests.Load(), Retries: c.retries.Load(), Rotations: c.rotations.Load(), Bytes: c.bytes.Load()}
+	return Stats{Requests: c.requests.Load(), Retries: c.retries.Load(), Rotations: c.rotations.Load(), WireBytes: c.wireBytes.Load(), Bytes: c.bytes.Load()}
 }
 
 // Session returns the current session cookie value: after a rotation it is
@@ -348,13 +351,17 @@ func (c *Client) once(ctx context.Context, method, path string, body any, okStat
 	}
 	raw := resp.RawBody()
 	defer raw.Close()
-	cr := &countingReader{r: raw, n: &c.bytes}
+	cr, err := c.body(raw, resp.Header().Get("Content-Encoding"))
+	if err != nil {
+		return &retryQuery{fmt.Errorf("%s %s: reading the answer: %w", method, path, err)}
+	}
 	status := resp.StatusCode()
 	if status/100 == 2 || slices.Contains(okStatus, status) {
 		if err := read(status, cr); err != nil {
 			if cr.err != nil {
-				// The connection broke while reading: the body is not at fault.
-				return fmt.Errorf("%s %s: reading the answer: %w", method, path, cr.err)
+				// The connection broke, or the compressed stream is corrupt,
+				// while reading: the answer itself is not at fault.
+				return &retryQuery{fmt.Errorf("%s %s: reading the answer: %w", method, path, cr.err)}
 			}
 			return err
 		}
@@ -421,15 +428,33 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
+// body counts the bytes as they come off the wire and, for a gzip answer,
+// again once decompressed. The client asks for gzip itself rather than
+// leaving it to net/http, which would hide the wire bytes; klauspost's gzip
+// decompresses about twice as fast as the standard library's, which matters
+// when a core decodes tens of millions of samples a second.
+func (c *Client) body(raw io.Reader, encoding string) (*countingReader, error) {
+	if !strings.EqualFold(encoding, "gzip") {
+		return &countingReader{r: raw, counts: []*atomic.Int64{&c.wireBytes, &c.bytes}}, nil
+	}
+	gz, err := gzip.NewReader(&countingReader{r: raw, counts: []*atomic.Int64{&c.wireBytes}})
+	if err != nil {
+		return nil, err
+	}
+	return &countingReader{r: gz, counts: []*atomic.Int64{&c.bytes}}, nil
+}
+
 type countingReader struct {
-	r   io.Reader
-	n   *atomic.Int64
-	err error // the first read error other than EOF
+	r      io.Reader
+	counts []*atomic.Int64
+	err    error // the first read error other than EOF
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
+	for _, cnt := range c.counts {
+		cnt.Add(int64(n))
+	}
 	if err != nil && err != io.EOF && c.err == nil {
 		c.err = err
 	}

@@ -40,7 +40,7 @@ func printSummary(w io.Writer, s summary) {
 		}
 		fmt.Fprintf(w, "%d more windows (%d samples) were recovered by an earlier run and skipped (state: %s)\n", len(s.earlier), samples, s.state)
 	}
-	fmt.Fprintf(w, "requests %d, retries %d, session rotations %d, %s received\n", st.Requests, st.Retries, st.Rotations, formatBytes(st.Bytes))
+	fmt.Fprintf(w, "requests %d, retries %d, session rotations %d, %s received on the wire (%s decompressed)\n", st.Requests, st.Retries, st.Rotations, formatBytes(st.WireBytes), formatBytes(st.Bytes))
 	fmt.Fprintf(w, "fetched %d samples of %d series; written %d samples in %d blocks\n", fetched, res.DistinctSeries, written, len(installed))
 	if repeats > 0 {
 		fmt.Fprintf(w, "%d series came again from overlapping selectors in the same window and were written once\n", repeats)
