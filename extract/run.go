@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -117,13 +118,25 @@ func (r *Result) Totals() (series int, samples int64) {
 	return series, samples
 }
 
+// BatchSource is a Source that can also fetch several units of one window in
+// one request, which saves a round trip and the server's per-request work
+// when a plan has several selectors.
+type BatchSource interface {
+	Source
+	// StreamBatch fetches units (all of one window) and hands each one's
+	// series to add with the unit's index; it returns one error per unit,
+	// with the same meaning as Stream's.
+	StreamBatch(ctx context.Context, units []Unit, add func(i int, series []Series) error) []error
+	// MaxBatch is how many units one request may carry.
+	MaxBatch() int
+}
+
 // Run fetches every unit of the plan with at most concurrency workers and
 // feeds the sink. A unit that fails fails its window only (it is discarded
 // whole and reported); an AbortError stops the run. Windows not reached
 // because of an abort or a cancelled context are reported as failed too, so
 // the result always accounts for the whole plan.
 func Run(ctx context.Context, p *Plan, src Source, sink Sink, concurrency int, log *slog.Logger) (*Result, error) {
-	units := p.Units()
 	perWindow := len(p.Selectors)
 	states := make([]windowState, len(p.Windows))
 	for i := range states {
@@ -135,22 +148,42 @@ func Run(ctx context.Context, p *Plan, src Source, sink Sink, concurrency int, l
 	var abort error
 	var abortOnce sync.Once
 	seen := &seriesSet{m: map[uint64]struct{}{}}
-	for i, u := range units {
-		st := &states[i/perWindow]
+	finish := func(st *windowState, err error) error {
+		var ae *AbortError
+		if errors.As(err, &ae) {
+			abortOnce.Do(func() { abort = ae })
+			st.finish(sink, gctx, err, log)
+			return err
+		}
+		st.finish(sink, gctx, err, log)
+		return nil
+	}
+	for _, batch := range batches(p.Units(), src) {
+		st := &states[slices.Index(p.Windows, batch[0].Window)]
 		if gctx.Err() != nil {
-			st.finish(sink, gctx, fmt.Errorf("not fetched: %w", context.Cause(gctx)), log)
+			for range batch {
+				st.finish(sink, gctx, fmt.Errorf("not fetched: %w", context.Cause(gctx)), log)
+			}
 			continue
 		}
+		runs := make([]*unitRun, len(batch))
+		for i, u := range batch {
+			runs[i] = &unitRun{u: u, sink: sink, seen: seen, ctx: gctx}
+		}
 		g.Go(func() error {
-			err := fetchUnit(gctx, src, sink, st, u, seen)
-			var ae *AbortError
-			if errors.As(err, &ae) {
-				abortOnce.Do(func() { abort = ae })
-				st.finish(sink, gctx, err, log)
-				return err
+			var errs []error
+			if bs, ok := src.(BatchSource); ok && len(batch) > 1 {
+				errs = bs.StreamBatch(gctx, batch, func(i int, ss []Series) error { return runs[i].add(ss) })
+			} else {
+				errs = []error{src.Stream(gctx, batch[0], runs[0].add)}
 			}
-			st.finish(sink, gctx, err, log)
-			return nil
+			var first error
+			for i, r := range runs {
+				if err := finish(st, r.done(errs[i], st)); err != nil && first == nil {
+					first = err
+				}
+			}
+			return first
 		})
 	}
 	_ = g.Wait() // the only error returned is the abort, kept above
@@ -164,46 +197,77 @@ func Run(ctx context.Context, p *Plan, src Source, sink Sink, concurrency int, l
 	return res, abort
 }
 
-func fetchUnit(ctx context.Context, src Source, sink Sink, st *windowState, u Unit, seen *seriesSet) error {
-	var series int
-	var samples int64
-	conflicts := 0
-	var writeErr error
-	err := src.Stream(ctx, u, func(batch []Series) error {
-		kept := batch[:0]
-		for i := range batch {
-			conflicts += batch[i].Normalize(u.From, u.To)
-			if len(batch[i].Samples) > 0 {
-				samples += int64(len(batch[i].Samples))
-				kept = append(kept, batch[i])
-			}
+// batches groups the units of each window into requests as large as the
+// source takes; a plain Source gets one unit a request.
+func batches(units []Unit, src Source) [][]Unit {
+	size := 1
+	if bs, ok := src.(BatchSource); ok {
+		size = max(bs.MaxBatch(), 1)
+	}
+	var out [][]Unit
+	for i := 0; i < len(units); {
+		j := i + 1
+		for j < len(units) && j-i < size && units[j].Window == units[i].Window {
+			j++
 		}
-		if len(kept) == 0 {
-			return nil
+		out = append(out, units[i:j])
+		i = j
+	}
+	return out
+}
+
+// unitRun trims, counts and forwards what one unit brings.
+type unitRun struct {
+	ctx       context.Context
+	u         Unit
+	sink      Sink
+	seen      *seriesSet
+	series    int
+	samples   int64
+	conflicts int
+	writeErr  error
+}
+
+func (r *unitRun) add(batch []Series) error {
+	kept := batch[:0]
+	for i := range batch {
+		r.conflicts += batch[i].Normalize(r.u.From, r.u.To)
+		if len(batch[i].Samples) > 0 {
+			r.samples += int64(len(batch[i].Samples))
+			kept = append(kept, batch[i])
 		}
-		if err := sink.Add(ctx, u.Window, kept); err != nil {
-			writeErr = fmt.Errorf("write %s in %s: %w", u.Selector, u.Window, err)
-			return writeErr
-		}
-		seen.add(kept)
-		series += len(kept)
+	}
+	if len(kept) == 0 {
 		return nil
-	})
-	if writeErr != nil {
-		return writeErr
+	}
+	if err := r.sink.Add(r.ctx, r.u.Window, kept); err != nil {
+		r.writeErr = fmt.Errorf("write %s in %s: %w", r.u.Selector, r.u.Window, err)
+		return r.writeErr
+	}
+	r.seen.add(kept)
+	r.series += len(kept)
+	return nil
+}
+
+// done settles the unit with the source's error: counts go to the window,
+// and the error returned is what fails the window (nil for a partial unit,
+// whose gaps are kept).
+func (r *unitRun) done(err error, st *windowState) error {
+	if r.writeErr != nil {
+		return r.writeErr
 	}
 	var partial *PartialError
 	if err != nil && !errors.As(err, &partial) {
-		return fmt.Errorf("fetch %s in %s: %w", u.Selector, u.Window, err)
+		return fmt.Errorf("fetch %s in %s: %w", r.u.Selector, r.u.Window, err)
 	}
 	st.mu.Lock()
-	st.Series += series
-	st.Samples += samples
-	st.Conflicts += conflicts
+	defer st.mu.Unlock()
+	st.Series += r.series
+	st.Samples += r.samples
+	st.Conflicts += r.conflicts
 	if partial != nil {
 		st.Gaps = append(st.Gaps, partial.Gaps...)
 	}
-	st.mu.Unlock()
 	return nil
 }
 

@@ -37,8 +37,12 @@ func resetMidBody(next http.Handler) func(http.ResponseWriter, *http.Request) {
 		if err != nil {
 			panic(err) // the test server always allows it
 		}
-		fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n",
+		fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n",
 			rec.Code, http.StatusText(rec.Code), len(body))
+		if enc := rec.Header().Get("Content-Encoding"); enc != "" {
+			fmt.Fprintf(buf, "Content-Encoding: %s\r\n", enc)
+		}
+		buf.WriteString("\r\n")
 		buf.Write(body[:len(body)/2])
 		buf.Flush()
 		conn.(*net.TCPConn).SetLinger(0)

@@ -135,6 +135,11 @@ func (s *Source) Stream(ctx context.Context, u extract.Unit, add func([]extract.
 	if err == nil {
 		return nil
 	}
+	return s.recover(ctx, u, err, add)
+}
+
+// recover splits a unit whose query failed in a way a split may mend.
+func (s *Source) recover(ctx context.Context, u extract.Unit, err error, add func([]extract.Series) error) error {
 	kind := splitKindOf(ctx, err)
 	if kind == noSplit {
 		return err
@@ -169,37 +174,110 @@ func (s *Source) fetch(ctx context.Context, u extract.Unit) ([]extract.Series, e
 // where a retry may pass, never split. A retry after part of an answer was
 // streamed sends those series again; sinks take identical repeats as one.
 func (s *Source) stream(ctx context.Context, u extract.Unit, add func([]extract.Series) error) error {
-	req, ok := buildQuery(s.Datasource, u)
-	if !ok {
-		return nil
+	errs, err := s.request(ctx, []extract.Unit{u}, func(_ int, ss []extract.Series) error { return add(ss) })
+	if err != nil {
+		return err
 	}
-	var res *Result
+	return errs[0]
+}
+
+// MaxBatch implements extract.BatchSource: Grafana runs at most 8 queries
+// of one request at a time.
+func (s *Source) MaxBatch() int { return 8 }
+
+// StreamBatch implements extract.BatchSource. Every refId of the answer is
+// read; only the failed ones are asked again, each on its own, where another
+// try or a split may pass.
+func (s *Source) StreamBatch(ctx context.Context, units []extract.Unit, add func(int, []extract.Series) error) []error {
+	errs, err := s.request(ctx, units, add)
+	for i, u := range units {
+		e := errs[i]
+		if err != nil {
+			e = err
+		}
+		if e == nil {
+			continue
+		}
+		var abort *extract.AbortError
+		var rq *retryQuery
+		addOne := func(ss []extract.Series) error { return add(i, ss) }
+		switch {
+		case errors.As(e, &abort) || ctx.Err() != nil:
+			errs[i] = e
+		case err != nil && splitKindOf(ctx, err) == noSplit:
+			// The request failed as a whole and no smaller one would fare
+			// better: the server is down or refuses us.
+			errs[i] = e
+		case err != nil || errors.As(e, &rq):
+			errs[i] = s.Stream(ctx, u, addOne)
+		default:
+			errs[i] = s.recover(ctx, u, e, addOne)
+		}
+	}
+	return errs
+}
+
+// request sends units of one window (so one from/to) as one /api/ds/query
+// request, a refId each, and hands each refId's series to add with its unit's
+// index as they are decoded. It returns each unit's own error, and the error
+// of the request as a whole. A request of one unit returns that unit's error
+// as the request's, so the client retries what may pass.
+func (s *Source) request(ctx context.Context, units []extract.Unit, add func(int, []extract.Series) error) ([]error, error) {
+	errs := make([]error, len(units))
+	var req queryRequest
+	index := map[string]int{}
+	for i, u := range units {
+		one, ok := buildQuery(s.Datasource, u)
+		if !ok {
+			continue
+		}
+		q := one.Queries[0]
+		q.RefID = string(rune('A' + i))
+		index[q.RefID] = i
+		req.From, req.To = one.From, one.To
+		req.Queries = append(req.Queries, q)
+	}
+	if len(req.Queries) == 0 {
+		return errs, nil
+	}
 	err := s.Client.call(ctx, http.MethodPost, "/api/ds/query", req, []int{http.StatusBadRequest}, func(status int, body io.Reader) error {
 		resp, err := Decode(body)
 		if err != nil {
 			return decodeFailure(fmt.Errorf("decoding the answer to %s: %w", req.Queries[0].Expr, err))
 		}
-		res = resp.result("A")
-		if res == nil {
-			return fmt.Errorf("the answer to %s has no result for refId A (HTTP %d)", req.Queries[0].Expr, status)
-		}
-		if res.Error != "" {
-			return queryError(req.Queries[0].Expr, res)
+		for _, q := range req.Queries {
+			i := index[q.RefID]
+			res := resp.result(q.RefID)
+			var rerr error
+			switch {
+			case res == nil:
+				rerr = fmt.Errorf("the answer to %s has no result for refId %s (HTTP %d)", q.Expr, q.RefID, status)
+			case res.Error != "":
+				rerr = queryError(q.Expr, res)
+			default:
+				rerr = s.accept(q.Expr, units[i], res, func(ss []extract.Series) error { return add(i, ss) })
+			}
+			if len(req.Queries) == 1 && rerr != nil {
+				return rerr
+			}
+			errs[i] = rerr
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
+	return errs, err
+}
+
+// accept checks one refId's answer and hands its series on.
+func (s *Source) accept(expr string, u extract.Unit, res *Result, add func([]extract.Series) error) error {
 	for _, n := range res.Notices {
-		s.Client.opts.Log.Warn("Grafana notice", "query", req.Queries[0].Expr, "severity", n.Severity, "text", n.Text)
+		s.Client.opts.Log.Warn("Grafana notice", "query", expr, "severity", n.Severity, "text", n.Text)
 	}
 	if len(res.Unsupported) > 0 {
-		return fmt.Errorf("%s: %s; /api/ds/query cannot carry these faithfully (native histograms arrive as heatmap cells without count and sum), so nothing of them is written", req.Queries[0].Expr, strings.Join(res.Unsupported, "; "))
+		return fmt.Errorf("%s: %s; /api/ds/query cannot carry these faithfully (native histograms arrive as heatmap cells without count and sum), so nothing of them is written", expr, strings.Join(res.Unsupported, "; "))
 	}
 	if u.Step > 0 && len(res.Series) > 0 {
 		if err := checkStep(res.ExecutedQueryString, u.Step); err != nil {
-			return fmt.Errorf("%s: %w", req.Queries[0].Expr, err)
+			return fmt.Errorf("%s: %w", expr, err)
 		}
 	}
 	return add(res.Series)
