@@ -10,7 +10,6 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
-	"github.com/prometheus/prometheus/tsdb"
 
 	"github.com/promrecover/promrecover/extract"
 )
@@ -26,7 +25,7 @@ type window struct {
 	dir        string // staging subdirectory, the BlockWriter's destination
 	logger     *slog.Logger
 	owner      *owner
-	bw         *tsdb.BlockWriter // nil until the first sample
+	bw         *blockWriter // nil until the first sample
 	ledger     *ledger
 	duplicates uint64
 	// broken is the first failed Add: the window lacks that unit's series,
@@ -180,7 +179,7 @@ func (win *window) openWriter() error {
 	}
 	// Twice the window: the head refuses samples older than half its chunk
 	// range behind the newest one, and a window's samples span all of it.
-	bw, err := tsdb.NewBlockWriter(win.logger, win.dir, 2*extract.WindowMs)
+	bw, err := newBlockWriter(win.logger, win.dir, 2*extract.WindowMs)
 	if err != nil {
 		return fmt.Errorf("window %s: block writer: %w", win.w, err)
 	}

@@ -84,6 +84,7 @@ blocks into the local data directory, where Prometheus picks them up.`,
 	root.AddCommand(
 		newRecoverCmd(logger),
 		newExportCmd(logger),
+		newImportCmd(logger),
 		newDatasourcesCmd(logger),
 		newDemoCmd(logger),
 	)

@@ -27,11 +27,7 @@ func printSummary(w io.Writer, s summary) {
 	res, st, installed := s.res, s.stats, s.installed
 	_, fetched := res.Totals()
 	failed := res.Failed()
-	var written, repeats uint64
-	for _, b := range installed {
-		written += b.Samples
-		repeats += b.Duplicates
-	}
+	written, repeats := blockTotals(installed)
 	fmt.Fprintf(w, "\nrecovered %d of %d windows from %s (%s) in %s\n", len(res.Windows)-len(failed), len(res.Windows), s.ds.Name, s.ds.UID, s.elapsed.Round(time.Millisecond))
 	if len(s.earlier) > 0 {
 		var samples uint64
@@ -45,14 +41,7 @@ func printSummary(w io.Writer, s summary) {
 	if repeats > 0 {
 		fmt.Fprintf(w, "%d series came again from overlapping selectors in the same window and were written once\n", repeats)
 	}
-	if len(installed) > 0 {
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "BLOCK ULID\tMIN TIME\tMAX TIME\tSERIES\tSAMPLES")
-		for _, b := range installed {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", b.ULID, formatMs(b.MinTime), formatMs(b.MaxTime), b.Series, b.Samples)
-		}
-		tw.Flush()
-	}
+	printBlocks(w, installed)
 	for _, f := range failed {
 		fmt.Fprintf(w, "NOT RECOVERED %s: %v\n", f.Window, f.Err)
 	}
@@ -69,6 +58,29 @@ func printSummary(w io.Writer, s summary) {
 			fmt.Fprintf(w, "window %s: %d samples had a second, different value at the same timestamp; the first was kept\n", r.Window, r.Conflicts)
 		}
 	}
+}
+
+// blockTotals sums the samples written in installed blocks and the repeated
+// series they skipped.
+func blockTotals(installed []blocks.Block) (written, repeats uint64) {
+	for _, b := range installed {
+		written += b.Samples
+		repeats += b.Duplicates
+	}
+	return written, repeats
+}
+
+// printBlocks lists installed blocks, one a line, under a header.
+func printBlocks(w io.Writer, installed []blocks.Block) {
+	if len(installed) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "BLOCK ULID\tMIN TIME\tMAX TIME\tSERIES\tSAMPLES")
+	for _, b := range installed {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", b.ULID, formatMs(b.MinTime), formatMs(b.MaxTime), b.Series, b.Samples)
+	}
+	tw.Flush()
 }
 
 func formatMs(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z") }

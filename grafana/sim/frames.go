@@ -31,8 +31,12 @@ type frame struct {
 	displayName string        // config.displayNameFromDS; "" leaves no config
 	interval    int64         // time field config.interval in ms; 0 leaves no config
 	points      []promql.FPoint
-	str         string // the value of a "string" result, when isString
-	isString    bool
+	// fill, when set, produces the points as the frame is written, into
+	// dst's memory; an answer of many long series is then never held
+	// whole, only one series at a time.
+	fill     func(dst []promql.FPoint) []promql.FPoint
+	str      string // the value of a "string" result, when isString
+	isString bool
 }
 
 type frameMeta struct {
@@ -63,6 +67,10 @@ type encoder struct {
 	w   *bufio.Writer
 	buf []byte
 	err error
+	// Reused from frame to frame: the points of a frame with fill, and the
+	// indexes of its NaN, +Inf and -Inf values.
+	points        []promql.FPoint
+	nan, inf, neg []int
 }
 
 const flushAt = 64 << 10
@@ -224,8 +232,13 @@ func (e *encoder) writeData(f *frame) {
 		e.buf = append(e.buf, ']')
 		return
 	}
+	points := f.points
+	if f.fill != nil && e.err == nil {
+		e.points = f.fill(e.points[:0])
+		points = e.points
+	}
 	e.buf = append(e.buf, '[')
-	for i, p := range f.points {
+	for i, p := range points {
 		if i > 0 {
 			e.buf = append(e.buf, ',')
 		}
@@ -233,8 +246,9 @@ func (e *encoder) writeData(f *frame) {
 		e.maybeFlush()
 	}
 	e.buf = append(e.buf, "],["...)
-	var nan, inf, neg []int
-	for i, p := range f.points {
+	nan, inf, neg := e.nan[:0], e.inf[:0], e.neg[:0]
+	defer func() { e.nan, e.inf, e.neg = nan, inf, neg }()
+	for i, p := range points {
 		if i > 0 {
 			e.buf = append(e.buf, ',')
 		}

@@ -7,8 +7,6 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
-
-	"github.com/promrecover/promrecover/extract"
 )
 
 // Mimir's query limits, as far as a bulk reader meets them. The samples
@@ -53,9 +51,9 @@ type limitQuerier struct {
 func (q *limitQuerier) Select(_ context.Context, _ bool, _ *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
 	var list []storage.Series
 	q.l.mu.Lock()
-	q.matching(ms, func(i int, w []extract.Sample) {
+	q.matching(ms, func(i int) {
 		q.l.seen[i] = struct{}{}
-		list = append(list, &memSeries{lset: q.st.series[i].Labels, samples: w})
+		list = append(list, q.st.src.series(i, q.mint, q.maxt))
 	})
 	over := len(q.l.seen) > q.l.max
 	q.l.mu.Unlock()

@@ -8,8 +8,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/util/annotations"
 )
 
@@ -22,6 +25,7 @@ type promAnswer struct {
 	err        string // the error as promlib words it, e.g. "bad_data: ..."
 	unexpected string // body of a reply whose status promlib does not parse
 	value      parser.Value
+	stream     *streamMatrix // instead of value, for a streamed range selector
 	warnings   annotations.Annotations
 	close      func() // returns the result's memory to the engine
 }
@@ -49,6 +53,11 @@ func (s *Server) callProm(ctx context.Context, call PromCall) promAnswer {
 	if s.cfg.Intercept != nil {
 		if r := s.cfg.Intercept(call); r != nil && (r.Status < 200 || r.Status >= 300) {
 			return injected(r)
+		}
+	}
+	if call.Instant && s.stream && s.cfg.MaxSeriesPerQuery <= 0 {
+		if ans, ok := s.streamSelector(ctx, call); ok {
+			return ans
 		}
 	}
 	if call.Instant {
@@ -142,4 +151,101 @@ func callTimes(q *promQuery, instant bool) (start, end time.Time, step time.Dura
 	start = time.UnixMilli(promTime(alignTime(q.start, q.step, q.utcOffsetSec))).UTC()
 	end = time.UnixMilli(promTime(alignTime(q.end, q.step, q.utcOffsetSec))).UTC()
 	return start, end, promStep(q.step)
+}
+
+// streamSelector answers an instant query of a plain range selector
+// (sel[r], no offset or @) without the engine: the engine would hold every
+// point of the answer at once, which for a big synthetic data set is
+// hundreds of MB. It finds the matching series and counts their points in
+// (t-r, t], failing as the engine would when there are more than its
+// MaxSamples, and leaves the points in storage until each series' frame is
+// written. The answer is the engine's, byte for byte (see
+// TestStreamedAnswerIsTheEngines): series sorted by labels, those without
+// points left out, stale markers skipped. It reports false for any other
+// query.
+func (s *Server) streamSelector(ctx context.Context, call PromCall) (promAnswer, bool) {
+	expr, err := s.parser.ParseExpr(call.Expr)
+	if err != nil {
+		return promAnswer{}, false
+	}
+	ms, ok := expr.(*parser.MatrixSelector)
+	if !ok || ms.RangeExpr != nil {
+		return promAnswer{}, false
+	}
+	vs, ok := ms.VectorSelector.(*parser.VectorSelector)
+	if !ok || vs.OriginalOffset != 0 || vs.OriginalOffsetExpr != nil || vs.Offset != 0 ||
+		vs.Timestamp != nil || vs.StartOrEnd != 0 || vs.Anchored || vs.Smoothed {
+		return promAnswer{}, false
+	}
+	maxt := call.End.UnixNano() / int64(time.Millisecond)
+	mint := maxt - int64(ms.Range/time.Millisecond)
+	q := &querier{st: s.store, mint: mint + 1, maxt: maxt}
+	sm := &streamMatrix{}
+	var total int64
+	q.matching(vs.LabelMatchers, func(i int) {
+		sm.series = append(sm.series, s.store.src.series(i, mint+1, maxt))
+	})
+	kept := sm.series[:0]
+	for _, ser := range sm.series {
+		if err := ctx.Err(); err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				return apiError(promql.ErrQueryTimeout("expression evaluation")), true
+			}
+			return apiError(promql.ErrQueryCanceled("expression evaluation")), true
+		}
+		n := countPoints(ser)
+		if total += n; total > int64(s.maxSamples) {
+			return apiError(promql.ErrTooManySamples("query execution")), true
+		}
+		if n > 0 {
+			kept = append(kept, ser)
+		}
+	}
+	sm.series = kept
+	return promAnswer{status: http.StatusOK, stream: sm}, true
+}
+
+// streamMatrix is a range selector's answer left in storage: the series,
+// sorted by labels, each with its points in the range the querier was
+// given.
+type streamMatrix struct {
+	series []storage.Series
+}
+
+// countPoints is the number of points a series gives a range selector.
+func countPoints(ser storage.Series) int64 {
+	if c, ok := ser.(interface{ count() int64 }); ok {
+		return c.count()
+	}
+	var n int64
+	it := ser.Iterator(nil)
+	for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
+		if _, v := it.At(); vt == chunkenc.ValFloat && !value.IsStaleNaN(v) {
+			n++
+		}
+	}
+	return n
+}
+
+// appendPoints appends the points a series gives a range selector.
+func appendPoints(dst []promql.FPoint, ser storage.Series) []promql.FPoint {
+	it := ser.Iterator(nil)
+	for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
+		if t, v := it.At(); vt == chunkenc.ValFloat && !value.IsStaleNaN(v) {
+			dst = append(dst, promql.FPoint{T: t, F: v})
+		}
+	}
+	return dst
+}
+
+// frames is one frame per series, as valueFrames makes them for a matrix,
+// whose points are read as the frame is written.
+func (sm *streamMatrix) frames() []frame {
+	multi := frameMeta{typ: "timeseries-multi", typeVersion: [2]int{0, 1}, resultType: "matrix"}
+	out := make([]frame, 0, len(sm.series))
+	for _, ser := range sm.series {
+		out = append(out, frame{meta: multi, fields: true, valueName: "Value", labels: ser.Labels(),
+			fill: func(dst []promql.FPoint) []promql.FPoint { return appendPoints(dst, ser) }})
+	}
+	return out
 }

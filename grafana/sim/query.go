@@ -135,7 +135,12 @@ func parseResponse(q *promQuery, ans promAnswer) ([]frame, string, int) {
 // frames, with Prometheus's warnings and infos as notices on every frame (on
 // a "Warnings" frame when there is no data).
 func convertAnswer(ans promAnswer, expr string) []frame {
-	frames := valueFrames(ans.value)
+	var frames []frame
+	if ans.stream != nil {
+		frames = ans.stream.frames()
+	} else {
+		frames = valueFrames(ans.value)
+	}
 	if notices := annotationNotices(ans, expr); len(notices) > 0 {
 		if len(frames) == 0 {
 			frames = append(frames, frame{name: "Warnings"})

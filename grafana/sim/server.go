@@ -12,6 +12,12 @@
 // (/api/datasources/uid/UID/resources/api/v1/labels and .../label/NAME/values)
 // answer from the same series, and Config can play Mimir's series and
 // samples limits.
+//
+// For benchmarks, Config.Synthetic serves a large data set (10,000 series
+// by default) computed as it is read, and answers to raw-sample queries are
+// streamed series by series, so neither the data set nor an answer is ever
+// held whole. /api/ds/query answers are gzipped for clients that accept it,
+// as Grafana does with [server] enable_gzip (and Grafana Cloud always).
 package sim
 
 import (
@@ -45,7 +51,13 @@ type Config struct {
 	Datasources []Datasource
 	// Series is what every prometheus datasource serves. The server keeps
 	// references to the sample slices: do not change them afterwards.
-	Series      []extract.Series
+	Series []extract.Series
+	// Synthetic, when set, is served instead of Series: a data set
+	// computed as it is read, so the server holds only its label sets.
+	// Raw-sample queries (an instant query of a plain range selector,
+	// sel[r]) are then answered without the engine holding the answer:
+	// each series' points are computed as its frame is written.
+	Synthetic   *Synthetic
 	Tokens      []string          // accepted Bearer tokens (service-account tokens)
 	Users       map[string]string // login -> password, for basic auth
 	CookieName  string            // default "grafana_session"
@@ -109,6 +121,9 @@ type Counters struct {
 	Rotations     int64 // session rotations performed
 	Unauthorized  int64 // 401 answers
 	Forbidden     int64 // 403 answers
+	// BodyBytes is the bytes of response bodies written under /api, as
+	// they went on the wire (after compression).
+	BodyBytes int64
 }
 
 // Server is a Grafana imitation; it is an http.Handler.
@@ -117,12 +132,18 @@ type Server struct {
 	store  *store
 	engine *promql.Engine
 	mux    *http.ServeMux
+	parser parser.Parser // the engine's
+	// stream answers plain range selectors from storage as they are
+	// written (see streamSelector), with the engine's MaxSamples.
+	stream     bool
+	maxSamples int
 
 	mu       sync.Mutex
 	sessions map[string]*sessionToken
 
 	requests, dsQueries, queries, failed, promCalls atomic.Int64
 	rotations, unauthorized, forbidden, lookups     atomic.Int64
+	bodyBytes                                       atomic.Int64
 }
 
 // New builds a server over cfg.
@@ -144,13 +165,19 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{
 		cfg:      cfg,
-		store:    newStore(cfg.Series),
 		sessions: map[string]*sessionToken{},
+		parser:   rangeParser{Parser: parser.NewParser(parser.Options{}), closed: cfg.PrometheusV2},
+	}
+	if cfg.Synthetic != nil {
+		s.store, s.stream = &store{src: newSynthSource(cfg.Synthetic)}, true
+	} else {
+		s.store = newStore(cfg.Series)
 	}
 	maxSamples := 50_000_000
 	if cfg.MaxSamplesPerQuery > 0 {
 		maxSamples = cfg.MaxSamplesPerQuery
 	}
+	s.maxSamples = maxSamples
 	s.engine = promql.NewEngine(promql.EngineOpts{
 		MaxSamples:           maxSamples,
 		Timeout:              2 * time.Minute,
@@ -159,7 +186,7 @@ func New(cfg Config) *Server {
 		EnableNegativeOffset: true,
 		// Prometheus's default global evaluation interval.
 		NoStepSubqueryIntervalFn: func(int64) int64 { return time.Minute.Milliseconds() },
-		Parser:                   rangeParser{Parser: parser.NewParser(parser.Options{}), closed: cfg.PrometheusV2},
+		Parser:                   s.parser,
 	})
 	s.routes()
 	return s
@@ -201,6 +228,7 @@ func (s *Server) Counters() Counters {
 		Rotations:     s.rotations.Load(),
 		Unauthorized:  s.unauthorized.Load(),
 		Forbidden:     s.forbidden.Load(),
+		BodyBytes:     s.bodyBytes.Load(),
 	}
 }
 
@@ -208,7 +236,8 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"commit": "sim", "database": "ok", "version": "12.0.0-sim"})
 }
 
-// countingWriter counts refusals by status, whichever handler wrote them.
+// countingWriter counts refusals by status, whichever handler wrote them,
+// and the body bytes written.
 type countingWriter struct {
 	http.ResponseWriter
 	s *Server
@@ -222,6 +251,12 @@ func (w *countingWriter) WriteHeader(code int) {
 		w.s.forbidden.Add(1)
 	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *countingWriter) Write(b []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(b)
+	w.s.bodyBytes.Add(int64(n))
+	return n, err
 }
 
 func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

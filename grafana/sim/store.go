@@ -15,17 +15,38 @@ import (
 	"github.com/promrecover/promrecover/extract"
 )
 
-// store is a read-only storage.Queryable over in-memory series, so queries
-// run through Prometheus's own engine (lookback, staleness, range-selector
-// edges) rather than an imitation of it.
+// store is a read-only storage.Queryable over a source of series, so
+// queries run through Prometheus's own engine (lookback, staleness,
+// range-selector edges) rather than an imitation of it.
 type store struct {
-	series []extract.Series // sorted by labels, one entry per label set
+	src source
+}
+
+// source is what the store reads: series addressed by their position in
+// label order, each label set once.
+type source interface {
+	len() int
+	labels(i int) labels.Labels
+	// withName lists, ascending, the positions of the series named name.
+	withName(name string) []int
+	// has reports whether series i has a sample in [mint, maxt].
+	has(i int, mint, maxt int64) bool
+	// series is series i with its samples in [mint, maxt].
+	series(i int, mint, maxt int64) storage.Series
+}
+
+// memSource is series held in memory.
+type memSource struct {
+	list   []extract.Series // sorted by labels, one entry per label set
 	byName map[string][]int
 }
 
-// newStore sorts and merges the series without touching the caller's
+// newStore serves in-memory series; see newMemSource.
+func newStore(in []extract.Series) *store { return &store{src: newMemSource(in)} }
+
+// newMemSource sorts and merges the series without touching the caller's
 // slices: samples are only copied where they must be re-sorted or merged.
-func newStore(in []extract.Series) *store {
+func newMemSource(in []extract.Series) *memSource {
 	ss := make([]extract.Series, 0, len(in))
 	for _, s := range in {
 		if !slices.IsSortedFunc(s.Samples, extract.ByTime) {
@@ -43,12 +64,31 @@ func newStore(in []extract.Series) *store {
 		}
 		out = append(out, s)
 	}
-	st := &store{series: out, byName: map[string][]int{}}
+	m := &memSource{list: out, byName: map[string][]int{}}
 	for i, s := range out {
 		name := s.Labels.Get(labels.MetricName)
-		st.byName[name] = append(st.byName[name], i)
+		m.byName[name] = append(m.byName[name], i)
 	}
-	return st
+	return m
+}
+
+func (m *memSource) len() int                   { return len(m.list) }
+func (m *memSource) labels(i int) labels.Labels { return m.list[i].Labels }
+func (m *memSource) withName(name string) []int { return m.byName[name] }
+func (m *memSource) has(i int, mint, maxt int64) bool {
+	return len(window(m.list[i].Samples, mint, maxt)) > 0
+}
+
+func (m *memSource) series(i int, mint, maxt int64) storage.Series {
+	return &memSeries{lset: m.list[i].Labels, samples: window(m.list[i].Samples, mint, maxt)}
+}
+
+// window returns the samples in [mint, maxt], the range a TSDB querier
+// serves.
+func window(s []extract.Sample, mint, maxt int64) []extract.Sample {
+	lo := sort.Search(len(s), func(i int) bool { return s[i].T >= mint })
+	hi := sort.Search(len(s), func(i int) bool { return s[i].T > maxt })
+	return s[lo:hi]
 }
 
 // mergeSamples joins two sorted runs; on equal timestamps the first wins, as
@@ -82,38 +122,32 @@ type querier struct {
 	mint, maxt int64
 }
 
-// window returns the samples in [mint, maxt], the range a TSDB querier
-// serves.
-func (q *querier) window(s []extract.Sample) []extract.Sample {
-	lo := sort.Search(len(s), func(i int) bool { return s[i].T >= q.mint })
-	hi := sort.Search(len(s), func(i int) bool { return s[i].T > q.maxt })
-	return s[lo:hi]
-}
-
-// matching yields the indexes of series with samples in range that match
-// every matcher; an equality matcher on the name narrows the scan first.
-func (q *querier) matching(ms []*labels.Matcher, yield func(i int, samples []extract.Sample)) {
+// matching yields the positions of series with samples in range that
+// match every matcher; an equality matcher on the name narrows the scan
+// first.
+func (q *querier) matching(ms []*labels.Matcher, yield func(i int)) {
+	src := q.st.src
 	var candidates []int
 	scanAll := true
 	for _, m := range ms {
 		if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
-			candidates, scanAll = q.st.byName[m.Value], false
+			candidates, scanAll = src.withName(m.Value), false
 			break
 		}
 	}
 	visit := func(i int) {
-		s := q.st.series[i]
+		lset := src.labels(i)
 		for _, m := range ms {
-			if !m.Matches(s.Labels.Get(m.Name)) {
+			if !m.Matches(lset.Get(m.Name)) {
 				return
 			}
 		}
-		if w := q.window(s.Samples); len(w) > 0 {
-			yield(i, w)
+		if src.has(i, q.mint, q.maxt) {
+			yield(i)
 		}
 	}
 	if scanAll {
-		for i := range q.st.series {
+		for i := range src.len() {
 			visit(i)
 		}
 		return
@@ -125,16 +159,16 @@ func (q *querier) matching(ms []*labels.Matcher, yield func(i int, samples []ext
 
 func (q *querier) Select(_ context.Context, _ bool, _ *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
 	var list []storage.Series
-	q.matching(ms, func(i int, w []extract.Sample) {
-		list = append(list, &memSeries{lset: q.st.series[i].Labels, samples: w})
+	q.matching(ms, func(i int) {
+		list = append(list, q.st.src.series(i, q.mint, q.maxt))
 	})
 	return &seriesSet{list: list, i: -1}
 }
 
 func (q *querier) LabelValues(_ context.Context, name string, _ *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
 	seen := map[string]struct{}{}
-	q.matching(ms, func(i int, _ []extract.Sample) {
-		if v := q.st.series[i].Labels.Get(name); v != "" {
+	q.matching(ms, func(i int) {
+		if v := q.st.src.labels(i).Get(name); v != "" {
 			seen[v] = struct{}{}
 		}
 	})
@@ -143,8 +177,8 @@ func (q *querier) LabelValues(_ context.Context, name string, _ *storage.LabelHi
 
 func (q *querier) LabelNames(_ context.Context, _ *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
 	seen := map[string]struct{}{}
-	q.matching(ms, func(i int, _ []extract.Sample) {
-		q.st.series[i].Labels.Range(func(l labels.Label) { seen[l.Name] = struct{}{} })
+	q.matching(ms, func(i int) {
+		q.st.src.labels(i).Range(func(l labels.Label) { seen[l.Name] = struct{}{} })
 	})
 	return sortedKeys(seen), nil, nil
 }

@@ -1,0 +1,84 @@
+package blocks
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/promrecover/promrecover/bench/omgen"
+	"github.com/promrecover/promrecover/extract"
+)
+
+// BenchmarkSinkWrite measures the block writer on the import benchmark's
+// data (bench/omgen's default: 2,000 series x 960 samples scraped every 15s
+// with jitter, 1.92M samples over three 2h windows): every series' part of
+// each window is added, then every window is flushed, verified by reading
+// it back, and installed. series_per_add is how many series one Add
+// carries: 1 is a recovery unit of one series, 64 what promrecover import's
+// batches come to.
+//
+//	go test -run '^$' -bench BenchmarkSinkWrite -benchtime 5x ./blocks/
+func BenchmarkSinkWrite(b *testing.B) {
+	windows, parts, total := windowParts(omgen.Series(omgen.Default))
+	for _, perAdd := range []int{1, 64} {
+		b.Run(fmt.Sprintf("series_per_add=%d", perAdd), func(b *testing.B) {
+			ctx := context.Background()
+			b.ReportAllocs()
+			for range b.N {
+				b.StopTimer()
+				s, err := NewSink(b.TempDir(), nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				for _, w := range windows {
+					ss := parts[w]
+					for i := 0; i < len(ss); i += perAdd {
+						if err := s.Add(ctx, w, ss[i:min(i+perAdd, len(ss))]); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				for _, w := range windows {
+					if err := s.Done(ctx, w, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				if got := s.Blocks(); len(got) != len(windows) {
+					b.Fatalf("%d blocks for %d windows", len(got), len(windows))
+				}
+				if err := s.Close(); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(total)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+		})
+	}
+}
+
+// windowParts cuts series into their windows, as a recovery's units or an
+// import's router do.
+func windowParts(series []extract.Series) ([]extract.Window, map[extract.Window][]extract.Series, int64) {
+	parts := map[extract.Window][]extract.Series{}
+	var windows []extract.Window
+	var total int64
+	for _, s := range series {
+		for i := 0; i < len(s.Samples); {
+			start := s.Samples[i].T / extract.WindowMs * extract.WindowMs
+			w := extract.Window{Start: start, End: start + extract.WindowMs}
+			j := i
+			for j < len(s.Samples) && s.Samples[j].T < w.End {
+				j++
+			}
+			if _, ok := parts[w]; !ok {
+				windows = append(windows, w)
+			}
+			parts[w] = append(parts[w], extract.Series{Labels: s.Labels, Samples: s.Samples[i:j]})
+			total += int64(j - i)
+			i = j
+		}
+	}
+	return windows, parts, total
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/promrecover/promrecover/blocks"
+	"github.com/promrecover/promrecover/textfile"
+)
+
+func newImportCmd(logger func() *slog.Logger) *cobra.Command {
+	var out, format string
+	cmd := &cobra.Command{
+		Use:   "import FILE --out DIR",
+		Short: "Install TSDB blocks from a file: export's JSON or OpenMetrics text",
+		Long: `import reads series from FILE (- for stdin) and writes one verified TSDB block
+per 2h window into --out, exactly as recover does: blocks are built and checked
+in a staging directory and renamed into place whole; nothing in --out is
+overwritten or deleted.
+
+FILE is the Prometheus matrix JSON that 'promrecover export' writes, or
+OpenMetrics text as 'promtool tsdb create-blocks-from openmetrics' reads it:
+# TYPE and # HELP lines, 'name{labels} value timestamp' with the timestamp in
+seconds, each series' lines together, and '# EOF' as the last line. The format
+is detected from the first byte ('{' is JSON) unless --format says.
+
+The file is read once. A file that is malformed anywhere (the error gives the
+line), has a sample outside the years 1970..2100, or comes back to a series in
+a window it already gave samples for, installs nothing.`,
+		Example: `  promrecover import lost.om --out /var/lib/docker/volumes/x_prometheus-storage/_data
+  promrecover export ... --output - | promrecover import - --out ./data`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			log := logger()
+			if out == "" {
+				return errors.New("--out is required: the Prometheus data directory to put the blocks in")
+			}
+			f, err := textfile.ParseFormat(format)
+			if err != nil {
+				return fmt.Errorf("--format: %w", err)
+			}
+			return runImport(cmd.Context(), log, cmd.OutOrStdout(), cmd.InOrStdin(), args[0], out, f)
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "Prometheus data directory to install the blocks in")
+	cmd.Flags().StringVar(&format, "format", "", "json or openmetrics (default: detected from the content)")
+	return cmd
+}
+
+func runImport(ctx context.Context, log *slog.Logger, stdout io.Writer, stdin io.Reader, path, out string, format textfile.Format) error {
+	start := time.Now()
+	sink, err := blocks.NewSink(out, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := sink.Close(); err != nil {
+			log.Error("removing the staging directory", "err", err)
+		}
+	}()
+	name, in := path, stdin
+	if path == "-" {
+		name = "stdin"
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
+	}
+	res, err := textfile.Import(ctx, in, textfile.Options{Format: format}, sink)
+	if err != nil {
+		return fmt.Errorf("%s: %w; nothing was installed", name, err)
+	}
+	installed := sink.Blocks()
+	// The sink verifies each block against what it was given; this checks
+	// that it was given everything read.
+	byWindow := map[int64]blocks.Block{}
+	for _, b := range installed {
+		byWindow[b.Window.Start] = b
+	}
+	for i, w := range res.Windows {
+		if b := byWindow[w.Window.Start]; w.Err == nil && b.Samples != uint64(w.Samples) {
+			res.Windows[i].Err = fmt.Errorf("%d samples were read for the window but its block %s holds %d", w.Samples, b.ULID, b.Samples)
+		}
+	}
+
+	var read int64
+	for _, w := range res.Windows {
+		read += w.Samples
+	}
+	written, _ := blockTotals(installed)
+	failed := res.Failed()
+	what := string(res.Format)
+	if res.Format == textfile.OpenMetrics {
+		what += fmt.Sprintf(", %d lines", res.Lines)
+	}
+	fmt.Fprintf(stdout, "\nimported %d of %d windows from %s (%s) in %s\n", len(res.Windows)-len(failed), len(res.Windows), name, what, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "read %d samples of %d series; written %d samples in %d blocks\n", read, res.DistinctSeries, written, len(installed))
+	printBlocks(stdout, installed)
+	for _, f := range failed {
+		fmt.Fprintf(stdout, "NOT IMPORTED %s: %v\n", f.Window, f.Err)
+	}
+	if n := len(installed); n > 0 && installed[n-1].MaxTime > time.Now().Add(-headSpan).UnixMilli() {
+		log.Warn("the data reaches into the last 3h, which a running Prometheus still holds in its head block; the imported samples there overlap it")
+	}
+	switch {
+	case len(failed) > 0:
+		return &exitError{code: 1, msg: fmt.Sprintf("%d of %d windows were not imported (listed above); the others are installed", len(failed), len(res.Windows))}
+	case read == 0:
+		return &exitError{code: 1, msg: fmt.Sprintf("%s holds no samples; nothing was written", name)}
+	}
+	return nil
+}
