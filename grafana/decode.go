@@ -1,14 +1,10 @@
 package grafana
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -29,6 +25,7 @@ type Result struct {
 	ErrorSource string
 	// Series holds one series per number field of every time series frame,
 	// samples in the order received. A refId with an Error may have some.
+	// DecodeStream leaves it empty: it hands the series to Handler.Series.
 	Series []extract.Series
 	// Notices are the meta.notices of every frame (warnings), in order.
 	Notices []Notice
@@ -46,531 +43,337 @@ type Notice struct {
 	Text     string `json:"text"`
 }
 
-// Decode reads a /api/ds/query response body. Errors name what is wrong and
-// where (refId, frame, field, row). A body that ends early keeps
-// io.ErrUnexpectedEOF and a syntax error keeps *json.SyntaxError in its chain,
-// so the caller can tell a cut connection from an answer that makes no sense.
-//
-// The body is read in one pass: the outer objects token by token, each
-// refId's result with encoding/json, leaving the data.values columns as raw
-// bytes that a small scanner turns into samples (see column).
+// Handler receives a /api/ds/query response as it is decoded.
+type Handler interface {
+	// Series is called for each series of a refId as soon as its frame has
+	// been read (entities come after values, so a frame is the unit).
+	// s.Samples may be reused after the call returns: keep a copy if needed.
+	// s.Labels are the handler's to keep.
+	Series(refID string, s extract.Series) error
+	// Result is called once per refId after its frames, with everything but
+	// the series (status, error, notices, executedQueryString, unsupported).
+	// r is the handler's to keep.
+	Result(r *Result) error
+}
+
+// Decode reads a /api/ds/query response body whole: DecodeStream with a
+// handler that keeps everything. Errors name what is wrong and where
+// (refId, frame, field, row). A body that ends early keeps
+// io.ErrUnexpectedEOF and one that is not JSON a *SyntaxError in its chain,
+// so the caller can tell a cut connection from an answer that makes no
+// sense.
 func Decode(r io.Reader) (*Response, error) {
-	dec := json.NewDecoder(r)
-	if err := expectDelim(dec, '{', "the body"); err != nil {
+	c := &collector{resp: &Response{}}
+	if err := DecodeStream(r, c); err != nil {
 		return nil, err
 	}
-	resp := &Response{}
-	found := false
-	for dec.More() {
-		key, err := objectKey(dec, "the body")
-		if err != nil {
-			return nil, err
-		}
-		if key != "results" {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return nil, fmt.Errorf("member %q of the body: %w", key, eof(err))
-			}
-			continue
-		}
-		if found {
-			return nil, errors.New(`the body has two "results" members`)
-		}
-		found = true
-		if err := decodeResults(dec, resp); err != nil {
-			return nil, err
-		}
-	}
-	if err := expectDelim(dec, '}', "the body"); err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, errors.New(`the body has no "results" member`)
-	}
-	if tok, err := dec.Token(); err != io.EOF {
-		if err != nil {
-			return nil, fmt.Errorf("after the body: %w", err)
-		}
-		return nil, fmt.Errorf("the body is followed by %v", tok)
-	}
-	slices.SortStableFunc(resp.Results, func(a, b Result) int { return strings.Compare(a.RefID, b.RefID) })
-	return resp, nil
+	slices.SortStableFunc(c.resp.Results, func(a, b Result) int { return strings.Compare(a.RefID, b.RefID) })
+	return c.resp, nil
 }
 
-func decodeResults(dec *json.Decoder, resp *Response) error {
-	if err := expectDelim(dec, '{', `"results"`); err != nil {
-		return err
-	}
-	var d frameDecoder
-	for dec.More() {
-		refID, err := objectKey(dec, `"results"`)
-		if err != nil {
-			return err
-		}
-		for _, r := range resp.Results {
-			if r.RefID == refID {
-				return fmt.Errorf("refId %q appears twice in the results", refID)
-			}
-		}
-		var w wireResult
-		if err := dec.Decode(&w); err != nil {
-			return fmt.Errorf("refId %q: %w", refID, eof(err))
-		}
-		res, err := d.result(refID, &w)
-		if err != nil {
-			return fmt.Errorf("refId %q: %w", refID, err)
-		}
-		resp.Results = append(resp.Results, res)
-	}
-	return expectDelim(dec, '}', `"results"`)
+// collector is Decode's Handler. It copies samples into shared chunks, so
+// a response costs a few large allocations rather than one per series.
+type collector struct {
+	resp   *Response
+	series []extract.Series
+	chunk  []extract.Sample
 }
 
-func expectDelim(dec *json.Decoder, want json.Delim, what string) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", what, eof(err))
+const collectChunk = 64 << 10 // samples
+
+func (c *collector) Series(_ string, s extract.Series) error {
+	n := len(s.Samples)
+	if cap(c.chunk)-len(c.chunk) < n {
+		c.chunk = make([]extract.Sample, 0, max(collectChunk, n))
 	}
-	if d, ok := tok.(json.Delim); !ok || d != want {
-		return fmt.Errorf("%s: expected %q, found %v", what, want, tok)
-	}
+	start := len(c.chunk)
+	c.chunk = append(c.chunk, s.Samples...)
+	c.series = append(c.series, extract.Series{Labels: s.Labels, Samples: c.chunk[start:len(c.chunk):len(c.chunk)]})
 	return nil
 }
 
-func objectKey(dec *json.Decoder, what string) (string, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return "", fmt.Errorf("reading %s: %w", what, eof(err))
-	}
-	key, ok := tok.(string)
-	if !ok {
-		return "", fmt.Errorf("%s: expected a member name, found %v", what, tok)
-	}
-	return key, nil
+func (c *collector) Result(r *Result) error {
+	res := *r
+	res.Series, c.series = c.series, nil
+	c.resp.Results = append(c.resp.Results, res)
+	return nil
 }
 
-// eof turns the io.EOF of a body that stops inside a value into
-// io.ErrUnexpectedEOF.
-func eof(err error) error {
-	if err == io.EOF {
-		return io.ErrUnexpectedEOF
+// DecodeStream reads a /api/ds/query response body and hands it to h as it
+// goes: each refId's series frame by frame, then the rest of its result. It
+// reads the body in one pass through a fixed buffer, and holds no more than
+// one frame's columns at a time (they are reused from frame to frame), so
+// the memory it needs is set by the largest frame, not by the body.
+//
+// Errors are Decode's. An error returned by h stops decoding and is
+// returned as is. Whatever h received before an error came from a body that
+// did not decode.
+func DecodeStream(r io.Reader, h Handler) error {
+	d := &decoder{h: h, lb: labels.NewScratchBuilder(8)}
+	d.lb.SetUnsafeAdd(true) // label strings point into the frame's arena
+	d.s = newScanner(r)
+	defer d.s.release()
+	err := d.body()
+	if d.herr != nil {
+		return d.herr
+	}
+	if err != nil && !d.s.eof {
+		// A body damaged on the way (a corrupt gzip stream, a connection
+		// cut) can look like one that makes no sense before the damage
+		// shows, and that is retried where nonsense is not: read the rest,
+		// so that the reader's error is seen by the caller and here.
+		if rerr := d.s.drain(); rerr != nil {
+			return fmt.Errorf("%w (reading the rest of the body: %w)", err, rerr)
+		}
 	}
 	return err
 }
 
-// The wire form of a result, as grafana-plugin-sdk-go writes it
-// (backend/json.go, data/frame_json.go).
-type wireResult struct {
-	Status      int         `json:"status"`
-	Error       string      `json:"error"`
-	ErrorSource string      `json:"errorSource"`
-	Frames      []wireFrame `json:"frames"`
+// errHandler stands for d.herr on its way up.
+var errHandler = errors.New("the handler failed")
+
+type decoder struct {
+	s    *scanner
+	h    Handler
+	herr error
+
+	refID string
+	res   *Result
+	f     frameState
+	lb    labels.ScratchBuilder
+	tmp   []byte
 }
 
-type wireFrame struct {
-	Schema struct {
-		Name   string      `json:"name"`
-		Meta   *wireMeta   `json:"meta"`
-		Fields []wireField `json:"fields"`
-	} `json:"schema"`
-	Data struct {
-		Values   []json.RawMessage `json:"values"`   // one column per field
-		Entities []*wireEntities   `json:"entities"` // per field, null for most
-		Nanos    [][]int64         `json:"nanos"`    // per field, for time fields
-	} `json:"data"`
-}
-
-type wireMeta struct {
-	Type                string   `json:"type"`
-	ExecutedQueryString string   `json:"executedQueryString"`
-	Notices             []Notice `json:"notices"`
-}
-
-type wireField struct {
-	Name     string `json:"name"`
-	Type     string `json:"type"` // "time", "number", "string", "boolean", "enum", "other"
-	TypeInfo struct {
-		Frame string `json:"frame"` // "time.Time", "float64", "int64", ...
-	} `json:"typeInfo"`
-	Labels labels.Labels `json:"labels"` // sorted by its UnmarshalJSON
-}
-
-// wireEntities lists the rows of a float field whose value, written as
-// null, is really NaN, +Inf or -Inf.
-type wireEntities struct {
-	NaN    []int `json:"NaN"`
-	Inf    []int `json:"Inf"`
-	NegInf []int `json:"NegInf"`
-}
-
-// Entity kinds, indexes into entityNames and entityValues; 0 is none.
-const (
-	entityNone uint8 = iota
-	entityNaN
-	entityInf
-	entityNegInf
-)
-
-var (
-	entityNames  = [...]string{"", "NaN", "Inf", "NegInf"}
-	entityValues = [...]float64{0, math.NaN(), math.Inf(1), math.Inf(-1)}
-)
-
-// frameDecoder holds scratch space reused from frame to frame.
-type frameDecoder struct {
-	times []int64 // the time column of the current frame
-	kinds []uint8 // entity kind per row of the current field
-}
-
-func (d *frameDecoder) result(refID string, w *wireResult) (Result, error) {
-	res := Result{RefID: refID, Status: w.Status, Error: w.Error, ErrorSource: w.ErrorSource}
-	for i := range w.Frames {
-		f := &w.Frames[i]
-		if m := f.Schema.Meta; m != nil {
-			res.Notices = append(res.Notices, m.Notices...)
-			if res.ExecutedQueryString == "" {
-				res.ExecutedQueryString = m.ExecutedQueryString
-			}
-		}
-		if err := d.frame(&res, f, i); err != nil {
-			return res, fmt.Errorf("%s: %w", frameName(i, f), err)
-		}
-	}
-	return res, nil
-}
-
-// timeSeriesType reports whether a frame of this meta.type is read as float
-// series: one time field and number fields, labels on the number fields.
-// promlib writes "timeseries-multi"; frames without a type are read the same.
-func timeSeriesType(t string) bool {
-	switch t {
-	case "", "timeseries-multi", "timeseries-many", "timeseries-wide":
-		return true
-	}
-	return false
-}
-
-func frameName(i int, f *wireFrame) string {
-	if f.Schema.Name != "" {
-		return fmt.Sprintf("frame %d (%q)", i, f.Schema.Name)
-	}
-	return fmt.Sprintf("frame %d", i)
-}
-
-// frame decodes the index'th frame f into res.
-func (d *frameDecoder) frame(res *Result, f *wireFrame, index int) error {
-	fields, cols := f.Schema.Fields, f.Data.Values
-	if len(cols) != len(fields) {
-		return fmt.Errorf("the schema has %d fields but data.values has %d columns", len(fields), len(cols))
-	}
-	if len(fields) == 0 {
-		return nil // an empty result, or only notices
-	}
-	frameType := ""
-	if f.Schema.Meta != nil {
-		frameType = f.Schema.Meta.Type
-	}
-	unsupported := func(why string) error {
-		if hasData(cols) {
-			line := frameName(index, f) + ": " + why
-			for _, fl := range fields {
-				if !fl.Labels.IsEmpty() {
-					line += " (series " + fl.Labels.String() + ")"
-					break
-				}
-			}
-			res.Unsupported = append(res.Unsupported, line)
-		}
-		return nil
-	}
-	if frameType == "heatmap-cells" {
-		return unsupported(`meta.type "heatmap-cells" is a native histogram, whose buckets come without count and sum and cannot be rebuilt`)
-	}
-	if !timeSeriesType(frameType) {
-		return unsupported(fmt.Sprintf("meta.type %q is not a float time series", frameType))
-	}
-
-	timeIdx, other, numbers := -1, -1, 0
-	for i, fl := range fields {
-		switch fl.Type {
-		case "time":
-			if timeIdx >= 0 {
-				return fmt.Errorf("fields %d and %d are both time fields", timeIdx, i)
-			}
-			timeIdx = i
-		case "number":
-			numbers++
-		default:
-			if other < 0 {
-				other = i
-			}
-		}
-	}
-	switch {
-	case timeIdx < 0 && numbers > 0:
-		return fmt.Errorf("no time field for its %d number fields", numbers)
-	case timeIdx < 0:
-		return unsupported("no time field and no number field")
-	case other >= 0:
-		return fieldError(fields, other, fmt.Errorf("type %q in a time series frame, which holds only a time field and number fields (labels belong in a field's labels)", fields[other].Type))
-	case numbers == 0:
-		return unsupported("a time field and no number field")
-	}
-	if len(f.Data.Entities) > len(fields) {
-		return fmt.Errorf("data.entities has %d entries for %d fields", len(f.Data.Entities), len(fields))
-	}
-
-	switch strings.TrimPrefix(fields[timeIdx].TypeInfo.Frame, "*") {
-	case "", "time.Time":
-	default:
-		return fieldError(fields, timeIdx, fmt.Errorf("type time with typeInfo.frame %q", fields[timeIdx].TypeInfo.Frame))
-	}
-	if timeIdx < len(f.Data.Entities) {
-		if e := f.Data.Entities[timeIdx]; e != nil && len(e.NaN)+len(e.Inf)+len(e.NegInf) > 0 {
-			return fieldError(fields, timeIdx, errors.New("data.entities lists NaN or Inf rows for a time field"))
-		}
-	}
-	times, err := parseTimes(cols[timeIdx], d.times[:0])
-	d.times = times
+func (d *decoder) body() error {
+	s := d.s
+	c, err := s.peek()
 	if err != nil {
-		return fieldError(fields, timeIdx, err)
+		return fmt.Errorf("reading the body: %w", err)
 	}
-	if timeIdx < len(f.Data.Nanos) && f.Data.Nanos[timeIdx] != nil {
-		nanos := f.Data.Nanos[timeIdx]
-		if len(nanos) != len(times) {
-			return fieldError(fields, timeIdx, fmt.Errorf("data.nanos has %d entries for %d timestamps", len(nanos), len(times)))
-		}
-		for i, ns := range nanos {
-			times[i] += ns / 1e6 // a sub-millisecond remainder leaves T alone
-		}
+	if c != '{' {
+		return d.expected(c, '{', "the body")
 	}
-
-	for i := range fields {
-		if fields[i].Type != "number" {
+	s.pos++
+	found := false
+	for first := true; ; {
+		more, err := s.member(&first)
+		if err != nil {
+			return fmt.Errorf("reading the body: %w", err)
+		}
+		if !more {
+			break
+		}
+		if string(s.key) != "results" {
+			if err := s.skip(); err != nil {
+				return fmt.Errorf("member %q of the body: %w", s.key, err)
+			}
 			continue
 		}
-		bits, ok := floatBits(fields[i].TypeInfo.Frame)
-		if !ok {
-			return fieldError(fields, i, fmt.Errorf("type number with typeInfo.frame %q", fields[i].TypeInfo.Frame))
+		if found {
+			return errors.New(`the body has two "results" members`)
 		}
-		var kinds []uint8
-		if i < len(f.Data.Entities) && f.Data.Entities[i] != nil {
-			if kinds, err = d.entityKinds(f.Data.Entities[i], len(times)); err != nil {
-				return fieldError(fields, i, err)
+		found = true
+		if err := d.results(); err != nil {
+			return err
+		}
+	}
+	if !found {
+		return errors.New(`the body has no "results" member`)
+	}
+	end, err := s.atEnd()
+	switch {
+	case err != nil:
+		return fmt.Errorf("after the body: %w", err)
+	case end:
+		return nil
+	}
+	c = s.buf[s.pos]
+	switch {
+	case c == '{' || c == '[':
+		return fmt.Errorf("the body is followed by %c", c)
+	case valueStart(c):
+		return fmt.Errorf("the body is followed by %s", describe(s.peekBytes(96)))
+	}
+	return fmt.Errorf("after the body: %w", s.syntaxAt(s.pos, "invalid character %s looking for beginning of value", quoteChar(c)))
+}
+
+// expected is the error for a value starting with c where the delimiter
+// want should be.
+func (d *decoder) expected(c, want byte, what string) error {
+	if !valueStart(c) {
+		return fmt.Errorf("reading %s: %w", what, d.s.syntaxAt(d.s.pos, "invalid character %s looking for beginning of value", quoteChar(c)))
+	}
+	found := string(c)
+	if c != '[' && c != '{' {
+		found = describe(d.s.peekBytes(96))
+	}
+	return fmt.Errorf("%s: expected \"%c\", found %s", what, want, found)
+}
+
+func (d *decoder) results() error {
+	s := d.s
+	c, err := s.peek()
+	if err != nil {
+		return fmt.Errorf(`reading "results": %w`, err)
+	}
+	if c != '{' {
+		return d.expected(c, '{', `"results"`)
+	}
+	s.pos++
+	var seen []string
+	for first := true; ; {
+		more, err := s.member(&first)
+		if err != nil {
+			return fmt.Errorf(`reading "results": %w`, err)
+		}
+		if !more {
+			return nil
+		}
+		if slices.Contains(seen, string(s.key)) {
+			return fmt.Errorf("refId %q appears twice in the results", s.key)
+		}
+		d.refID = string(s.key)
+		seen = append(seen, d.refID)
+		if err := d.result(); err != nil {
+			if err == errHandler {
+				return err
+			}
+			return fmt.Errorf("refId %q: %w", d.refID, err)
+		}
+	}
+}
+
+// result reads one refId's result and hands it to the handler.
+func (d *decoder) result() error {
+	s := d.s
+	d.res = &Result{RefID: d.refID} // the handler may keep it
+	c, err := s.peek()
+	if err != nil {
+		return err
+	}
+	if c == 'n' {
+		if err := s.literal("null"); err != nil {
+			return err
+		}
+		return d.handled(d.h.Result(d.res))
+	}
+	if c != '{' {
+		return s.mismatch(c, "a result (an object)")
+	}
+	s.pos++
+	framesSeen := false
+	for first := true; ; {
+		more, err := s.member(&first)
+		if err != nil {
+			return err
+		}
+		if !more {
+			break
+		}
+		switch memberName(s.key, "status", "error", "errorSource", "frames") {
+		case "status":
+			if v, ok, err := d.int("status"); err != nil {
+				return err
+			} else if ok {
+				d.res.Status = int(v)
+			}
+		case "error":
+			if err := d.string(&d.res.Error, "error"); err != nil {
+				return err
+			}
+		case "errorSource":
+			if err := d.string(&d.res.ErrorSource, "errorSource"); err != nil {
+				return err
+			}
+		case "frames":
+			if framesSeen {
+				return errors.New(`two "frames" members`)
+			}
+			framesSeen = true
+			if err := d.frames(); err != nil {
+				return err
+			}
+		default:
+			if err := s.skip(); err != nil {
+				return err
 			}
 		}
-		samples, err := parseValues(cols[i], times, kinds, bits)
-		if err != nil {
-			return fieldError(fields, i, err)
-		}
-		res.Series = append(res.Series, extract.Series{Labels: fields[i].Labels, Samples: samples})
+	}
+	return d.handled(d.h.Result(d.res))
+}
+
+// handled keeps an error of the handler for DecodeStream to return as is.
+func (d *decoder) handled(err error) error {
+	if err != nil {
+		d.herr = err
+		return errHandler
 	}
 	return nil
 }
 
-func fieldError(fields []wireField, i int, err error) error {
-	return fmt.Errorf("field %d (%q): %w", i, fields[i].Name, err)
-}
-
-// floatBits gives the precision in which a number field's literals are
-// parsed: a float32 was printed in its own shortest form.
-func floatBits(frameType string) (int, bool) {
-	switch strings.TrimPrefix(frameType, "*") {
-	case "float32":
-		return 32, true
-	case "", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64":
-		return 64, true
-	}
-	return 0, false
-}
-
-// entityKinds returns the entity kind of every row, or an error for a row
-// out of range or listed twice.
-func (d *frameDecoder) entityKinds(e *wireEntities, rows int) ([]uint8, error) {
-	if cap(d.kinds) < rows {
-		d.kinds = make([]uint8, rows)
-	}
-	kinds := d.kinds[:rows]
-	clear(kinds)
-	for kind, rowList := range [...][]int{entityNaN: e.NaN, entityInf: e.Inf, entityNegInf: e.NegInf} {
-		for _, row := range rowList {
-			if row < 0 || row >= rows {
-				return nil, fmt.Errorf("data.entities %s row %d is out of range: the frame has %d rows", entityNames[kind], row, rows)
-			}
-			if kinds[row] != entityNone {
-				return nil, fmt.Errorf("data.entities lists row %d as both %s and %s", row, entityNames[kinds[row]], entityNames[kind])
-			}
-			kinds[row] = uint8(kind)
-		}
-	}
-	return kinds, nil
-}
-
-func parseTimes(raw []byte, dst []int64) ([]int64, error) {
-	c, err := openColumn(raw)
+// string reads a string (or null, which leaves *dst alone) into *dst.
+func (d *decoder) string(dst *string, what string) error {
+	s := d.s
+	c, err := s.peek()
 	if err != nil {
-		return dst, err
+		return err
 	}
-	for {
-		lit, more, err := c.next()
-		if err != nil || !more {
-			return dst, err
-		}
-		if lit == nil {
-			return dst, fmt.Errorf("row %d: null timestamp", len(dst))
-		}
-		t, err := strconv.ParseInt(string(lit), 10, 64)
-		if err != nil {
-			return dst, fmt.Errorf("row %d: timestamp %s is not an integer number of milliseconds", len(dst), lit)
-		}
-		dst = append(dst, t)
-	}
-}
-
-// parseValues reads a number column into samples at times. A null is the
-// entity of its row (NaN, +Inf, -Inf) or, without one, a missing sample.
-func parseValues(raw []byte, times []int64, kinds []uint8, bits int) ([]extract.Sample, error) {
-	c, err := openColumn(raw)
-	if err != nil {
-		return nil, err
-	}
-	samples := make([]extract.Sample, 0, len(times))
-	for row := 0; ; row++ {
-		lit, more, err := c.next()
-		if err != nil {
-			return nil, err
-		}
-		if !more {
-			if row != len(times) {
-				return nil, fmt.Errorf("%d values for %d timestamps", row, len(times))
-			}
-			return samples, nil
-		}
-		if row >= len(times) {
-			return nil, fmt.Errorf("more values than the %d timestamps", len(times))
-		}
-		kind := entityNone
-		if kinds != nil {
-			kind = kinds[row]
-		}
-		if lit == nil {
-			if kind != entityNone {
-				samples = append(samples, extract.Sample{T: times[row], V: entityValues[kind]})
-			}
-			continue
-		}
-		if kind != entityNone {
-			return nil, fmt.Errorf("row %d: data.entities says %s but the value is %s, not null", row, entityNames[kind], lit)
-		}
-		v, err := strconv.ParseFloat(string(lit), bits)
-		if err != nil {
-			return nil, fmt.Errorf("row %d: %w", row, err)
-		}
-		samples = append(samples, extract.Sample{T: times[row], V: v})
-	}
-}
-
-// hasData reports whether any column holds a row (or is not even an array).
-func hasData(cols []json.RawMessage) bool {
-	for _, raw := range cols {
-		c, err := openColumn(raw)
-		if err != nil {
-			return true
-		}
-		if _, more, err := c.next(); more || err != nil {
-			return true
-		}
-	}
-	return false
-}
-
-// column reads one column of data.values: a JSON array of numbers and nulls.
-//
-// It is written by hand because it is the hot path: a large answer holds
-// millions of values, and encoding/json could only tell a null from a number
-// by allocating per value ([]*float64 or []any). This reads each literal in
-// place and hands it to strconv. encoding/json has already checked that the
-// column is valid JSON; the scanner still never indexes out of bounds.
-type column struct {
-	b   []byte
-	pos int
-	n   int // elements read so far
-}
-
-func openColumn(b []byte) (column, error) {
-	c := column{b: b}
-	c.skipSpace()
-	if c.pos == len(b) || b[c.pos] != '[' {
-		return c, fmt.Errorf("the values are %s, not an array", describe(b))
-	}
-	c.pos++
-	return c, nil
-}
-
-// next returns the next element: its literal, or nil for null. more is
-// false at the end of the array.
-func (c *column) next() (lit []byte, more bool, err error) {
-	c.skipSpace()
-	if c.pos < len(c.b) && c.b[c.pos] == ']' {
-		c.pos++
-		return nil, false, nil
-	}
-	if c.n > 0 {
-		if c.pos == len(c.b) || c.b[c.pos] != ',' {
-			return nil, false, fmt.Errorf("row %d: malformed array", c.n)
-		}
-		c.pos++
-		c.skipSpace()
-	}
-	rest := c.b[c.pos:]
-	switch {
-	case len(rest) >= 4 && string(rest[:4]) == "null":
-		c.pos += 4
-	case len(rest) > 0 && (rest[0] == '-' || '0' <= rest[0] && rest[0] <= '9'):
-		start := c.pos
-		for c.pos < len(c.b) && isNumberByte(c.b[c.pos]) {
-			c.pos++
-		}
-		lit = c.b[start:c.pos]
-	default:
-		return nil, false, fmt.Errorf("row %d: the value is %s, not a number or null", c.n, describe(rest))
-	}
-	c.n++
-	return lit, true, nil
-}
-
-func (c *column) skipSpace() {
-	for c.pos < len(c.b) {
-		switch c.b[c.pos] {
-		case ' ', '\t', '\n', '\r':
-			c.pos++
-		default:
-			return
-		}
-	}
-}
-
-func isNumberByte(ch byte) bool {
-	return '0' <= ch && ch <= '9' || ch == '-' || ch == '+' || ch == '.' || ch == 'e' || ch == 'E'
-}
-
-// describe names the kind of JSON value b starts with, for error messages.
-func describe(b []byte) string {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
-		return "missing"
-	}
-	kind := "a number"
-	switch b[0] {
-	case '"':
-		kind = "a string"
-	case '{':
-		kind = "an object"
-	case '[':
-		kind = "an array"
-	case 't', 'f':
-		kind = "a boolean"
+	switch c {
 	case 'n':
-		return "null"
+		return s.literal("null")
+	case '"':
+		if d.tmp, err = s.str(d.tmp[:0], true); err != nil {
+			return err
+		}
+		*dst = string(d.tmp)
+		return nil
 	}
-	return fmt.Sprintf("%s %.24q", kind, b)
+	return within(what, s.mismatch(c, "a string"))
+}
+
+// int reads an integer; ok is false for null.
+func (d *decoder) int(what string) (v int64, ok bool, err error) {
+	s := d.s
+	c, err := s.peek()
+	if err != nil {
+		return 0, false, err
+	}
+	if c == 'n' {
+		return 0, false, s.literal("null")
+	}
+	if c != '-' && (c < '0' || c > '9') {
+		return 0, false, within(what, s.mismatch(c, "an integer"))
+	}
+	lit, err := s.number()
+	if err != nil {
+		return 0, false, err
+	}
+	v, q, st := parseIntAt(lit, 0, true)
+	if st != numOK || q != len(lit) {
+		return 0, false, within(what, fmt.Errorf("cannot unmarshal number %s into an integer", lit))
+	}
+	return v, true, nil
+}
+
+func (d *decoder) frames() error {
+	s := d.s
+	if null, err := s.null(); err != nil || null {
+		return err
+	}
+	if c, _ := s.peek(); c != '[' {
+		return fmt.Errorf("frames: %w", s.mismatch(c, "an array of frames"))
+	}
+	s.pos++
+	for i, first := 0, true; ; i++ {
+		more, err := s.element(&first)
+		if err != nil || !more {
+			return err
+		}
+		if err := d.frame(i); err != nil {
+			if err == errHandler {
+				return err
+			}
+			return fmt.Errorf("%s: %w", d.f.frameName(), err)
+		}
+	}
 }

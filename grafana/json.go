@@ -19,9 +19,12 @@ func decodeJSON(v any) func(int, io.Reader) error {
 // decodeFailure marks a body that ended early or is not JSON at all as worth
 // another try (a proxy cut it, the connection dropped); a body that is
 // well-formed but says something impossible would fail the same way again.
+// encoding/json reports a body that is not JSON as *json.SyntaxError, the
+// /api/ds/query decoder as *SyntaxError.
 func decodeFailure(err error) error {
 	var se *json.SyntaxError
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.As(err, &se) {
+	var dse *SyntaxError
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.As(err, &se) || errors.As(err, &dse) {
 		return &retryQuery{err}
 	}
 	return err

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
+
 	"github.com/promrecover/promrecover/extract"
 )
 
@@ -153,11 +155,22 @@ func (s *Source) recover(ctx context.Context, u extract.Unit, err error, add fun
 	return err
 }
 
-// collect is an add that keeps copies of what it is given.
+// collect is an add that keeps copies of what it is given. A series that
+// comes again (a retry after part of an answer had been streamed) replaces
+// the earlier copy: it is the same series, whole again.
 func collect(out *[]extract.Series) func([]extract.Series) error {
+	at := map[uint64][]int{}
 	return func(ss []extract.Series) error {
 		for _, s := range ss {
-			*out = append(*out, extract.Series{Labels: s.Labels, Samples: slices.Clone(s.Samples)})
+			c := extract.Series{Labels: s.Labels, Samples: slices.Clone(s.Samples)}
+			h := s.Labels.Hash()
+			i := slices.IndexFunc(at[h], func(i int) bool { return labels.Equal((*out)[i].Labels, s.Labels) })
+			if i >= 0 {
+				(*out)[at[h][i]] = c
+				continue
+			}
+			at[h] = append(at[h], len(*out))
+			*out = append(*out, c)
 		}
 		return nil
 	}
@@ -240,47 +253,94 @@ func (s *Source) request(ctx context.Context, units []extract.Unit, add func(int
 	if len(req.Queries) == 0 {
 		return errs, nil
 	}
+	single := len(req.Queries) == 1
 	err := s.Client.call(ctx, http.MethodPost, "/api/ds/query", req, []int{http.StatusBadRequest}, func(status int, body io.Reader) error {
-		resp, err := Decode(body)
-		if err != nil {
+		h := &answer{s: s, req: req, units: units, index: index, add: add, errs: errs, single: single, seen: map[string]bool{}, series: map[string]int{}}
+		if err := DecodeStream(body, h); err != nil {
+			if h.verdict != nil {
+				return h.verdict // a refId's own error, for the client to judge
+			}
 			return decodeFailure(fmt.Errorf("decoding the answer to %s: %w", req.Queries[0].Expr, err))
 		}
 		for _, q := range req.Queries {
-			i := index[q.RefID]
-			res := resp.result(q.RefID)
-			var rerr error
-			switch {
-			case res == nil:
-				rerr = fmt.Errorf("the answer to %s has no result for refId %s (HTTP %d)", q.Expr, q.RefID, status)
-			case res.Error != "":
-				rerr = queryError(q.Expr, res)
-			default:
-				rerr = s.accept(q.Expr, units[i], res, func(ss []extract.Series) error { return add(i, ss) })
+			if !h.seen[q.RefID] {
+				err := fmt.Errorf("the answer to %s has no result for refId %s (HTTP %d)", q.Expr, q.RefID, status)
+				if single {
+					return err
+				}
+				errs[index[q.RefID]] = err
 			}
-			if len(req.Queries) == 1 && rerr != nil {
-				return rerr
-			}
-			errs[i] = rerr
 		}
 		return nil
 	})
 	return errs, err
 }
 
-// accept checks one refId's answer and hands its series on.
-func (s *Source) accept(expr string, u extract.Unit, res *Result, add func([]extract.Series) error) error {
+// answer routes a streamed /api/ds/query answer: each series to its unit's
+// add as soon as its frame is decoded, each refId's verdict to errs when the
+// refId ends. For a request of one unit the verdict stops decoding instead,
+// so the client can retry what may pass.
+type answer struct {
+	s       *Source
+	req     queryRequest
+	units   []extract.Unit
+	index   map[string]int
+	add     func(int, []extract.Series) error
+	errs    []error
+	single  bool
+	seen    map[string]bool // refIds whose result ended
+	series  map[string]int  // series seen by refId
+	verdict error
+	one     [1]extract.Series
+}
+
+func (a *answer) Series(refID string, s extract.Series) error {
+	i, ok := a.index[refID]
+	if !ok {
+		return nil // not asked: nothing of ours
+	}
+	a.series[refID]++
+	a.one[0] = s
+	return a.add(i, a.one[:])
+}
+
+func (a *answer) Result(r *Result) error {
+	i, ok := a.index[r.RefID]
+	if !ok {
+		return nil
+	}
+	a.seen[r.RefID] = true
+	expr := a.req.Queries[slices.IndexFunc(a.req.Queries, func(q query) bool { return q.RefID == r.RefID })].Expr
+	var err error
+	if r.Error != "" {
+		err = queryError(expr, r)
+	} else {
+		err = a.s.check(expr, a.units[i], r, a.series[r.RefID])
+	}
+	if err != nil && a.single {
+		a.verdict = err
+		return err
+	}
+	a.errs[i] = err
+	return nil
+}
+
+// check judges one refId's answer once its series have gone by: a step
+// other than the one asked for, or frames that are not float series, fail
+// the unit (and so its window, which is discarded whole).
+func (s *Source) check(expr string, u extract.Unit, res *Result, series int) error {
 	for _, n := range res.Notices {
 		s.Client.opts.Log.Warn("Grafana notice", "query", expr, "severity", n.Severity, "text", n.Text)
 	}
 	if len(res.Unsupported) > 0 {
 		return fmt.Errorf("%s: %s; /api/ds/query cannot carry these faithfully (native histograms arrive as heatmap cells without count and sum), so nothing of them is written", expr, strings.Join(res.Unsupported, "; "))
 	}
-	if u.Step > 0 && len(res.Series) > 0 {
+	if u.Step > 0 && series > 0 {
 		if err := checkStep(res.ExecutedQueryString, u.Step); err != nil {
 			return fmt.Errorf("%s: %w", expr, err)
 		}
 	}
-	return add(res.Series)
+	return nil
 }
 
 func (r *Response) result(refID string) *Result {
