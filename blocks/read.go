@@ -24,10 +24,22 @@ import (
 // tsdb.OpenDBReadOnly, which creates a sandbox directory inside dir and
 // replays the WAL, neither of which belongs in a live data directory. The
 // head (wal/) is not read.
-func ReadSeries(dir string, mint, maxt int64) (_ []extract.Series, err error) {
+func ReadSeries(dir string, mint, maxt int64) ([]extract.Series, error) {
+	var out []extract.Series
+	err := EachSeries(dir, mint, maxt, func(s extract.Series) error {
+		out = append(out, s)
+		return nil
+	})
+	slices.SortFunc(out, func(a, b extract.Series) int { return labels.Compare(a.Labels, b.Labels) })
+	return out, err
+}
+
+// EachSeries is ReadSeries one series at a time, in label order, for readers
+// that need not hold every sample at once.
+func EachSeries(dir string, mint, maxt int64, f func(extract.Series) error) (err error) {
 	ids, err := blockIDs(dir)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var queriers []storage.Querier
 	defer func() {
@@ -39,32 +51,29 @@ func ReadSeries(dir string, mint, maxt int64) (_ []extract.Series, err error) {
 		path := filepath.Join(dir, id)
 		b, err := tsdb.OpenBlock(nil, path, nil, nil)
 		if err != nil {
-			return nil, fmt.Errorf("open block %s: %w", path, err)
+			return fmt.Errorf("open block %s: %w", path, err)
 		}
 		if m := b.Meta(); m.MaxTime <= mint || m.MinTime >= maxt {
 			if err := b.Close(); err != nil {
-				return nil, fmt.Errorf("close block %s: %w", path, err)
+				return fmt.Errorf("close block %s: %w", path, err)
 			}
 			continue
 		}
 		// Querier bounds are inclusive.
 		q, err := tsdb.NewBlockQuerier(b, mint, maxt-1)
 		if err != nil {
-			return nil, errors.Join(fmt.Errorf("query block %s: %w", path, err), b.Close())
+			return errors.Join(fmt.Errorf("query block %s: %w", path, err), b.Close())
 		}
 		queriers = append(queriers, blockQuerier{q, b})
 	}
 	if len(queriers) == 0 {
-		return nil, nil
+		return nil
 	}
 
 	ctx := context.Background()
 	q := storage.NewMergeQuerier(queriers, nil, storage.ChainedSeriesMerge)
 	set := q.Select(ctx, true, nil, allSeries())
-	var (
-		out []extract.Series
-		it  chunkenc.Iterator
-	)
+	var it chunkenc.Iterator
 	for set.Next() {
 		s := set.At()
 		series := extract.Series{Labels: s.Labels().Copy()}
@@ -79,17 +88,18 @@ func ReadSeries(dir string, mint, maxt int64) (_ []extract.Series, err error) {
 			}
 		}
 		if err := it.Err(); err != nil {
-			return nil, fmt.Errorf("read series %s in %s: %w", series.Labels, dir, err)
+			return fmt.Errorf("read series %s in %s: %w", series.Labels, dir, err)
 		}
 		if len(series.Samples) > 0 {
-			out = append(out, series)
+			if err := f(series); err != nil {
+				return err
+			}
 		}
 	}
 	if err := set.Err(); err != nil {
-		return nil, fmt.Errorf("read series in %s: %w", dir, err)
+		return fmt.Errorf("read series in %s: %w", dir, err)
 	}
-	slices.SortFunc(out, func(a, b extract.Series) int { return labels.Compare(a.Labels, b.Labels) })
-	return out, nil
+	return nil
 }
 
 // blockQuerier closes its block with the querier.

@@ -1,0 +1,152 @@
+// Package gaps finds where the data a Prometheus kept has holes, series by
+// series, and limits a recovery to them: recovered samples are written only
+// strictly inside a hole, so they never interleave with surviving samples
+// (Prometheus merges overlapping blocks but deduplicates only equal
+// timestamps, and resampled or shifted points would sit between its own).
+package gaps
+
+import (
+	"context"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/promrecover/promrecover/extract"
+)
+
+// Range is a hole: [From, To) in ms holds no surviving sample of its series.
+type Range struct{ From, To int64 }
+
+// Index holds the holes of every local series within [From, To).
+type Index struct {
+	From, To int64
+	minGap   int64
+	series   map[uint64][]entry
+}
+
+type entry struct {
+	labels labels.Labels
+	holes  []Range
+}
+
+// New prepares an index for [from, to). A stretch without samples counts as
+// a hole when it is longer than minGap and than three times the series' own
+// median interval, so that a series scraped every 5 minutes is not seen as
+// one hole between each pair of samples.
+func New(from, to int64, minGap time.Duration) *Index {
+	return &Index{From: from, To: to, minGap: minGap.Milliseconds(), series: map[uint64][]entry{}}
+}
+
+// Margin is how far before From and after To the local samples must be read:
+// whether the range starts or ends inside a hole depends on the samples
+// around it. An hour covers the thresholds of series scraped up to every 20
+// minutes.
+func (ix *Index) Margin() int64 { return max(3*ix.minGap, int64(time.Hour/time.Millisecond)) }
+
+// Add records one local series; its samples must be sorted and should cover
+// [From - Margin, To + Margin).
+func (ix *Index) Add(s extract.Series) {
+	threshold := max(ix.minGap, 3*medianInterval(s.Samples))
+	// Sentinels just beyond the margin: no sample within it means the hole
+	// reaches past the range's edge.
+	prev := ix.From - ix.Margin() - 1
+	var holes []Range
+	add := func(a, b int64) {
+		if b-a <= threshold {
+			return
+		}
+		r := Range{From: max(a+1, ix.From), To: min(b, ix.To)}
+		if r.From < r.To {
+			holes = append(holes, r)
+		}
+	}
+	for _, smp := range s.Samples {
+		add(prev, smp.T)
+		prev = smp.T
+	}
+	add(prev, ix.To+ix.Margin()+1)
+	h := s.Labels.Hash()
+	ix.series[h] = append(ix.series[h], entry{labels: s.Labels, holes: holes})
+}
+
+// Holes returns the holes of a series, and whether the series is in the
+// local data at all (a series that is not is one hole: the whole range).
+func (ix *Index) Holes(ls labels.Labels) ([]Range, bool) {
+	for _, e := range ix.series[ls.Hash()] {
+		if labels.Equal(e.labels, ls) {
+			return e.holes, true
+		}
+	}
+	return []Range{{ix.From, ix.To}}, false
+}
+
+// Each calls f for every local series with its holes, in no fixed order.
+func (ix *Index) Each(f func(labels.Labels, []Range)) {
+	for _, es := range ix.series {
+		for _, e := range es {
+			f(e.labels, e.holes)
+		}
+	}
+}
+
+func medianInterval(samples []extract.Sample) int64 {
+	if len(samples) < 2 {
+		return 0
+	}
+	d := make([]int64, len(samples)-1)
+	for i := 1; i < len(samples); i++ {
+		d[i-1] = samples[i].T - samples[i-1].T
+	}
+	slices.Sort(d)
+	return d[len(d)/2]
+}
+
+// Filter is a sink that passes on only the samples inside holes.
+type Filter struct {
+	extract.Sink
+	ix      *Index
+	dropped atomic.Int64
+}
+
+// NewFilter wraps sink.
+func NewFilter(sink extract.Sink, ix *Index) *Filter { return &Filter{Sink: sink, ix: ix} }
+
+// Add implements extract.Sink. The source lends the series for the call, so
+// they are trimmed in place.
+func (f *Filter) Add(ctx context.Context, w extract.Window, series []extract.Series) error {
+	kept := series[:0]
+	for _, s := range series {
+		holes, known := f.ix.Holes(s.Labels)
+		if known {
+			n := len(s.Samples)
+			s.Samples = inside(s.Samples, holes)
+			f.dropped.Add(int64(n - len(s.Samples)))
+		}
+		if len(s.Samples) > 0 {
+			kept = append(kept, s)
+		}
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	return f.Sink.Add(ctx, w, kept)
+}
+
+// Dropped counts recovered samples left out because local data covers them.
+func (f *Filter) Dropped() int64 { return f.dropped.Load() }
+
+func inside(samples []extract.Sample, holes []Range) []extract.Sample {
+	out := samples[:0]
+	i := 0
+	for _, s := range samples {
+		for i < len(holes) && holes[i].To <= s.T {
+			i++
+		}
+		if i < len(holes) && holes[i].From <= s.T {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,107 @@
+package gaps
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/promrecover/promrecover/extract"
+)
+
+// every returns samples every step ms in [from, to).
+func every(from, to, step int64) []extract.Sample {
+	var out []extract.Sample
+	for t := from; t < to; t += step {
+		out = append(out, extract.Sample{T: t, V: 1})
+	}
+	return out
+}
+
+func TestHoles(t *testing.T) {
+	const (
+		from, to = 1_000_000, 2_000_000
+		s15      = 15_000
+	)
+	cases := []struct {
+		name    string
+		samples []extract.Sample
+		want    []Range
+	}{
+		{"no hole", every(from-60_000, to+60_000, s15), nil},
+		{"a hole in the middle", append(every(from-60_000, 1_300_000, s15), every(1_600_000, to+60_000, s15)...),
+			[]Range{{1_300_000 - s15 + 1, 1_600_000}}},
+		{"the range starts in a hole", every(1_500_000, to+60_000, s15), []Range{{from, 1_500_000}}},
+		{"the range ends in a hole", every(from-60_000, 1_500_000, s15), []Range{{1_495_001, to}}},
+		{"a missed scrape or two is no hole", slices.DeleteFunc(every(from-60_000, to+60_000, s15), func(s extract.Sample) bool {
+			return s.T == 1_500_000 || s.T == 1_515_000
+		}), nil},
+		{"a slow series is not a hole between each pair of samples", every(from-600_000, to+600_000, 300_000), nil},
+		{"three intervals of a slow series are no hole", append(every(from-600_000, 1_100_000, 300_000), every(1_900_000, to+600_000, 300_000)...), nil},
+		{"a slow series with a real hole", append(every(from-600_000, 1_100_000, 300_000), every(2_500_000, to+900_000, 300_000)...),
+			[]Range{{1_000_001, to}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ix := New(from, to, time.Minute)
+			ls := labels.FromStrings("__name__", "up")
+			ix.Add(extract.Series{Labels: ls, Samples: tc.samples})
+			got, known := ix.Holes(ls)
+			if !known || !slices.Equal(got, tc.want) {
+				t.Fatalf("holes %v (known %v), want %v", got, known, tc.want)
+			}
+		})
+	}
+	ix := New(from, to, time.Minute)
+	if got, known := ix.Holes(labels.FromStrings("__name__", "gone")); known || !slices.Equal(got, []Range{{from, to}}) {
+		t.Fatalf("a series not in the local data: %v %v", got, known)
+	}
+}
+
+type recordSink struct{ got []extract.Series }
+
+func (r *recordSink) Add(_ context.Context, _ extract.Window, ss []extract.Series) error {
+	for _, s := range ss {
+		r.got = append(r.got, extract.Series{Labels: s.Labels, Samples: slices.Clone(s.Samples)})
+	}
+	return nil
+}
+func (r *recordSink) Done(context.Context, extract.Window, []extract.Gap) error { return nil }
+func (r *recordSink) Discard(extract.Window)                                  {}
+
+func TestFilterWritesOnlyIntoHoles(t *testing.T) {
+	const from, to = 0, 7_200_000
+	ix := New(from, to, time.Minute)
+	local := labels.FromStrings("__name__", "up", "job", "a")
+	// The local copy lost [1h, 1h30m).
+	ix.Add(extract.Series{Labels: local, Samples: append(every(-ix.Margin(), 3_600_000, 15_000), every(5_400_000, to+ix.Margin(), 15_000)...)})
+	sink := &recordSink{}
+	f := NewFilter(sink, ix)
+	absent := labels.FromStrings("__name__", "up", "job", "b")
+	recovered := []extract.Series{
+		{Labels: local, Samples: every(7_000, to, 15_000)}, // shifted: would interleave everywhere
+		{Labels: absent, Samples: every(0, to, 15_000)},
+	}
+	if err := f.Add(context.Background(), extract.Window{Start: from, End: to}, recovered); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.got) != 2 {
+		t.Fatalf("%d series passed", len(sink.got))
+	}
+	for _, s := range sink.got[0].Samples {
+		if s.T <= 3_585_000 || s.T >= 5_400_000 {
+			t.Fatalf("sample at %d is outside the hole (3585000, 5400000)", s.T)
+		}
+	}
+	if n := len(sink.got[0].Samples); n != 121 {
+		t.Errorf("%d samples written into the hole (3585000, 5400000), want 121", n)
+	}
+	if n := len(sink.got[1].Samples); n != 480 {
+		t.Errorf("a series the local data lacks is written whole: %d of 480", n)
+	}
+	if f.Dropped() != 480-121 {
+		t.Errorf("dropped %d", f.Dropped())
+	}
+}
