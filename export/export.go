@@ -1,6 +1,8 @@
-// Package export is the end of the pipeline that writes series as the
-// Prometheus HTTP API's matrix JSON, the form prometheus/common/model reads,
-// for inspection or for loading elsewhere.
+// Package export is the end of the pipeline that writes series to files, for
+// inspection or for loading elsewhere: as the Prometheus HTTP API's matrix
+// JSON, the form prometheus/common/model reads (this file); as JSON Lines,
+// one matrix element a line (jsonl.go); and as the OpenMetrics text that
+// promtool tsdb create-blocks-from openmetrics reads (openmetrics.go).
 package export
 
 import (
@@ -119,12 +121,7 @@ const (
 func WriteJSON(w io.Writer, series []extract.Series) error {
 	matrix := make(model.Matrix, 0, len(series))
 	for _, s := range series {
-		ss := &model.SampleStream{Metric: make(model.Metric, s.Labels.Len()), Values: make([]model.SamplePair, len(s.Samples))}
-		s.Labels.Range(func(l labels.Label) { ss.Metric[model.LabelName(l.Name)] = model.LabelValue(l.Value) })
-		for i, smp := range s.Samples {
-			ss.Values[i] = model.SamplePair{Timestamp: model.Time(smp.T), Value: model.SampleValue(smp.V)}
-		}
-		matrix = append(matrix, ss)
+		matrix = append(matrix, sampleStream(s))
 	}
 	body := struct {
 		Status string `json:"status"`

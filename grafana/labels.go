@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"github.com/prometheus/prometheus/model/labels"
 )
 
 // Label lookups through the datasource's resources: Grafana forwards
@@ -47,6 +49,37 @@ func (c *Client) labelLookup(ctx context.Context, ds Datasource, endpoint, selec
 		return nil, fmt.Errorf("GET %s: Prometheus answered %q: %s: %s", path, ans.Status, ans.ErrorType, ans.Error)
 	}
 	return ans.Data, nil
+}
+
+// Series lists the label sets of the series that match any of selectors and
+// have samples in [from, to] (epoch ms), through Prometheus's /api/v1/series.
+// The answer holds every label set, so it is for counting a selection before
+// fetching it, one metric at a time, not for listing a whole datasource.
+func (c *Client) Series(ctx context.Context, ds Datasource, selectors []string, from, to int64) ([]labels.Labels, error) {
+	q := url.Values{}
+	for _, s := range selectors {
+		q.Add("match[]", s)
+	}
+	q.Set("start", promTime(from))
+	q.Set("end", promTime(to))
+	path := "/api/datasources/uid/" + url.PathEscape(ds.UID) + "/resources/api/v1/series?" + q.Encode()
+	var ans struct {
+		Status    string              `json:"status"`
+		Data      []map[string]string `json:"data"`
+		ErrorType string              `json:"errorType"`
+		Error     string              `json:"error"`
+	}
+	if err := c.call(ctx, http.MethodGet, path, nil, nil, decodeJSON(&ans)); err != nil {
+		return nil, err
+	}
+	if ans.Status != "success" {
+		return nil, fmt.Errorf("GET %s: Prometheus answered %q: %s: %s", path, ans.Status, ans.ErrorType, ans.Error)
+	}
+	out := make([]labels.Labels, len(ans.Data))
+	for i, m := range ans.Data {
+		out[i] = labels.FromMap(m)
+	}
+	return out, nil
 }
 
 // promTime writes epoch ms as the unix seconds Prometheus's API reads.

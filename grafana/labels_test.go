@@ -44,3 +44,25 @@ func TestLabelLookups(t *testing.T) {
 		t.Fatalf("lookups = %d, want 5", got)
 	}
 }
+
+func TestSeriesLookup(t *testing.T) {
+	srv := sim.New(sim.Config{Series: spData, Tokens: []string{token}})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	c := newTestClient(t, hs.URL, Auth{Token: token})
+	ctx := context.Background()
+	from, to := spWindow.Start, spWindow.End
+
+	got, err := c.Series(ctx, promDS, []string{`req_total`, `{__name__="req_total",instance="i0"}`}, from, to)
+	if err != nil || len(got) != 7 {
+		t.Fatalf("series = %v, %v; want the 7 req_total series once each", got, err)
+	}
+	for _, ls := range got {
+		if ls.Get("__name__") != "req_total" || ls.Get("job") != "api" {
+			t.Fatalf("series %s", ls)
+		}
+	}
+	if _, err := c.Series(ctx, promDS, []string{`{job=`}, from, to); err == nil {
+		t.Fatal("a bad selector answered")
+	}
+}

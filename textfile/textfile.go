@@ -1,5 +1,6 @@
 // Package textfile reads series from files, the Prometheus API's matrix JSON
-// (what `promrecover export` writes) and OpenMetrics text (what `promtool
+// (what `promrecover export` writes), JSON Lines (one matrix element a line,
+// `promrecover export --format jsonl`) and OpenMetrics text (what `promtool
 // tsdb create-blocks-from openmetrics` reads), and hands them to an
 // extract.Sink window by window, the way a recovery does.
 //
@@ -34,19 +35,21 @@ type Format string
 
 const (
 	// Auto tells the formats apart by the first non-blank byte: '{' is
-	// JSON, anything else OpenMetrics.
+	// JSON, anything else OpenMetrics; JSON whose first object starts with
+	// the key "metric" (or "values") is JSON Lines, one series a line.
 	Auto        Format = ""
 	JSON        Format = "json"
+	JSONL       Format = "jsonl"
 	OpenMetrics Format = "openmetrics"
 )
 
 // ParseFormat reads a --format value.
 func ParseFormat(s string) (Format, error) {
 	switch Format(s) {
-	case Auto, JSON, OpenMetrics:
+	case Auto, JSON, JSONL, OpenMetrics:
 		return Format(s), nil
 	}
-	return Auto, fmt.Errorf("unknown format %q: use json or openmetrics (or leave it out to detect it)", s)
+	return Auto, fmt.Errorf("unknown format %q: use json, jsonl or openmetrics (or leave it out to detect it)", s)
 }
 
 // Sane sample times: from the Unix epoch to the start of 2100. Anything else
@@ -61,7 +64,7 @@ const (
 // Result is what an import read and what became of each window: the
 // extract.Result of a recovery (windows in time order, with Err set for a
 // window whose block could not be finished), plus the input's format and,
-// for OpenMetrics, its number of lines.
+// for OpenMetrics and JSON Lines, its number of lines.
 type Result struct {
 	extract.Result
 	Format Format
@@ -96,6 +99,8 @@ func Import(ctx context.Context, r io.Reader, opts Options, sink extract.Sink) (
 	switch format {
 	case JSON:
 		err = readJSON(br, rt)
+	case JSONL:
+		res.Lines, err = readJSONL(ctx, br, rt)
 	case OpenMetrics:
 		res.Lines, err = readOpenMetrics(ctx, br, opts.chunkSize, rt)
 	default:
@@ -132,7 +137,9 @@ func detect(br *bufio.Reader) (Format, error) {
 		case ' ', '\t', '\n', '\r':
 			continue
 		case '{':
-			return JSON, nil
+			// The first key is near; Peek returns less at the end of the input.
+			head, _ := br.Peek(min(n-1+4096, br.Size()))
+			return jsonKind(head[n-1:]), nil
 		}
 		return OpenMetrics, nil
 	}

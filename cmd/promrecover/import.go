@@ -12,24 +12,28 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/promrecover/promrecover/blocks"
+	"github.com/promrecover/promrecover/extract/relabel"
 	"github.com/promrecover/promrecover/textfile"
 )
 
 func newImportCmd(logger func() *slog.Logger) *cobra.Command {
 	var out, format string
+	var rl relabelFlags
 	cmd := &cobra.Command{
 		Use:   "import FILE --out DIR",
-		Short: "Install TSDB blocks from a file: export's JSON or OpenMetrics text",
+		Short: "Install TSDB blocks from a file: export's JSON, JSON Lines or OpenMetrics text",
 		Long: `import reads series from FILE (- for stdin) and writes one verified TSDB block
 per 2h window into --out, exactly as recover does: blocks are built and checked
 in a staging directory and renamed into place whole; nothing in --out is
 overwritten or deleted.
 
-FILE is the Prometheus matrix JSON that 'promrecover export' writes, or
+FILE is what 'promrecover export' writes in any of its formats: the Prometheus
+matrix JSON (json), JSON Lines with one matrix element a line (jsonl), or
 OpenMetrics text as 'promtool tsdb create-blocks-from openmetrics' reads it:
 # TYPE and # HELP lines, 'name{labels} value timestamp' with the timestamp in
 seconds, each series' lines together, and '# EOF' as the last line. The format
-is detected from the first byte ('{' is JSON) unless --format says.
+is detected from the content ('{' starts JSON; JSON whose first key is
+"metric" is JSON Lines) unless --format says.
 
 The file is read once. A file that is malformed anywhere (the error gives the
 line), has a sample outside the years 1970..2100, or comes back to a series in
@@ -46,15 +50,20 @@ a window it already gave samples for, installs nothing.`,
 			if err != nil {
 				return fmt.Errorf("--format: %w", err)
 			}
-			return runImport(cmd.Context(), log, cmd.OutOrStdout(), cmd.InOrStdin(), args[0], out, f)
+			rules, err := rl.rules()
+			if err != nil {
+				return err
+			}
+			return runImport(cmd.Context(), log, cmd.OutOrStdout(), cmd.InOrStdin(), args[0], out, f, rules)
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "Prometheus data directory to install the blocks in")
-	cmd.Flags().StringVar(&format, "format", "", "json or openmetrics (default: detected from the content)")
+	cmd.Flags().StringVar(&format, "format", "", "json, jsonl or openmetrics (default: detected from the content)")
+	rl.register(cmd.Flags())
 	return cmd
 }
 
-func runImport(ctx context.Context, log *slog.Logger, stdout io.Writer, stdin io.Reader, path, out string, format textfile.Format) error {
+func runImport(ctx context.Context, log *slog.Logger, stdout io.Writer, stdin io.Reader, path, out string, format textfile.Format, rules relabel.Rules) error {
 	start := time.Now()
 	sink, err := blocks.NewSink(out, log)
 	if err != nil {
@@ -76,7 +85,7 @@ func runImport(ctx context.Context, log *slog.Logger, stdout io.Writer, stdin io
 		defer f.Close()
 		in = f
 	}
-	res, err := textfile.Import(ctx, in, textfile.Options{Format: format}, sink)
+	res, err := textfile.Import(ctx, in, textfile.Options{Format: format}, relabel.Wrap(sink, rules))
 	if err != nil {
 		return fmt.Errorf("%s: %w; nothing was installed", name, err)
 	}
@@ -100,7 +109,7 @@ func runImport(ctx context.Context, log *slog.Logger, stdout io.Writer, stdin io
 	written, _ := blockTotals(installed)
 	failed := res.Failed()
 	what := string(res.Format)
-	if res.Format == textfile.OpenMetrics {
+	if res.Format == textfile.OpenMetrics || res.Format == textfile.JSONL {
 		what += fmt.Sprintf(", %d lines", res.Lines)
 	}
 	fmt.Fprintf(stdout, "\nimported %d of %d windows from %s (%s) in %s\n", len(res.Windows)-len(failed), len(res.Windows), name, what, time.Since(start).Round(time.Millisecond))

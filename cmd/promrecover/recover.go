@@ -15,6 +15,8 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/gaps"
+	"github.com/promrecover/promrecover/extract/relabel"
 	"github.com/promrecover/promrecover/extract/state"
 	"github.com/promrecover/promrecover/grafana"
 )
@@ -31,6 +33,11 @@ func newRecoverCmd(logger func() *slog.Logger) *cobra.Command {
 		retention string
 		statePath string
 		restart   bool
+		rl        relabelFlags
+		dryRun    bool
+		scrape    time.Duration
+		onlyGaps  bool
+		local     localFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "recover",
@@ -59,13 +66,26 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 				}
 				ret = time.Duration(d)
 			}
+			rules, err := rl.rules()
+			if err != nil {
+				return err
+			}
 			now := time.Now()
 			plan, client, err := prepareQuery(&conn, &sel, log, now)
 			if err != nil {
 				return err
 			}
-			r := &recovery{plan: plan, client: client, grafanaURL: conn.url, datasource: conn.datasource, session: conn.session,
+			if dryRun {
+				return runPlan(cmd.Context(), cmd.OutOrStdout(), log, planArgs{plan: plan, client: client, datasource: conn.datasource, out: out, retention: ret, now: now, rules: rules, scrape: scrape, concurrency: sel.concurrency})
+			}
+			r := &recovery{relabel: rules, plan: plan, client: client, grafanaURL: conn.url, datasource: conn.datasource, session: conn.session,
 				out: out, statePath: statePath, restart: restart, retention: ret, concurrency: sel.concurrency, now: now, resumeHint: sel.pinned(plan)}
+			if onlyGaps {
+				if local.data == "" && local.promURL == "" {
+					local.data = out
+				}
+				r.onlyGaps = &local
+			}
 			_, err = r.run(cmd.Context(), log, cmd.OutOrStdout())
 			return err
 		},
@@ -77,6 +97,11 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 	cmd.Flags().StringVar(&statePath, "state", "", "resume state file (default: "+blocks.StateFileName+" in --out)")
 	cmd.Flags().BoolVar(&restart, "restart", false, "start over instead of resuming a state left by a run with other flags")
 	cmd.Flags().StringVar(&retention, "retention", "", "the Prometheus's --storage.tsdb.retention.time (e.g. 200h), to warn about blocks it would delete")
+	rl.register(cmd.Flags())
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan (windows, series found, estimated requests and size) as 'promrecover plan' does, and write nothing")
+	cmd.Flags().DurationVar(&scrape, "scrape-interval", defaultScrape, "typical scrape interval, for --dry-run's estimate of samples and bytes")
+	cmd.Flags().BoolVar(&onlyGaps, "only-gaps", false, "write only samples that fall in holes of the surviving data (see 'promrecover gaps'), so nothing interleaves with it")
+	local.register(cmd, "with --only-gaps: the data directory that survived (default: --out)")
 	return cmd
 }
 
@@ -94,6 +119,8 @@ type recovery struct {
 	concurrency int
 	now         time.Time
 	resumeHint  string // flags that pin a relative range, for the resume message
+	relabel     relabel.Rules
+	onlyGaps    *localFlags // where the surviving data is, with --only-gaps
 }
 
 func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) ([]blocks.Block, error) {
@@ -134,9 +161,25 @@ func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 		return nil, err
 	}
 	log.Info("recovering", "datasource", ds.Name, "uid", ds.UID, "windows", len(todo.Windows), "done earlier", len(earlier), "selectors", len(r.plan.Selectors), "out", r.out)
-	res, runErr := extract.Run(ctx, &todo, &grafana.Source{Client: r.client, Datasource: ds}, sink, r.concurrency, log)
+	// The holes are read before anything is written: blocks this run
+	// installs must not count as surviving data.
+	var dst extract.Sink = sink
+	var filter *gaps.Filter
+	if r.onlyGaps != nil {
+		ix, err := r.onlyGaps.index(ctx, r.plan, log)
+		if err != nil {
+			return nil, err
+		}
+		filter = gaps.NewFilter(sink, ix)
+		dst = filter
+	}
+	res, runErr := extract.Run(ctx, &todo, &grafana.Source{Client: r.client, Datasource: ds}, relabel.Wrap(dst, r.relabel), r.concurrency, log)
 	installed := sink.Blocks()
-	printSummary(stdout, summary{ds: ds, res: res, stats: r.client.Stats(), installed: installed, earlier: earlier, state: st.Path(), elapsed: time.Since(start)})
+	sum := summary{ds: ds, res: res, stats: r.client.Stats(), installed: installed, earlier: earlier, state: st.Path(), elapsed: time.Since(start)}
+	if filter != nil {
+		sum.covered = filter.Dropped()
+	}
+	printSummary(stdout, sum)
 
 	gaps := len(res.Gaps())
 	for _, w := range earlier {

@@ -21,6 +21,7 @@ type summary struct {
 	earlier   []state.Window // installed by earlier runs of the same plan
 	state     string
 	elapsed   time.Duration
+	covered   int64 // with --only-gaps: fetched samples where surviving data has samples, not written
 }
 
 func printSummary(w io.Writer, s summary) {
@@ -38,6 +39,9 @@ func printSummary(w io.Writer, s summary) {
 	}
 	fmt.Fprintf(w, "requests %d, retries %d, session rotations %d, %s received on the wire (%s decompressed)\n", st.Requests, st.Retries, st.Rotations, formatBytes(st.WireBytes), formatBytes(st.Bytes))
 	fmt.Fprintf(w, "fetched %d samples of %d series; written %d samples in %d blocks\n", fetched, res.DistinctSeries, written, len(installed))
+	if s.covered > 0 {
+		fmt.Fprintf(w, "%d fetched samples fall where the surviving data has samples and were left out (--only-gaps)\n", s.covered)
+	}
 	if repeats > 0 {
 		fmt.Fprintf(w, "%d series came again from overlapping selectors in the same window and were written once\n", repeats)
 	}

@@ -69,7 +69,7 @@ func (r *recordSink) Add(_ context.Context, _ extract.Window, ss []extract.Serie
 	return nil
 }
 func (r *recordSink) Done(context.Context, extract.Window, []extract.Gap) error { return nil }
-func (r *recordSink) Discard(extract.Window)                                  {}
+func (r *recordSink) Discard(extract.Window)                                    {}
 
 func TestFilterWritesOnlyIntoHoles(t *testing.T) {
 	const from, to = 0, 7_200_000

@@ -29,8 +29,17 @@ func (s *Server) labelValues(w http.ResponseWriter, r *http.Request) {
 	s.labelLookup(w, r, "/api/v1/label/"+name+"/values", name)
 }
 
+// series answers /api/v1/series: the label sets of the series that match
+// any match[] selector (at least one is required, as in Prometheus) and have
+// samples in [start, end].
+func (s *Server) series(w http.ResponseWriter, r *http.Request) {
+	s.labelLookup(w, r, seriesPath, "")
+}
+
+const seriesPath = "/api/v1/series"
+
 // labelLookup answers a label names lookup when name is "", else the
-// values of label name.
+// values of label name; a series lookup when path is seriesPath.
 func (s *Server) labelLookup(w http.ResponseWriter, r *http.Request, path, name string) {
 	ds, ok := s.findDatasource(func(d Datasource) bool { return d.UID == r.PathValue("uid") })
 	if !ok {
@@ -77,10 +86,29 @@ func (s *Server) labelLookup(w http.ResponseWriter, r *http.Request, path, name 
 		writePromError(w, http.StatusBadRequest, "bad_data", `invalid parameter "match[]": `+err.Error())
 		return
 	}
+	qr := &querier{st: s.store, mint: start.UnixMilli(), maxt: end.UnixMilli()}
+	if path == seriesPath {
+		if len(sets) == 0 {
+			writePromError(w, http.StatusBadRequest, "bad_data", "no match[] parameter provided")
+			return
+		}
+		found := map[string]labels.Labels{}
+		for _, ms := range sets {
+			qr.matching(ms, func(i int) {
+				ls := qr.st.src.labels(i)
+				found[ls.String()] = ls
+			})
+		}
+		data := make([]map[string]string, 0, len(found))
+		for _, k := range sortedKeys(mapKeys(found)) {
+			data = append(data, found[k].Map())
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"status": "success", "data": data})
+		return
+	}
 	if len(sets) == 0 {
 		sets = [][]*labels.Matcher{nil}
 	}
-	qr := &querier{st: s.store, mint: start.UnixMilli(), maxt: end.UnixMilli()}
 	seen := map[string]struct{}{}
 	for _, ms := range sets {
 		var list []string
@@ -94,6 +122,14 @@ func (s *Server) labelLookup(w http.ResponseWriter, r *http.Request, path, name 
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "success", "data": sortedKeys(seen)})
+}
+
+func mapKeys[V any](m map[string]V) map[string]struct{} {
+	out := make(map[string]struct{}, len(m))
+	for k := range m {
+		out[k] = struct{}{}
+	}
+	return out
 }
 
 // The times web/api/v1 takes when start or end is missing.

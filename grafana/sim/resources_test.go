@@ -162,3 +162,42 @@ func TestMimirLimits(t *testing.T) {
 		})
 	}
 }
+
+func TestSeriesLookup(t *testing.T) {
+	series := []extract.Series{
+		everyStep(labels.FromStrings("__name__", "x", "instance", "i1", "job", "a"), t0, t0+3600000, 15000),
+		everyStep(labels.FromStrings("__name__", "x", "instance", "i2", "job", "a"), t0, t0+3600000, 15000),
+		everyStep(labels.FromStrings("__name__", "y", "job", "b"), t0, t0+3600000, 15000),
+		everyStep(labels.FromStrings("__name__", "late", "job", "b"), t0+3*3600000, t0+4*3600000, 15000),
+	}
+	s, _ := newTestServer(t, Config{Series: series})
+	h := t0 + 3600000
+	cases := []struct {
+		name     string
+		path     string
+		wantCode int
+		wantBody string
+	}{
+		{"one selector", lookupPath("grafanacloud-prom", "series", []string{`x`}, t0, h), 200,
+			`{"data":[{"__name__":"x","instance":"i1","job":"a"},{"__name__":"x","instance":"i2","job":"a"}],"status":"success"}`},
+		{"several match[] are a union without repeats", lookupPath("grafanacloud-prom", "series", []string{`{instance="i1"}`, `x`, `{job="b"}`}, t0, h), 200,
+			`{"data":[{"__name__":"x","instance":"i1","job":"a"},{"__name__":"x","instance":"i2","job":"a"},{"__name__":"y","job":"b"}],"status":"success"}`},
+		{"only series with samples in range", lookupPath("grafanacloud-prom", "series", []string{`{job="b"}`}, t0+3*3600000, t0+4*3600000), 200,
+			`{"data":[{"__name__":"late","job":"b"}],"status":"success"}`},
+		{"nothing matches", lookupPath("grafanacloud-prom", "series", []string{`nope`}, t0, h), 200, `{"data":[],"status":"success"}`},
+		{"match[] is required", lookupPath("grafanacloud-prom", "series", nil, t0, h), 400,
+			`{"error":"no match[] parameter provided","errorType":"bad_data","status":"error"}`},
+		{"bad selector", lookupPath("grafanacloud-prom", "series", []string{`{job=`}, t0, h), 400, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := req{method: http.MethodGet, path: tc.path}.do(t, s)
+			if w.Code != tc.wantCode {
+				t.Fatalf("HTTP %d %s; want %d", w.Code, w.Body.String(), tc.wantCode)
+			}
+			if tc.wantBody != "" && w.Body.String() != tc.wantBody+"\n" {
+				t.Fatalf("body %s; want %s", w.Body.String(), tc.wantBody)
+			}
+		})
+	}
+}

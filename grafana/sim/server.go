@@ -201,6 +201,7 @@ func (s *Server) routes() {
 	m.Handle("GET /api/datasources/name/{name}", s.authed(s.datasourceByName))
 	m.Handle("GET /api/datasources/uid/{uid}/resources/api/v1/labels", s.authed(s.labelNames))
 	m.Handle("GET /api/datasources/uid/{uid}/resources/api/v1/label/{name}/values", s.authed(s.labelValues))
+	m.Handle("GET /api/datasources/uid/{uid}/resources/api/v1/series", s.authed(s.series))
 	m.Handle("POST /api/user/auth-tokens/rotate", s.csrf(http.HandlerFunc(s.rotate)))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not found"})

@@ -1,0 +1,362 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/promrecover/promrecover/blocks"
+	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/relabel"
+	"github.com/promrecover/promrecover/grafana"
+)
+
+// defaultScrape is the scrape interval the estimates assume.
+const defaultScrape = 15 * time.Second
+
+func newPlanCmd(logger func() *slog.Logger) *cobra.Command {
+	var (
+		conn      connFlags
+		sel       selectFlags
+		rl        relabelFlags
+		out       string
+		retention string
+		statePath string
+		restart   bool
+		scrape    time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Show what a recover would fetch, and estimate its cost, writing nothing",
+		Long: `plan takes the flags of recover and prints, without writing anything:
+the 2h windows, which of them reach into the last 3h (a running Prometheus's
+head) or fall past --retention; the series per metric the selectors match,
+found through the datasource's label and series API (unknown when Grafana
+refuses it); and estimates of the requests, samples and download size.
+
+The estimates are rough: samples are series x range / --scrape-interval (or
+--step), as if every series had samples for the whole range; bytes are about
+20 bytes of JSON a sample, a third of that gzipped on the wire.
+'promrecover recover --dry-run' prints the same.`,
+		Example: `  GRAFANA_TOKEN=glsa_... promrecover plan --grafana-url https://example.grafana.net \
+      --datasource grafanacloud-prom --from 2025-08-03T02:00:00Z --to 2025-08-03T08:30:00Z \
+      --match '{job="traffic"}' --retention 15d --out /var/lib/prometheus`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := logger()
+			var ret time.Duration
+			if retention != "" {
+				d, err := model.ParseDuration(retention)
+				if err != nil {
+					return fmt.Errorf("--retention: %w", err)
+				}
+				ret = time.Duration(d)
+			}
+			rules, err := rl.rules()
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			plan, client, err := prepareQuery(&conn, &sel, log, now)
+			if err != nil {
+				return err
+			}
+			return runPlan(cmd.Context(), cmd.OutOrStdout(), log, planArgs{plan: plan, client: client, datasource: conn.datasource,
+				out: out, retention: ret, now: now, rules: rules, scrape: scrape, concurrency: sel.concurrency})
+		},
+	}
+	conn.register(cmd.Flags())
+	sel.register(cmd.Flags())
+	cmd.Flags().StringVar(&conn.datasource, "datasource", "", "uid or name of the Prometheus datasource")
+	cmd.Flags().StringVar(&out, "out", "", "Prometheus data directory, read (never written) for the newest block when --retention is given")
+	cmd.Flags().StringVar(&statePath, "state", "", "accepted for the same command line as recover; plan reads no state")
+	cmd.Flags().BoolVar(&restart, "restart", false, "accepted for the same command line as recover; ignored")
+	cmd.Flags().StringVar(&retention, "retention", "", "the Prometheus's --storage.tsdb.retention.time (e.g. 200h), to mark the windows it would delete")
+	cmd.Flags().DurationVar(&scrape, "scrape-interval", defaultScrape, "typical scrape interval, for the estimate of samples and bytes")
+	rl.register(cmd.Flags())
+	return cmd
+}
+
+type planArgs struct {
+	plan        *extract.Plan
+	client      *grafana.Client
+	datasource  string
+	out         string // "" when not given
+	retention   time.Duration
+	now         time.Time
+	rules       relabel.Rules
+	scrape      time.Duration
+	concurrency int
+}
+
+// discovery is what the datasource's label API says about a plan's series.
+type discovery struct {
+	metrics []metricCount // by name
+	total   int           // distinct series; -1 when unknown
+	refused string        // why the counts are unknown, "" when known
+	merges  []string      // relabelling collisions among the series found
+}
+
+type metricCount struct {
+	name   string
+	series int // -1 when unknown
+}
+
+// runPlan prints the plan and its estimates. It writes nothing: no state
+// file, no staging directory, no block.
+func runPlan(ctx context.Context, stdout io.Writer, log *slog.Logger, a planArgs) error {
+	if a.scrape <= 0 {
+		return errors.New("--scrape-interval must be positive")
+	}
+	ds, err := a.client.ResolveDatasource(ctx, a.datasource)
+	if err != nil {
+		return err
+	}
+	p := a.plan
+	var cutoff int64
+	if a.retention > 0 {
+		newest := a.now.UnixMilli()
+		if a.out != "" {
+			if t, ok, err := blocks.NewestMaxTime(a.out); err == nil && ok && t > newest {
+				newest = t
+			}
+		}
+		cutoff = newest - a.retention.Milliseconds()
+	}
+	windows := extract.ClassifyWindows(p, a.now.Add(-headSpan).UnixMilli(), cutoff)
+	d, err := discover(ctx, a.client, ds, p, a.rules, max(a.concurrency, 1), log)
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprintf(stdout, "plan for datasource %s (uid %s): %s to %s, %d windows of 2h, %d selectors\n",
+		ds.Name, ds.UID, formatMs(p.From), formatMs(p.To), len(p.Windows), len(p.Selectors))
+	for _, s := range p.Selectors {
+		fmt.Fprintf(stdout, "  --match %s\n", s)
+	}
+	if p.Step > 0 {
+		fmt.Fprintf(stdout, "  resampled at --step %s\n", p.Step)
+	}
+	if !a.rules.Empty() {
+		fmt.Fprintf(stdout, "relabelling before writing: %s (selectors match the labels as the source has them)\n", a.rules)
+	}
+
+	fmt.Fprintln(stdout)
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "WINDOW\tNOTE")
+	var inHead, past int
+	for _, w := range windows {
+		var notes []string
+		if w.InHead {
+			inHead++
+			notes = append(notes, "in the head (last 3h): overlaps what a running Prometheus holds")
+		}
+		if w.PastRetention {
+			past++
+			notes = append(notes, "past --retention: Prometheus deletes its block at the next reload")
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", w.Window, strings.Join(notes, "; "))
+	}
+	tw.Flush()
+	if inHead > 0 {
+		fmt.Fprintf(stdout, "%d windows reach into the last 3h; stop at --to now-3h unless Prometheus was down for that time too\n", inHead)
+	}
+	if past > 0 {
+		fmt.Fprintf(stdout, "%d windows are older than --retention %s; their blocks would be deleted\n", past, a.retention)
+	}
+
+	fmt.Fprintln(stdout)
+	if d.refused != "" {
+		fmt.Fprintf(stdout, "series: unknown: %s\n", d.refused)
+	}
+	if len(d.metrics) > 0 {
+		width := len("SERIES")
+		for _, m := range d.metrics {
+			width = max(width, len(countString(m.series)))
+		}
+		width = max(width, len(countString(d.total)))
+		tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "METRIC\t%*s\n", width, "SERIES")
+		for _, m := range d.metrics {
+			fmt.Fprintf(tw, "%s\t%*s\n", m.name, width, countString(m.series))
+		}
+		fmt.Fprintf(tw, "total\t%*s\n", width, countString(d.total))
+		tw.Flush()
+	} else if d.refused == "" {
+		fmt.Fprintln(stdout, "series: none of the selectors matches a series in the range")
+	}
+	for _, m := range d.merges {
+		fmt.Fprintf(stdout, "relabelling merges series: %s\n", m)
+	}
+	if len(d.merges) > 0 {
+		fmt.Fprintln(stdout, "recover fails every window in which merged series both have samples; drop fewer labels")
+	}
+
+	fmt.Fprintln(stdout)
+	batches := (len(p.Selectors) + 7) / 8
+	fmt.Fprintf(stdout, "estimate (rough):\n")
+	fmt.Fprintf(stdout, "  requests: %d (%d windows x %d of up to 8 selectors each), more if some must be retried or split\n",
+		extract.Requests(p, (&grafana.Source{}).MaxBatch()), len(p.Windows), batches)
+	if d.total < 0 {
+		fmt.Fprintln(stdout, "  samples and bytes: unknown without a series count")
+	} else {
+		interval, what := a.scrape, "--scrape-interval"
+		if p.Step > 0 {
+			interval, what = p.Step, "--step"
+		}
+		samples := extract.Samples(p, d.total, a.scrape)
+		js, gz := extract.Bytes(samples)
+		fmt.Fprintf(stdout, "  samples: %d (%d series x %s / %s %s; less for series that start or stop within the range)\n",
+			samples, d.total, time.Duration(p.To-p.From)*time.Millisecond, what, interval)
+		fmt.Fprintf(stdout, "  download: %s of JSON, about %s gzipped (~%d bytes a sample, /%d with gzip)\n",
+			formatBytes(js), formatBytes(gz), extract.JSONBytesPerSample, extract.GzipFactor)
+	}
+	fmt.Fprintln(stdout, "\nnothing was written")
+	return nil
+}
+
+func countString(n int) string {
+	if n < 0 {
+		return "unknown"
+	}
+	return fmt.Sprint(n)
+}
+
+// discover lists the metric names the selectors match in the plan's range,
+// then counts each one's series. A lookup Grafana refuses (no permission,
+// no resources API) makes the counts unknown, which is said, not an error;
+// only a cancelled context is.
+func discover(ctx context.Context, c *grafana.Client, ds grafana.Datasource, p *extract.Plan, rules relabel.Rules, conc int, log *slog.Logger) (discovery, error) {
+	from, to := p.From, p.To-1 // the API's end is inclusive
+	refused := func(what string, err error) (discovery, error) {
+		if ctx.Err() != nil {
+			return discovery{}, ctx.Err()
+		}
+		log.Debug("series discovery failed", "err", err)
+		why := err.Error()
+		var se *grafana.StatusError
+		if errors.As(err, &se) {
+			why = fmt.Sprintf("HTTP %d", se.Status)
+			if se.Message != "" {
+				why += ": " + se.Message
+			}
+			if se.Status == http.StatusForbidden || se.Status == http.StatusUnauthorized {
+				why += " (the credentials may query but not use the datasource's label API)"
+			}
+		}
+		return discovery{total: -1, refused: fmt.Sprintf("Grafana refused the %s lookup: %s", what, why)}, nil
+	}
+	// metric name -> the selectors that match some of its series
+	bySel := map[string][]string{}
+	for _, s := range p.Selectors {
+		names, err := c.LabelValues(ctx, ds, labels.MetricName, s, from, to)
+		if err != nil {
+			return refused("metric name", err)
+		}
+		for _, n := range names {
+			bySel[n] = append(bySel[n], s)
+		}
+	}
+	names := make([]string, 0, len(bySel))
+	for n := range bySel {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+
+	d := discovery{metrics: make([]metricCount, len(names))}
+	found := make([][]labels.Labels, len(names))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(conc)
+	var (
+		mu       sync.Mutex
+		firstErr error
+	)
+	for i, n := range names {
+		d.metrics[i] = metricCount{name: n, series: -1}
+		g.Go(func() error {
+			matches := make([]string, 0, len(bySel[n]))
+			for _, s := range bySel[n] {
+				ms, err := parser.NewParser(parser.Options{}).ParseMetricSelector(s)
+				if err != nil {
+					return err // the plan's selectors are parsed already
+				}
+				ms = append(ms, labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, n))
+				matches = append(matches, extract.Canonical(ms))
+			}
+			ls, err := c.Series(gctx, ds, matches, from, to)
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+				return nil
+			}
+			found[i] = ls
+			d.metrics[i].series = len(ls)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return discovery{}, err
+	}
+	if firstErr != nil {
+		r, err := refused("series", firstErr)
+		if err != nil {
+			return r, err
+		}
+		d.total, d.refused = -1, r.refused+"; metric names are listed without counts"
+		for i := range d.metrics {
+			d.metrics[i].series = -1
+		}
+		return d, nil
+	}
+	for _, ls := range found {
+		d.total += len(ls)
+	}
+	if !rules.Empty() {
+		d.merges = merges(found, rules, 3)
+	}
+	return d, nil
+}
+
+// merges describes up to limit pairs of the series found that relabelling
+// turns into one label set, and how many more there are.
+func merges(found [][]labels.Labels, rules relabel.Rules, limit int) []string {
+	seen := map[string]labels.Labels{}
+	var out []string
+	more := 0
+	for _, list := range found {
+		for _, ls := range list {
+			res := rules.Apply(ls)
+			key := res.String()
+			if prev, ok := seen[key]; ok && !labels.Equal(prev, ls) {
+				if len(out) < limit {
+					out = append(out, fmt.Sprintf("%s and %s both become %s", prev, ls, res))
+				} else {
+					more++
+				}
+				continue
+			}
+			seen[key] = ls
+		}
+	}
+	if more > 0 {
+		out = append(out, fmt.Sprintf("and %d more", more))
+	}
+	return out
+}

@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/promrecover/promrecover/blocks"
+	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/grafana/sim"
+)
+
+// The round trip tests export from the simulated Grafana in each format,
+// import the file into an empty directory and check that the blocks hold
+// what recover writes for the same range; then verify checks the blocks
+// against the file, and catches an edited one.
+
+var (
+	rtFrom = dataStart.Add(time.Hour)
+	rtTo   = dataStart.Add(5*time.Hour + 30*time.Minute) // three windows, two partial
+)
+
+func TestRoundTripExportImportEqualsRecover(t *testing.T) {
+	data := sim.DemoSeries(dataStart, dataEnd, 3)
+	hs := httptest.NewServer(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}))
+	defer hs.Close()
+	conn := []string{"--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+		"--from", rtFrom.Format(time.RFC3339), "--to", rtTo.Format(time.RFC3339)}
+
+	recovered := t.TempDir()
+	if stdout, stderr, err := runCLI(t, append([]string{"recover", "--out", recovered}, conn...)...); err != nil {
+		t.Fatalf("recover: %v\n%s\n%s", err, stdout, stderr)
+	}
+	want, err := blocks.ReadSeries(recovered, math.MinInt64, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := extract.Compare(extract.Clip(data, rtFrom.UnixMilli(), rtTo.UnixMilli()), want); err != nil {
+		t.Fatalf("recover: %v", err)
+	}
+
+	cases := []struct {
+		format, ext string
+		first       string // how the file starts
+	}{
+		{"json", ".json", `{"status":"success"`},
+		{"jsonl", ".jsonl", `{"metric":{`},
+		{"openmetrics", ".om", "# TYPE "},
+	}
+	for _, tc := range cases {
+		t.Run(tc.format, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "lost"+tc.ext)
+			if _, stderr, err := runCLI(t, append([]string{"export", "--format", tc.format, "--output", file}, conn...)...); err != nil {
+				t.Fatalf("export: %v\n%s", err, stderr)
+			}
+			text, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasPrefix(text, []byte(tc.first)) {
+				t.Fatalf("the file starts %q, want %q", text[:min(len(text), 40)], tc.first)
+			}
+
+			out := t.TempDir()
+			stdout, stderr, err := runCLI(t, "import", file, "--out", out)
+			if err != nil {
+				t.Fatalf("import: %v\n%s\n%s", err, stdout, stderr)
+			}
+			if !strings.Contains(stdout, "("+tc.format) {
+				t.Errorf("import did not read the file as %s:\n%s", tc.format, stdout)
+			}
+			got, err := blocks.ReadSeries(out, math.MinInt64, math.MaxInt64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := extract.Compare(want, got); err != nil {
+				t.Fatalf("export then import differs from recover: %v", err)
+			}
+
+			// verify passes on the import, and on what recover wrote, and
+			// changes nothing in either.
+			for _, dir := range []string{out, recovered} {
+				before := snapshot(t, dir)
+				stdout, stderr, err = runCLI(t, "verify", dir, "--against", file)
+				if after := snapshot(t, dir); after != before {
+					t.Errorf("verify changed %s:\n%s\n%s", dir, before, after)
+				}
+				if err != nil {
+					t.Fatalf("verify %s: %v\n%s\n%s", dir, err, stdout, stderr)
+				}
+				for _, w := range []string{"BLOCK ULID", "NUM SAMPLES", "NUM CHUNKS", "SIZE", "no overlapping blocks", "OK: the blocks hold exactly the file's"} {
+					if !strings.Contains(stdout, w) {
+						t.Errorf("verify's output lacks %q:\n%s", w, stdout)
+					}
+				}
+			}
+
+			// One value changed in the file: verify names the series and time.
+			edited, series, at := editOneValue(t, tc.format, text)
+			if err := os.WriteFile(file, edited, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			stdout, stderr, err = runCLI(t, "verify", out, "--against", file)
+			if err == nil {
+				t.Fatalf("verify passed an edited file:\n%s", stdout)
+			}
+			var ex *exitError
+			if !asExit(err, &ex) || ex.code == 0 {
+				t.Errorf("verify's error is not a non-zero exit: %v", err)
+			}
+			for _, w := range []string{"FIRST DIFFERENCE", series, at, "1 with another value, 0 missing from the blocks, 0 not in the file"} {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("verify's output lacks %q:\n%s\n%s", w, stdout, stderr)
+				}
+			}
+		})
+	}
+}
+
+// editOneValue changes the value of the first sample of the second series
+// in an export's text, and returns the series as extract names it and the
+// sample's time as verify prints it.
+func editOneValue(t *testing.T, format string, text []byte) ([]byte, string, string) {
+	t.Helper()
+	s := string(text)
+	switch format {
+	case "openmetrics":
+		lines := strings.Split(s, "\n")
+		for i, ln := range lines {
+			if strings.HasPrefix(ln, "#") || ln == "" {
+				continue
+			}
+			f := strings.Fields(ln)
+			if len(f) != 3 {
+				t.Fatalf("unexpected line %q", ln)
+			}
+			f[1] = "123456.5"
+			lines[i] = strings.Join(f, " ")
+			sec, ms, _ := strings.Cut(f[2], ".")
+			return []byte(strings.Join(lines, "\n")), strings.SplitN(f[0], "{", 2)[0], secondsString(sec, ms)
+		}
+	default:
+		// The first value of the first series: [<seconds>,"<value>"].
+		i := strings.Index(s, `"values":[[`)
+		if i < 0 {
+			t.Fatal("no values in the file")
+		}
+		rest := s[i+len(`"values":[[`):]
+		comma := strings.IndexByte(rest, ',')
+		end := strings.Index(rest, `"]`)
+		ts := rest[:comma]
+		sec, ms, _ := strings.Cut(ts, ".")
+		edited := s[:i+len(`"values":[[`)] + ts + `,"123456.5` + rest[end:]
+		name := s[strings.Index(s, `"__name__":"`)+len(`"__name__":"`):]
+		return []byte(edited), name[:strings.IndexByte(name, '"')], secondsString(sec, ms)
+	}
+	t.Fatal("no sample in the file")
+	return nil, "", ""
+}
+
+// secondsString is seconds and a fraction as verify prints the time.
+func secondsString(sec, frac string) string {
+	n := int64(0)
+	for _, c := range sec {
+		n = n*10 + int64(c-'0')
+	}
+	frac = (frac + "000")[:3]
+	ms := int64(0)
+	for _, c := range frac {
+		ms = ms*10 + int64(c-'0')
+	}
+	return formatMs(n*1000 + ms)
+}
+
+func asExit(err error, ex **exitError) bool {
+	e, ok := err.(*exitError)
+	*ex = e
+	return ok
+}
+
+func TestVerifyReportsOverlaps(t *testing.T) {
+	data := sim.DemoSeries(dataStart, dataEnd, 1)
+	hs := httptest.NewServer(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}))
+	defer hs.Close()
+	file := filepath.Join(t.TempDir(), "lost.jsonl")
+	if _, stderr, err := runCLI(t, "export", "--format", "jsonl", "--output", file, "--grafana-url", hs.URL, "--token", testToken,
+		"--datasource", "grafanacloud-prom", "--from", rtFrom.Format(time.RFC3339), "--to", rtTo.Format(time.RFC3339)); err != nil {
+		t.Fatalf("export: %v\n%s", err, stderr)
+	}
+	out := t.TempDir()
+	for range 2 {
+		if stdout, stderr, err := runCLI(t, "import", file, "--out", out); err != nil {
+			t.Fatalf("import: %v\n%s\n%s", err, stdout, stderr)
+		}
+	}
+	stdout, stderr, err := runCLI(t, "verify", out, "--against", file)
+	if err != nil {
+		t.Fatalf("verify: %v\n%s\n%s", err, stdout, stderr)
+	}
+	list, err := blocks.List(out)
+	if err != nil || len(list) != 6 {
+		t.Fatalf("%d blocks, %v", len(list), err)
+	}
+	for _, w := range []string{"3 overlapping block pairs", "Prometheus >= 2.39", "OVERLAP " + list[0].ULID, formatMs(list[0].MinTime), "6 blocks", "OK: the blocks hold exactly"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("verify's output lacks %q:\n%s", w, stdout)
+		}
+	}
+	// --from/--to narrow the comparison.
+	stdout, stderr, err = runCLI(t, "verify", out, "--against", file, "--from", dataStart.Add(2*time.Hour).Format(time.RFC3339), "--to", dataStart.Add(4*time.Hour).Format(time.RFC3339))
+	if err != nil || !strings.Contains(stdout, "over "+formatMs(dataStart.Add(2*time.Hour).UnixMilli())+"..") {
+		t.Fatalf("verify --from --to: %v\n%s\n%s", err, stdout, stderr)
+	}
+}
+
+func TestVerifyBadInput(t *testing.T) {
+	empty := t.TempDir()
+	file := filepath.Join(t.TempDir(), "a.jsonl")
+	if err := os.WriteFile(file, []byte(`{"metric":{"__name__":"a"},"values":[[1754179200,"1"]]}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"a directory that does not exist", []string{"verify", filepath.Join(empty, "nope")}, "does not exist"},
+		{"an empty directory", []string{"verify", empty}, "holds no TSDB blocks"},
+		{"an empty directory against a file", []string{"verify", empty, "--against", file}, "holds no TSDB blocks"},
+		{"--from without --against", []string{"verify", empty, "--from", "now-1h"}, "only apply with --against"},
+		{"a bad format", []string{"verify", empty, "--against", file, "--format", "csv"}, `unknown format "csv"`},
+		{"no directory", []string{"verify"}, "accepts 1 arg"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := runCLI(t, tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	if entries, _ := os.ReadDir(empty); len(entries) != 0 {
+		t.Errorf("verify wrote into the directory: %v", entries)
+	}
+}
+
+func TestExportBadFormat(t *testing.T) {
+	_, _, err := runCLI(t, "export", "--format", "csv", "--output", "-", "--grafana-url", "http://127.0.0.1:1", "--datasource", "x", "--from", "now-1h")
+	if err == nil || !strings.Contains(err.Error(), `--format "csv": use json, jsonl or openmetrics`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// snapshot lists every file under dir with its size and modification time.
+func snapshot(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.Walk(dir, func(path string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%s %d %s %s\n", path, fi.Size(), fi.Mode(), fi.ModTime())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
