@@ -137,7 +137,9 @@ func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	if r.statePath == "" {
 		r.statePath = filepath.Join(r.out, blocks.StateFileName)
 	}
-	st, err := state.Open(r.statePath, state.NewPlan(r.grafanaURL, r.datasource, r.plan), r.restart)
+	fingerprint := state.NewPlan(r.grafanaURL, r.datasource, r.plan)
+	fingerprint.Relabel, fingerprint.OnlyGaps = r.relabel.String(), r.onlyGaps != nil
+	st, err := state.Open(r.statePath, fingerprint, r.restart)
 	if err != nil {
 		return nil, err
 	}

@@ -230,11 +230,15 @@ func TestResumeRefetchesABlockThatNeverLanded(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Another plan on the same state is refused, and --restart overrides.
-	other := append(append([]string{}, args...), "--match", "up")
-	if _, _, err := runCLI(t, other...); err == nil || !strings.Contains(err.Error(), "for another recovery") || !strings.Contains(err.Error(), "--restart") {
-		t.Fatalf("changed plan: %v", err)
+	// Another plan on the same state is refused, and --restart overrides:
+	// other selectors, other labels written, or only the holes.
+	for _, change := range [][]string{{"--match", "up"}, {"--drop-label", "instance"}, {"--only-gaps"}} {
+		changed := append(append([]string{}, args...), change...)
+		if _, _, err := runCLI(t, changed...); err == nil || !strings.Contains(err.Error(), "for another recovery") || !strings.Contains(err.Error(), "--restart") {
+			t.Fatalf("changed plan %v: %v", change, err)
+		}
 	}
+	other := append(append([]string{}, args...), "--match", "up")
 	if _, stderr, err := runCLI(t, append(other, "--restart", "--out", t.TempDir(), "--state", filepath.Join(out, blocks.StateFileName))...); err != nil {
 		t.Fatalf("--restart: %v\n%s", err, stderr)
 	}

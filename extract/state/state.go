@@ -35,6 +35,10 @@ type Plan struct {
 	To         string   `json:"to"`
 	Step       string   `json:"step"`
 	Selectors  []string `json:"selectors"`
+	// Writing is part of the plan too: a window written under other labels,
+	// or whole where only its holes were wanted, is not done for this one.
+	Relabel  string `json:"relabel,omitempty"`
+	OnlyGaps bool   `json:"onlyGaps,omitempty"`
 }
 
 // NewPlan describes p as reached through url and datasource.
@@ -55,7 +59,8 @@ func NewPlan(url, datasource string, p *extract.Plan) Plan {
 
 func (p Plan) equal(o Plan) bool {
 	return p.GrafanaURL == o.GrafanaURL && p.Datasource == o.Datasource && p.From == o.From &&
-		p.To == o.To && p.Step == o.Step && slices.Equal(p.Selectors, o.Selectors)
+		p.To == o.To && p.Step == o.Step && slices.Equal(p.Selectors, o.Selectors) &&
+		p.Relabel == o.Relabel && p.OnlyGaps == o.OnlyGaps
 }
 
 // Window is a window whose block was installed.
