@@ -33,6 +33,8 @@ func TestNewPlan(t *testing.T) {
 		{name: "unaligned ends make partial windows", from: h(2.5), to: h(8.5), windows: 4, firstUnit: [2]time.Time{h(2.5), h(4)}, selectors: []string{AllSeries}},
 		{name: "selectors in canonical form, repeats dropped", from: h(0), to: h(1), windows: 1, firstUnit: [2]time.Time{h(0), h(1)},
 			match: []string{`up{job="a"}`, `{__name__="up", job="a"}`, `{job=~"b.*"}`}, selectors: []string{`up{job="a"}`, `{job=~"b.*"}`}},
+		{name: "two matchers on the name stay in braces", from: h(0), to: h(1), windows: 1, firstUnit: [2]time.Time{h(0), h(1)},
+			match: []string{`{__name__=~".+", __name__="up"}`}, selectors: []string{`{__name__="up",__name__=~".+"}`}},
 		{name: "from after to", from: h(3), to: h(2), errPart: "must be before"},
 		{name: "empty range", from: h(3), to: h(3), errPart: "must be before"},
 		{name: "not a selector", from: h(0), to: h(1), match: []string{"rate(up[5m])"}, errPart: "not a series selector"},

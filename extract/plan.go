@@ -111,13 +111,19 @@ func (p *Plan) Units() []Unit {
 
 // Canonical writes a selector the way Prometheus prints it, with the metric
 // name in front when it is pinned and a plain identifier, so that equal
-// selectors compare equal and read naturally in logs.
+// selectors compare equal and read naturally in logs. With more than one
+// matcher on __name__ all stay in the braces: PromQL refuses a name in front
+// beside another __name__ matcher.
 func Canonical(ms []*labels.Matcher) string {
 	vs := &parser.VectorSelector{LabelMatchers: ms}
+	var names []*labels.Matcher
 	for _, m := range ms {
-		if m.Name == labels.MetricName && m.Type == labels.MatchEqual && model.IsValidLegacyMetricName(m.Value) {
-			vs.Name = m.Value
+		if m.Name == labels.MetricName {
+			names = append(names, m)
 		}
+	}
+	if len(names) == 1 && names[0].Type == labels.MatchEqual && model.IsValidLegacyMetricName(names[0].Value) {
+		vs.Name = names[0].Value
 	}
 	return vs.String()
 }

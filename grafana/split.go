@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -168,11 +167,7 @@ func (p part) pin(name, value string) part {
 // except narrows the part to the series whose label name has none of values
 // (which includes the series that lack the label).
 func (p part) except(name string, values []string) part {
-	quoted := make([]string, len(values))
-	for i, v := range values {
-		quoted[i] = regexp.QuoteMeta(v)
-	}
-	ms := append(slices.Clone(p.ms), labels.MustNewMatcher(labels.MatchNotRegexp, name, strings.Join(quoted, "|")))
+	ms := with(p.ms, noneOf(name, values))
 	return part{ms: ms, sel: extract.Canonical(ms), from: p.from, to: p.to}
 }
 

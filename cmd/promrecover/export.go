@@ -68,7 +68,11 @@ The file is written only when every window was fetched.`,
 				return err
 			}
 			sink := export.NewMatrix()
-			res, err := extract.Run(cmd.Context(), plan, &grafana.Source{Client: client, Datasource: ds}, relabel.Wrap(sink, rules), sel.concurrency, log)
+			src := &grafana.Source{Client: client, Datasource: ds}
+			if sel.maxSeries > 0 {
+				plan.Selectors = src.Shard(cmd.Context(), plan.Selectors, plan.From, plan.To, sel.maxSeries)
+			}
+			res, err := extract.Run(cmd.Context(), plan, src, relabel.Wrap(sink, rules), sel.concurrency, log)
 			if failed, gaps := res.Failed(), res.Gaps(); len(failed) > 0 || len(gaps) > 0 || err != nil {
 				for _, f := range failed {
 					fmt.Fprintf(cmd.ErrOrStderr(), "NOT FETCHED %s: %v\n", f.Window, f.Err)

@@ -91,6 +91,7 @@ type selectFlags struct {
 	match       []string
 	step        time.Duration
 	concurrency int
+	maxSeries   int
 }
 
 func (s *selectFlags) register(fs *pflag.FlagSet) {
@@ -99,6 +100,7 @@ func (s *selectFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&s.match, "match", nil, "series selector, e.g. '{job=\"node\"}' (repeatable; default: every series)")
 	fs.DurationVar(&s.step, "step", 0, "resample at this exact step (e.g. 15s) instead of fetching the raw samples")
 	fs.IntVar(&s.concurrency, "concurrency", 4, "queries in flight at once")
+	fs.IntVar(&s.maxSeries, "max-series-per-query", 10000, "shard a selector that matches more series than this (found through the datasource's series API) by metric name and label values before fetching; 0 to never shard")
 }
 
 func (s *selectFlags) plan(now time.Time) (*extract.Plan, error) {

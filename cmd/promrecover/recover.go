@@ -79,7 +79,7 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 				return runPlan(cmd.Context(), cmd.OutOrStdout(), log, planArgs{plan: plan, client: client, datasource: conn.datasource, out: out, retention: ret, now: now, rules: rules, scrape: scrape, concurrency: sel.concurrency})
 			}
 			r := &recovery{relabel: rules, plan: plan, client: client, grafanaURL: conn.url, datasource: conn.datasource, session: conn.session,
-				out: out, statePath: statePath, restart: restart, retention: ret, concurrency: sel.concurrency, now: now, resumeHint: sel.pinned(plan)}
+				out: out, statePath: statePath, restart: restart, retention: ret, concurrency: sel.concurrency, now: now, resumeHint: sel.pinned(plan), maxSeries: sel.maxSeries}
 			if onlyGaps {
 				if local.data == "" && local.promURL == "" {
 					local.data = out
@@ -121,6 +121,7 @@ type recovery struct {
 	resumeHint  string // flags that pin a relative range, for the resume message
 	relabel     relabel.Rules
 	onlyGaps    *localFlags // where the surviving data is, with --only-gaps
+	maxSeries   int         // shard selectors matching more series; 0: never
 }
 
 func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) ([]blocks.Block, error) {
@@ -175,7 +176,11 @@ func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 		filter = gaps.NewFilter(sink, ix)
 		dst = filter
 	}
-	res, runErr := extract.Run(ctx, &todo, &grafana.Source{Client: r.client, Datasource: ds}, relabel.Wrap(dst, r.relabel), r.concurrency, log)
+	src := &grafana.Source{Client: r.client, Datasource: ds}
+	if r.maxSeries > 0 && len(todo.Windows) > 0 {
+		todo.Selectors = src.Shard(ctx, todo.Selectors, todo.From, todo.To, r.maxSeries)
+	}
+	res, runErr := extract.Run(ctx, &todo, src, relabel.Wrap(dst, r.relabel), r.concurrency, log)
 	installed := sink.Blocks()
 	sum := summary{ds: ds, res: res, stats: r.client.Stats(), installed: installed, earlier: earlier, state: st.Path(), elapsed: time.Since(start)}
 	if filter != nil {

@@ -98,3 +98,33 @@ func matchesSeries(t *testing.T, expr string, ls labels.Labels) bool {
 	}
 	return true
 }
+
+// TestRecoverShardsBeforeFetching: with a datasource limit of 60 series a
+// query, selectors sized by discovery never meet a too-big answer, and the
+// data is exact.
+func TestRecoverShardsBeforeFetching(t *testing.T) {
+	data := sim.DemoSeries(dataStart, dataEnd, 8)
+	srv := sim.New(sim.Config{Series: data, Tokens: []string{testToken}, MaxSeriesPerQuery: 60})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	from, to := dataStart.Add(2*time.Hour), dataStart.Add(6*time.Hour)
+	out := t.TempDir()
+	stdout, stderr, err := runCLI(t, "recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out, "--max-series-per-query", "50")
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+	}
+	if n := srv.Counters().FailedQueries; n != 0 {
+		t.Errorf("%d queries were refused as too big; the shards should fit", n)
+	}
+	if !strings.Contains(stderr, "sharding a large selector") {
+		t.Errorf("no sharding logged:\n%s", stderr)
+	}
+	got, err := blocks.ReadSeries(out, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := extract.Compare(extract.Clip(data, from.UnixMilli(), to.UnixMilli()), got); err != nil {
+		t.Fatal(err)
+	}
+}
