@@ -121,6 +121,19 @@ func (s *selectFlags) plan(now time.Time) (*extract.Plan, error) {
 	return extract.NewPlan(from, to, s.step, s.match)
 }
 
+// parseRetention reads --retention as Prometheus reads
+// --storage.tsdb.retention.time; empty means no retention to warn about.
+func parseRetention(v string) (time.Duration, error) {
+	if v == "" {
+		return 0, nil
+	}
+	d, err := model.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("--retention: %w", err)
+	}
+	return time.Duration(d), nil
+}
+
 // pinned gives the flags that name the plan's range absolutely when the user
 // gave it relative to now: "now" will have moved by the time they resume.
 func (s *selectFlags) pinned(p *extract.Plan) string {

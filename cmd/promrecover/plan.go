@@ -13,7 +13,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/spf13/cobra"
@@ -58,13 +57,9 @@ The estimates are rough: samples are series x range / --scrape-interval (or
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := logger()
-			var ret time.Duration
-			if retention != "" {
-				d, err := model.ParseDuration(retention)
-				if err != nil {
-					return fmt.Errorf("--retention: %w", err)
-				}
-				ret = time.Duration(d)
+			ret, err := parseRetention(retention)
+			if err != nil {
+				return err
 			}
 			rules, err := rl.rules()
 			if err != nil {

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/prometheus/common/model"
 	"github.com/spf13/cobra"
 
 	"github.com/promrecover/promrecover/blocks"
@@ -55,16 +54,9 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := logger()
-			if out == "" {
-				return errors.New("--out is required: the Prometheus data directory to put the blocks in")
-			}
-			var ret time.Duration
-			if retention != "" {
-				d, err := model.ParseDuration(retention)
-				if err != nil {
-					return fmt.Errorf("--retention: %w", err)
-				}
-				ret = time.Duration(d)
+			ret, err := parseRetention(retention)
+			if err != nil {
+				return err
 			}
 			rules, err := rl.rules()
 			if err != nil {
@@ -77,6 +69,9 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 			}
 			if dryRun {
 				return runPlan(cmd.Context(), cmd.OutOrStdout(), log, planArgs{plan: plan, client: client, datasource: conn.datasource, out: out, retention: ret, now: now, rules: rules, scrape: scrape, concurrency: sel.concurrency})
+			}
+			if out == "" {
+				return errors.New("--out is required: the Prometheus data directory to put the blocks in")
 			}
 			r := &recovery{relabel: rules, plan: plan, client: client, grafanaURL: conn.url, datasource: conn.datasource, session: conn.session,
 				out: out, statePath: statePath, restart: restart, retention: ret, concurrency: sel.concurrency, now: now, resumeHint: sel.pinned(plan), maxSeries: sel.maxSeries}
