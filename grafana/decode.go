@@ -194,14 +194,14 @@ func (d *decoder) body() error {
 	case valueStart(c):
 		return fmt.Errorf("the body is followed by %s", describe(s.peekBytes(96)))
 	}
-	return fmt.Errorf("after the body: %w", s.syntaxAt(s.pos, "invalid character %s looking for beginning of value", quoteChar(c)))
+	return fmt.Errorf("after the body: %w", s.notValue(s.pos, c))
 }
 
 // expected is the error for a value starting with c where the delimiter
 // want should be.
 func (d *decoder) expected(c, want byte, what string) error {
 	if !valueStart(c) {
-		return fmt.Errorf("reading %s: %w", what, d.s.syntaxAt(d.s.pos, "invalid character %s looking for beginning of value", quoteChar(c)))
+		return fmt.Errorf("reading %s: %w", what, d.s.notValue(d.s.pos, c))
 	}
 	found := string(c)
 	if c != '[' && c != '{' {
@@ -262,42 +262,25 @@ func (d *decoder) result() error {
 	}
 	s.pos++
 	framesSeen := false
-	for first := true; ; {
-		more, err := s.member(&first)
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
+	err = s.members(func() error {
 		switch memberName(s.key, "status", "error", "errorSource", "frames") {
 		case "status":
-			if v, ok, err := d.int("status"); err != nil {
-				return err
-			} else if ok {
+			v, ok, err := d.int("status")
+			if ok {
 				d.res.Status = int(v)
 			}
+			return err
 		case "error":
-			if err := d.string(&d.res.Error, "error"); err != nil {
-				return err
-			}
+			return d.string(&d.res.Error, "error")
 		case "errorSource":
-			if err := d.string(&d.res.ErrorSource, "errorSource"); err != nil {
-				return err
-			}
+			return d.string(&d.res.ErrorSource, "errorSource")
 		case "frames":
-			if framesSeen {
-				return errors.New(`two "frames" members`)
-			}
-			framesSeen = true
-			if err := d.frames(); err != nil {
-				return err
-			}
-		default:
-			if err := s.skip(); err != nil {
-				return err
-			}
+			return once(&framesSeen, "frames", d.frames)
 		}
+		return s.skip()
+	})
+	if err != nil {
+		return err
 	}
 	return d.handled(d.h.Result(d.res))
 }
@@ -313,22 +296,12 @@ func (d *decoder) handled(err error) error {
 
 // string reads a string (or null, which leaves *dst alone) into *dst.
 func (d *decoder) string(dst *string, what string) error {
-	s := d.s
-	c, err := s.peek()
-	if err != nil {
-		return err
-	}
-	switch c {
-	case 'n':
-		return s.literal("null")
-	case '"':
-		if d.tmp, err = s.str(d.tmp[:0], true); err != nil {
-			return err
-		}
+	var ok bool
+	var err error
+	if d.tmp, ok, err = d.text(d.tmp[:0], what); ok && err == nil {
 		*dst = string(d.tmp)
-		return nil
 	}
-	return within(what, s.mismatch(c, "a string"))
+	return err
 }
 
 // int reads an integer; ok is false for null.
@@ -364,16 +337,13 @@ func (d *decoder) frames() error {
 		return fmt.Errorf("frames: %w", s.mismatch(c, "an array of frames"))
 	}
 	s.pos++
-	for i, first := 0, true; ; i++ {
-		more, err := s.element(&first)
-		if err != nil || !more {
-			return err
-		}
+	return s.elements(func(i int) error {
 		if err := d.frame(i); err != nil {
 			if err == errHandler {
 				return err
 			}
 			return fmt.Errorf("%s: %w", d.f.frameName(), err)
 		}
-	}
+		return nil
+	})
 }

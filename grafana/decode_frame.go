@@ -124,6 +124,16 @@ func (f *frameState) reset(index int) {
 	}
 }
 
+// nextReused returns the next of the *n elements of *list in use, which
+// keeps those of earlier frames (and their slices' memory) to be reused.
+func nextReused[T any](list *[]T, n *int) *T {
+	if *n == len(*list) {
+		*list = append(*list, *new(T))
+	}
+	*n++
+	return &(*list)[*n-1]
+}
+
 func (f *frameState) str(sp span) []byte { return f.arena[sp.a:sp.b] }
 
 func (f *frameState) frameName() string {
@@ -133,27 +143,35 @@ func (f *frameState) frameName() string {
 	return fmt.Sprintf("frame %d", f.index)
 }
 
+// text appends a string's value to dst; ok is false for null.
+func (d *decoder) text(dst []byte, what string) (_ []byte, ok bool, err error) {
+	s := d.s
+	c, err := s.peek()
+	if err != nil {
+		return dst, false, err
+	}
+	switch c {
+	case 'n':
+		return dst, false, s.literal("null")
+	case '"':
+		dst, err = s.str(dst, true)
+		return dst, true, err
+	}
+	return dst, false, within(what, s.mismatch(c, "a string"))
+}
+
 // arenaString reads a string into the arena; ok is false for null.
 func (d *decoder) arenaString(what string) (sp span, ok bool, err error) {
-	s := d.s
-	c, err := s.peek()
-	if err != nil {
-		return span{}, false, err
+	a := len(d.f.arena)
+	if d.f.arena, ok, err = d.text(d.f.arena, what); ok {
+		sp = span{a, len(d.f.arena)}
 	}
-	switch c {
-	case 'n':
-		return span{}, false, s.literal("null")
-	case '"':
-		a := len(d.f.arena)
-		d.f.arena, err = s.str(d.f.arena, true)
-		return span{a, len(d.f.arena)}, true, err
-	}
-	return span{}, false, within(what, s.mismatch(c, "a string"))
+	return sp, ok, err
 }
 
-// object checks that an object (or null: ok false) is next and consumes
-// its '{'.
-func (d *decoder) object(what string) (ok bool, err error) {
+// opening consumes the delim ('{' or '[') that opens a value of the kind
+// want, or a null (ok false).
+func (d *decoder) opening(what string, delim byte, want string) (ok bool, err error) {
 	s := d.s
 	c, err := s.peek()
 	if err != nil {
@@ -162,28 +180,29 @@ func (d *decoder) object(what string) (ok bool, err error) {
 	switch c {
 	case 'n':
 		return false, s.literal("null")
-	case '{':
+	case delim:
 		s.pos++
 		return true, nil
 	}
-	return false, within(what, s.mismatch(c, "an object"))
+	return false, within(what, s.mismatch(c, want))
 }
 
-// array is object for an array.
-func (d *decoder) array(what string) (ok bool, err error) {
-	s := d.s
-	c, err := s.peek()
-	if err != nil {
-		return false, err
+// eachMember reads an object, or null (present false), calling fn for each
+// member with its name in d.s.key. It is for the schema and other objects
+// read once a frame: a column's elements are read without a call per value.
+func (d *decoder) eachMember(what string, fn func() error) (present bool, err error) {
+	if present, err = d.opening(what, '{', "an object"); err != nil || !present {
+		return present, err
 	}
-	switch c {
-	case 'n':
-		return false, s.literal("null")
-	case '[':
-		s.pos++
-		return true, nil
+	return true, d.s.members(fn)
+}
+
+// eachElement is eachMember for an array: fn gets the element's index.
+func (d *decoder) eachElement(what string, fn func(i int) error) error {
+	if ok, err := d.opening(what, '[', "an array"); err != nil || !ok {
+		return err
 	}
-	return false, within(what, s.mismatch(c, "an array"))
+	return d.s.elements(fn)
 }
 
 // memberName returns which of names key is, matching as encoding/json
@@ -212,42 +231,33 @@ func within(what string, err error) error {
 
 func twice(name string) error { return fmt.Errorf("two %q members", name) }
 
+// once reads a member that carries data. Given twice it is an error, where
+// encoding/json merged or replaced it: it is read in place into the frame's
+// buffers, and the first copy cannot be taken back.
+func once(seen *bool, name string, read func() error) error {
+	if *seen {
+		return twice(name)
+	}
+	*seen = true
+	return read()
+}
+
 // frame reads the index'th frame of a result and hands its series over.
 func (d *decoder) frame(index int) error {
 	f := &d.f
 	f.reset(index)
 	s := d.s
-	ok, err := d.object("")
-	if err != nil || !ok {
-		return err // null: an empty frame
-	}
-	for first := true; ; {
-		more, err := s.member(&first)
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
+	present, err := d.eachMember("", func() error {
 		switch memberName(s.key, "schema", "data") {
 		case "schema":
-			if f.schemaSeen {
-				return twice("schema")
-			}
-			f.schemaSeen = true
-			if err := d.schema(); err != nil {
-				return err
-			}
+			return once(&f.schemaSeen, "schema", d.schema)
 		case "data":
 			if f.dataSeen {
 				return twice("data")
 			}
 			f.dataSeen = true
 			if f.schemaSeen {
-				if err := d.data(); err != nil {
-					return err
-				}
-				continue
+				return d.data()
 			}
 			// The columns cannot be read without the schema: keep the
 			// data's bytes (a frame's worth at most) and read them after.
@@ -258,14 +268,12 @@ func (d *decoder) frame(index int) error {
 			s.startCapture()
 			err := s.skip()
 			s.stopCapture()
-			if err != nil {
-				return err
-			}
-		default:
-			if err := s.skip(); err != nil {
-				return err
-			}
+			return err
 		}
+		return s.skip()
+	})
+	if err != nil || !present {
+		return err // null: an empty frame
 	}
 	if f.deferred {
 		main := d.s
@@ -281,148 +289,83 @@ func (d *decoder) frame(index int) error {
 
 func (d *decoder) schema() error {
 	f, s := &d.f, d.s
-	ok, err := d.object("schema")
-	if err != nil || !ok {
-		return err
-	}
-	for first := true; ; {
-		more, err := s.member(&first)
-		if err != nil || !more {
-			return err
-		}
+	_, err := d.eachMember("schema", func() (err error) {
 		switch memberName(s.key, "name", "meta", "fields") {
 		case "name":
-			if sp, ok, err := d.arenaString("schema.name"); err != nil {
-				return err
-			} else if ok {
+			sp, ok, err := d.arenaString("schema.name")
+			if err == nil && ok {
 				f.name = sp
 			}
-		case "meta":
-			if f.metaSeen {
-				return twice("meta")
-			}
-			f.metaSeen = true
-			err = d.meta()
-		case "fields":
-			if f.fieldsSeen {
-				return twice("fields")
-			}
-			f.fieldsSeen = true
-			err = d.fields()
-		default:
-			err = s.skip()
-		}
-		if err != nil {
 			return err
+		case "meta":
+			return once(&f.metaSeen, "meta", d.meta)
+		case "fields":
+			return once(&f.fieldsSeen, "fields", d.fields)
 		}
-	}
+		return s.skip()
+	})
+	return err
 }
 
 func (d *decoder) meta() error {
 	f, s := &d.f, d.s
-	ok, err := d.object("schema.meta")
-	if err != nil || !ok {
-		return err
-	}
-	for first := true; ; {
-		more, err := s.member(&first)
-		if err != nil || !more {
-			return err
-		}
+	_, err := d.eachMember("schema.meta", func() (err error) {
 		switch memberName(s.key, "type", "executedQueryString", "notices") {
 		case "type":
-			var sp span
-			if sp, ok, err = d.arenaString("meta.type"); ok {
+			sp, ok, err := d.arenaString("meta.type")
+			if ok {
 				f.typ = sp
 			}
+			return err
 		case "executedQueryString":
 			var q string
 			if err = d.string(&q, "meta.executedQueryString"); err == nil && d.res.ExecutedQueryString == "" {
 				d.res.ExecutedQueryString = q
 			}
-		case "notices":
-			err = d.notices()
-		default:
-			err = s.skip()
-		}
-		if err != nil {
 			return err
+		case "notices":
+			return d.notices()
 		}
-	}
+		return s.skip()
+	})
+	return err
 }
 
 func (d *decoder) notices() error {
 	s := d.s
-	ok, err := d.array("meta.notices")
-	if err != nil || !ok {
-		return err
-	}
-	for first := true; ; {
-		more, err := s.element(&first)
-		if err != nil || !more {
-			return err
-		}
+	return d.eachElement("meta.notices", func(int) error {
 		var n Notice
-		ok, err := d.object("")
+		_, err := d.eachMember("", func() error {
+			switch memberName(s.key, "severity", "text") {
+			case "severity":
+				return d.string(&n.Severity, "notice severity")
+			case "text":
+				return d.string(&n.Text, "notice text")
+			}
+			return s.skip()
+		})
 		if err != nil {
 			return err
 		}
-		for first := true; ok; {
-			more, err := s.member(&first)
-			if err != nil {
-				return err
-			}
-			if !more {
-				break
-			}
-			switch memberName(s.key, "severity", "text") {
-			case "severity":
-				err = d.string(&n.Severity, "notice severity")
-			case "text":
-				err = d.string(&n.Text, "notice text")
-			default:
-				err = s.skip()
-			}
-			if err != nil {
-				return err
-			}
-		}
 		d.res.Notices = append(d.res.Notices, n)
-	}
+		return nil
+	})
 }
 
 func (d *decoder) fields() error {
-	f, s := &d.f, d.s
-	ok, err := d.array("schema.fields")
-	if err != nil || !ok {
-		return err
-	}
-	for first := true; ; {
-		more, err := s.element(&first)
-		if err != nil || !more {
-			return err
-		}
+	f := &d.f
+	return d.eachElement("schema.fields", func(int) error {
 		f.fields = append(f.fields, fieldInfo{})
 		if err := d.field(&f.fields[len(f.fields)-1]); err != nil {
 			return fmt.Errorf("schema.fields[%d]: %w", len(f.fields)-1, err)
 		}
-	}
+		return nil
+	})
 }
 
 func (d *decoder) field(fi *fieldInfo) error {
 	f, s := &d.f, d.s
-	ok, err := d.object("")
-	if err != nil {
-		return err
-	}
-	for first := true; ok; {
-		more, err := s.member(&first)
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
+	_, err := d.eachMember("", func() (err error) {
 		var sp span
 		var set bool
 		switch memberName(s.key, "name", "type", "typeInfo", "labels") {
@@ -430,24 +373,21 @@ func (d *decoder) field(fi *fieldInfo) error {
 			if sp, set, err = d.arenaString("name"); set {
 				fi.name = sp
 			}
+			return err
 		case "type":
 			if sp, set, err = d.arenaString("type"); set {
 				fi.typ = sp
 			}
-		case "typeInfo":
-			err = d.typeInfo(fi)
-		case "labels":
-			if fi.labelsSeen {
-				return twice("labels")
-			}
-			fi.labelsSeen = true
-			err = d.labels(fi)
-		default:
-			err = s.skip()
-		}
-		if err != nil {
 			return err
+		case "typeInfo":
+			return d.typeInfo(fi)
+		case "labels":
+			return once(&fi.labelsSeen, "labels", func() error { return d.labels(fi) })
 		}
+		return s.skip()
+	})
+	if err != nil {
+		return err
 	}
 	switch string(f.str(fi.typ)) {
 	case "time":
@@ -462,28 +402,17 @@ func (d *decoder) field(fi *fieldInfo) error {
 
 func (d *decoder) typeInfo(fi *fieldInfo) error {
 	s := d.s
-	ok, err := d.object("typeInfo")
-	if err != nil || !ok {
+	_, err := d.eachMember("typeInfo", func() error {
+		if memberName(s.key, "frame") == "" {
+			return s.skip()
+		}
+		sp, set, err := d.arenaString("typeInfo.frame")
+		if set {
+			fi.tiFrame = sp
+		}
 		return err
-	}
-	for first := true; ; {
-		more, err := s.member(&first)
-		if err != nil || !more {
-			return err
-		}
-		if memberName(s.key, "frame") != "" {
-			var sp span
-			var set bool
-			if sp, set, err = d.arenaString("typeInfo.frame"); set {
-				fi.tiFrame = sp
-			}
-		} else {
-			err = s.skip()
-		}
-		if err != nil {
-			return err
-		}
-	}
+	})
+	return err
 }
 
 // labels reads a field's labels. Like the map it used to be decoded into,
@@ -491,18 +420,7 @@ func (d *decoder) typeInfo(fi *fieldInfo) error {
 func (d *decoder) labels(fi *fieldInfo) error {
 	f, s := &d.f, d.s
 	fi.lbls = span{len(f.lbls), len(f.lbls)}
-	ok, err := d.object("labels")
-	if err != nil || !ok {
-		return err
-	}
-	for first := true; ; {
-		more, err := s.member(&first)
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
+	_, err := d.eachMember("labels", func() error {
 		a := len(f.arena)
 		f.arena = append(f.arena, s.key...)
 		name := span{a, len(f.arena)}
@@ -511,6 +429,10 @@ func (d *decoder) labels(fi *fieldInfo) error {
 			return fmt.Errorf("labels[%q]: %w", f.str(name), err)
 		}
 		f.lbls = append(f.lbls, labelPair{name, value})
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	fi.lbls.b = len(f.lbls)
 	return nil
@@ -519,41 +441,18 @@ func (d *decoder) labels(fi *fieldInfo) error {
 func (d *decoder) data() error {
 	f, s := &d.f, d.s
 	d.prepare()
-	ok, err := d.object("data")
-	if err != nil || !ok {
-		return err
-	}
-	for first := true; ; {
-		more, err := s.member(&first)
-		if err != nil || !more {
-			return err
-		}
+	_, err := d.eachMember("data", func() error {
 		switch memberName(s.key, "values", "entities", "nanos") {
 		case "values":
-			if f.valuesSeen {
-				return twice("values")
-			}
-			f.valuesSeen = true
-			err = d.values()
+			return once(&f.valuesSeen, "values", d.values)
 		case "entities":
-			if f.entitiesSeen {
-				return twice("entities")
-			}
-			f.entitiesSeen = true
-			err = d.entities()
+			return once(&f.entitiesSeen, "entities", d.entities)
 		case "nanos":
-			if f.nanosSeen {
-				return twice("nanos")
-			}
-			f.nanosSeen = true
-			err = d.nanosMember()
-		default:
-			err = s.skip()
+			return once(&f.nanosSeen, "nanos", d.nanosMember)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return s.skip()
+	})
+	return err
 }
 
 // prepare classifies the frame by its schema, which decides how its
@@ -597,22 +496,10 @@ func timeFrameOK(b []byte) bool {
 }
 
 func (d *decoder) values() error {
-	f, s := &d.f, d.s
-	ok, err := d.array("data.values")
-	if err != nil || !ok {
-		return err
-	}
-	for first := true; ; {
-		more, err := s.element(&first)
-		if err != nil || !more {
-			return err
-		}
+	f := &d.f
+	return d.eachElement("data.values", func(int) error {
 		k := f.ncols
-		if k == len(f.cols) {
-			f.cols = append(f.cols, column{})
-		}
-		f.ncols++
-		c := &f.cols[k]
+		c := nextReused(&f.cols, &f.ncols)
 		*c = column{samples: c.samples[:0], nulls: c.nulls[:0]}
 		if f.parse && k < len(f.fields) {
 			switch fi := &f.fields[k]; {
@@ -627,7 +514,8 @@ func (d *decoder) values() error {
 		if err := d.column(c); err != nil {
 			return fmt.Errorf("data.values[%d]: %w", k, err)
 		}
-	}
+		return nil
+	})
 }
 
 // column reads one column of data.values.
@@ -679,40 +567,22 @@ func (d *decoder) column(c *column) error {
 }
 
 func (d *decoder) entities() error {
-	f, s := &d.f, d.s
-	ok, err := d.array("data.entities")
-	if err != nil || !ok {
-		return err
-	}
-	for first := true; ; {
-		more, err := s.element(&first)
-		if err != nil || !more {
-			return err
-		}
+	f := &d.f
+	return d.eachElement("data.entities", func(int) error {
 		k := f.nents
-		if k == len(f.ents) {
-			f.ents = append(f.ents, entityList{})
-		}
-		f.nents++
-		if err := d.entity(&f.ents[k]); err != nil {
+		if err := d.entity(nextReused(&f.ents, &f.nents)); err != nil {
 			return fmt.Errorf("data.entities[%d]: %w", k, err)
 		}
-	}
+		return nil
+	})
 }
 
 func (d *decoder) entity(e *entityList) error {
 	f, s := &d.f, d.s
 	*e = entityList{}
 	var err error
-	if e.present, err = d.object(""); err != nil {
-		return err
-	}
-	for first := e.present; e.present; {
-		more, err := s.member(&first)
-		if err != nil || !more {
-			return err
-		}
-		kind := -1
+	e.present, err = d.eachMember("", func() (err error) {
+		var kind int
 		switch memberName(s.key, "NaN", "Inf", "NegInf") {
 		case "NaN":
 			kind = 0
@@ -720,27 +590,24 @@ func (d *decoder) entity(e *entityList) error {
 			kind = 1
 		case "NegInf":
 			kind = 2
-		}
-		if kind < 0 {
-			if err := s.skip(); err != nil {
-				return err
-			}
-			continue
+		default:
+			return s.skip()
 		}
 		a := len(f.entRows)
 		if f.entRows, err = d.intList(f.entRows); err != nil {
 			return fmt.Errorf("%s: %w", entityNames[kind+1], err)
 		}
 		e.rows[kind] = span{a, len(f.entRows)}
-	}
-	return nil
+		return nil
+	})
+	return err
 }
 
 // intList appends an array of integers (null elements are 0, as
 // encoding/json left them), or null, to dst.
 func (d *decoder) intList(dst []int64) ([]int64, error) {
 	s := d.s
-	ok, err := d.array("")
+	ok, err := d.opening("", '[', "an array")
 	if err != nil || !ok {
 		return dst, err
 	}
@@ -759,21 +626,9 @@ func (d *decoder) intList(dst []int64) ([]int64, error) {
 
 func (d *decoder) nanosMember() error {
 	f, s := &d.f, d.s
-	ok, err := d.array("data.nanos")
-	if err != nil || !ok {
-		return err
-	}
-	for first := true; ; {
-		more, err := s.element(&first)
-		if err != nil || !more {
-			return err
-		}
+	return d.eachElement("data.nanos", func(int) (err error) {
 		k := f.nnanos
-		if k == len(f.nanos) {
-			f.nanos = append(f.nanos, nanosList{})
-		}
-		f.nnanos++
-		n := &f.nanos[k]
+		n := nextReused(&f.nanos, &f.nnanos)
 		*n = nanosList{}
 		a := len(f.nanoVals)
 		if c, err := s.peek(); err != nil {
@@ -785,7 +640,8 @@ func (d *decoder) nanosMember() error {
 			return fmt.Errorf("data.nanos[%d]: %w", k, err)
 		}
 		n.vals = span{a, len(f.nanoVals)}
-	}
+		return nil
+	})
 }
 
 // Entity kinds, indexes into entityNames and entityValues; 0 is none.

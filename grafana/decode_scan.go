@@ -221,6 +221,17 @@ func (s *scanner) atEnd() (bool, error) {
 	}
 }
 
+// notValue is the error, worded as encoding/json's, for c at pos where a
+// value should begin.
+func (s *scanner) notValue(pos int, c byte) error {
+	return s.syntaxAt(pos, "invalid character %s looking for beginning of value", quoteChar(c))
+}
+
+// badNumber is the error for the byte at q, which breaks a number.
+func (s *scanner) badNumber(q int) error {
+	return s.syntaxAt(q, "invalid character %s in numeric literal", quoteChar(s.buf[q]))
+}
+
 // valueStart reports whether c can begin a JSON value.
 func valueStart(c byte) bool {
 	switch c {
@@ -252,7 +263,7 @@ func jsonKind(c byte) string {
 // expected: a syntax error if c starts no value at all.
 func (s *scanner) mismatch(c byte, want string) error {
 	if !valueStart(c) {
-		return s.syntaxAt(s.pos, "invalid character %s looking for beginning of value", quoteChar(c))
+		return s.notValue(s.pos, c)
 	}
 	return fmt.Errorf("cannot unmarshal %s into %s", jsonKind(c), want)
 }
@@ -285,7 +296,14 @@ func (s *scanner) literal(lit string) error {
 // member reads the next member name of an object whose '{' has been
 // consumed into s.key, and the ':' after it. It returns false at the
 // closing '}'. first is true before the first member.
-func (s *scanner) member(first *bool) (bool, error) {
+func (s *scanner) member(first *bool) (bool, error) { return s.nextKey(first, true) }
+
+// skipKey is member without keeping the name.
+func (s *scanner) skipKey(first *bool) (bool, error) { return s.nextKey(first, false) }
+
+// nextKey is member; keep says whether the name is decoded into s.key
+// (skip only checks it).
+func (s *scanner) nextKey(first *bool, keep bool) (bool, error) {
 	c, err := s.peek()
 	if err != nil {
 		return false, err
@@ -312,7 +330,12 @@ func (s *scanner) member(first *bool) (bool, error) {
 	if c != '"' {
 		return false, s.syntaxAt(s.pos, "invalid character %s looking for beginning of object key string", quoteChar(c))
 	}
-	if s.key, err = s.str(s.key[:0], true); err != nil {
+	if keep {
+		s.key, err = s.str(s.key[:0], true)
+	} else {
+		_, err = s.str(nil, false)
+	}
+	if err != nil {
 		return false, err
 	}
 	if c, err = s.peek(); err != nil {
@@ -397,48 +420,7 @@ func (s *scanner) skip() error {
 		_, err := s.number()
 		return err
 	}
-	return s.syntaxAt(s.pos, "invalid character %s looking for beginning of value", quoteChar(c))
-}
-
-// skipKey is member without keeping the name.
-func (s *scanner) skipKey(first *bool) (bool, error) {
-	c, err := s.peek()
-	if err != nil {
-		return false, err
-	}
-	if c == '}' && *first {
-		s.pos++
-		return false, nil
-	}
-	if !*first {
-		switch c {
-		case '}':
-			s.pos++
-			return false, nil
-		case ',':
-			s.pos++
-		default:
-			return false, s.syntaxAt(s.pos, "invalid character %s after object key:value pair", quoteChar(c))
-		}
-		if c, err = s.peek(); err != nil {
-			return false, err
-		}
-	}
-	*first = false
-	if c != '"' {
-		return false, s.syntaxAt(s.pos, "invalid character %s looking for beginning of object key string", quoteChar(c))
-	}
-	if _, err = s.str(nil, false); err != nil {
-		return false, err
-	}
-	if c, err = s.peek(); err != nil {
-		return false, err
-	}
-	if c != ':' {
-		return false, s.syntaxAt(s.pos, "invalid character %s after object key", quoteChar(c))
-	}
-	s.pos++
-	return true, nil
+	return s.notValue(s.pos, c)
 }
 
 // number consumes a number at pos and returns its literal, valid until the
@@ -453,7 +435,7 @@ func (s *scanner) number() ([]byte, error) {
 		case more:
 			s.fill(s.end - s.pos + 1)
 		case bad >= 0:
-			return nil, s.syntaxAt(s.pos+bad, "invalid character %s in numeric literal", quoteChar(s.buf[s.pos+bad]))
+			return nil, s.badNumber(s.pos + bad)
 		default:
 			lit := s.buf[s.pos : s.pos+n]
 			s.pos += n
@@ -664,4 +646,31 @@ func hexVal(c byte) (rune, bool) {
 func (s *scanner) peekBytes(n int) []byte {
 	s.fill(n)
 	return append([]byte(nil), s.buf[s.pos:min(s.end, s.pos+n)]...)
+}
+
+// members calls fn for each member of an object whose '{' has been
+// consumed, with its name in s.key.
+func (s *scanner) members(fn func() error) error {
+	for first := true; ; {
+		more, err := s.member(&first)
+		if err != nil || !more {
+			return err
+		}
+		if err := fn(); err != nil {
+			return err
+		}
+	}
+}
+
+// elements is members for an array: fn gets the element's index.
+func (s *scanner) elements(fn func(i int) error) error {
+	for i, first := 0, true; ; i++ {
+		more, err := s.element(&first)
+		if err != nil || !more {
+			return err
+		}
+		if err := fn(i); err != nil {
+			return err
+		}
+	}
 }
