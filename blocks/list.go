@@ -2,15 +2,9 @@ package blocks
 
 import (
 	"cmp"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
-
-	"github.com/prometheus/prometheus/tsdb"
 )
 
 // BlockInfo is what `promtool tsdb list` shows of a block: its meta.json's
@@ -30,30 +24,18 @@ type BlockInfo struct {
 // Prometheus skips it. dir that does not exist is an error satisfying
 // errors.Is(err, fs.ErrNotExist).
 func List(dir string) ([]BlockInfo, error) {
-	ids, err := blockIDs(dir)
+	metas, err := readMetas(dir)
 	if err != nil {
 		return nil, err
 	}
-	var out []BlockInfo
-	for _, id := range ids {
-		path := filepath.Join(dir, id)
-		raw, err := os.ReadFile(filepath.Join(path, "meta.json"))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		var m tsdb.BlockMeta
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Join(path, "meta.json"), err)
-		}
-		size, err := dirSize(path)
+	out := make([]BlockInfo, 0, len(metas))
+	for _, m := range metas {
+		size, err := dirSize(filepath.Join(dir, m.ULID.String()))
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, BlockInfo{
-			ULID: id, MinTime: m.MinTime, MaxTime: m.MaxTime,
+			ULID: m.ULID.String(), MinTime: m.MinTime, MaxTime: m.MaxTime,
 			Series: m.Stats.NumSeries, Samples: m.Stats.NumSamples, Chunks: m.Stats.NumChunks,
 			Level: m.Compaction.Level, Size: size,
 		})

@@ -431,8 +431,9 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 // body counts the bytes as they come off the wire and, for a gzip answer,
 // again once decompressed. The client asks for gzip itself rather than
 // leaving it to net/http, which would hide the wire bytes; klauspost's gzip
-// decompresses about twice as fast as the standard library's, which matters
-// when a core decodes tens of millions of samples a second.
+// decompresses about 1.3x as fast as the standard library's (440 against
+// 330 MB/s here), which matters when a core decodes tens of millions of
+// samples a second.
 func (c *Client) body(raw io.Reader, encoding string) (*countingReader, error) {
 	if !strings.EqualFold(encoding, "gzip") {
 		return &countingReader{r: raw, counts: []*atomic.Int64{&c.wireBytes, &c.bytes}}, nil

@@ -81,19 +81,7 @@ func TestBadJSONL(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			sink := newRecordingSink(t)
-			_, err := Import(context.Background(), strings.NewReader(tc.text), Options{Format: JSONL}, sink)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
-			if len(sink.done) > 0 {
-				t.Errorf("windows %v were finished", sink.done)
-			}
+			importFails(t, tc.text, Options{Format: JSONL}, tc.want)
 		})
 	}
 }

@@ -293,19 +293,7 @@ func TestBadOpenMetrics(t *testing.T) {
 	for _, tc := range cases {
 		for _, chunk := range []int{20, 0} {
 			t.Run(fmt.Sprintf("%s/chunk=%d", tc.name, chunk), func(t *testing.T) {
-				sink := newRecordingSink(t)
-				_, err := Import(context.Background(), strings.NewReader(tc.text), Options{Format: OpenMetrics, chunkSize: chunk}, sink)
-				if err == nil {
-					t.Fatal("no error")
-				}
-				for _, w := range tc.want {
-					if !strings.Contains(err.Error(), w) {
-						t.Errorf("error %q lacks %q", err, w)
-					}
-				}
-				if len(sink.done) > 0 {
-					t.Errorf("windows %v were finished", sink.done)
-				}
+				sink := importFails(t, tc.text, Options{Format: OpenMetrics, chunkSize: chunk}, tc.want)
 				for w := range sink.added {
 					if !slices.Contains(sink.discarded, w) {
 						t.Errorf("window %s got series and was not discarded", w)
@@ -354,19 +342,7 @@ func TestBadJSON(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			sink := newRecordingSink(t)
-			_, err := Import(context.Background(), strings.NewReader(tc.text), Options{}, sink)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
-			if len(sink.done) > 0 {
-				t.Errorf("windows %v were finished", sink.done)
-			}
+			importFails(t, tc.text, Options{}, tc.want)
 		})
 	}
 }
@@ -429,4 +405,24 @@ func TestSinkFailures(t *testing.T) {
 			t.Fatal("windows were finished")
 		}
 	})
+}
+
+// importFails imports text, which must fail with an error holding every one
+// of want, and finish no window; it returns the sink for further checks.
+func importFails(t *testing.T, text string, opts Options, want []string) *recordingSink {
+	t.Helper()
+	sink := newRecordingSink(t)
+	_, err := Import(context.Background(), strings.NewReader(text), opts, sink)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q lacks %q", err, w)
+		}
+	}
+	if len(sink.done) > 0 {
+		t.Errorf("windows %v were finished", sink.done)
+	}
+	return sink
 }
