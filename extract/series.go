@@ -10,6 +10,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 )
 
@@ -19,11 +20,23 @@ type Sample struct {
 	V float64
 }
 
-// Series is one time series. Samples are sorted by T without duplicates once
-// they have passed Normalize.
+// HistogramSample is one native histogram sample. Exactly one of H and FH is
+// set: H holds integer counts, which is what a scrape stores and what older
+// Prometheus servers (before 2.47) can read back from a block; FH holds float
+// counts, which recording rules produce.
+type HistogramSample struct {
+	T  int64
+	H  *histogram.Histogram
+	FH *histogram.FloatHistogram
+}
+
+// Series is one time series. Samples and Histograms are each sorted by T
+// without duplicates once they have passed Normalize; a series may hold both
+// kinds, at different timestamps, when it changed from one to the other.
 type Series struct {
-	Labels  labels.Labels
-	Samples []Sample
+	Labels     labels.Labels
+	Samples    []Sample
+	Histograms []HistogramSample
 }
 
 // sameValue compares values bit for bit, so that NaN equals NaN and a stale
