@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -103,12 +104,7 @@ func TestRecoverServedByPrometheus(t *testing.T) {
 				t.Errorf("summary does not report %d samples:\n%s", extract.CountSamples(want), stdout)
 			}
 
-			prom := startPrometheus(t, out)
-			got := prom.rawSamples(t, tc.from, tc.to)
-			if err := extract.Compare(want, got); err != nil {
-				t.Fatalf("Prometheus serves other data than the source: %v", err)
-			}
-			t.Logf("Prometheus serves %d series, %d samples, identical to the source", len(got), extract.CountSamples(got))
+			servesExactly(t, out, tc.from, tc.to, want)
 		})
 	}
 }
@@ -169,7 +165,25 @@ func matchesAny(ls labels.Labels, match []string) bool {
 	return false
 }
 
-type prometheus struct{ url string }
+// servesExactly starts the real Prometheus on dataDir, checks that every
+// series and sample it serves in [from, to) is want's, labels and values bit
+// for bit, and stops it again, so that what follows sees the directory as
+// Prometheus left it.
+func servesExactly(t *testing.T, dataDir string, from, to time.Time, want []extract.Series) {
+	t.Helper()
+	prom := startPrometheus(t, dataDir)
+	defer prom.stop()
+	got := prom.rawSamples(t, from, to)
+	if err := extract.Compare(want, got); err != nil {
+		t.Fatalf("Prometheus serves other data than the source: %v", err)
+	}
+	t.Logf("Prometheus serves %d series, %d samples, identical to the source", len(got), extract.CountSamples(got))
+}
+
+type prometheus struct {
+	url  string
+	stop func() // kills it and waits; also done when the test ends
+}
 
 // startPrometheus runs Debian's prometheus on the data directory, bound to
 // 127.0.0.1, and waits until it is ready. A missing binary fails the test:
@@ -192,14 +206,20 @@ func startPrometheus(t *testing.T, dataDir string) *prometheus {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		})
+	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		stop()
 		if t.Failed() {
 			t.Logf("prometheus log:\n%s", logs.String())
 		}
 	})
-	p := &prometheus{url: "http://" + addr}
+	p := &prometheus{url: "http://" + addr, stop: stop}
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		resp, err := http.Get(p.url + "/-/ready")

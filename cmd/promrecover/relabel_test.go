@@ -2,13 +2,13 @@ package main
 
 import (
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/grafana/sim"
 )
@@ -57,38 +57,97 @@ func TestRelabelCollisionFailsTheWindow(t *testing.T) {
 	noStaging(t, out)
 }
 
-func TestRelabelDropAndSet(t *testing.T) {
-	from, to := dataStart, dataStart.Add(4*time.Hour)
-	_, url := relabelServer(t,
-		scraped(labels.FromStrings("__name__", "up", "cluster", "eu-1", "job", "node", "env", "cloud"), from, to),
-		scraped(labels.FromStrings("__name__", "up", "cluster", "eu-1", "job", "api"), from, to),
-	)
-	out := t.TempDir()
-	// The selector names the cloud's label, which is not written.
-	stdout, stderr, err := runCLI(t, "recover", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
-		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out,
-		"--match", `{cluster="eu-1"}`, "--drop-label", "cluster", "--set-label", "env=prod")
-	if err != nil {
-		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+// withLabels is s with the label pairs set.
+func withLabels(s extract.Series, set ...string) extract.Series {
+	b := labels.NewBuilder(s.Labels)
+	for i := 0; i+1 < len(set); i += 2 {
+		b.Set(set[i], set[i+1])
 	}
-	got, err := blocks.ReadSeries(out, from.UnixMilli(), to.UnixMilli())
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []labels.Labels{
-		labels.FromStrings("__name__", "up", "env", "prod", "job", "api"),
-		labels.FromStrings("__name__", "up", "env", "prod", "job", "node"),
-	}
-	if len(got) != len(want) {
-		t.Fatalf("got %d series, want %d: %v", len(got), len(want), got)
-	}
-	for i, s := range got {
-		if !labels.Equal(s.Labels, want[i]) {
-			t.Errorf("series %d = %s, want %s", i, s.Labels, want[i])
+	return extract.Series{Labels: b.Labels(), Samples: s.Samples}
+}
+
+// TestRelabelServedByPrometheus recovers series that carry the external
+// label remote_write added (cluster), relabelled, and checks through the real
+// Prometheus that every series has exactly the labels the test expects,
+// rewritten here from the source's labels as a map, and every sample of the
+// source. Selectors still see the source's labels. Relabelling that merges
+// series is refused, and leaves the directory empty.
+func TestRelabelServedByPrometheus(t *testing.T) {
+	from, to := dataStart.Add(time.Hour), dataStart.Add(4*time.Hour) // two windows, the first partial
+	var source []extract.Series
+	for _, s := range sim.DemoSeries(dataStart, to, 11) {
+		set := []string{"cluster", "eu-1"}
+		if s.Labels.Get("job") == "node" {
+			set = append(set, "env", "cloud") // a label the rules overwrite or drop
 		}
-		if len(s.Samples) != 4*240 {
-			t.Errorf("series %s has %d samples, want %d", s.Labels, len(s.Samples), 4*240)
-		}
+		source = append(source, withLabels(s, set...))
+	}
+	// Another cluster's series, which would merge with eu-1's without their
+	// cluster label: the selector keeps them out.
+	for _, s := range sim.DemoSeries(dataStart, to, 12) {
+		source = append(source, withLabels(s, "cluster", "eu-2"))
+	}
+
+	cases := []struct {
+		name  string
+		flags []string
+		// relabel is what the rules must do to a series' labels.
+		relabel func(map[string]string)
+		// merged, if not empty, is in the error: the rules merge series.
+		merged []string
+	}{
+		{
+			name:    "drop the external label, set env",
+			flags:   []string{"--drop-label", "cluster", "--set-label", "env=prod"},
+			relabel: func(m map[string]string) { delete(m, "cluster"); m["env"] = "prod" },
+		},
+		{
+			name:    "overwrite the external label, drop a label some series have",
+			flags:   []string{"--set-label", "cluster=eu-west", "--drop-label", "env"},
+			relabel: func(m map[string]string) { m["cluster"] = "eu-west"; delete(m, "env") },
+		},
+		{
+			name:   "dropping instance merges series",
+			flags:  []string{"--drop-label", "instance", "--drop-label", "cluster"},
+			merged: []string{`instance="10.0.1.10:8080"`, "both become", "drop fewer labels"},
+		},
+	}
+	_, url := relabelServer(t, source...)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out := t.TempDir()
+			args := append([]string{"recover", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
+				"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out,
+				"--match", `{cluster="eu-1"}`}, tc.flags...)
+			stdout, stderr, err := runCLI(t, args...)
+			if len(tc.merged) > 0 {
+				if err == nil || !strings.Contains(err.Error(), "2 of 2 windows were not recovered") {
+					t.Fatalf("error = %v\n%s\n%s", err, stdout, stderr)
+				}
+				for _, w := range tc.merged {
+					if !strings.Contains(stdout+stderr, w) {
+						t.Errorf("output lacks %q:\n%s\n%s", w, stdout, stderr)
+					}
+				}
+				if entries, err := os.ReadDir(out); err != nil || len(entries) != 0 {
+					t.Errorf("a refused relabelling left %v in the directory (%v)", entries, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+			}
+			var want []extract.Series
+			for _, s := range extract.Clip(source, from.UnixMilli(), to.UnixMilli()) {
+				if s.Labels.Get("cluster") != "eu-1" {
+					continue
+				}
+				m := s.Labels.Map()
+				tc.relabel(m)
+				want = append(want, extract.Series{Labels: labels.FromMap(m), Samples: s.Samples})
+			}
+			servesExactly(t, out, from, to, want)
+		})
 	}
 }
 
