@@ -18,8 +18,9 @@ import (
 
 // The round trip tests export from the simulated Grafana in each format,
 // import the file into an empty directory and check that the blocks hold
-// what recover writes for the same range; then verify checks the blocks
-// against the file, and catches an edited one.
+// what recover writes for the same range, and that the real Prometheus
+// serves the source from them; then verify checks the blocks against the
+// file, and catches an edited one.
 
 var (
 	rtFrom = dataStart.Add(time.Hour)
@@ -41,7 +42,8 @@ func TestRoundTripExportImportEqualsRecover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := extract.Compare(extract.Clip(data, rtFrom.UnixMilli(), rtTo.UnixMilli()), want); err != nil {
+	source := extract.Clip(data, rtFrom.UnixMilli(), rtTo.UnixMilli())
+	if err := extract.Compare(source, want); err != nil {
 		t.Fatalf("recover: %v", err)
 	}
 
@@ -82,6 +84,9 @@ func TestRoundTripExportImportEqualsRecover(t *testing.T) {
 			if err := extract.Compare(want, got); err != nil {
 				t.Fatalf("export then import differs from recover: %v", err)
 			}
+			// The real Prometheus serves the source from the import; then
+			// verify reads a directory Prometheus has run on.
+			servesExactly(t, out, rtFrom, rtTo, source)
 
 			// verify passes on the import, and on what recover wrote, and
 			// changes nothing in either.
