@@ -3,6 +3,8 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -101,7 +103,7 @@ func matchesSeries(t *testing.T, expr string, ls labels.Labels) bool {
 
 // TestRecoverShardsBeforeFetching: with a datasource limit of 60 series a
 // query, selectors sized by discovery never meet a too-big answer, and the
-// data is exact.
+// data is exact, in the blocks and as the real Prometheus serves it.
 func TestRecoverShardsBeforeFetching(t *testing.T) {
 	data := sim.DemoSeries(dataStart, dataEnd, 8)
 	srv := sim.New(sim.Config{Series: data, Tokens: []string{testToken}, MaxSeriesPerQuery: 60})
@@ -114,17 +116,23 @@ func TestRecoverShardsBeforeFetching(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
 	}
-	if n := srv.Counters().FailedQueries; n != 0 {
-		t.Errorf("%d queries were refused as too big; the shards should fit", n)
+	// The one selector became shards, each asked once a window, and none
+	// was refused as too big.
+	m := regexp.MustCompile(`msg="sharding a large selector" .* shards=(\d+)`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no sharding logged:\n%s", stderr)
 	}
-	if !strings.Contains(stderr, "sharding a large selector") {
-		t.Errorf("no sharding logged:\n%s", stderr)
+	shards, _ := strconv.Atoi(m[1])
+	if c := srv.Counters(); shards < 2 || c.Queries != int64(2*shards) || c.FailedQueries != 0 {
+		t.Errorf("%d shards: want at least 2, each asked in both windows once (%d queries, %d refused as too big)", shards, c.Queries, c.FailedQueries)
 	}
 	got, err := blocks.ReadSeries(out, from.UnixMilli(), to.UnixMilli())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := extract.Compare(extract.Clip(data, from.UnixMilli(), to.UnixMilli()), got); err != nil {
+	source := extract.Clip(data, from.UnixMilli(), to.UnixMilli())
+	if err := extract.Compare(source, got); err != nil {
 		t.Fatal(err)
 	}
+	servesExactly(t, out, from, to, source)
 }
