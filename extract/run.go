@@ -81,8 +81,9 @@ type WindowResult struct {
 // Result is the outcome of a run, window by window in plan order.
 type Result struct {
 	Windows []WindowResult
-	// DistinctSeries counts label sets over the whole run: a series is
-	// fetched once per window, and again for every selector that matches it.
+	// DistinctSeries counts label sets over the windows completed, like
+	// Totals, but each once: a series is fetched once per window, and again
+	// for every selector that matches it.
 	DistinctSeries int
 }
 
@@ -138,16 +139,17 @@ type BatchSource interface {
 // the result always accounts for the whole plan.
 func Run(ctx context.Context, p *Plan, src Source, sink Sink, concurrency int, log *slog.Logger) (*Result, error) {
 	perWindow := len(p.Selectors)
+	seen := &seriesSet{m: map[uint64]struct{}{}}
 	states := make([]windowState, len(p.Windows))
 	for i := range states {
-		states[i] = windowState{WindowResult: WindowResult{Window: p.Windows[i]}, pending: perWindow}
+		states[i] = windowState{WindowResult: WindowResult{Window: p.Windows[i]}, pending: perWindow,
+			seen: seriesSet{m: map[uint64]struct{}{}}, run: seen}
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(concurrency, 1))
 	var abort error
 	var abortOnce sync.Once
-	seen := &seriesSet{m: map[uint64]struct{}{}}
 	finish := func(st *windowState, err error) error {
 		var ae *AbortError
 		if errors.As(err, &ae) {
@@ -168,7 +170,7 @@ func Run(ctx context.Context, p *Plan, src Source, sink Sink, concurrency int, l
 		}
 		runs := make([]*unitRun, len(batch))
 		for i, u := range batch {
-			runs[i] = &unitRun{u: u, sink: sink, seen: seen, ctx: gctx}
+			runs[i] = &unitRun{u: u, sink: sink, seen: &st.seen, ctx: gctx}
 		}
 		g.Go(func() error {
 			var errs []error
@@ -278,6 +280,15 @@ type seriesSet struct {
 	m  map[uint64]struct{}
 }
 
+// merge adds the label sets counted in o.
+func (s *seriesSet) merge(o *seriesSet) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for h := range o.m {
+		s.m[h] = struct{}{}
+	}
+}
+
 func (s *seriesSet) add(series []Series) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -292,6 +303,10 @@ type windowState struct {
 	mu sync.Mutex
 	WindowResult
 	pending int
+	// seen counts the window's series; they join the run's count only
+	// when the window is installed, as its samples do.
+	seen seriesSet
+	run  *seriesSet
 }
 
 func (st *windowState) finish(sink Sink, ctx context.Context, err error, log *slog.Logger) {
@@ -322,5 +337,6 @@ func (st *windowState) finish(sink Sink, ctx context.Context, err error, log *sl
 		log.Warn("window not recovered", "window", st.Window.String(), "err", err)
 		return
 	}
+	st.run.merge(&st.seen)
 	log.Debug("window done", "window", st.Window.String(), "series", st.Series, "samples", st.Samples)
 }
