@@ -321,6 +321,7 @@ func (st *windowState) finish(sink Sink, ctx context.Context, err error, log *sl
 	if !last {
 		return
 	}
+	defer func() { st.seen.m = nil }() // merged below once installed; no longer needed either way
 	if failed != nil {
 		sink.Discard(st.Window)
 		log.Warn("window not recovered", "window", st.Window.String(), "err", failed)
