@@ -18,19 +18,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = ""
-
-func versionString() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
-
 func main() {
 	// The first Ctrl-C or SIGTERM stops taking new work and lets the run
 	// save its state; a second one kills at once, as users expect.
@@ -90,7 +77,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 remote_write sent to Grafana Cloud (or any Grafana with a Prometheus datasource).
 It reads the series through Grafana's HTTP API and writes native Prometheus TSDB
 blocks into the local data directory, where Prometheus picks them up.`,
-		Version:       versionString(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -99,7 +85,14 @@ blocks into the local data directory, where Prometheus picks them up.`,
 	root.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "log every window and request decision")
 	var memLimit string
 	root.PersistentFlags().StringVar(&memLimit, "memory-limit", defaultMemoryLimit, "soft limit of the Go heap (e.g. 384MiB, 1GiB; 0 for none); GOMEMLIMIT, when set, wins")
-	root.PersistentPreRunE = func(*cobra.Command, []string) error { return setMemoryLimit(memLimit) }
+	configure := registerConfig(root)
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		// The config file first: it may set --memory-limit.
+		if err := configure(cmd); err != nil {
+			return err
+		}
+		return setMemoryLimit(memLimit)
+	}
 	logger := func() *slog.Logger {
 		level := slog.LevelInfo
 		if verbose {
@@ -117,5 +110,6 @@ blocks into the local data directory, where Prometheus picks them up.`,
 		newDatasourcesCmd(logger),
 		newDemoCmd(logger),
 	)
+	addVersion(root)
 	return root
 }
