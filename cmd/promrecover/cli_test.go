@@ -71,9 +71,14 @@ func TestSecretsStayOutOfOutput(t *testing.T) {
 		{"recover", "--datasource", "grafanacloud-prom", "--out", t.TempDir(), "--user", "admin", "--password", password + "-wrong"},
 		{"recover", "--datasource", "no-such-datasource", "--out", t.TempDir(), "--token", testToken},
 	}
+	summary := filepath.Join(t.TempDir(), "summary.json")
 	for _, args := range cases {
-		stdout, stderr, err := runCLI(t, append(args, common...)...)
-		all := stdout + stderr
+		stdout, stderr, err := runCLI(t, append(append(args, common...), "--summary-json", summary)...)
+		written, rerr := os.ReadFile(summary)
+		if rerr != nil {
+			t.Fatalf("%v: no --summary-json: %v", args[:2], rerr)
+		}
+		all := stdout + stderr + string(written)
 		if err != nil {
 			all += err.Error()
 		}

@@ -25,6 +25,7 @@ func newExportCmd(logger func() *slog.Logger) *cobra.Command {
 		output string
 		format string
 	)
+	rep := &report{command: "export"}
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Fetch series from Grafana and write them as matrix JSON, JSON Lines or OpenMetrics",
@@ -46,8 +47,11 @@ The file is written only when every window was fetched.`,
       --datasource grafanacloud-prom --from now-6h --to now-3h --match 'up' --output up.json
   promrecover export ... --format openmetrics --output lost.om`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			log := logger()
+			if err := rep.check(); err != nil {
+				return err
+			}
 			if output == "" {
 				return errors.New("--output is required: a file, or - for stdout")
 			}
@@ -63,16 +67,24 @@ The file is written only when every window was fetched.`,
 			if err != nil {
 				return err
 			}
+			start := time.Now()
+			defer func() {
+				st := client.Stats()
+				rep.sum.plan, rep.sum.stats, rep.sum.elapsed = plan, &st, time.Since(start)
+				err = rep.write(cmd.Context(), cmd.OutOrStdout(), err)
+			}()
 			ds, err := client.ResolveDatasource(cmd.Context(), conn.datasource)
 			if err != nil {
 				return err
 			}
+			rep.sum.ds = ds
 			sink := export.NewMatrix()
 			src := &grafana.Source{Client: client, Datasource: ds}
 			if sel.maxSeries > 0 {
 				plan.Selectors = src.Shard(cmd.Context(), plan.Selectors, plan.From, plan.To, sel.maxSeries)
 			}
 			res, err := extract.Run(cmd.Context(), plan, src, relabel.Wrap(sink, rules), sel.concurrency, log)
+			rep.sum.res = res
 			if failed, gaps := res.Failed(), res.Gaps(); len(failed) > 0 || len(gaps) > 0 || err != nil {
 				for _, f := range failed {
 					fmt.Fprintf(cmd.ErrOrStderr(), "NOT FETCHED %s: %v\n", f.Window, f.Err)
@@ -86,6 +98,7 @@ The file is written only when every window was fetched.`,
 			if err := writeOutput(output, cmd.OutOrStdout(), func(w io.Writer) error { return write(w, series) }); err != nil {
 				return err
 			}
+			rep.sum.exported = true
 			n, samples := res.Totals()
 			log.Info("exported", "series", n, "samples", samples, "format", format, "output", output)
 			return nil
@@ -97,6 +110,7 @@ The file is written only when every window was fetched.`,
 	cmd.Flags().StringVar(&conn.datasource, "datasource", "", "uid or name of the Prometheus datasource")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "file to write, or - for stdout")
 	cmd.Flags().StringVar(&format, "format", "json", "json, jsonl or openmetrics")
+	rep.register(cmd.Flags())
 	return cmd
 }
 

@@ -19,6 +19,7 @@ import (
 func newImportCmd(logger func() *slog.Logger) *cobra.Command {
 	var out, format string
 	var rl relabelFlags
+	rep := &report{command: "import"}
 	cmd := &cobra.Command{
 		Use:   "import FILE --out DIR",
 		Short: "Install TSDB blocks from a file: export's JSON, JSON Lines or OpenMetrics text",
@@ -43,6 +44,9 @@ a window it already gave samples for, installs nothing.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log := logger()
+			if err := rep.check(); err != nil {
+				return err
+			}
 			if out == "" {
 				return errors.New("--out is required: the Prometheus data directory to put the blocks in")
 			}
@@ -54,17 +58,22 @@ a window it already gave samples for, installs nothing.`,
 			if err != nil {
 				return err
 			}
-			return runImport(cmd.Context(), log, cmd.OutOrStdout(), cmd.InOrStdin(), args[0], out, f, rules)
+			err = runImport(cmd.Context(), log, cmd.OutOrStdout(), cmd.InOrStdin(), args[0], out, f, rules, &rep.sum)
+			return rep.write(cmd.Context(), cmd.OutOrStdout(), err)
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "Prometheus data directory to install the blocks in")
 	cmd.Flags().StringVar(&format, "format", "", "json, jsonl or openmetrics (default: detected from the content)")
+	rep.register(cmd.Flags())
 	rl.register(cmd.Flags())
 	return cmd
 }
 
-func runImport(ctx context.Context, log *slog.Logger, stdout io.Writer, stdin io.Reader, path, out string, format textfile.Format, rules relabel.Rules) error {
+// runImport imports path into out, filling sum as it goes.
+func runImport(ctx context.Context, log *slog.Logger, stdout io.Writer, stdin io.Reader, path, out string, format textfile.Format, rules relabel.Rules, sum *summary) error {
 	start := time.Now()
+	sum.input = path
+	defer func() { sum.elapsed = time.Since(start) }()
 	sink, err := blocks.NewSink(out, log)
 	if err != nil {
 		return err
@@ -106,6 +115,7 @@ func runImport(ctx context.Context, log *slog.Logger, stdout io.Writer, stdin io
 	for _, w := range res.Windows {
 		read += w.Samples
 	}
+	sum.res, sum.read, sum.installed = &res.Result, read, installed
 	written, _ := blockTotals(installed)
 	failed := res.Failed()
 	what := string(res.Format)

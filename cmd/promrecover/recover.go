@@ -38,6 +38,7 @@ func newRecoverCmd(logger func() *slog.Logger) *cobra.Command {
 		onlyGaps  bool
 		local     localFlags
 	)
+	rep := &report{command: "recover"}
 	cmd := &cobra.Command{
 		Use:   "recover",
 		Short: "Fetch a lost range from Grafana and install it as TSDB blocks",
@@ -52,8 +53,11 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
       --datasource grafanacloud-prom --from 2025-08-03T02:00:00Z --to 2025-08-03T08:30:00Z \
       --match '{job="traffic"}' --out /var/lib/docker/volumes/x_prometheus-storage/_data`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			log := logger()
+			if err := rep.check(); err != nil {
+				return err
+			}
 			ret, err := parseRetention(retention)
 			if err != nil {
 				return err
@@ -73,8 +77,12 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 			if out == "" {
 				return errors.New("--out is required: the Prometheus data directory to put the blocks in")
 			}
+			// From here on the run has started: --summary-json reports it
+			// however it ends.
+			defer func() { err = rep.write(cmd.Context(), cmd.OutOrStdout(), err) }()
 			r := &recovery{relabel: rules, plan: plan, client: client, grafanaURL: conn.url, datasource: conn.datasource, session: conn.session,
-				out: out, statePath: statePath, restart: restart, retention: ret, concurrency: sel.concurrency, now: now, resumeHint: sel.pinned(plan), maxSeries: sel.maxSeries}
+				out: out, statePath: statePath, restart: restart, retention: ret, concurrency: sel.concurrency, now: now, resumeHint: sel.pinned(plan), maxSeries: sel.maxSeries,
+				sum: &rep.sum}
 			if onlyGaps {
 				if local.data == "" && local.promURL == "" {
 					local.data = out
@@ -90,6 +98,7 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 	cmd.Flags().StringVar(&conn.datasource, "datasource", "", "uid or name of the Prometheus datasource")
 	cmd.Flags().StringVar(&out, "out", "", "Prometheus data directory to install the blocks in")
 	cmd.Flags().StringVar(&statePath, "state", "", "resume state file (default: "+blocks.StateFileName+" in --out)")
+	rep.register(cmd.Flags())
 	cmd.Flags().BoolVar(&restart, "restart", false, "start over instead of resuming a state left by a run with other flags")
 	cmd.Flags().StringVar(&retention, "retention", "", "the Prometheus's --storage.tsdb.retention.time (e.g. 200h), to warn about blocks it would delete")
 	rl.register(cmd.Flags())
@@ -117,10 +126,20 @@ type recovery struct {
 	relabel     relabel.Rules
 	onlyGaps    *localFlags // where the surviving data is, with --only-gaps
 	maxSeries   int         // shard selectors matching more series; 0: never
+	sum         *summary    // filled as the run goes; nil when nobody reads it
 }
 
 func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) ([]blocks.Block, error) {
 	start := time.Now()
+	if r.sum == nil {
+		r.sum = &summary{}
+	}
+	sum := r.sum
+	sum.plan = r.plan
+	defer func() {
+		st := r.client.Stats()
+		sum.stats, sum.elapsed = &st, time.Since(start)
+	}()
 	sink, err := blocks.NewSink(r.out, log)
 	if err != nil {
 		return nil, err
@@ -139,10 +158,12 @@ func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	if err != nil {
 		return nil, err
 	}
+	sum.state = st.Path()
 	earlier, err := r.resume(st, log)
 	if err != nil {
 		return nil, err
 	}
+	sum.earlier = earlier
 	todo := *r.plan
 	todo.Windows = slices.DeleteFunc(slices.Clone(r.plan.Windows), func(w extract.Window) bool {
 		return slices.ContainsFunc(earlier, func(e state.Window) bool { return e.Start == w.Start })
@@ -158,6 +179,7 @@ func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	if err != nil {
 		return nil, err
 	}
+	sum.ds = ds
 	log.Info("recovering", "datasource", ds.Name, "uid", ds.UID, "windows", len(todo.Windows), "done earlier", len(earlier), "selectors", len(r.plan.Selectors), "out", r.out)
 	// The holes are read before anything is written: blocks this run
 	// installs must not count as surviving data.
@@ -177,11 +199,12 @@ func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	}
 	res, runErr := extract.Run(ctx, &todo, src, relabel.Wrap(dst, r.relabel), r.concurrency, log)
 	installed := sink.Blocks()
-	sum := summary{ds: ds, res: res, stats: r.client.Stats(), installed: installed, earlier: earlier, state: st.Path(), elapsed: time.Since(start)}
+	stats := r.client.Stats()
+	sum.res, sum.stats, sum.installed, sum.elapsed = res, &stats, installed, time.Since(start)
 	if filter != nil {
 		sum.covered = filter.Dropped()
 	}
-	printSummary(stdout, sum)
+	printSummary(stdout, *sum)
 
 	gaps := len(res.Gaps())
 	for _, w := range earlier {
