@@ -196,7 +196,7 @@ func (s snapshot) rate() string {
 // eta assumes the windows left take as long as the finished ones took.
 func (s snapshot) eta() (string, bool) {
 	n := s.finished()
-	if s.total == 0 || n == 0 {
+	if n == 0 || n >= s.total {
 		return "", false
 	}
 	left := time.Duration(float64(s.elapsed) * float64(s.total-n) / float64(n))

@@ -17,7 +17,7 @@ import (
 	"github.com/promrecover/promrecover/grafana/sim"
 )
 
-func newDemoCmd(logger func() *slog.Logger) *cobra.Command {
+func newDemoCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra.Command {
 	var (
 		out         string
 		seed        int64
@@ -64,7 +64,7 @@ back and compares them sample by sample with the source.`,
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "demo: Grafana-compatible server at http://%s with %d series over the last 10h\n", ln.Addr(), len(data))
 			fmt.Fprintf(w, "demo: lost range %s .. %s, recovering into %s\n", from.Format(time.RFC3339), to.Format(time.RFC3339), out)
-			r := &recovery{plan: plan, client: client, grafanaURL: "http://" + ln.Addr().String(), datasource: "grafanacloud-prom", out: out, concurrency: concurrency, now: now}
+			r := &recovery{plan: plan, client: client, grafanaURL: "http://" + ln.Addr().String(), datasource: "grafanacloud-prom", out: out, concurrency: concurrency, now: now, progress: showProgress}
 			if _, err := r.run(cmd.Context(), log, w); err != nil {
 				return err
 			}

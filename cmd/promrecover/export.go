@@ -15,9 +15,10 @@ import (
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/relabel"
 	"github.com/promrecover/promrecover/grafana"
+	"github.com/promrecover/promrecover/progress"
 )
 
-func newExportCmd(logger func() *slog.Logger) *cobra.Command {
+func newExportCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra.Command {
 	var (
 		conn   connFlags
 		sel    selectFlags
@@ -83,7 +84,9 @@ The file is written only when every window was fetched.`,
 			if sel.maxSeries > 0 {
 				plan.Selectors = src.Shard(cmd.Context(), plan.Selectors, plan.From, plan.To, sel.maxSeries)
 			}
-			res, err := extract.Run(cmd.Context(), plan, src, relabel.Wrap(sink, rules), sel.concurrency, log)
+			show := showProgress(log, progress.Options{Windows: len(plan.Windows), Stats: client.Stats})
+			res, err := extract.Run(cmd.Context(), plan, src, show.Wrap(relabel.Wrap(sink, rules)), sel.concurrency, log)
+			show.Stop()
 			rep.sum.res = res
 			if failed, gaps := res.Failed(), res.Gaps(); len(failed) > 0 || len(gaps) > 0 || err != nil {
 				for _, f := range failed {

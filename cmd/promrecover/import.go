@@ -13,10 +13,11 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract/relabel"
+	"github.com/promrecover/promrecover/progress"
 	"github.com/promrecover/promrecover/textfile"
 )
 
-func newImportCmd(logger func() *slog.Logger) *cobra.Command {
+func newImportCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra.Command {
 	var out, format string
 	var rl relabelFlags
 	rep := &report{command: "import"}
@@ -58,7 +59,7 @@ a window it already gave samples for, installs nothing.`,
 			if err != nil {
 				return err
 			}
-			err = runImport(cmd.Context(), log, cmd.OutOrStdout(), cmd.InOrStdin(), args[0], out, f, rules, &rep.sum)
+			err = runImport(cmd.Context(), log, cmd.OutOrStdout(), cmd.InOrStdin(), args[0], out, f, rules, &rep.sum, showProgress)
 			return rep.write(cmd.Context(), cmd.OutOrStdout(), err)
 		},
 	}
@@ -70,7 +71,7 @@ a window it already gave samples for, installs nothing.`,
 }
 
 // runImport imports path into out, filling sum as it goes.
-func runImport(ctx context.Context, log *slog.Logger, stdout io.Writer, stdin io.Reader, path, out string, format textfile.Format, rules relabel.Rules, sum *summary) error {
+func runImport(ctx context.Context, log *slog.Logger, stdout io.Writer, stdin io.Reader, path, out string, format textfile.Format, rules relabel.Rules, sum *summary, showProgress progressFunc) error {
 	start := time.Now()
 	sum.input = path
 	defer func() { sum.elapsed = time.Since(start) }()
@@ -94,7 +95,9 @@ func runImport(ctx context.Context, log *slog.Logger, stdout io.Writer, stdin io
 		defer f.Close()
 		in = f
 	}
-	res, err := textfile.Import(ctx, in, textfile.Options{Format: format}, relabel.Wrap(sink, rules))
+	show := showProgress(log, progress.Options{}) // the windows are known only once read
+	res, err := textfile.Import(ctx, in, textfile.Options{Format: format}, show.Wrap(relabel.Wrap(sink, rules)))
+	show.Stop()
 	if err != nil {
 		return fmt.Errorf("%s: %w; nothing was installed", name, err)
 	}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -69,7 +68,6 @@ type exitError struct {
 func (e *exitError) Error() string { return e.msg }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
-	var verbose bool
 	root := &cobra.Command{
 		Use:   "promrecover",
 		Short: "Recover lost Prometheus data from Grafana into TSDB blocks",
@@ -82,7 +80,6 @@ blocks into the local data directory, where Prometheus picks them up.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "log every window and request decision")
 	var memLimit string
 	root.PersistentFlags().StringVar(&memLimit, "memory-limit", defaultMemoryLimit, "soft limit of the Go heap (e.g. 384MiB, 1GiB; 0 for none); GOMEMLIMIT, when set, wins")
 	configure := registerConfig(root)
@@ -93,22 +90,16 @@ blocks into the local data directory, where Prometheus picks them up.`,
 		}
 		return setMemoryLimit(memLimit)
 	}
-	logger := func() *slog.Logger {
-		level := slog.LevelInfo
-		if verbose {
-			level = slog.LevelDebug
-		}
-		return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	}
+	logger, showProgress := registerLogging(root, stderr)
 	root.AddCommand(
-		newRecoverCmd(logger),
-		newExportCmd(logger),
-		newImportCmd(logger),
+		newRecoverCmd(logger, showProgress),
+		newExportCmd(logger, showProgress),
+		newImportCmd(logger, showProgress),
 		newVerifyCmd(logger),
 		newPlanCmd(logger),
 		newGapsCmd(logger),
 		newDatasourcesCmd(logger),
-		newDemoCmd(logger),
+		newDemoCmd(logger, showProgress),
 	)
 	addVersion(root)
 	return root

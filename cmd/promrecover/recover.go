@@ -18,13 +18,14 @@ import (
 	"github.com/promrecover/promrecover/extract/relabel"
 	"github.com/promrecover/promrecover/extract/state"
 	"github.com/promrecover/promrecover/grafana"
+	"github.com/promrecover/promrecover/progress"
 )
 
 // headSpan is how far back a running Prometheus's head block reaches: blocks
 // written there overlap data Prometheus still holds in memory.
 const headSpan = 3 * time.Hour
 
-func newRecoverCmd(logger func() *slog.Logger) *cobra.Command {
+func newRecoverCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra.Command {
 	var (
 		conn      connFlags
 		sel       selectFlags
@@ -81,7 +82,7 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 			// however it ends.
 			defer func() { err = rep.write(cmd.Context(), cmd.OutOrStdout(), err) }()
 			r := &recovery{relabel: rules, plan: plan, client: client, grafanaURL: conn.url, datasource: conn.datasource, session: conn.session,
-				out: out, statePath: statePath, restart: restart, retention: ret, concurrency: sel.concurrency, now: now, resumeHint: sel.pinned(plan), maxSeries: sel.maxSeries,
+				out: out, statePath: statePath, restart: restart, retention: ret, concurrency: sel.concurrency, now: now, resumeHint: sel.pinned(plan), maxSeries: sel.maxSeries, progress: showProgress,
 				sum: &rep.sum}
 			if onlyGaps {
 				if local.data == "" && local.promURL == "" {
@@ -127,6 +128,7 @@ type recovery struct {
 	onlyGaps    *localFlags // where the surviving data is, with --only-gaps
 	maxSeries   int         // shard selectors matching more series; 0: never
 	sum         *summary    // filled as the run goes; nil when nobody reads it
+	progress    progressFunc
 }
 
 func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) ([]blocks.Block, error) {
@@ -197,7 +199,9 @@ func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	if r.maxSeries > 0 && len(todo.Windows) > 0 {
 		todo.Selectors = src.Shard(ctx, todo.Selectors, todo.From, todo.To, r.maxSeries)
 	}
-	res, runErr := extract.Run(ctx, &todo, src, relabel.Wrap(dst, r.relabel), r.concurrency, log)
+	show := r.progress(log, progress.Options{Windows: len(todo.Windows), Stats: r.client.Stats})
+	res, runErr := extract.Run(ctx, &todo, src, show.Wrap(relabel.Wrap(dst, r.relabel)), r.concurrency, log)
+	show.Stop()
 	installed := sink.Blocks()
 	stats := r.client.Stats()
 	sum.res, sum.stats, sum.installed, sum.elapsed = res, &stats, installed, time.Since(start)
