@@ -90,7 +90,7 @@ The file is written only when every window was fetched.`,
 			rep.sum.res = res
 			if failed, gaps := res.Failed(), res.Gaps(); len(failed) > 0 || len(gaps) > 0 || err != nil {
 				for _, f := range failed {
-					fmt.Fprintf(cmd.ErrOrStderr(), "NOT FETCHED %s: %v\n", f.Window, f.Err)
+					fmt.Fprintf(cmd.ErrOrStderr(), "NOT FETCHED %s: %s\n", f.Window, windowReason(f.Err))
 				}
 				for _, g := range gaps {
 					fmt.Fprintf(cmd.ErrOrStderr(), "NOT FETCHED %s\n", g)

@@ -60,7 +60,7 @@ func printSummary(w io.Writer, s summary) {
 	}
 	printBlocks(w, installed)
 	for _, f := range failed {
-		fmt.Fprintf(w, "NOT RECOVERED %s: %v\n", f.Window, f.Err)
+		fmt.Fprintf(w, "NOT RECOVERED %s: %s\n", f.Window, windowReason(f.Err))
 	}
 	for _, g := range res.Gaps() {
 		fmt.Fprintf(w, "NOT RECOVERED %s\n", g)
@@ -75,6 +75,21 @@ func printSummary(w io.Writer, s summary) {
 			fmt.Fprintf(w, "window %s: %d samples had a second, different value at the same timestamp; the first was kept\n", r.Window, r.Conflicts)
 		}
 	}
+}
+
+// windowReason is what a NOT RECOVERED line says of a failed window. An
+// error that stopped the run is explained, with its fix, once: in the run's
+// error, printed last; the lines of the windows it stopped only name it.
+func windowReason(err error) string {
+	var abort *extract.AbortError
+	if !errors.As(err, &abort) {
+		return err.Error()
+	}
+	var se *grafana.StatusError
+	if errors.As(err, &se) {
+		return se.Error() + " (the run stopped: the fix is in the error at the end)"
+	}
+	return "the run stopped (the cause and its fix are in the error at the end)"
 }
 
 // blockTotals sums the samples written in installed blocks and the repeated

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/promrecover/promrecover/grafana/sim"
+)
+
+// rotateRefusal answers Grafana's rotate endpoint as something in the way
+// would: with status, and the cookies named in set (without Set-Cookie for
+// the session when set is empty, as a proxy dropping Set-Cookie does).
+type rotateRefusal struct {
+	next   http.Handler
+	status int
+	set    []string
+}
+
+func (f *rotateRefusal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/api/user/auth-tokens/rotate" {
+		f.next.ServeHTTP(w, r)
+		return
+	}
+	for _, name := range f.set {
+		http.SetCookie(w, &http.Cookie{Name: name, Value: "rotated-cookie-value", Path: "/"})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(f.status)
+	w.Write([]byte(`{}`))
+}
+
+// withOrigin adds an Origin header to every request, as a reverse proxy
+// that sets it from its own address does.
+type withOrigin struct{ next http.Handler }
+
+func (f withOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r.Header.Set("Origin", "https://proxy.example.com")
+	f.next.ServeHTTP(w, r)
+}
+
+// loginPage answers everything with a login page, as an SSO proxy in front
+// of Grafana does.
+type loginPage struct{ n atomic.Int64 }
+
+func (f *loginPage) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	f.n.Add(1)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Write([]byte("<!doctype html><title>Sign in</title>"))
+}
+
+// TestErrorHints runs recover into each confusing failure and checks that
+// it ends with one message naming the fix, soon, and without a secret.
+func TestErrorHints(t *testing.T) {
+	data := sim.DemoSeries(dataStart, dataEnd, 1)
+	const password = "pa55-w0rd-secret"
+	const glc = "glc_eyJvIjoiMTIzNCIsIm4iOiJzdGFjay0xMjMtcmVhZCIsImsiOiJzZWNyZXQifQ=="
+	type setup struct {
+		handler http.Handler
+		auth    []string
+		secrets []string
+	}
+	session := func(wrap func(*sim.Server) http.Handler) func() setup {
+		return func() setup {
+			srv := sim.New(sim.Config{Series: data, Tokens: []string{testToken}})
+			s := srv.Login("admin")
+			srv.AgeSessions(11 * time.Minute) // every call now asks for a rotation
+			return setup{wrap(srv), []string{"--session", s}, []string{s, "rotated-cookie-value"}}
+		}
+	}
+	token := func(cfg sim.Config, wrap func(*sim.Server) http.Handler) func() setup {
+		return func() setup {
+			cfg.Series, cfg.Tokens = data, []string{testToken}
+			srv := sim.New(cfg)
+			return setup{wrap(srv), []string{"--token", testToken}, []string{testToken}}
+		}
+	}
+	plain := func(s *sim.Server) http.Handler { return s }
+	page := &loginPage{}
+	cases := []struct {
+		name    string
+		setup   func() setup
+		args    []string
+		inErr   bool // the fix is in the error; otherwise in the NOT RECOVERED lines
+		want    []string
+		maxReqs int64 // requests the server may see; 0: no bound checked
+	}{
+		{name: "rotate endpoint missing", setup: session(func(s *sim.Server) http.Handler { return &rotateRefusal{next: s, status: http.StatusNotFound} }),
+			inErr: true, want: []string{"session.token.rotate", "HTTP 404", "log in again", "copy the value of the new grafana_session cookie", "--session or GRAFANA_SESSION", "--token"}},
+		{name: "rotation refused", setup: session(func(s *sim.Server) http.Handler { return &rotateRefusal{next: s, status: http.StatusUnauthorized} }),
+			inErr: true, want: []string{"refused to rotate it (HTTP 401)", "log in again", "GRAFANA_SESSION"}},
+		{name: "rotation without Set-Cookie", setup: session(func(s *sim.Server) http.Handler { return &rotateRefusal{next: s, status: http.StatusOK} }),
+			inErr: true, want: []string{"without a new grafana_session cookie", "drop Set-Cookie", "log in again"}},
+		{name: "rotation sets another cookie name", setup: session(func(s *sim.Server) http.Handler {
+			return &rotateRefusal{next: s, status: http.StatusOK, set: []string{"grafana_sess", "grafana_session_expiry"}}
+		}), inErr: true, want: []string{"it set grafana_sess:", "--cookie-name", "log in again"}},
+		{name: "origin added by a proxy", setup: func() setup {
+			srv := sim.New(sim.Config{Series: data})
+			s := srv.Login("admin")
+			return setup{withOrigin{srv}, []string{"--session", s}, []string{s}}
+		}, inErr: true, want: []string{"403", "origin not allowed", "a proxy between it and Grafana added it", "csrf_trusted_origins", "--token"}},
+		{name: "access-policy token", setup: token(sim.Config{}, plain), args: []string{"--token", glc},
+			inErr: true, want: []string{"access-policy token (glc_...)", "glsa_", "Service accounts"}, maxReqs: -1},
+		{name: "access-policy token as password", setup: token(sim.Config{}, plain), args: []string{"--token", "", "--user", "123456", "--password", glc},
+			inErr: true, want: []string{"password is a Grafana Cloud access-policy token", "glsa_"}, maxReqs: -1},
+		{name: "datasource not found", setup: token(sim.Config{Datasources: []sim.Datasource{
+			{ID: 1, UID: "grafanacloud-prom", Name: "grafanacloud-example-prom", Type: "prometheus"},
+			{ID: 2, UID: "mimir-eu", Name: "Mimir EU", Type: "prometheus"},
+			{ID: 3, UID: "logs", Name: "grafanacloud-example-logs", Type: "loki"},
+		}}, plain), args: []string{"--datasource", "grafanacloud-prometheus"},
+			inErr: true, want: []string{`"grafanacloud-prometheus" not found`, "grafanacloud-prom (grafanacloud-example-prom), mimir-eu (Mimir EU)"}},
+		{name: "11,000 points per series", setup: token(sim.Config{Intercept: func(c sim.PromCall) *sim.PromReply {
+			if c.Path != "/api/v1/query_range" {
+				return nil
+			}
+			return &sim.PromReply{Status: http.StatusBadRequest, Body: `{"status":"error","errorType":"bad_data","error":"exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"}`}
+		}}, plain), args: []string{"--step", "15s", "--match", "up{instance=\"cam-1:9100\"}", "--to", dataStart.Add(4 * time.Hour).Format(time.RFC3339)},
+			want: []string{"exceeded maximum resolution of 11,000 points", "choose a larger --step", "leave --step out to fetch the raw samples"}},
+		{name: "a login page instead of the API", setup: func() setup { return setup{page, []string{"--token", testToken}, []string{testToken}} },
+			inErr: true, want: []string{"answered with an HTML page", "login proxy", "/api/health answers JSON"}, maxReqs: 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := c.setup()
+			counted := &countRequests{next: s.handler}
+			hs := httptest.NewServer(counted)
+			defer hs.Close()
+			args := append([]string{"recover", "--grafana-url", hs.URL, "--datasource", "grafanacloud-prom",
+				"--from", dataStart.Add(2 * time.Hour).Format(time.RFC3339), "--to", dataStart.Add(6 * time.Hour).Format(time.RFC3339),
+				"--out", t.TempDir(), "-v"}, s.auth...)
+			args = append(args, c.args...)
+			stdout, stderr, err := runCLI(t, args...)
+			if err == nil {
+				t.Fatalf("recover succeeded:\n%s", stdout)
+			}
+			where := err.Error()
+			if !c.inErr {
+				where = stdout
+			}
+			for _, w := range c.want {
+				if !strings.Contains(where, w) {
+					t.Errorf("lacks %q:\n%s", w, where)
+				}
+			}
+			if c.inErr && strings.Count(stdout+err.Error(), c.want[len(c.want)-1]) > 1 {
+				t.Errorf("the fix is given more than once:\n%s\n%v", stdout, err)
+			}
+			switch n := counted.n.Load(); {
+			case c.maxReqs < 0 && n > 0:
+				t.Errorf("%d requests sent with credentials that cannot work", n)
+			case c.maxReqs > 0 && n > c.maxReqs:
+				t.Errorf("%d requests, want at most %d: no retries of what cannot pass", n, c.maxReqs)
+			}
+			all := stdout + stderr + err.Error()
+			for _, secret := range append(s.secrets, password, glc, strings.TrimPrefix(glc, "glc_")) {
+				if strings.Contains(all, secret) {
+					t.Errorf("a secret was printed:\n%s", all)
+				}
+			}
+		})
+	}
+}
+
+type countRequests struct {
+	next http.Handler
+	n    atomic.Int64
+}
+
+func (c *countRequests) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.n.Add(1)
+	c.next.ServeHTTP(w, r)
+}

@@ -1,0 +1,111 @@
+package grafana
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/promrecover/promrecover/extract"
+)
+
+// The errors here are the ones users met and could not act on from
+// Grafana's own text: each names the fix. None may quote a credential:
+// Auth values are never formatted into them.
+
+// checkCredentials refuses, before anything is sent, credentials that can
+// never work on Grafana's HTTP API: Grafana Cloud access-policy tokens
+// (glc_...) authorize Grafana Cloud's Prometheus, Loki and other endpoints,
+// not Grafana itself, and Grafana would only answer "Invalid API key".
+func checkCredentials(a Auth) error {
+	const create = "create a service account token (glsa_...) in Grafana under Administration > Users and access > Service accounts, give it the Viewer role (or datasources:query), and pass it with --token or GRAFANA_TOKEN"
+	switch {
+	case strings.HasPrefix(a.Token, "glc_"):
+		return errors.New("the token is a Grafana Cloud access-policy token (glc_...), which authorizes Grafana Cloud's Prometheus endpoint but not the Grafana HTTP API that promrecover reads through; " + create)
+	case strings.HasPrefix(a.Password, "glc_"):
+		return errors.New("the password is a Grafana Cloud access-policy token (glc_...): with the stack's instance id as user it logs in to Grafana Cloud's Prometheus endpoint, not to Grafana; " + create)
+	}
+	return nil
+}
+
+// relogin says how to get a session cookie that works again.
+func relogin(cookieName string) string {
+	return fmt.Sprintf("log in again to Grafana in a browser, copy the value of the new %s cookie (developer tools > Application or Storage > Cookies) and pass it with --session or GRAFANA_SESSION; or use a service account token (--token), which never needs rotating", cookieName)
+}
+
+// rotationRefused explains a session that must be rotated but cannot be:
+// the rotate endpoint refused (the token is past its maximum lifetime, was
+// revoked meanwhile, or the endpoint is missing), or it answered without the
+// new cookie. No other request can pass with that session, so the run stops.
+func rotationRefused(status int, set []*http.Cookie, cookieName string) error {
+	why := fmt.Sprintf("Grafana refused to rotate it (HTTP %d)", status)
+	if status == http.StatusOK {
+		why = fmt.Sprintf("Grafana answered without a new %s cookie", cookieName)
+		// Cookie names are not secrets; their values are never read here.
+		var other []string
+		for _, ck := range set {
+			if ck.Name != cookieName && ck.Name != "grafana_session_expiry" && !slices.Contains(other, ck.Name) {
+				other = append(other, ck.Name)
+			}
+		}
+		if len(other) > 0 {
+			why += fmt.Sprintf(" (it set %s: if this Grafana's [auth] login_cookie_name is one of these, pass it with --cookie-name)", strings.Join(other, ", "))
+		} else {
+			why += " (a proxy in front of Grafana may drop Set-Cookie headers)"
+		}
+	}
+	return &extract.AbortError{Err: fmt.Errorf("the session is due for rotation (401 session.token.rotate) and %s; %s", why, relogin(cookieName))}
+}
+
+// originRefused explains Grafana's CSRF refusal. promrecover sends no Origin
+// header, so something between it and Grafana (a reverse proxy, an API
+// gateway, a corporate proxy) added one that does not match the host.
+func originRefused(err error) error {
+	return &extract.AbortError{Err: fmt.Errorf("%w: Grafana's CSRF check refused a cookie-authenticated request whose Origin header names another host than the one Grafana was asked for. promrecover sends no Origin header: a proxy between it and Grafana added it. Fix one of: make the proxy stop adding Origin (or forward the Host Grafana expects); add that origin's host to Grafana's [security] csrf_trusted_origins; or use a service account token (--token), which the CSRF check does not apply to", err)}
+}
+
+// limitHint names the flag that avoids a datasource limit, for a part that
+// stayed over it even split as far as it goes.
+func limitHint(limit string) string {
+	switch limit {
+	case "exceeded maximum resolution":
+		return "; Prometheus answers at most 11,000 points per series and query: choose a larger --step (at least the range of a query / 11,000), or leave --step out to fetch the raw samples, which this limit does not apply to"
+	case "err-mimir-max-series-per-query":
+		return "; narrow the selector with --match, or lower --max-series-per-query so large selectors are sharded before fetching"
+	}
+	return ""
+}
+
+// htmlAnswer explains an API call answered with a web page instead of
+// JSON: no retry can fix that, and Grafana's API never does it.
+func htmlAnswer(method, path, url string) error {
+	return &extract.AbortError{Err: fmt.Errorf("%s %s answered with an HTML page, not Grafana's JSON API: either --grafana-url %s is not the address Grafana serves its API at (a missing sub-path such as /grafana, or another application), or a login proxy in front of Grafana (SSO, oauth2-proxy, an access gateway) answered with its login page; give the URL at which %s/api/health answers JSON, or one that bypasses the login proxy", method, path, url, url)}
+}
+
+// datasourceNotFound lists the Prometheus datasources the credentials can
+// see, so the fix is in the message; where listing is not allowed, it says
+// where else to find the uid.
+func (c *Client) datasourceNotFound(ctx context.Context, ref string) error {
+	msg := fmt.Sprintf("datasource %q not found by uid or name", ref)
+	list, err := c.Datasources(ctx)
+	if err != nil {
+		return &extract.AbortError{Err: fmt.Errorf("%s; find its uid in Grafana under Connections > Data sources: it is the last part of the datasource's URL", msg)}
+	}
+	var known []string
+	for _, ds := range list {
+		if strings.Contains(ds.Type, "prometheus") {
+			known = append(known, fmt.Sprintf("%s (%s)", ds.UID, ds.Name))
+		}
+	}
+	switch {
+	case len(known) == 0:
+		msg += "; these credentials see no Prometheus datasource (check --org-id, or the service account's permissions)"
+	case len(known) > 10:
+		msg += fmt.Sprintf("; give --datasource one of the uids or names of 'promrecover datasources', e.g. %s (%d more)", strings.Join(known[:10], ", "), len(known)-10)
+	default:
+		msg += "; give --datasource one of the uids (or names) 'promrecover datasources' lists: " + strings.Join(known, ", ")
+	}
+	return &extract.AbortError{Err: errors.New(msg)}
+}
