@@ -31,8 +31,12 @@ realistic data set (counters with resets, gauges, a classic histogram, NaN and
 +Inf values, irregular scrape times), treats 4 hours of it as lost, recovers
 them into --out through the same code as 'recover', and then reads the blocks
 back and compares them sample by sample with the source.`,
-		Example: `  promrecover demo
-  promtool tsdb list demo-data`,
+		Example: `  # Recover into ./demo-data, then look at the blocks.
+  promrecover demo
+  promrecover verify demo-data
+
+  # Another data set, elsewhere.
+  promrecover demo --seed 7 --out /tmp/demo`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := logger()

@@ -40,8 +40,14 @@ is detected from the content ('{' starts JSON; JSON whose first key is
 The file is read once. A file that is malformed anywhere (the error gives the
 line), has a sample outside the years 1970..2100, or comes back to a series in
 a window it already gave samples for, installs nothing.`,
-		Example: `  promrecover import lost.om --out /var/lib/docker/volumes/x_prometheus-storage/_data
-  promrecover export ... --output - | promrecover import - --out ./data`,
+		Example: `  # An export, into the data directory of a Docker volume.
+  promrecover import lost.om --out "$(docker volume inspect x_prometheus-storage --format '{{ .Mountpoint }}')"
+
+  # From stdin, the format said rather than detected, with a report for scripts.
+  zcat lost.jsonl.gz | promrecover import - --format jsonl --out ./data --summary-json import.json
+
+  # Relabelled on the way in.
+  promrecover import lost.json --out ./data --set-label source=recovered`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log := logger()

@@ -102,5 +102,6 @@ blocks into the local data directory, where Prometheus picks them up.`,
 		newDemoCmd(logger, showProgress),
 	)
 	addVersion(root)
+	addCompletions(root)
 	return root
 }

@@ -66,7 +66,9 @@ func addVersion(root *cobra.Command) {
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print the version, commit and build date",
-		Args:  cobra.NoArgs,
+		Example: `  promrecover version
+  promrecover --version`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, err := fmt.Fprintln(cmd.OutOrStdout(), "promrecover version "+versionLine())
 			return err
