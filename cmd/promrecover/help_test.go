@@ -125,7 +125,7 @@ func TestCompletion(t *testing.T) {
 		{args: []string{"__complete", "recover", "--grafana-url", hs.URL, "--datasource", ""},
 			want: []string{"grafanacloud-prom\tgrafanacloud-example-prom", ":4\n"}, not: []string{"logs"}},
 		{args: []string{"__complete", "recover", "--datasource", ""}, want: []string{":4\n"}, not: []string{"grafanacloud-prom"}}, // no Grafana to ask
-		{args: []string{"__complete", "recover", "--out", ""}, want: []string{":16\n"}},                                             // directories
+		{args: []string{"__complete", "recover", "--out", ""}, want: []string{":16\n"}},                                           // directories
 		{args: []string{"__complete", "gaps", "--data", ""}, want: []string{":16\n"}},
 		{args: []string{"__complete", "recover", "--from", "now-"}, want: []string{"now-6h"}},
 	}
