@@ -84,6 +84,9 @@ func NewClient(o Options) (*Client, error) {
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("--grafana-url %q is not an http(s) URL; give the address you open Grafana at, e.g. https://example.grafana.net", o.URL)
 	}
+	if err := checkURL(base); err != nil {
+		return nil, err
+	}
 	if base.User != nil {
 		return nil, errors.New("--grafana-url holds credentials; pass them with --user/--password or GRAFANA_USER/GRAFANA_PASSWORD instead, so they stay out of logs")
 	}
@@ -311,6 +314,8 @@ func (c *Client) classify(err error) error {
 
 func (c *Client) explainUnauthorized(se *StatusError) error {
 	switch {
+	case se.MessageID == "api-key.organization-mismatch":
+		return orgMismatch(se, c.opts.OrgID)
 	case c.opts.Auth.Session != "":
 		return fmt.Errorf("%w: Grafana refused the session cookie (revoked, expired or logged out); %s", se, relogin(c.opts.Auth.CookieName))
 	case c.opts.Auth.Token != "":

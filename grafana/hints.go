@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -28,6 +29,23 @@ func checkCredentials(a Auth) error {
 		return errors.New("the password is a Grafana Cloud access-policy token (glc_...): with the stack's instance id as user it logs in to Grafana Cloud's Prometheus endpoint, not to Grafana; " + create)
 	}
 	return nil
+}
+
+// checkURL refuses an address that is certainly not Grafana's: the
+// Prometheus (Mimir) endpoint of a Grafana Cloud stack, or any /api/prom
+// path, which users copy from the stack's details page next to the token.
+func checkURL(u *url.URL) error {
+	host := strings.ToLower(u.Hostname())
+	if (strings.HasPrefix(host, "prometheus-") && strings.HasSuffix(host, ".grafana.net")) || strings.HasPrefix(u.Path, "/api/prom") {
+		return fmt.Errorf("--grafana-url %s is a Prometheus (Mimir) endpoint, not Grafana: promrecover reads through Grafana's HTTP API; give the address you open Grafana at, e.g. https://<stack>.grafana.net", u.Redacted())
+	}
+	return nil
+}
+
+// orgMismatch explains a token refused for --org-id: a service account
+// token belongs to one organization and works only in it.
+func orgMismatch(se *StatusError, orgID int64) error {
+	return fmt.Errorf("%w: the token belongs to another organization than --org-id %d; leave --org-id out to use the token's own organization, or create a service account token in organization %d", se, orgID, orgID)
 }
 
 // relogin says how to get a session cookie that works again.

@@ -119,6 +119,11 @@ func TestErrorHints(t *testing.T) {
 			return &sim.PromReply{Status: http.StatusBadRequest, Body: `{"status":"error","errorType":"bad_data","error":"exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"}`}
 		}}, plain), args: []string{"--step", "15s", "--match", "up{instance=\"cam-1:9100\"}", "--to", dataStart.Add(4 * time.Hour).Format(time.RFC3339)},
 			want: []string{"exceeded maximum resolution of 11,000 points", "choose a larger --step", "leave --step out to fetch the raw samples"}},
+		{name: "Grafana Cloud's Prometheus endpoint", setup: token(sim.Config{}, plain),
+			args:  []string{"--grafana-url", "https://prometheus-prod-24-prod-eu-west-2.grafana.net/api/prom"},
+			inErr: true, want: []string{"is a Prometheus (Mimir) endpoint, not Grafana", "the address you open Grafana at"}, maxReqs: -1},
+		{name: "token of another organization", setup: token(sim.Config{}, plain), args: []string{"--org-id", "2"},
+			inErr: true, want: []string{"does not belong to the requested organization", "another organization than --org-id 2", "leave --org-id out"}, maxReqs: 1},
 		{name: "a login page instead of the API", setup: func() setup { return setup{page, []string{"--token", testToken}, []string{testToken}} },
 			inErr: true, want: []string{"answered with an HTML page", "login proxy", "/api/health answers JSON"}, maxReqs: 1},
 	}
