@@ -35,20 +35,7 @@ func TestDatasourcesListsPrometheusOnes(t *testing.T) {
 			[]string{"grafanacloud-prom", "logs", "loki"}, nil},
 	}
 	for _, tc := range cases {
-		stdout, stderr, err := runCLI(t, tc.args...)
-		if err != nil {
-			t.Fatalf("%v: %v\n%s", tc.args, err, stderr)
-		}
-		for _, w := range tc.want {
-			if !strings.Contains(stdout, w) {
-				t.Errorf("%v: output lacks %q:\n%s", tc.args, w, stdout)
-			}
-		}
-		for _, n := range tc.not {
-			if strings.Contains(stdout, n) {
-				t.Errorf("%v: output has %q:\n%s", tc.args, n, stdout)
-			}
-		}
+		runWant(t, tc.args, tc.want, tc.not)
 	}
 }
 

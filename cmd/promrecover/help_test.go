@@ -130,19 +130,26 @@ func TestCompletion(t *testing.T) {
 		{args: []string{"__complete", "recover", "--from", "now-"}, want: []string{"now-6h"}},
 	}
 	for _, c := range cases {
-		stdout, stderr, err := runCLI(t, c.args...)
-		if err != nil {
-			t.Fatalf("%v: %v\n%s", c.args, err, stderr)
+		runWant(t, c.args, c.want, c.not)
+	}
+}
+
+// runWant runs a command that must succeed and checks that its output
+// holds each of want and none of not.
+func runWant(t *testing.T, args, want, not []string) {
+	t.Helper()
+	stdout, stderr, err := runCLI(t, args...)
+	if err != nil {
+		t.Fatalf("%v: %v\n%s", args, err, stderr)
+	}
+	for _, w := range want {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("%v: output lacks %q:\n%s", args, w, stdout)
 		}
-		for _, w := range c.want {
-			if !strings.Contains(stdout, w) {
-				t.Errorf("%v: lacks %q:\n%s", c.args, w, stdout)
-			}
-		}
-		for _, n := range c.not {
-			if strings.Contains(stdout, n) {
-				t.Errorf("%v: offers %q:\n%s", c.args, n, stdout)
-			}
+	}
+	for _, n := range not {
+		if strings.Contains(stdout, n) {
+			t.Errorf("%v: output has %q:\n%s", args, n, stdout)
 		}
 	}
 }
