@@ -53,10 +53,12 @@ type Console struct {
 	bars *mpb.Progress // while bars are drawn
 }
 
-// NewConsole wraps stderr; progress is drawn as bars only if it is a terminal.
+// NewConsole wraps stderr; progress is drawn as bars only if it is a
+// terminal that can move its cursor, which TERM=dumb (an editor's shell
+// buffer, for one) says it cannot.
 func NewConsole(stderr io.Writer) *Console {
 	f, ok := stderr.(*os.File)
-	return &Console{out: stderr, terminal: ok && term.IsTerminal(int(f.Fd()))}
+	return &Console{out: stderr, terminal: ok && term.IsTerminal(int(f.Fd())) && os.Getenv("TERM") != "dumb"}
 }
 
 // Write writes one log record, above the bars while they are drawn.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,8 +20,48 @@ import (
 	"github.com/promrecover/promrecover/grafana/sim"
 )
 
-// ansi matches the escape sequences the bars are redrawn with.
-var ansi = regexp.MustCompile("\x1b\\[[0-9;]*[A-Za-z]")
+// csi matches a control sequence: ESC [ parameter final-byte.
+var csi = regexp.MustCompile("^\x1b\\[([0-9;]*)([A-Za-z])")
+
+// screen replays what was written to a terminal and returns its lines as the
+// terminal shows them in the end: text overwrites, carriage return, newline,
+// and the two sequences the bars are redrawn with, cursor up (ESC[nA) and
+// erase below (ESC[J). A line written over by a redraw is gone, as it is on
+// the user's screen.
+func screen(raw string) []string {
+	lines := []string{""}
+	row, col := 0, 0
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; c {
+		case '\r':
+			col = 0
+		case '\n':
+			row, col = row+1, 0
+			if row == len(lines) {
+				lines = append(lines, "")
+			}
+		case 0x1b:
+			m := csi.FindStringSubmatch(raw[i:])
+			if m == nil {
+				continue
+			}
+			i += len(m[0]) - 1
+			switch m[2] {
+			case "A":
+				n, _ := strconv.Atoi(m[1])
+				row = max(row-max(n, 1), 0)
+			case "J":
+				lines = lines[:row+1]
+				lines[row] = lines[row][:min(col, len(lines[row]))]
+			}
+		default:
+			l := lines[row] + strings.Repeat(" ", max(col-len(lines[row]), 0))
+			lines[row] = l[:col] + string(c) + l[min(col+1, len(l)):]
+			col++
+		}
+	}
+	return lines
+}
 
 // ptyOutput collects what a process writes to its terminal.
 type ptyOutput struct {
@@ -91,11 +132,13 @@ func TestProgressInTerminal(t *testing.T) {
 	cases := []struct {
 		name  string
 		flags []string
-		bars  bool
+		term  string
+		show  string // bars, records or nothing
 	}{
-		{"bars", nil, true},
-		{"json logs above the bars", []string{"--log-format", "json"}, true},
-		{"quiet", []string{"--quiet"}, false},
+		{"bars", nil, "xterm", "bars"},
+		{"json logs above the bars", []string{"--log-format", "json"}, "xterm", "bars"},
+		{"quiet", []string{"--quiet"}, "xterm", "nothing"},
+		{"a terminal that cannot move its cursor", nil, "dumb", "records"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,9 +147,9 @@ func TestProgressInTerminal(t *testing.T) {
 			defer hs.Close()
 			cmd := exec.Command(bin, append([]string{"recover", "--grafana-url", hs.URL, "--datasource", "grafanacloud-prom", "--concurrency", "1",
 				"--from", dataStart.Add(2 * time.Hour).Format(time.RFC3339), "--to", dataStart.Add(6 * time.Hour).Format(time.RFC3339), "--out", t.TempDir()}, tc.flags...)...)
-			cmd.Env = append(os.Environ(), "GRAFANA_TOKEN="+testToken)
+			cmd.Env = append(os.Environ(), "GRAFANA_TOKEN="+testToken, "TERM="+tc.term)
 			out := startInTerminal(t, cmd)
-			if tc.bars {
+			if tc.show == "bars" {
 				out.waitFor(t, "] 1/2")
 			}
 			g.open()
@@ -115,18 +158,20 @@ func TestProgressInTerminal(t *testing.T) {
 				t.Fatalf("recover: %v\n%q", err, out)
 			}
 			raw := out.String()
-			text := ansi.ReplaceAllString(strings.ReplaceAll(raw, "\r\n", "\n"), "")
+			text := strings.Join(screen(raw), "\n")
 			final := strings.LastIndex(text, "] 2/2")
 			summary := strings.Index(text, "recovered 2 of 2 windows")
 			if summary < 0 {
 				t.Fatalf("no summary:\n%s", text)
 			}
-			if !strings.HasPrefix(strings.TrimSpace(text[summary:]), "recovered 2 of 2 windows") || !strings.Contains(text[summary:], "NUM SAMPLES") {
-				t.Errorf("the output does not end with the summary:\n%s", text)
+			if after := raw[strings.Index(raw, "recovered 2 of 2 windows"):]; strings.Contains(after, "\x1b[") || !strings.Contains(after, "NUM SAMPLES") {
+				t.Errorf("the output does not end with the summary, untouched:\n%q", after)
 			}
-			if !tc.bars {
-				if strings.Contains(raw, "\x1b[") || regexp.MustCompile(`windows +\[`).MatchString(text) || strings.Contains(text, "level=INFO") {
-					t.Errorf("--quiet shows progress or info logs:\n%q", raw)
+			if tc.show != "bars" {
+				bars := strings.Contains(raw, "\x1b[") || regexp.MustCompile(`windows +\[`).MatchString(text)
+				records := regexp.MustCompile(`(?m)^time=\S+ level=INFO msg=progress windows=2/2 `).MatchString(text)
+				if bars || records != (tc.show == "records") || (tc.show == "nothing" && strings.Contains(text, "level=INFO")) {
+					t.Errorf("want %s, got bars %v, final progress record %v:\n%q", tc.show, bars, records, raw)
 				}
 				return
 			}
