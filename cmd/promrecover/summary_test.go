@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -129,5 +131,36 @@ func TestSummaryJSONDirectoryMissing(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "--summary-json "+file+": the directory") {
 			t.Errorf("%s: err = %v, want the missing directory named before anything runs", args[0], err)
 		}
+	}
+}
+
+// TestSummaryJSONInterrupted cancels a run after its first query, as Ctrl-C
+// does, and checks that the report says so and keeps what was installed.
+func TestSummaryJSONInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := sim.New(sim.Config{Series: sim.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}})
+	hs := httptest.NewServer(&afterQueries{next: srv, n: 1, do: cancel})
+	defer hs.Close()
+	file := filepath.Join(t.TempDir(), "summary.json")
+	root := newRoot(io.Discard, io.Discard)
+	root.SetArgs([]string{"recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+		"--from", dataStart.Format(time.RFC3339), "--to", dataStart.Add(8 * time.Hour).Format(time.RFC3339),
+		"--concurrency", "1", "--out", t.TempDir(), "--summary-json", file})
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		t.Fatal("the interrupted run succeeded")
+	}
+	raw, rerr := os.ReadFile(file)
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	var d reportDoc
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Status != "interrupted" || d.ExitCode != 1 || !strings.Contains(d.Error, "run the same command again") ||
+		d.Windows.Total != 4 || d.Windows.Failed == 0 || len(d.Blocks) != d.Windows.Recovered {
+		t.Errorf("status %q exit %d windows %+v blocks %d error %q", d.Status, d.ExitCode, d.Windows, len(d.Blocks), d.Error)
 	}
 }
