@@ -305,6 +305,9 @@ func (c *Client) classify(err error) error {
 		}
 		return backoff.Permanent(err)
 	}
+	if h := unreachable(err, c.base.String()); h != nil {
+		return backoff.Permanent(h)
+	}
 	var rq *retryQuery
 	if errors.As(err, &rq) || isTransient(err) {
 		return &retryable{err: err}

@@ -2,6 +2,8 @@ package grafana
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -100,6 +102,23 @@ func limitHint(limit string) string {
 // JSON: no retry can fix that, and Grafana's API never does it.
 func htmlAnswer(method, path, url string) error {
 	return &extract.AbortError{Err: fmt.Errorf("%s %s answered with an HTML page, not Grafana's JSON API: either --grafana-url %s is not the address Grafana serves its API at (a missing sub-path such as /grafana, or another application), or a login proxy in front of Grafana (SSO, oauth2-proxy, an access gateway) answered with its login page; give the URL at which %s/api/health answers JSON, or one that bypasses the login proxy", method, path, url, url)}
+}
+
+// unreachable explains a request that cannot reach Grafana for a reason no
+// retry changes, or returns nil: the client would otherwise retry it for
+// minutes as a network failure.
+func unreachable(err error, base string) error {
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &cv), errors.As(err, &ua), errors.As(err, &he), errors.As(err, &ci):
+		return &extract.AbortError{Err: fmt.Errorf("%w: this machine does not trust the TLS certificate of %s; if Grafana's certificate comes from a private CA, add the CA to the system's trust store or point SSL_CERT_FILE at its PEM file, and check that --grafana-url names the host the certificate is for", err, base)}
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return &extract.AbortError{Err: fmt.Errorf("%w: %s answers plain HTTP on that port: write http:// in --grafana-url, or give the port Grafana serves HTTPS on", err, base)}
+	}
+	return nil
 }
 
 // datasourceNotFound lists the Prometheus datasources the credentials can

@@ -86,7 +86,9 @@ func TestErrorHints(t *testing.T) {
 		args    []string
 		inErr   bool // the fix is in the error; otherwise in the NOT RECOVERED lines
 		want    []string
-		maxReqs int64 // requests the server may see; 0: no bound checked
+		maxReqs int64  // requests the server may see; 0: no bound checked
+		tls     bool   // the server speaks HTTPS with a certificate nobody trusts
+		scheme  string // replaces the server's in --grafana-url
 	}{
 		{name: "rotate endpoint missing", setup: session(func(s *sim.Server) http.Handler { return &rotateRefusal{next: s, status: http.StatusNotFound} }),
 			inErr: true, want: []string{"session.token.rotate", "HTTP 404", "log in again", "copy the value of the new grafana_session cookie", "--session or GRAFANA_SESSION", "--token"}},
@@ -124,6 +126,10 @@ func TestErrorHints(t *testing.T) {
 			inErr: true, want: []string{"is a Prometheus (Mimir) endpoint, not Grafana", "the address you open Grafana at"}, maxReqs: -1},
 		{name: "token of another organization", setup: token(sim.Config{}, plain), args: []string{"--org-id", "2"},
 			inErr: true, want: []string{"does not belong to the requested organization", "another organization than --org-id 2", "leave --org-id out"}, maxReqs: 1},
+		{name: "an untrusted certificate", setup: token(sim.Config{}, plain), tls: true,
+			inErr: true, want: []string{"certificate", "does not trust the TLS certificate", "SSL_CERT_FILE"}, maxReqs: -1},
+		{name: "https to a plain HTTP port", setup: token(sim.Config{}, plain), scheme: "https://",
+			inErr: true, want: []string{"answers plain HTTP on that port", "write http://"}, maxReqs: -1},
 		{name: "a login page instead of the API", setup: func() setup { return setup{page, []string{"--token", testToken}, []string{testToken}} },
 			inErr: true, want: []string{"answered with an HTML page", "login proxy", "/api/health answers JSON"}, maxReqs: 1},
 	}
@@ -131,9 +137,18 @@ func TestErrorHints(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			s := c.setup()
 			counted := &countRequests{next: s.handler}
-			hs := httptest.NewServer(counted)
+			hs := httptest.NewUnstartedServer(counted)
+			if c.tls {
+				hs.StartTLS()
+			} else {
+				hs.Start()
+			}
 			defer hs.Close()
-			args := append([]string{"recover", "--grafana-url", hs.URL, "--datasource", "grafanacloud-prom",
+			url := hs.URL
+			if c.scheme != "" {
+				url = c.scheme + strings.TrimPrefix(strings.TrimPrefix(url, "http://"), "https://")
+			}
+			args := append([]string{"recover", "--grafana-url", url, "--datasource", "grafanacloud-prom",
 				"--from", dataStart.Add(2 * time.Hour).Format(time.RFC3339), "--to", dataStart.Add(6 * time.Hour).Format(time.RFC3339),
 				"--out", t.TempDir(), "-v"}, s.auth...)
 			args = append(args, c.args...)
