@@ -23,6 +23,7 @@ func addCompletions(root *cobra.Command) {
 		"to":         fixed("now", "now-3h", "now-1h"),
 		"step":       fixed("15s", "30s", "1m", "5m"),
 		"retention":  fixed("15d", "30d", "200h"),
+		"log-format": fixed("text", "json"),
 	}
 	dirs := []string{"out", "data"}
 	var walk func(*cobra.Command)
