@@ -17,6 +17,11 @@ func newDatasourcesCmd(logger func() *slog.Logger) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "datasources",
 		Short: "List the Prometheus datasources, to find the value for --datasource",
+		Long: `datasources lists the Prometheus datasources the credentials can see: uid,
+name, type and URL. Give the uid (or the name) to recover, export and plan as
+--datasource. Listing needs the datasources:read permission (often Admin);
+without it, open the datasource in Grafana under Connections > Data sources:
+its uid is the last part of the page's URL.`,
 		Example: `  read -rsp 'service account token: ' GRAFANA_TOKEN && export GRAFANA_TOKEN
   promrecover datasources --grafana-url https://example.grafana.net
 

@@ -74,7 +74,18 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Long: `promrecover gets lost hours of Prometheus data back from the copy that
 remote_write sent to Grafana Cloud (or any Grafana with a Prometheus datasource).
 It reads the series through Grafana's HTTP API and writes native Prometheus TSDB
-blocks into the local data directory, where Prometheus picks them up.`,
+blocks into the local data directory, where Prometheus picks them up.
+
+A recovery, step by step:
+  promrecover demo          see it work against a built-in Grafana imitation
+  promrecover datasources   find the uid of the Prometheus datasource
+  promrecover gaps          see what the local Prometheus is missing
+  promrecover plan          see what a recovery would fetch and cost
+  promrecover recover       fetch the range and install the blocks
+  promrecover verify        list the installed blocks, or compare them with an export
+
+Credentials come from the environment (GRAFANA_TOKEN, GRAFANA_SESSION, or
+GRAFANA_USER and GRAFANA_PASSWORD) or flags; every command's --help has examples.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
