@@ -37,6 +37,7 @@ const barRefresh = 150 * time.Millisecond
 // Options describe what to show of one run.
 type Options struct {
 	Windows int                  // windows the run fetches; 0 when not known ahead, as in an import
+	Size    int64                // bytes of the input read through Reader, when known ahead
 	Stats   func() grafana.Stats // the client's counters; nil when there is no client
 	Every   time.Duration        // between plain records when stderr is not a terminal
 	Hide    bool                 // show nothing (--quiet)
@@ -81,8 +82,8 @@ type Run struct {
 	start time.Time
 	// Written by the sink wrapper, read by the display: one atomic add per
 	// call, never per sample.
-	windows, failed, samples atomic.Int64
-	quit, done               chan struct{} // nil when nothing is shown
+	windows, failed, samples, read atomic.Int64
+	quit, done                     chan struct{} // nil when nothing is shown
 }
 
 // Start begins showing a run: bars on a terminal, otherwise a record on log
@@ -108,6 +109,25 @@ func (r *Run) Wrap(sink extract.Sink) extract.Sink {
 		return sink
 	}
 	return &counter{next: sink, r: r}
+}
+
+// Reader counts what is read from r, for an input of Options.Size bytes.
+func (r *Run) Reader(in io.Reader) io.Reader {
+	if r.quit == nil {
+		return in
+	}
+	return &reader{in: in, r: r}
+}
+
+type reader struct {
+	in io.Reader
+	r  *Run
+}
+
+func (c *reader) Read(b []byte) (int, error) {
+	n, err := c.in.Read(b)
+	c.r.read.Add(int64(n))
+	return n, err
 }
 
 // Stop shows the final state and returns once the display is finished, so
@@ -136,7 +156,8 @@ func (r *Run) loop(d display, every time.Duration) {
 }
 
 func (r *Run) snapshot() snapshot {
-	s := snapshot{total: int64(r.o.Windows), windows: r.windows.Load(), failed: r.failed.Load(), samples: r.samples.Load(), elapsed: time.Since(r.start)}
+	s := snapshot{total: int64(r.o.Windows), windows: r.windows.Load(), failed: r.failed.Load(), samples: r.samples.Load(),
+		read: r.read.Load(), size: r.o.Size, elapsed: time.Since(r.start)}
 	if r.o.Stats != nil {
 		st := r.o.Stats()
 		s.stats = &st
@@ -177,6 +198,7 @@ func (c *counter) Discard(w extract.Window) {
 // snapshot is a Run's counts at one moment.
 type snapshot struct {
 	total, windows, failed, samples int64
+	read, size                      int64 // bytes of the input
 	elapsed                         time.Duration
 	stats                           *grafana.Stats // nil without a client
 }
@@ -195,14 +217,30 @@ func (s snapshot) rate() string {
 	return fmt.Sprintf("%.0f/s", float64(s.samples)/max(s.elapsed.Seconds(), 1e-3))
 }
 
-// eta assumes the windows left take as long as the finished ones took.
+// fraction is how much of the run is done: the windows finished when their
+// number is known, else the input read when its size is.
+func (s snapshot) fraction() float64 {
+	switch {
+	case s.total > 0:
+		return float64(s.finished()) / float64(s.total)
+	case s.size > 0:
+		return float64(s.read) / float64(s.size)
+	}
+	return 0
+}
+
+// eta assumes the rest goes as fast as what is done went.
 func (s snapshot) eta() (string, bool) {
-	n := s.finished()
-	if n == 0 || n >= s.total {
+	f := s.fraction()
+	if f <= 0 || f >= 1 {
 		return "", false
 	}
-	left := time.Duration(float64(s.elapsed) * float64(s.total-n) / float64(n))
+	left := time.Duration(float64(s.elapsed) * (1 - f) / f)
 	return left.Round(time.Second).String(), true
+}
+
+func (s snapshot) readText() string {
+	return fmt.Sprintf("% .1f of % .1f", decor.SizeB1024(s.read), decor.SizeB1024(s.size))
 }
 
 func received(st *grafana.Stats) string { return fmt.Sprintf("% .1f", decor.SizeB1024(st.WireBytes)) }
@@ -218,6 +256,9 @@ type plain struct{ log *slog.Logger }
 
 func (p plain) update(s snapshot) {
 	attrs := []any{"windows", s.windowsText()}
+	if s.size > 0 {
+		attrs = append(attrs, "read", s.readText())
+	}
 	if s.failed > 0 {
 		attrs = append(attrs, "failed", s.failed)
 	}
@@ -236,11 +277,14 @@ func (p plain) end(s snapshot) { p.update(s) }
 
 // bars draws live bars on a terminal.
 type bars struct {
-	c       *Console
-	p       *mpb.Progress
-	windows *mpb.Bar
-	all     []*mpb.Bar
+	c        *Console
+	p        *mpb.Progress
+	measured *mpb.Bar // the line with the bar of the fraction done, if any
+	all      []*mpb.Bar
 }
+
+// barSteps is the resolution of the bar of the fraction done.
+const barSteps = 1000
 
 func (c *Console) newBars(r *Run) *bars {
 	p := mpb.New(mpb.WithOutput(c.out), mpb.WithRefreshRate(barRefresh), mpb.WithWidth(40))
@@ -249,29 +293,40 @@ func (c *Console) newBars(r *Run) *bars {
 	}
 	// Names padded to the longest, so that the counts line up.
 	name := func(n string) decor.Decorator { return decor.Name(n, decor.WC{C: decor.DSyncWidthR}) }
-	// A known number of windows gets a bar; otherwise the count alone.
-	style := mpb.NopStyle()
-	if r.o.Windows > 0 {
-		style = mpb.BarStyle()
-	}
 	b := &bars{c: c, p: p}
-	b.windows = p.New(int64(r.o.Windows), style, mpb.PrependDecorators(name("windows")), text(func(s snapshot) string {
-		line := s.windowsText()
+	// measure is true for the one line that gets the bar and the ETA: the
+	// windows when their number is known, else the input when its size is.
+	add := func(n string, measure bool, f func(snapshot) string) {
+		style, total, show := mpb.NopStyle(), int64(0), f
+		if measure {
+			style, total = mpb.BarStyle(), barSteps
+			show = func(s snapshot) string {
+				if eta, ok := s.eta(); ok {
+					return f(s) + ", ETA " + eta
+				}
+				return f(s)
+			}
+		}
+		bar := p.New(total, style, mpb.PrependDecorators(name(n)), text(show))
+		if measure {
+			b.measured = bar
+		}
+		b.all = append(b.all, bar)
+	}
+	add("windows", r.o.Windows > 0, func(s snapshot) string {
 		if s.failed > 0 {
-			line += fmt.Sprintf(", %d failed", s.failed)
+			return fmt.Sprintf("%s, %d failed", s.windowsText(), s.failed)
 		}
-		if eta, ok := s.eta(); ok {
-			line += ", ETA " + eta
-		}
-		return line
-	}))
-	b.all = append(b.all, b.windows, p.New(0, mpb.NopStyle(), mpb.PrependDecorators(name("samples")), text(func(s snapshot) string {
-		return fmt.Sprintf("%d, %s", s.samples, s.rate())
-	})))
+		return s.windowsText()
+	})
+	if r.o.Size > 0 {
+		add("input", r.o.Windows == 0, snapshot.readText)
+	}
+	add("samples", false, func(s snapshot) string { return fmt.Sprintf("%d, %s", s.samples, s.rate()) })
 	if r.o.Stats != nil {
-		b.all = append(b.all, p.New(0, mpb.NopStyle(), mpb.PrependDecorators(name("requests")), text(func(s snapshot) string {
+		add("requests", false, func(s snapshot) string {
 			return fmt.Sprintf("%d, %d retries, %s received", s.stats.Requests, s.stats.Retries, received(s.stats))
-		})))
+		})
 	}
 	c.mu.Lock()
 	c.bars = p
@@ -279,14 +334,18 @@ func (c *Console) newBars(r *Run) *bars {
 	return b
 }
 
-func (b *bars) update(s snapshot) { b.windows.SetCurrent(s.finished()) }
+func (b *bars) update(s snapshot) {
+	if b.measured != nil {
+		b.measured.SetCurrent(int64(s.fraction() * barSteps))
+	}
+}
 
 // end draws the final state and leaves it on the screen, then gives stderr
 // back to log records.
 func (b *bars) end(s snapshot) {
 	b.update(s)
 	for _, bar := range b.all {
-		bar.Abort(false) // a no-op on the windows bar once it is full
+		bar.Abort(false) // a no-op on a full bar
 	}
 	b.p.Wait()
 	b.c.mu.Lock()

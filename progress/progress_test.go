@@ -87,32 +87,63 @@ func TestProgressCounts(t *testing.T) {
 // TestProgressPlain: not a terminal, progress is log records in the log's
 // format, and the last one has the totals whatever the timing.
 func TestProgressPlain(t *testing.T) {
-	var buf bytes.Buffer
-	c := NewConsole(&buf)
-	log := slog.New(slog.NewJSONHandler(c, nil))
 	stats := func() grafana.Stats { return grafana.Stats{Requests: 7, Retries: 1, WireBytes: 3 << 20} }
-	r := c.Start(log, Options{Windows: 3, Stats: stats, Every: time.Millisecond})
-	feed(t, r.Wrap(fakeSink{}), 3, 1)
-	r.Stop()
+	cases := []struct {
+		name string
+		o    Options
+		run  func(t *testing.T, r *Run)
+		want map[string]any // of the last record; nil: the field is absent
+		eta  bool
+	}{
+		{
+			name: "windows known",
+			o:    Options{Windows: 3, Stats: stats},
+			run:  func(t *testing.T, r *Run) { feed(t, r.Wrap(fakeSink{}), 3, 1) },
+			want: map[string]any{"windows": "2/3", "failed": 1.0, "samples": 15.0, "requests": 7.0, "retries": 1.0, "received": "3.0 MiB", "read": nil},
+		},
+		{
+			name: "input of known size, half read",
+			o:    Options{Size: 100},
+			run: func(t *testing.T, r *Run) {
+				if _, err := io.ReadAll(r.Reader(strings.NewReader(strings.Repeat("x", 50)))); err != nil {
+					t.Fatal(err)
+				}
+				feed(t, r.Wrap(fakeSink{}), 1, 0)
+			},
+			want: map[string]any{"windows": "1", "read": "50.0 b of 100.0 b", "samples": 5.0, "failed": nil, "requests": nil},
+			eta:  true,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			c := NewConsole(&buf)
+			tc.o.Every = time.Millisecond
+			r := c.Start(slog.New(slog.NewJSONHandler(c, nil)), tc.o)
+			tc.run(t, r)
+			r.Stop()
 
-	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	var last map[string]any
-	for _, l := range lines {
-		if err := json.Unmarshal([]byte(l), &last); err != nil {
-			t.Fatalf("not a JSON record: %q", l)
-		}
-		if last["msg"] != "progress" {
-			t.Fatalf("not a progress record: %q", l)
-		}
-	}
-	want := map[string]any{"windows": "2/3", "failed": 1.0, "samples": 15.0, "requests": 7.0, "retries": 1.0, "received": "3.0 MiB", "eta": nil}
-	for k, v := range want {
-		if last[k] != v {
-			t.Errorf("last record: %s = %v, want %v (%v)", k, last[k], v, last)
-		}
-	}
-	if strings.Contains(buf.String(), "\x1b") {
-		t.Errorf("escape codes in plain output: %q", buf.String())
+			var last map[string]any
+			for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+				if err := json.Unmarshal([]byte(l), &last); err != nil {
+					t.Fatalf("not a JSON record: %q", l)
+				}
+				if last["msg"] != "progress" {
+					t.Fatalf("not a progress record: %q", l)
+				}
+			}
+			for k, v := range tc.want {
+				if last[k] != v {
+					t.Errorf("last record: %s = %v, want %v (%v)", k, last[k], v, last)
+				}
+			}
+			if _, ok := last["eta"]; ok != tc.eta {
+				t.Errorf("last record: eta present %v, want %v (%v)", ok, tc.eta, last)
+			}
+			if strings.Contains(buf.String(), "\x1b") {
+				t.Errorf("escape codes in plain output: %q", buf.String())
+			}
+		})
 	}
 }
 

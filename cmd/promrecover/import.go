@@ -91,6 +91,7 @@ func runImport(ctx context.Context, log *slog.Logger, stdout io.Writer, stdin io
 		}
 	}()
 	name, in := path, stdin
+	var size int64 // of a regular file, for the progress; the windows are known only once read
 	if path == "-" {
 		name = "stdin"
 	} else {
@@ -100,9 +101,12 @@ func runImport(ctx context.Context, log *slog.Logger, stdout io.Writer, stdin io
 		}
 		defer f.Close()
 		in = f
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			size = st.Size()
+		}
 	}
-	show := showProgress(log, progress.Options{}) // the windows are known only once read
-	res, err := textfile.Import(ctx, in, textfile.Options{Format: format}, show.Wrap(relabel.Wrap(sink, rules)))
+	show := showProgress(log, progress.Options{Size: size})
+	res, err := textfile.Import(ctx, show.Reader(in), textfile.Options{Format: format}, show.Wrap(relabel.Wrap(sink, rules)))
 	show.Stop()
 	if err != nil {
 		return fmt.Errorf("%s: %w; nothing was installed", name, err)

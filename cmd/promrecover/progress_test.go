@@ -229,12 +229,13 @@ func TestProgressPiped(t *testing.T) {
 		// the last progress record holds these; nil: there is none
 		last map[string]any
 		json bool
+		read bool // the last record says the whole input was read
 	}{
-		{"demo", append([]string{"demo", "--out", filepath.Join(dir, "demo")}, fast...), map[string]any{"windows": "2/2", "requests": "3"}, false},
-		{"demo, json", append([]string{"demo", "--out", filepath.Join(dir, "demo-json"), "--log-format", "json"}, fast...), map[string]any{"windows": "2/2", "requests": 3.0}, true},
-		{"demo, quiet", append([]string{"demo", "--out", filepath.Join(dir, "demo-quiet"), "-q"}, fast...), nil, false},
-		{"export", append(append([]string{"export", "--match", "up", "--output", exported}, query...), fast...), map[string]any{"windows": "2/2"}, false},
-		{"import, json", append([]string{"import", exported, "--out", imported, "--log-format", "json"}, fast...), map[string]any{"windows": "2"}, true},
+		{"demo", append([]string{"demo", "--out", filepath.Join(dir, "demo")}, fast...), map[string]any{"windows": "2/2", "requests": "3"}, false, false},
+		{"demo, json", append([]string{"demo", "--out", filepath.Join(dir, "demo-json"), "--log-format", "json"}, fast...), map[string]any{"windows": "2/2", "requests": 3.0}, true, false},
+		{"demo, quiet", append([]string{"demo", "--out", filepath.Join(dir, "demo-quiet"), "-q"}, fast...), nil, false, false},
+		{"export", append(append([]string{"export", "--match", "up", "--output", exported}, query...), fast...), map[string]any{"windows": "2/2"}, false, false},
+		{"import, json", append([]string{"import", exported, "--out", imported, "--log-format", "json"}, fast...), map[string]any{"windows": "2"}, true, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -280,6 +281,11 @@ func TestProgressPiped(t *testing.T) {
 			}
 			if _, ok := last["samples"]; !ok {
 				t.Errorf("no sample count in %v", last)
+			}
+			if read, _ := last["read"].(string); tc.read != (read != "") {
+				t.Errorf("last progress record: read = %q, want it %v", read, tc.read)
+			} else if n, size, _ := strings.Cut(read, " of "); n != size {
+				t.Errorf("last progress record: read %s", read)
 			}
 		})
 	}
