@@ -97,7 +97,7 @@ func NewClient(o Options) (*Client, error) {
 		}
 	}
 	if n > 1 {
-		return nil, errors.New("give one kind of credentials: --token, --session, or --user/--password")
+		return nil, ErrManyCredentials
 	}
 	if o.Auth.User != "" && o.Auth.Password == "" {
 		return nil, errors.New("--user needs --password (or GRAFANA_PASSWORD)")

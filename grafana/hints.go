@@ -18,6 +18,10 @@ import (
 // Grafana's own text: each names the fix. None may quote a credential:
 // Auth values are never formatted into them.
 
+// ErrManyCredentials is returned by NewClient for more than one kind of
+// credentials; the caller knows which came from the environment.
+var ErrManyCredentials = errors.New("give one kind of credentials: --token, --session, or --user/--password")
+
 // checkCredentials refuses, before anything is sent, credentials that can
 // never work on Grafana's HTTP API: Grafana Cloud access-policy tokens
 // (glc_...) authorize Grafana Cloud's Prometheus, Loki and other endpoints,

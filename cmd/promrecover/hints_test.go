@@ -68,7 +68,7 @@ func TestErrorHints(t *testing.T) {
 			srv := sim.New(sim.Config{Series: data, Tokens: []string{testToken}})
 			s := srv.Login("admin")
 			srv.AgeSessions(11 * time.Minute) // every call now asks for a rotation
-			return setup{wrap(srv), []string{"--session", s}, []string{s, "rotated-cookie-value"}}
+			return setup{wrap(srv), []string{"--session", s}, []string{s, "rotated-cookie-value", testToken}}
 		}
 	}
 	token := func(cfg sim.Config, wrap func(*sim.Server) http.Handler) func() setup {
@@ -86,7 +86,8 @@ func TestErrorHints(t *testing.T) {
 		args    []string
 		inErr   bool // the fix is in the error; otherwise in the NOT RECOVERED lines
 		want    []string
-		maxReqs int64  // requests the server may see; 0: no bound checked
+		maxReqs int64 // requests the server may see; 0: no bound checked
+		env     map[string]string
 		tls     bool   // the server speaks HTTPS with a certificate nobody trusts
 		scheme  string // replaces the server's in --grafana-url
 	}{
@@ -130,12 +131,18 @@ func TestErrorHints(t *testing.T) {
 			inErr: true, want: []string{"certificate", "does not trust the TLS certificate", "SSL_CERT_FILE"}, maxReqs: -1},
 		{name: "https to a plain HTTP port", setup: token(sim.Config{}, plain), scheme: "https://",
 			inErr: true, want: []string{"answers plain HTTP on that port", "write http://"}, maxReqs: -1},
+		{name: "a token left in the environment beside --session", setup: session(func(s *sim.Server) http.Handler { return s }),
+			env: map[string]string{"GRAFANA_TOKEN": testToken}, inErr: true,
+			want: []string{"give one kind of credentials", "from the environment: GRAFANA_TOKEN", "unset"}, maxReqs: -1},
 		{name: "a login page instead of the API", setup: func() setup { return setup{page, []string{"--token", testToken}, []string{testToken}} },
 			inErr: true, want: []string{"answered with an HTML page", "login proxy", "/api/health answers JSON"}, maxReqs: 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s := c.setup()
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
 			counted := &countRequests{next: s.handler}
 			hs := httptest.NewUnstartedServer(counted)
 			if c.tls {
