@@ -34,12 +34,16 @@ import (
 // seldom enough to cost nothing next to the fetching.
 const barRefresh = 150 * time.Millisecond
 
+// DefaultEvery is how often a plain record is logged: often enough to show a
+// run is alive, seldom enough not to flood a CI log.
+const DefaultEvery = 5 * time.Second
+
 // Options describe what to show of one run.
 type Options struct {
 	Windows int                  // windows the run fetches; 0 when not known ahead, as in an import
 	Size    int64                // bytes of the input read through Reader, when known ahead
 	Stats   func() grafana.Stats // the client's counters; nil when there is no client
-	Every   time.Duration        // between plain records when stderr is not a terminal
+	Every   time.Duration        // between plain records when stderr is not a terminal; 0: DefaultEvery
 	Hide    bool                 // show nothing (--quiet)
 }
 
@@ -62,7 +66,8 @@ func NewConsole(stderr io.Writer) *Console {
 	return &Console{out: stderr, terminal: ok && term.IsTerminal(int(f.Fd())) && os.Getenv("TERM") != "dumb"}
 }
 
-// Write writes one log record, above the bars while they are drawn.
+// Write writes one log record, above the bars while they are drawn (at
+// their next redraw, at most barRefresh later).
 func (c *Console) Write(b []byte) (int, error) {
 	c.mu.Lock()
 	bars := c.bars
@@ -95,6 +100,9 @@ func (c *Console) Start(log *slog.Logger, o Options) *Run {
 	}
 	var d display = plain{log}
 	every := o.Every
+	if every <= 0 {
+		every = DefaultEvery
+	}
 	if c.terminal {
 		d, every = c.newBars(r), barRefresh
 	}
@@ -111,7 +119,7 @@ func (r *Run) Wrap(sink extract.Sink) extract.Sink {
 	return &counter{next: sink, r: r}
 }
 
-// Reader counts what is read from r, for an input of Options.Size bytes.
+// Reader counts what is read from in, an input of Options.Size bytes.
 func (r *Run) Reader(in io.Reader) io.Reader {
 	if r.quit == nil {
 		return in
