@@ -19,11 +19,16 @@ var version, commit, date string
 // what the toolchain embeds: the module version for `go install ...@v1.2.0`,
 // a pseudo-version plus vcs.revision and vcs.time for a build in a git
 // checkout, so a bug report names the code even from a plain `go build`.
-func build() (ver, rev, at string) {
-	ver, rev, at = version, commit, date
+// when is "built DATE", or "committed DATE" when only the commit's time is
+// known.
+func build() (ver, rev, when string) {
+	ver, rev = version, commit
+	if date != "" {
+		when = "built " + date
+	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return ver, rev, at
+		return ver, rev, when
 	}
 	if ver == "" && bi.Main.Version != "(devel)" {
 		ver = bi.Main.Version
@@ -32,11 +37,11 @@ func build() (ver, rev, at string) {
 		switch {
 		case s.Key == "vcs.revision" && rev == "":
 			rev = s.Value
-		case s.Key == "vcs.time" && at == "":
-			at = s.Value
+		case s.Key == "vcs.time" && when == "":
+			when = "committed " + s.Value
 		}
 	}
-	return ver, rev, at
+	return ver, rev, when
 }
 
 // versionString is the version alone, as sent in the User-Agent.
@@ -49,14 +54,14 @@ func versionString() string {
 
 // versionLine is what --version and the version command print.
 func versionLine() string {
-	_, rev, at := build()
-	orUnknown := func(s string) string {
-		if s == "" {
-			return "unknown"
-		}
-		return s
+	_, rev, when := build()
+	if rev == "" {
+		rev = "unknown"
 	}
-	return fmt.Sprintf("%s (commit %s, built %s, %s %s/%s)", versionString(), orUnknown(rev), orUnknown(at), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if when == "" {
+		when = "built unknown"
+	}
+	return fmt.Sprintf("%s (commit %s, %s, %s %s/%s)", versionString(), rev, when, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 // addVersion gives root --version and a version command, which users of

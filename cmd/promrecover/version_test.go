@@ -23,7 +23,7 @@ func TestVersion(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ver, rev, at := "dev", "unknown", "unknown"
+		ver, rev, when := "dev", "unknown", "built unknown"
 		for _, line := range strings.Split(string(b), "\n") {
 			f := strings.Fields(line)
 			switch {
@@ -34,12 +34,12 @@ func TestVersion(t *testing.T) {
 					rev = v
 				}
 				if v, ok := strings.CutPrefix(f[1], "vcs.time="); ok {
-					at = v
+					when = "committed " + v
 				}
 			}
 		}
-		t.Logf("go version -m: version %s, revision %s, time %s", ver, rev, at)
-		checkVersion(t, bin, "promrecover version "+ver+" (commit "+rev+", built "+at+", "+goLine+")")
+		t.Logf("go version -m: version %s, revision %s, %s", ver, rev, when)
+		checkVersion(t, bin, "promrecover version "+ver+" (commit "+rev+", "+when+", "+goLine+")")
 	})
 }
 
