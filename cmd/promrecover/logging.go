@@ -28,7 +28,7 @@ func registerLogging(root *cobra.Command, stderr io.Writer) (func() *slog.Logger
 	fs := root.PersistentFlags()
 	fs.BoolVarP(&verbose, "verbose", "v", false, "log every window and request decision")
 	fs.BoolVarP(&quiet, "quiet", "q", false, "show no progress and log only warnings and errors on stderr; stdout is unchanged")
-	fs.Var(&format, "log-format", "format of the log records on stderr: text or json")
+	fs.Var(&format, "log-format", "format of the log records on stderr (json: one object a line)")
 	fs.DurationVar(&every, "progress-interval", progress.DefaultEvery, "when stderr is not a terminal, how often a progress record is logged")
 	// For tests, which must not wait seconds for a record.
 	_ = fs.MarkHidden("progress-interval")
