@@ -54,6 +54,31 @@ func orgMismatch(se *StatusError, orgID int64) error {
 	return fmt.Errorf("%w: the token belongs to another organization than --org-id %d; leave --org-id out to use the token's own organization, or create a service account token in organization %d", se, orgID, orgID)
 }
 
+// SessionValue accepts what users paste as the session: the cookie's value,
+// or a whole Cookie header copied from a browser's developer tools, from
+// which it takes the value of the cookie named cookieName. A value with
+// cookie syntax but no such cookie is refused, naming the cookies found
+// (never their values).
+func SessionValue(v, cookieName string) (string, error) {
+	v = strings.TrimSpace(v)
+	if !strings.ContainsAny(v, "=;") {
+		return v, nil
+	}
+	header, _ := strings.CutPrefix(v, "Cookie:")
+	cookies, err := http.ParseCookie(strings.TrimSpace(header))
+	var names []string
+	for _, ck := range cookies {
+		if ck.Name == cookieName {
+			return ck.Value, nil
+		}
+		names = append(names, ck.Name)
+	}
+	if err != nil || len(names) == 0 {
+		return "", fmt.Errorf("the session (--session or GRAFANA_SESSION) is neither a cookie value nor a Cookie header; pass the value of the %s cookie only", cookieName)
+	}
+	return "", fmt.Errorf("the session (--session or GRAFANA_SESSION) holds the cookies %s but none named %s; pass the value of the %s cookie, or --cookie-name NAME if this Grafana's [auth] login_cookie_name is another", strings.Join(names, ", "), cookieName, cookieName)
+}
+
 // relogin says how to get a session cookie that works again.
 func relogin(cookieName string) string {
 	return fmt.Sprintf("log in again to Grafana in a browser, copy the value of the new %s cookie (developer tools > Application or Storage > Cookies) and pass it with --session or GRAFANA_SESSION; or use a service account token (--token), which never needs rotating", cookieName)

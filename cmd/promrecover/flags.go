@@ -48,6 +48,15 @@ func (c *connFlags) client(log *slog.Logger) (*grafana.Client, error) {
 	if o.URL == "" {
 		return nil, errors.New("--grafana-url is required (or GRAFANA_URL): the address you open Grafana at")
 	}
+	if o.Auth.Session != "" {
+		// Set here, not in the client, because the resume state keys
+		// the rotated cookie by the session given.
+		v, err := grafana.SessionValue(o.Auth.Session, o.Auth.CookieName)
+		if err != nil {
+			return nil, err
+		}
+		c.session, o.Auth.Session = v, v
+	}
 	client, err := grafana.NewClient(o)
 	if errors.Is(err, grafana.ErrManyCredentials) && len(c.fromEnv) > 0 {
 		// A variable exported for another run is the usual surprise.

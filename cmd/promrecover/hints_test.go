@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -199,4 +200,37 @@ type countRequests struct {
 func (c *countRequests) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.n.Add(1)
 	c.next.ServeHTTP(w, r)
+}
+
+// TestSessionPastedAsCookieHeader gives --session as users copy it from a
+// browser: a whole Cookie header, which works when it holds the session
+// cookie and is refused, naming the cookies, when it does not.
+func TestSessionPastedAsCookieHeader(t *testing.T) {
+	srv := sim.New(sim.Config{Series: sim.DemoSeries(dataStart, dataEnd, 1)})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	session := srv.Login("admin")
+	cases := []struct {
+		session string
+		errPart string // "" for success
+	}{
+		{session: "grafana_session=" + session + "; grafana_session_expiry=1754186400"},
+		{session: "Cookie: _ga=GA1.2.3; grafana_session=" + session},
+		{session: "_ga=GA1.2.3; grafana_sess=" + session, errPart: "holds the cookies _ga, grafana_sess but none named grafana_session"},
+		{session: "=;=", errPart: "neither a cookie value nor a Cookie header"},
+	}
+	for _, c := range cases {
+		stdout, stderr, err := runCLI(t, "recover", "--grafana-url", hs.URL, "--session", c.session, "--datasource", "grafanacloud-prom",
+			"--from", dataStart.Add(2*time.Hour).Format(time.RFC3339), "--to", dataStart.Add(4*time.Hour).Format(time.RFC3339),
+			"--match", "up", "--out", t.TempDir())
+		switch {
+		case c.errPart == "" && err != nil:
+			t.Errorf("%q: %v\n%s", c.session, err, stderr)
+		case c.errPart != "" && (err == nil || !strings.Contains(err.Error(), c.errPart)):
+			t.Errorf("%q: err = %v, want %q", c.session, err, c.errPart)
+		}
+		if strings.Contains(stdout+stderr+fmt.Sprint(err), session) {
+			t.Errorf("%q: the session was printed", c.session)
+		}
+	}
 }
