@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -141,7 +142,10 @@ func unreachable(err error, base string) error {
 	var ua x509.UnknownAuthorityError
 	var he x509.HostnameError
 	var ci x509.CertificateInvalidError
+	var dns *net.DNSError
 	switch {
+	case errors.As(err, &dns) && dns.IsNotFound:
+		return &extract.AbortError{Err: fmt.Errorf("%w: no such host; check the spelling of --grafana-url %s (the address you open Grafana at)", err, base)}
 	case errors.As(err, &cv), errors.As(err, &ua), errors.As(err, &he), errors.As(err, &ci):
 		return &extract.AbortError{Err: fmt.Errorf("%w: this machine does not trust the TLS certificate of %s; if Grafana's certificate comes from a private CA, add the CA to the system's trust store or point SSL_CERT_FILE at its PEM file, and check that --grafana-url names the host the certificate is for", err, base)}
 	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
