@@ -61,13 +61,14 @@ func registerConfig(root *cobra.Command) func(*cobra.Command) error {
 	var path string
 	root.PersistentFlags().StringVar(&path, "config", "", "YAML file of flag values (keys are flag names, optionally under a command's name); the command line and the environment win over it (or "+configEnv+")")
 	return func(cmd *cobra.Command) error {
-		if path == "" {
-			path = os.Getenv(configEnv)
+		file := path
+		if file == "" {
+			file = os.Getenv(configEnv)
 		}
-		if path == "" {
+		if file == "" {
 			return nil
 		}
-		c, err := loadConfig(path, root)
+		c, err := loadConfig(file, root)
 		if err != nil {
 			return err
 		}
