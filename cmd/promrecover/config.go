@@ -15,15 +15,15 @@ import (
 // can point every shell of a runbook at one file.
 const configEnv = "PROMRECOVER_CONFIG"
 
-// secretEnv lists the flags a config file must not hold, and where they come
-// from instead: a config file gets committed, copied into tickets and shared,
-// which is exactly what a token must not be.
-var secretEnv = map[string]string{"token": "GRAFANA_TOKEN", "session": "GRAFANA_SESSION", "password": "GRAFANA_PASSWORD"}
-
 // flagEnv lists the flags that connFlags.options reads from the environment
 // when the command line leaves them empty. The environment beats the config
 // file, so a key of the file is skipped when its variable is set.
-var flagEnv = map[string]string{"grafana-url": "GRAFANA_URL", "user": "GRAFANA_USER"}
+var flagEnv = map[string]string{"grafana-url": "GRAFANA_URL", "token": "GRAFANA_TOKEN", "session": "GRAFANA_SESSION", "user": "GRAFANA_USER", "password": "GRAFANA_PASSWORD"}
+
+// secrets are the flags a config file must not hold: a config file gets
+// committed, copied into tickets and shared, which is exactly what a token
+// must not be. They come from the environment (flagEnv) instead.
+var secrets = []string{"token", "session", "password"}
 
 // notConfigurable are flags that exist but make no sense in a file.
 var notConfigurable = map[string]string{
@@ -112,8 +112,9 @@ func (c *config) values(m *yaml.Node, sub *cobra.Command) ([]configValue, error)
 			return nil, fmt.Errorf("%s:%d: %s is given twice (first on line %d)", c.path, key.Line, name, line)
 		}
 		seen[name] = key.Line
-		if env, ok := secretEnv[name]; ok {
-			return nil, fmt.Errorf("%s:%d: %s is refused in a config file, which gets committed and shared: set %s in the environment instead (credentials come from GRAFANA_TOKEN, GRAFANA_SESSION, or GRAFANA_USER and GRAFANA_PASSWORD)", c.path, key.Line, name, env)
+		if slices.Contains(secrets, name) {
+			return nil, fmt.Errorf("%s:%d: %s is refused in a config file, which gets committed and shared: set %s in the environment instead (credentials come from %s, %s, or %s and %s)",
+				c.path, key.Line, name, flagEnv[name], flagEnv["token"], flagEnv["session"], flagEnv["user"], flagEnv["password"])
 		}
 		if why, ok := notConfigurable[name]; ok {
 			return nil, fmt.Errorf("%s:%d: %s cannot be set in a config file: %s", c.path, key.Line, name, why)

@@ -88,11 +88,11 @@ func (c *connFlags) options() grafana.Options {
 			}
 		}
 	}
-	env(&c.url, "GRAFANA_URL")
-	env(&c.token, "GRAFANA_TOKEN")
-	env(&c.session, "GRAFANA_SESSION")
-	env(&c.user, "GRAFANA_USER")
-	env(&c.password, "GRAFANA_PASSWORD")
+	env(&c.url, flagEnv["grafana-url"])
+	env(&c.token, flagEnv["token"])
+	env(&c.session, flagEnv["session"])
+	env(&c.user, flagEnv["user"])
+	env(&c.password, flagEnv["password"])
 	return grafana.Options{
 		URL:        c.url,
 		Auth:       grafana.Auth{Token: c.token, Session: c.session, CookieName: c.cookie, User: c.user, Password: c.password},
