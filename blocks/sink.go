@@ -26,6 +26,8 @@ type Block struct {
 	Window           extract.Window
 	MinTime, MaxTime int64 // from meta.json: [MinTime, MaxTime) in ms
 	Series, Samples  uint64
+	Chunks           uint64
+	Size             int64 // bytes of the block's files, as 'promtool tsdb list' shows
 	// Duplicates counts series that arrived again for the window with
 	// identical samples (overlapping selectors) and were written once.
 	Duplicates uint64
@@ -192,6 +194,10 @@ func (s *Sink) finish(ctx context.Context, win *window, gaps []extract.Gap) (*Bl
 	if err := chownTree(src, s.owner); err != nil {
 		return nil, fmt.Errorf("window %s: %w", win.w, err)
 	}
+	size, err := dirSize(src)
+	if err != nil {
+		return nil, fmt.Errorf("window %s: %w", win.w, err)
+	}
 	dst := filepath.Join(s.dir, id.String())
 	b := &Block{
 		ULID:       id.String(),
@@ -200,6 +206,8 @@ func (s *Sink) finish(ctx context.Context, win *window, gaps []extract.Gap) (*Bl
 		MaxTime:    meta.MaxTime,
 		Series:     meta.Stats.NumSeries,
 		Samples:    meta.Stats.NumSamples,
+		Chunks:     meta.Stats.NumChunks,
+		Size:       size,
 		Duplicates: win.duplicates,
 		Gaps:       gaps,
 		Dir:        dst,

@@ -88,7 +88,10 @@ func TestRoundTrip(t *testing.T) {
 		if !isULID(b.ULID) || b.Dir != filepath.Join(dir, b.ULID) {
 			t.Errorf("block %d: ULID %q dir %q", i, b.ULID, b.Dir)
 		}
-		w.ULID, w.Dir = b.ULID, b.Dir
+		if size, err := dirSize(b.Dir); err != nil || b.Size != size || b.Chunks == 0 {
+			t.Errorf("block %d: size %d chunks %d, want the %d bytes on disk (%v) and some chunks", i, b.Size, b.Chunks, size, err)
+		}
+		w.ULID, w.Dir, w.Chunks, w.Size = b.ULID, b.Dir, b.Chunks, b.Size
 		if !reflect.DeepEqual(b, w) {
 			t.Errorf("block %d = %+v, want %+v", i, b, w)
 		}

@@ -84,6 +84,9 @@ func NewClient(o Options) (*Client, error) {
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("--grafana-url %q is not an http(s) URL; give the address you open Grafana at, e.g. https://example.grafana.net", o.URL)
 	}
+	if err := checkURL(base); err != nil {
+		return nil, err
+	}
 	if base.User != nil {
 		return nil, errors.New("--grafana-url holds credentials; pass them with --user/--password or GRAFANA_USER/GRAFANA_PASSWORD instead, so they stay out of logs")
 	}
@@ -94,13 +97,13 @@ func NewClient(o Options) (*Client, error) {
 		}
 	}
 	if n > 1 {
-		return nil, errors.New("give one kind of credentials: --token, --session, or --user/--password")
+		return nil, ErrManyCredentials
 	}
 	if o.Auth.User != "" && o.Auth.Password == "" {
 		return nil, errors.New("--user needs --password (or GRAFANA_PASSWORD)")
 	}
-	if strings.HasPrefix(o.Auth.Token, "glc_") {
-		return nil, errors.New("--token is a Grafana Cloud access-policy token (glc_...), which the Grafana HTTP API does not accept; create a service account token (glsa_...) in Grafana under Administration > Service accounts")
+	if err := checkCredentials(o.Auth); err != nil {
+		return nil, err
 	}
 	if o.Timeout == 0 {
 		o.Timeout = 150 * time.Second
@@ -294,13 +297,16 @@ func (c *Client) classify(err error) error {
 		case se.Status == http.StatusUnauthorized:
 			return backoff.Permanent(&extract.AbortError{Err: c.explainUnauthorized(se)})
 		case se.Status == http.StatusForbidden && strings.Contains(se.Message, "origin not allowed"):
-			return backoff.Permanent(&extract.AbortError{Err: fmt.Errorf("%w (Grafana's CSRF check refused the request: do not send an Origin header, or set [security] csrf_trusted_origins)", err)})
+			return backoff.Permanent(originRefused(err))
 		case se.Status == http.StatusForbidden || se.Status == http.StatusNotFound:
 			// Permissions and missing datasources are the same for every
 			// window: going on would only repeat the failure.
 			return backoff.Permanent(&extract.AbortError{Err: err})
 		}
 		return backoff.Permanent(err)
+	}
+	if h := unreachable(err, c.base.String()); h != nil {
+		return backoff.Permanent(h)
 	}
 	var rq *retryQuery
 	if errors.As(err, &rq) || isTransient(err) {
@@ -311,8 +317,10 @@ func (c *Client) classify(err error) error {
 
 func (c *Client) explainUnauthorized(se *StatusError) error {
 	switch {
+	case se.MessageID == "api-key.organization-mismatch":
+		return orgMismatch(se, c.opts.OrgID)
 	case c.opts.Auth.Session != "":
-		return fmt.Errorf("%w: Grafana refused the session cookie (revoked, expired or logged out); log in again and pass the new %s cookie value with --session or GRAFANA_SESSION", se, c.opts.Auth.CookieName)
+		return fmt.Errorf("%w: Grafana refused the session cookie (revoked, expired or logged out); %s", se, relogin(c.opts.Auth.CookieName))
 	case c.opts.Auth.Token != "":
 		return fmt.Errorf("%w: Grafana refused the token; use a service account token (glsa_...) of this Grafana instance that is not expired", se)
 	case c.opts.Auth.User != "":
@@ -356,6 +364,12 @@ func (c *Client) once(ctx context.Context, method, path string, body any, okStat
 		return &retryQuery{fmt.Errorf("%s %s: reading the answer: %w", method, path, err)}
 	}
 	status := resp.StatusCode()
+	// Grafana's API answers JSON, even for unknown /api paths; a page
+	// comes from something else, and no retry will change that. 429 and
+	// 5xx pages from a proxy are passing trouble, retried below.
+	if status < 500 && status != http.StatusTooManyRequests && strings.HasPrefix(resp.Header().Get("Content-Type"), "text/html") {
+		return htmlAnswer(method, path, c.base.String())
+	}
 	if status/100 == 2 || slices.Contains(okStatus, status) {
 		if err := read(status, cr); err != nil {
 			if cr.err != nil {
@@ -396,11 +410,8 @@ func (c *Client) rotate(ctx context.Context, refused string) error {
 	if err != nil {
 		return fmt.Errorf("rotating the session: %w", err)
 	}
-	if resp.StatusCode() != http.StatusOK {
-		return fmt.Errorf("rotating the session: HTTP %d: Grafana refused to rotate it; log in again and pass the new cookie with --session", resp.StatusCode())
-	}
-	if c.Session() == refused {
-		return errors.New("rotating the session: Grafana answered without a new session cookie; log in again and pass the new cookie with --session")
+	if resp.StatusCode() != http.StatusOK || c.Session() == refused {
+		return rotationRefused(resp.StatusCode(), resp.Cookies(), c.opts.Auth.CookieName)
 	}
 	c.rotations.Add(1)
 	c.opts.Log.Info("session rotated")

@@ -494,5 +494,5 @@ func (c *Client) ResolveDatasource(ctx context.Context, ref string) (Datasource,
 			return ds, err
 		}
 	}
-	return ds, &extract.AbortError{Err: fmt.Errorf("datasource %q not found by uid or name; list them with 'promrecover datasources'", ref)}
+	return ds, c.datasourceNotFound(ctx, ref)
 }

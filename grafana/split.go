@@ -459,7 +459,7 @@ func (sp *splitter) gap(p part, kind splitKind, cause error, why string) {
 	case why != "":
 		reason = why + ": " + msg
 	case tb != nil:
-		reason = fmt.Sprintf("still too big for the datasource's limits, split as far as it goes (down to %s): %s", size, msg)
+		reason = fmt.Sprintf("still too big for the datasource's limits, split as far as it goes (down to %s): %s%s", size, msg, limitHint(tb.limit))
 	case kind == slow:
 		reason = fmt.Sprintf("still timing out after every retry, split as far as it goes (down to %s): %s", size, msg)
 	default:

@@ -139,7 +139,7 @@ func TestBadInput(t *testing.T) {
 			want:  []string{`--from: "now-6 hours"`, "now-6h"}},
 		{name: "unknown datasource",
 			flags: map[string]string{"--datasource": "grafanacloud-prometheus"},
-			want:  []string{`datasource "grafanacloud-prometheus" not found by uid or name`, "list them with 'promrecover datasources'"}},
+			want:  []string{`datasource "grafanacloud-prometheus" not found by uid or name`, "give --datasource one of the uids (or names) 'promrecover datasources' lists: grafanacloud-prom"}},
 		{name: "wrong token",
 			flags: map[string]string{"--token": testToken + "-wrong"},
 			want:  []string{"HTTP 401", "Grafana refused the token", "use a service account token (glsa_...)"}},
@@ -153,7 +153,7 @@ func TestBadInput(t *testing.T) {
 				e.srv.RevokeSessions()
 				return true
 			},
-			want: []string{"HTTP 401", "Grafana refused the session cookie", "log in again and pass the new grafana_session cookie value with --session"}},
+			want: []string{"HTTP 401", "Grafana refused the session cookie", "log in again to Grafana in a browser, copy the value of the new grafana_session cookie", "--session or GRAFANA_SESSION"}},
 		{name: "the datasource refused Grafana",
 			before: func(t *testing.T, e *badEnv) bool {
 				e.cfg.Intercept = func(sim.PromCall) *sim.PromReply {

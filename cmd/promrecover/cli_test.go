@@ -35,20 +35,7 @@ func TestDatasourcesListsPrometheusOnes(t *testing.T) {
 			[]string{"grafanacloud-prom", "logs", "loki"}, nil},
 	}
 	for _, tc := range cases {
-		stdout, stderr, err := runCLI(t, tc.args...)
-		if err != nil {
-			t.Fatalf("%v: %v\n%s", tc.args, err, stderr)
-		}
-		for _, w := range tc.want {
-			if !strings.Contains(stdout, w) {
-				t.Errorf("%v: output lacks %q:\n%s", tc.args, w, stdout)
-			}
-		}
-		for _, n := range tc.not {
-			if strings.Contains(stdout, n) {
-				t.Errorf("%v: output has %q:\n%s", tc.args, n, stdout)
-			}
-		}
+		runWant(t, tc.args, tc.want, tc.not)
 	}
 }
 
@@ -71,9 +58,14 @@ func TestSecretsStayOutOfOutput(t *testing.T) {
 		{"recover", "--datasource", "grafanacloud-prom", "--out", t.TempDir(), "--user", "admin", "--password", password + "-wrong"},
 		{"recover", "--datasource", "no-such-datasource", "--out", t.TempDir(), "--token", testToken},
 	}
+	summary := filepath.Join(t.TempDir(), "summary.json")
 	for _, args := range cases {
-		stdout, stderr, err := runCLI(t, append(args, common...)...)
-		all := stdout + stderr
+		stdout, stderr, err := runCLI(t, append(append(args, common...), "--summary-json", summary)...)
+		written, rerr := os.ReadFile(summary)
+		if rerr != nil {
+			t.Fatalf("%v: no --summary-json: %v", args[:2], rerr)
+		}
+		all := stdout + stderr + string(written)
 		if err != nil {
 			all += err.Error()
 		}

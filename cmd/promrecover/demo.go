@@ -17,7 +17,7 @@ import (
 	"github.com/promrecover/promrecover/grafana/sim"
 )
 
-func newDemoCmd(logger func() *slog.Logger) *cobra.Command {
+func newDemoCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra.Command {
 	var (
 		out         string
 		seed        int64
@@ -31,8 +31,12 @@ realistic data set (counters with resets, gauges, a classic histogram, NaN and
 +Inf values, irregular scrape times), treats 4 hours of it as lost, recovers
 them into --out through the same code as 'recover', and then reads the blocks
 back and compares them sample by sample with the source.`,
-		Example: `  promrecover demo
-  promtool tsdb list demo-data`,
+		Example: `  # Recover into ./demo-data, then look at the blocks.
+  promrecover demo
+  promrecover verify demo-data
+
+  # Another data set, elsewhere.
+  promrecover demo --seed 7 --out /tmp/demo`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := logger()
@@ -64,7 +68,7 @@ back and compares them sample by sample with the source.`,
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "demo: Grafana-compatible server at http://%s with %d series over the last 10h\n", ln.Addr(), len(data))
 			fmt.Fprintf(w, "demo: lost range %s .. %s, recovering into %s\n", from.Format(time.RFC3339), to.Format(time.RFC3339), out)
-			r := &recovery{plan: plan, client: client, grafanaURL: "http://" + ln.Addr().String(), datasource: "grafanacloud-prom", out: out, concurrency: concurrency, now: now}
+			r := &recovery{plan: plan, client: client, grafanaURL: "http://" + ln.Addr().String(), datasource: "grafanacloud-prom", out: out, concurrency: concurrency, now: now, progress: showProgress}
 			if _, err := r.run(cmd.Context(), log, w); err != nil {
 				return err
 			}

@@ -15,9 +15,10 @@ import (
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/relabel"
 	"github.com/promrecover/promrecover/grafana"
+	"github.com/promrecover/promrecover/progress"
 )
 
-func newExportCmd(logger func() *slog.Logger) *cobra.Command {
+func newExportCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra.Command {
 	var (
 		conn   connFlags
 		sel    selectFlags
@@ -25,6 +26,7 @@ func newExportCmd(logger func() *slog.Logger) *cobra.Command {
 		output string
 		format string
 	)
+	rep := &report{command: "export"}
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Fetch series from Grafana and write them as matrix JSON, JSON Lines or OpenMetrics",
@@ -42,12 +44,28 @@ reads back exactly:
                It cannot carry stale markers, which it writes as NaN.
 
 The file is written only when every window was fetched.`,
-		Example: `  GRAFANA_TOKEN=glsa_... promrecover export --grafana-url https://example.grafana.net \
-      --datasource grafanacloud-prom --from now-6h --to now-3h --match 'up' --output up.json
-  promrecover export ... --format openmetrics --output lost.om`,
+		Example: `  # Once per shell: credentials from the environment, typed at a prompt,
+  # stay out of the shell history and the process list.
+  read -rsp 'service account token: ' GRAFANA_TOKEN && export GRAFANA_TOKEN
+  export GRAFANA_URL=https://example.grafana.net
+
+  # Prometheus's own range JSON of one metric.
+  promrecover export --datasource grafanacloud-prom --from now-6h --to now-3h \
+      --match up --output up.json
+
+  # OpenMetrics text, to install elsewhere with 'promrecover import' or promtool.
+  promrecover export --datasource grafanacloud-prom --from 2025-08-03T02:00:00Z \
+      --to 2025-08-03T08:30:00Z --match '{job="traffic"}' --format openmetrics --output lost.om
+
+  # Straight into another machine's data directory.
+  promrecover export --datasource grafanacloud-prom --from now-6h --to now-3h --format jsonl -o - |
+      ssh prom-host promrecover import - --out /var/lib/prometheus`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			log := logger()
+			if err := rep.check(); err != nil {
+				return err
+			}
 			if output == "" {
 				return errors.New("--output is required: a file, or - for stdout")
 			}
@@ -63,19 +81,29 @@ The file is written only when every window was fetched.`,
 			if err != nil {
 				return err
 			}
+			start := time.Now()
+			defer func() {
+				st := client.Stats()
+				rep.sum.plan, rep.sum.stats, rep.sum.elapsed = plan, &st, time.Since(start)
+				err = rep.write(cmd.Context(), cmd.OutOrStdout(), err)
+			}()
 			ds, err := client.ResolveDatasource(cmd.Context(), conn.datasource)
 			if err != nil {
 				return err
 			}
+			rep.sum.ds = ds
 			sink := export.NewMatrix()
 			src := &grafana.Source{Client: client, Datasource: ds}
 			if sel.maxSeries > 0 {
 				plan.Selectors = src.Shard(cmd.Context(), plan.Selectors, plan.From, plan.To, sel.maxSeries)
 			}
-			res, err := extract.Run(cmd.Context(), plan, src, relabel.Wrap(sink, rules), sel.concurrency, log)
+			show := showProgress(log, progress.Options{Windows: len(plan.Windows), Stats: client.Stats})
+			res, err := extract.Run(cmd.Context(), plan, src, show.Wrap(relabel.Wrap(sink, rules)), sel.concurrency, log)
+			show.Stop()
+			rep.sum.res = res
 			if failed, gaps := res.Failed(), res.Gaps(); len(failed) > 0 || len(gaps) > 0 || err != nil {
 				for _, f := range failed {
-					fmt.Fprintf(cmd.ErrOrStderr(), "NOT FETCHED %s: %v\n", f.Window, f.Err)
+					fmt.Fprintf(cmd.ErrOrStderr(), "NOT FETCHED %s: %s\n", f.Window, windowReason(f.Err))
 				}
 				for _, g := range gaps {
 					fmt.Fprintf(cmd.ErrOrStderr(), "NOT FETCHED %s\n", g)
@@ -86,6 +114,7 @@ The file is written only when every window was fetched.`,
 			if err := writeOutput(output, cmd.OutOrStdout(), func(w io.Writer) error { return write(w, series) }); err != nil {
 				return err
 			}
+			rep.sum.exported = true
 			n, samples := res.Totals()
 			log.Info("exported", "series", n, "samples", samples, "format", format, "output", output)
 			return nil
@@ -97,6 +126,7 @@ The file is written only when every window was fetched.`,
 	cmd.Flags().StringVar(&conn.datasource, "datasource", "", "uid or name of the Prometheus datasource")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "file to write, or - for stdout")
 	cmd.Flags().StringVar(&format, "format", "json", "json, jsonl or openmetrics")
+	rep.register(cmd.Flags())
 	return cmd
 }
 

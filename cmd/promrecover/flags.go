@@ -26,6 +26,7 @@ type connFlags struct {
 	orgID                  int64
 	timeout                time.Duration
 	retries                uint
+	fromEnv                []string // the variables that gave a value
 }
 
 func (c *connFlags) register(fs *pflag.FlagSet) {
@@ -47,7 +48,21 @@ func (c *connFlags) client(log *slog.Logger) (*grafana.Client, error) {
 	if o.URL == "" {
 		return nil, errors.New("--grafana-url is required (or GRAFANA_URL): the address you open Grafana at")
 	}
-	return grafana.NewClient(o)
+	if o.Auth.Session != "" {
+		// Set here, not in the client, because the resume state keys
+		// the rotated cookie by the session given.
+		v, err := grafana.SessionValue(o.Auth.Session, o.Auth.CookieName)
+		if err != nil {
+			return nil, err
+		}
+		c.session, o.Auth.Session = v, v
+	}
+	client, err := grafana.NewClient(o)
+	if errors.Is(err, grafana.ErrManyCredentials) && len(c.fromEnv) > 0 {
+		// A variable exported for another run is the usual surprise.
+		return nil, fmt.Errorf("%w; from the environment: %s (unset what this command should not use)", err, strings.Join(c.fromEnv, ", "))
+	}
+	return client, err
 }
 
 // prepareQuery checks the flags of a command that queries, the cheap checks
@@ -68,13 +83,16 @@ func (c *connFlags) options() grafana.Options {
 	env := func(v *string, name string) {
 		if *v == "" {
 			*v = os.Getenv(name)
+			if *v != "" {
+				c.fromEnv = append(c.fromEnv, name)
+			}
 		}
 	}
-	env(&c.url, "GRAFANA_URL")
-	env(&c.token, "GRAFANA_TOKEN")
-	env(&c.session, "GRAFANA_SESSION")
-	env(&c.user, "GRAFANA_USER")
-	env(&c.password, "GRAFANA_PASSWORD")
+	env(&c.url, flagEnv["grafana-url"])
+	env(&c.token, flagEnv["token"])
+	env(&c.session, flagEnv["session"])
+	env(&c.user, flagEnv["user"])
+	env(&c.password, flagEnv["password"])
 	return grafana.Options{
 		URL:        c.url,
 		Auth:       grafana.Auth{Token: c.token, Session: c.session, CookieName: c.cookie, User: c.user, Password: c.password},

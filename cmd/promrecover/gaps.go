@@ -54,8 +54,12 @@ stretches of [--from, --to) without samples. 'recover --only-gaps' writes only
 into such holes, so recovered samples never interleave with surviving ones.
 Series that are not in the local data at all are not listed: a recovery writes
 them whole.`,
-		Example: `  promrecover gaps --data /var/lib/docker/volumes/x_prometheus-storage/_data --from now-12h --to now-3h
-  promrecover gaps --prometheus-url http://localhost:9090 --from 2025-08-03T02:00:00Z --to 2025-08-03T08:30:00Z --match '{job="traffic"}'`,
+		Example: `  # The holes in the blocks of a Docker volume (Prometheus may keep running).
+  promrecover gaps --data /var/lib/docker/volumes/x_prometheus-storage/_data --from now-12h --to now-3h
+
+  # Through a running Prometheus, head block included, one job, holes of 5m or more.
+  promrecover gaps --prometheus-url http://localhost:9090 --from 2025-08-03T02:00:00Z \
+      --to 2025-08-03T08:30:00Z --match '{job="traffic"}' --min-gap 5m`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			now := time.Now()
@@ -83,8 +87,8 @@ them whole.`,
 	}
 	local.register(cmd, "the Prometheus data directory to read (read-only; its head block, in wal/, is not read: use --prometheus-url for the last hours)")
 	cmd.Flags().StringVar(&from, "from", "", "start of the range: RFC 3339, unix seconds, or now-6h")
-	cmd.Flags().StringVar(&to, "to", "now", "end of the range (exclusive)")
-	cmd.Flags().StringArrayVar(&match, "match", nil, "series selector (repeatable; default: every series)")
+	cmd.Flags().StringVar(&to, "to", "now", "end of the range (exclusive): RFC 3339, unix seconds, now or now-1h")
+	cmd.Flags().StringArrayVar(&match, "match", nil, "series selector, e.g. '{job=\"node\"}' (repeatable; default: every series)")
 	cmd.Flags().BoolVar(&showAll, "all", false, "also list the series without holes")
 	return cmd
 }

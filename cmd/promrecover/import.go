@@ -13,12 +13,14 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract/relabel"
+	"github.com/promrecover/promrecover/progress"
 	"github.com/promrecover/promrecover/textfile"
 )
 
-func newImportCmd(logger func() *slog.Logger) *cobra.Command {
+func newImportCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra.Command {
 	var out, format string
 	var rl relabelFlags
+	rep := &report{command: "import"}
 	cmd := &cobra.Command{
 		Use:   "import FILE --out DIR",
 		Short: "Install TSDB blocks from a file: export's JSON, JSON Lines or OpenMetrics text",
@@ -38,11 +40,20 @@ is detected from the content ('{' starts JSON; JSON whose first key is
 The file is read once. A file that is malformed anywhere (the error gives the
 line), has a sample outside the years 1970..2100, or comes back to a series in
 a window it already gave samples for, installs nothing.`,
-		Example: `  promrecover import lost.om --out /var/lib/docker/volumes/x_prometheus-storage/_data
-  promrecover export ... --output - | promrecover import - --out ./data`,
+		Example: `  # An export, into the data directory of a Docker volume.
+  promrecover import lost.om --out "$(docker volume inspect x_prometheus-storage --format '{{ .Mountpoint }}')"
+
+  # From stdin, the format said rather than detected, with a report for scripts.
+  zcat lost.jsonl.gz | promrecover import - --format jsonl --out ./data --summary-json import.json
+
+  # Relabelled on the way in.
+  promrecover import lost.json --out ./data --set-label source=recovered`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log := logger()
+			if err := rep.check(); err != nil {
+				return err
+			}
 			if out == "" {
 				return errors.New("--out is required: the Prometheus data directory to put the blocks in")
 			}
@@ -54,17 +65,22 @@ a window it already gave samples for, installs nothing.`,
 			if err != nil {
 				return err
 			}
-			return runImport(cmd.Context(), log, cmd.OutOrStdout(), cmd.InOrStdin(), args[0], out, f, rules)
+			err = runImport(cmd.Context(), log, cmd.OutOrStdout(), cmd.InOrStdin(), args[0], out, f, rules, &rep.sum, showProgress)
+			return rep.write(cmd.Context(), cmd.OutOrStdout(), err)
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "Prometheus data directory to install the blocks in")
 	cmd.Flags().StringVar(&format, "format", "", "json, jsonl or openmetrics (default: detected from the content)")
+	rep.register(cmd.Flags())
 	rl.register(cmd.Flags())
 	return cmd
 }
 
-func runImport(ctx context.Context, log *slog.Logger, stdout io.Writer, stdin io.Reader, path, out string, format textfile.Format, rules relabel.Rules) error {
+// runImport imports path into out, filling sum as it goes.
+func runImport(ctx context.Context, log *slog.Logger, stdout io.Writer, stdin io.Reader, path, out string, format textfile.Format, rules relabel.Rules, sum *summary, showProgress progressFunc) error {
 	start := time.Now()
+	sum.input = path
+	defer func() { sum.elapsed = time.Since(start) }()
 	sink, err := blocks.NewSink(out, log)
 	if err != nil {
 		return err
@@ -75,6 +91,7 @@ func runImport(ctx context.Context, log *slog.Logger, stdout io.Writer, stdin io
 		}
 	}()
 	name, in := path, stdin
+	var size int64 // of a regular file, for the progress; the windows are known only once read
 	if path == "-" {
 		name = "stdin"
 	} else {
@@ -84,8 +101,13 @@ func runImport(ctx context.Context, log *slog.Logger, stdout io.Writer, stdin io
 		}
 		defer f.Close()
 		in = f
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			size = st.Size()
+		}
 	}
-	res, err := textfile.Import(ctx, in, textfile.Options{Format: format}, relabel.Wrap(sink, rules))
+	show := showProgress(log, progress.Options{Size: size})
+	res, err := textfile.Import(ctx, show.Reader(in), textfile.Options{Format: format}, show.Wrap(relabel.Wrap(sink, rules)))
+	show.Stop()
 	if err != nil {
 		return fmt.Errorf("%s: %w; nothing was installed", name, err)
 	}
@@ -106,6 +128,7 @@ func runImport(ctx context.Context, log *slog.Logger, stdout io.Writer, stdin io
 	for _, w := range res.Windows {
 		read += w.Samples
 	}
+	sum.res, sum.read, sum.installed = &res.Result, read, installed
 	written, _ := blockTotals(installed)
 	failed := res.Failed()
 	what := string(res.Format)

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -17,19 +16,6 @@ import (
 	"github.com/alecthomas/units"
 	"github.com/spf13/cobra"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = ""
-
-func versionString() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
 
 func main() {
 	// The first Ctrl-C or SIGTERM stops taking new work and lets the run
@@ -82,40 +68,51 @@ type exitError struct {
 func (e *exitError) Error() string { return e.msg }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
-	var verbose bool
 	root := &cobra.Command{
 		Use:   "promrecover",
 		Short: "Recover lost Prometheus data from Grafana into TSDB blocks",
 		Long: `promrecover gets lost hours of Prometheus data back from the copy that
 remote_write sent to Grafana Cloud (or any Grafana with a Prometheus datasource).
 It reads the series through Grafana's HTTP API and writes native Prometheus TSDB
-blocks into the local data directory, where Prometheus picks them up.`,
-		Version:       versionString(),
+blocks into the local data directory, where Prometheus picks them up.
+
+A recovery, step by step:
+  promrecover demo          see it work against a built-in Grafana imitation
+  promrecover datasources   find the uid of the Prometheus datasource
+  promrecover gaps          see what the local Prometheus is missing
+  promrecover plan          see what a recovery would fetch and cost
+  promrecover recover       fetch the range and install the blocks
+  promrecover verify        list the installed blocks, or compare them with an export
+
+Credentials come from the environment (GRAFANA_TOKEN, GRAFANA_SESSION, or
+GRAFANA_USER and GRAFANA_PASSWORD) or flags; every command's --help has examples.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "log every window and request decision")
 	var memLimit string
 	root.PersistentFlags().StringVar(&memLimit, "memory-limit", defaultMemoryLimit, "soft limit of the Go heap (e.g. 384MiB, 1GiB; 0 for none); GOMEMLIMIT, when set, wins")
-	root.PersistentPreRunE = func(*cobra.Command, []string) error { return setMemoryLimit(memLimit) }
-	logger := func() *slog.Logger {
-		level := slog.LevelInfo
-		if verbose {
-			level = slog.LevelDebug
+	configure := registerConfig(root)
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		// The config file first: it may set --memory-limit.
+		if err := configure(cmd); err != nil {
+			return err
 		}
-		return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+		return setMemoryLimit(memLimit)
 	}
+	logger, showProgress := registerLogging(root, stderr)
 	root.AddCommand(
-		newRecoverCmd(logger),
-		newExportCmd(logger),
-		newImportCmd(logger),
+		newRecoverCmd(logger, showProgress),
+		newExportCmd(logger, showProgress),
+		newImportCmd(logger, showProgress),
 		newVerifyCmd(logger),
 		newPlanCmd(logger),
 		newGapsCmd(logger),
 		newDatasourcesCmd(logger),
-		newDemoCmd(logger),
+		newDemoCmd(logger, showProgress),
 	)
+	addVersion(root)
+	addCompletions(root)
 	return root
 }

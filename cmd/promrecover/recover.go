@@ -18,13 +18,14 @@ import (
 	"github.com/promrecover/promrecover/extract/relabel"
 	"github.com/promrecover/promrecover/extract/state"
 	"github.com/promrecover/promrecover/grafana"
+	"github.com/promrecover/promrecover/progress"
 )
 
 // headSpan is how far back a running Prometheus's head block reaches: blocks
 // written there overlap data Prometheus still holds in memory.
 const headSpan = 3 * time.Hour
 
-func newRecoverCmd(logger func() *slog.Logger) *cobra.Command {
+func newRecoverCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra.Command {
 	var (
 		conn      connFlags
 		sel       selectFlags
@@ -38,6 +39,7 @@ func newRecoverCmd(logger func() *slog.Logger) *cobra.Command {
 		onlyGaps  bool
 		local     localFlags
 	)
+	rep := &report{command: "recover"}
 	cmd := &cobra.Command{
 		Use:   "recover",
 		Short: "Fetch a lost range from Grafana and install it as TSDB blocks",
@@ -46,14 +48,33 @@ Grafana's /api/ds/query and writes one verified TSDB block per 2h window into
 --out, usually the Prometheus data directory. Blocks are built and checked in a
 staging directory and renamed into place whole; nothing in --out is ever
 overwritten or deleted. A running Prometheus loads them within a minute.`,
-		Example: `  # the data dir of a Docker volume
-  docker volume inspect x_prometheus-storage --format '{{ .Mountpoint }}'
-  GRAFANA_TOKEN=glsa_... promrecover recover --grafana-url https://example.grafana.net \
-      --datasource grafanacloud-prom --from 2025-08-03T02:00:00Z --to 2025-08-03T08:30:00Z \
-      --match '{job="traffic"}' --out /var/lib/docker/volumes/x_prometheus-storage/_data`,
+		Example: `  # Once per shell: credentials from the environment, typed at a prompt,
+  # stay out of the shell history and the process list.
+  read -rsp 'service account token: ' GRAFANA_TOKEN && export GRAFANA_TOKEN
+  export GRAFANA_URL=https://example.grafana.net
+
+  # What would be fetched, and what it costs; writes nothing.
+  promrecover recover --datasource grafanacloud-prom --from 2025-08-03T02:00:00Z \
+      --to 2025-08-03T08:30:00Z --match '{job="traffic"}' --out /var/lib/prometheus --dry-run
+
+  # Recover it into the data directory of a Docker volume, with a report for scripts.
+  promrecover recover --datasource grafanacloud-prom --from 2025-08-03T02:00:00Z \
+      --to 2025-08-03T08:30:00Z --match '{job="traffic"}' --summary-json recover.json \
+      --out "$(docker volume inspect x_prometheus-storage --format '{{ .Mountpoint }}')"
+
+  # Only into the holes of what Prometheus kept, dropping the label remote_write added.
+  promrecover recover --datasource grafanacloud-prom --from now-12h --to now-3h \
+      --out /var/lib/prometheus --only-gaps --drop-label cluster
+
+  # With the grafana_session cookie of a logged-in browser instead of a token.
+  unset GRAFANA_TOKEN; read -rsp 'grafana_session: ' GRAFANA_SESSION && export GRAFANA_SESSION
+  promrecover recover --datasource grafanacloud-prom --from now-6h --to now-3h --out ./data`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			log := logger()
+			if err := rep.check(); err != nil {
+				return err
+			}
 			ret, err := parseRetention(retention)
 			if err != nil {
 				return err
@@ -73,8 +94,12 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 			if out == "" {
 				return errors.New("--out is required: the Prometheus data directory to put the blocks in")
 			}
+			// From here on the run has started: --summary-json reports it
+			// however it ends.
+			defer func() { err = rep.write(cmd.Context(), cmd.OutOrStdout(), err) }()
 			r := &recovery{relabel: rules, plan: plan, client: client, grafanaURL: conn.url, datasource: conn.datasource, session: conn.session,
-				out: out, statePath: statePath, restart: restart, retention: ret, concurrency: sel.concurrency, now: now, resumeHint: sel.pinned(plan), maxSeries: sel.maxSeries}
+				out: out, statePath: statePath, restart: restart, retention: ret, concurrency: sel.concurrency, now: now, resumeHint: sel.pinned(plan), maxSeries: sel.maxSeries, progress: showProgress,
+				sum: &rep.sum}
 			if onlyGaps {
 				if local.data == "" && local.promURL == "" {
 					local.data = out
@@ -90,6 +115,7 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 	cmd.Flags().StringVar(&conn.datasource, "datasource", "", "uid or name of the Prometheus datasource")
 	cmd.Flags().StringVar(&out, "out", "", "Prometheus data directory to install the blocks in")
 	cmd.Flags().StringVar(&statePath, "state", "", "resume state file (default: "+blocks.StateFileName+" in --out)")
+	rep.register(cmd.Flags())
 	cmd.Flags().BoolVar(&restart, "restart", false, "start over instead of resuming a state left by a run with other flags")
 	cmd.Flags().StringVar(&retention, "retention", "", "the Prometheus's --storage.tsdb.retention.time (e.g. 200h), to warn about blocks it would delete")
 	rl.register(cmd.Flags())
@@ -117,10 +143,21 @@ type recovery struct {
 	relabel     relabel.Rules
 	onlyGaps    *localFlags // where the surviving data is, with --only-gaps
 	maxSeries   int         // shard selectors matching more series; 0: never
+	sum         *summary    // filled as the run goes; nil when nobody reads it
+	progress    progressFunc
 }
 
 func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) ([]blocks.Block, error) {
 	start := time.Now()
+	if r.sum == nil {
+		r.sum = &summary{}
+	}
+	sum := r.sum
+	sum.plan = r.plan
+	defer func() {
+		st := r.client.Stats()
+		sum.stats, sum.elapsed = &st, time.Since(start)
+	}()
 	sink, err := blocks.NewSink(r.out, log)
 	if err != nil {
 		return nil, err
@@ -139,10 +176,12 @@ func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	if err != nil {
 		return nil, err
 	}
+	sum.state = st.Path()
 	earlier, err := r.resume(st, log)
 	if err != nil {
 		return nil, err
 	}
+	sum.earlier = earlier
 	todo := *r.plan
 	todo.Windows = slices.DeleteFunc(slices.Clone(r.plan.Windows), func(w extract.Window) bool {
 		return slices.ContainsFunc(earlier, func(e state.Window) bool { return e.Start == w.Start })
@@ -158,6 +197,7 @@ func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	if err != nil {
 		return nil, err
 	}
+	sum.ds = ds
 	log.Info("recovering", "datasource", ds.Name, "uid", ds.UID, "windows", len(todo.Windows), "done earlier", len(earlier), "selectors", len(r.plan.Selectors), "out", r.out)
 	// The holes are read before anything is written: blocks this run
 	// installs must not count as surviving data.
@@ -175,13 +215,16 @@ func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	if r.maxSeries > 0 && len(todo.Windows) > 0 {
 		todo.Selectors = src.Shard(ctx, todo.Selectors, todo.From, todo.To, r.maxSeries)
 	}
-	res, runErr := extract.Run(ctx, &todo, src, relabel.Wrap(dst, r.relabel), r.concurrency, log)
+	show := r.progress(log, progress.Options{Windows: len(todo.Windows), Stats: r.client.Stats})
+	res, runErr := extract.Run(ctx, &todo, src, show.Wrap(relabel.Wrap(dst, r.relabel)), r.concurrency, log)
+	show.Stop()
 	installed := sink.Blocks()
-	sum := summary{ds: ds, res: res, stats: r.client.Stats(), installed: installed, earlier: earlier, state: st.Path(), elapsed: time.Since(start)}
+	stats := r.client.Stats()
+	sum.res, sum.stats, sum.installed, sum.elapsed = res, &stats, installed, time.Since(start)
 	if filter != nil {
 		sum.covered = filter.Dropped()
 	}
-	printSummary(stdout, sum)
+	printSummary(stdout, *sum)
 
 	gaps := len(res.Gaps())
 	for _, w := range earlier {

@@ -52,11 +52,12 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (g *gate) open() { close(g.opened) }
 
-// buildBinary builds promrecover, since these tests kill a real process.
-func buildBinary(t *testing.T) string {
+// buildBinary builds promrecover, with go build's flags if given, since
+// these tests kill a real process.
+func buildBinary(t *testing.T, flags ...string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "promrecover")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	out, err := exec.Command("go", append(append([]string{"build"}, flags...), "-o", bin, ".")...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

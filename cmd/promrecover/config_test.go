@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/promrecover/promrecover/blocks"
+	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/grafana/sim"
+)
+
+// writeConfig writes a config file named promrecover.yaml, as the README
+// calls it, so that error messages can be checked word for word.
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "promrecover.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// flagsAfter runs the command line with every command's work replaced by
+// keeping its flags, and returns them as they were when the work would have
+// started.
+func flagsAfter(args ...string) (*pflag.FlagSet, error) {
+	root := newRoot(io.Discard, io.Discard)
+	var got *pflag.FlagSet
+	for _, sub := range root.Commands() {
+		sub.RunE = func(cmd *cobra.Command, _ []string) error { got = cmd.Flags(); return nil }
+	}
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	return got, err
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	const file = `grafana-url: https://from-config.example
+datasource: top
+concurrency: 8
+out: /top
+match: ['up', '{job="api", code=~"5.."}']
+drop-label: cluster
+memory-limit: "0"
+recover: &recover
+  datasource: recover-section
+  restart: true
+  step: 30s
+export:
+  format: jsonl
+plan: *recover
+`
+	cases := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want map[string]string // flag name -> value as pflag prints it; lists joined by commas
+	}{
+		{name: "no config: defaults",
+			args: []string{"recover"},
+			want: map[string]string{"concurrency": "4", "datasource": "", "restart": "false", "match": "[]"}},
+		{name: "top level, and the command's section over it",
+			args: []string{"recover", "--config", "CFG"},
+			want: map[string]string{"grafana-url": "https://from-config.example", "datasource": "recover-section", "concurrency": "8",
+				"out": "/top", "restart": "true", "step": "30s", "match": `[up,{job="api", code=~"5.."}]`, "drop-label": "[cluster]", "memory-limit": "0"}},
+		{name: "another command gets the top level and its own section only",
+			args: []string{"export", "--config", "CFG"},
+			want: map[string]string{"datasource": "top", "format": "jsonl", "step": "0s"}},
+		{name: "a section shared through a YAML alias",
+			args: []string{"plan", "--config", "CFG"},
+			want: map[string]string{"datasource": "recover-section", "step": "30s", "concurrency": "8", "format": "<no such flag>"}},
+		{name: "the command line wins, a repeated flag replacing the whole list",
+			args: []string{"recover", "--config", "CFG", "--datasource", "cli", "--concurrency", "2", "--match", "node_load1", "--restart=false"},
+			want: map[string]string{"datasource": "cli", "concurrency": "2", "match": "[node_load1]", "restart": "false", "out": "/top"}},
+		{name: "the environment wins over the config file",
+			env:  map[string]string{"GRAFANA_URL": "https://from-env.example"},
+			args: []string{"recover", "--config", "CFG"},
+			// connFlags.options fills the empty flag from GRAFANA_URL.
+			want: map[string]string{"grafana-url": ""}},
+		{name: "the command line wins over the environment and the config file",
+			env:  map[string]string{"GRAFANA_URL": "https://from-env.example"},
+			args: []string{"recover", "--config", "CFG", "--grafana-url", "https://from-cli.example"},
+			want: map[string]string{"grafana-url": "https://from-cli.example"}},
+		{name: "PROMRECOVER_CONFIG names the file",
+			env:  map[string]string{"PROMRECOVER_CONFIG": "CFG"},
+			args: []string{"recover"},
+			want: map[string]string{"datasource": "recover-section"}},
+		{name: "--config wins over PROMRECOVER_CONFIG",
+			env:  map[string]string{"PROMRECOVER_CONFIG": "/nonexistent.yaml"},
+			args: []string{"recover", "--config", "CFG"},
+			want: map[string]string{"datasource": "recover-section"}},
+	}
+	path := writeConfig(t, file)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, k := range []string{"GRAFANA_URL", "PROMRECOVER_CONFIG"} {
+				t.Setenv(k, strings.ReplaceAll(tc.env[k], "CFG", path))
+			}
+			args := slices.Clone(tc.args)
+			for i := range args {
+				args[i] = strings.ReplaceAll(args[i], "CFG", path)
+			}
+			fs, err := flagsAfter(args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, want := range tc.want {
+				got := "<no such flag>"
+				if f := fs.Lookup(name); f != nil {
+					got = f.Value.String()
+					if sv, ok := f.Value.(pflag.SliceValue); ok { // unquoted, unlike String
+						got = "[" + strings.Join(sv.GetSlice(), ",") + "]"
+					}
+				}
+				if got != want {
+					t.Errorf("--%s = %q, want %q", name, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	cases := []struct {
+		name, file string
+		cmd        string
+		want       []string
+	}{
+		{name: "a token is refused, naming the environment variables",
+			file: "datasource: x\ntoken: glsa_abc\n",
+			want: []string{"promrecover.yaml:2: token is refused in a config file", "set GRAFANA_TOKEN in the environment", "GRAFANA_SESSION", "GRAFANA_PASSWORD"}},
+		{name: "a password in a section is refused",
+			file: "recover:\n  out: /x\n  password: hunter2\n",
+			want: []string{"promrecover.yaml:3: password is refused", "set GRAFANA_PASSWORD"}},
+		{name: "a session is refused",
+			file: "session: abc\n",
+			want: []string{"promrecover.yaml:1: session is refused", "set GRAFANA_SESSION"}},
+		{name: "an unknown key names the closest flag",
+			file: "grafana_url: https://x\n",
+			want: []string{`promrecover.yaml:1: "grafana_url" is not a flag of any command; the closest is --grafana-url`}},
+		{name: "a synonym names the flag meant",
+			file: "selectors: [up]\n",
+			want: []string{`promrecover.yaml:1: "selectors" is not a flag of any command; the closest is --match`}},
+		{name: "an unknown key in a section names the command's closest flag",
+			file: "recover:\n  retension: 15d\n",
+			want: []string{`promrecover.yaml:2: recover has no flag "retension"; the closest is --retention`}},
+		{name: "another command's flag in a section",
+			file: "export:\n  retention: 15d\n",
+			want: []string{`promrecover.yaml:2: export has no flag "retention"`}},
+		{name: "a section for no command",
+			file: "recovr:\n  out: /x\n",
+			want: []string{`promrecover.yaml:1: "recovr" holds a map, but only a command's section may; the closest command is recover`}},
+		{name: "a bad value names the key and its line",
+			file: "datasource: x\nstep: 15\n",
+			want: []string{`promrecover.yaml:2: step: invalid argument "15" for "--step" flag: time: missing unit in duration "15"`}},
+		{name: "a bad number",
+			file: "recover:\n  concurrency: many\n",
+			want: []string{`promrecover.yaml:2: concurrency: invalid argument "many"`}},
+		{name: "a list for a flag that takes one value",
+			file: "datasource: [a, b]\n",
+			want: []string{"promrecover.yaml:1: datasource takes one value, not a list"}},
+		{name: "a key without a value",
+			file: "datasource:\n",
+			want: []string{"promrecover.yaml:1: datasource has no value"}},
+		{name: "a key given twice",
+			file: "out: /a\nout: /b\n",
+			want: []string{"promrecover.yaml:2: out is given twice (first on line 1)"}},
+		{name: "a config file naming another",
+			file: "config: other.yaml\n",
+			want: []string{"promrecover.yaml:1: config cannot be set in a config file"}},
+		{name: "not YAML",
+			file: "datasource: x\n  out: [\n",
+			want: []string{"promrecover.yaml: yaml: line"}},
+		{name: "not a map",
+			file: "- out\n",
+			want: []string{"promrecover.yaml:1: want a map of flag names to values"}},
+		{name: "a mistake in another command's section fails this one too",
+			file: "export:\n  formt: jsonl\n", cmd: "recover",
+			want: []string{`promrecover.yaml:2: export has no flag "formt"; the closest is --format`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := tc.cmd
+			if cmd == "" {
+				cmd = "recover"
+			}
+			_, err := flagsAfter(cmd, "--config", writeConfig(t, tc.file))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "glsa_abc") {
+				t.Errorf("the error shows the secret: %v", err)
+			}
+		})
+	}
+	if _, err := flagsAfter("recover", "--config", filepath.Join(t.TempDir(), "missing.yaml")); err == nil || !strings.Contains(err.Error(), "--config: open") {
+		t.Errorf("a missing file: %v", err)
+	}
+	if _, err := flagsAfter("recover", "--config", writeConfig(t, "")); err != nil {
+		t.Errorf("an empty file: %v", err)
+	}
+}
+
+// TestConfigRecoverBinary runs the real binary with the connection and
+// selection from a config file named by PROMRECOVER_CONFIG. The file's
+// grafana-url and --to are wrong on purpose: GRAFANA_URL and the command
+// line must win, or the run fails.
+func TestConfigRecoverBinary(t *testing.T) {
+	bin := buildBinary(t)
+	data := sim.DemoSeries(dataStart, dataEnd, 3)
+	hs := httptest.NewServer(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}))
+	defer hs.Close()
+	from, to := dataStart.Add(2*time.Hour), dataStart.Add(6*time.Hour)
+	out := t.TempDir()
+	path := writeConfig(t, `grafana-url: http://127.0.0.1:1
+datasource: grafanacloud-prom
+match:
+  - up
+concurrency: 2
+recover:
+  out: `+out+`
+  from: `+from.Format(time.RFC3339)+`
+  to: `+from.Format(time.RFC3339)+`
+`)
+	cmd := exec.Command(bin, "recover", "--to", to.Format(time.RFC3339))
+	cmd.Env = append(os.Environ(), "PROMRECOVER_CONFIG="+path, "GRAFANA_URL="+hs.URL, "GRAFANA_TOKEN="+testToken)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	got, err := blocks.ReadSeries(out, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := slices.DeleteFunc(extract.Clip(data, from.UnixMilli(), to.UnixMilli()), func(s extract.Series) bool { return s.Labels.Get("__name__") != "up" })
+	if len(want) == 0 {
+		t.Fatal("the data set has no series named up")
+	}
+	if err := extract.Compare(want, got); err != nil {
+		t.Fatal(err)
+	}
+}

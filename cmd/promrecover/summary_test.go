@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/promrecover/promrecover/grafana/sim"
+)
+
+// TestSummaryJSON runs recover, export and import to good and bad ends and
+// checks that --summary-json says how each ended, and what came of it.
+func TestSummaryJSON(t *testing.T) {
+	data := sim.DemoSeries(dataStart, dataEnd, 1)
+	from, to := dataStart.Add(2*time.Hour), dataStart.Add(8*time.Hour)
+	bad := strconv.FormatInt(dataStart.Add(6*time.Hour).UnixMilli(), 10) // the end of the second window
+	hs := httptest.NewServer(&failWindow{next: sim.New(sim.Config{Series: data, Tokens: []string{testToken}}), end: bad})
+	defer hs.Close()
+	good := httptest.NewServer(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}))
+	defer good.Close()
+	dir := t.TempDir()
+	exported := filepath.Join(dir, "up.json")
+	broken := filepath.Join(dir, "broken.om")
+	if err := os.WriteFile(broken, []byte("up 1 1754186400\nup{ 2\n# EOF\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	query := func(url string, rest ...string) []string {
+		return append([]string{"--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
+			"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339)}, rest...)
+	}
+	type missing struct{ kind, reason string }
+	cases := []struct {
+		name              string
+		args              []string
+		status            string
+		exit              int
+		windows           reportWindows
+		missing           []missing
+		blocks            int
+		requests, written bool // the document has requests, and some samples were written
+	}{
+		{name: "recover, every window", args: append([]string{"recover"}, query(good.URL, "--out", t.TempDir())...),
+			status: "ok", windows: reportWindows{Total: 3, Recovered: 3}, blocks: 3, requests: true, written: true},
+		{name: "recover, a window refused", args: append([]string{"recover"}, query(hs.URL, "--out", t.TempDir())...),
+			status: "incomplete", exit: 1, windows: reportWindows{Total: 3, Recovered: 2, Failed: 1},
+			missing: []missing{{"window", "bad_data: invalid parameter"}}, blocks: 2, requests: true, written: true},
+		{name: "recover, unknown datasource", args: append([]string{"recover"}, append(query(good.URL, "--out", t.TempDir()), "--datasource", "nope")...),
+			status: "error", exit: 1, windows: reportWindows{Total: 3}, requests: true},
+		{name: "recover, nothing matches", args: append([]string{"recover"}, query(good.URL, "--out", t.TempDir(), "--match", "no_such_metric")...),
+			status: "empty", exit: 1, windows: reportWindows{Total: 3, Recovered: 3}, requests: true},
+		{name: "export", args: append([]string{"export"}, query(good.URL, "--match", "up", "--output", exported)...),
+			status: "ok", windows: reportWindows{Total: 3, Recovered: 3}, requests: true, written: true},
+		{name: "export, a window refused", args: append([]string{"export"}, query(hs.URL, "--match", "up", "--output", filepath.Join(dir, "no.json"))...),
+			status: "incomplete", exit: 1, windows: reportWindows{Total: 3, Recovered: 2, Failed: 1},
+			missing: []missing{{"window", "bad_data: invalid parameter"}}, requests: true},
+		{name: "import", args: []string{"import", exported, "--out", t.TempDir()},
+			status: "ok", windows: reportWindows{Total: 3, Recovered: 3}, blocks: 3, written: true},
+		{name: "import, malformed", args: []string{"import", broken, "--out", t.TempDir()},
+			status: "error", exit: 1},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			file := filepath.Join(dir, "summary"+strconv.Itoa(i)+".json")
+			stdout, stderr, err := runCLI(t, append(c.args, "--summary-json", file)...)
+			if (err != nil) != (c.exit != 0) {
+				t.Fatalf("err = %v\n%s\n%s", err, stdout, stderr)
+			}
+			fi, ferr := os.Stat(file)
+			if ferr != nil {
+				t.Fatalf("no summary written: %v\n%s", ferr, stderr)
+			}
+			if fi.Mode().Perm() != 0o644 {
+				t.Errorf("mode %v, want 0644", fi.Mode().Perm())
+			}
+			raw, _ := os.ReadFile(file)
+			var d reportDoc
+			if err := json.Unmarshal(raw, &d); err != nil {
+				t.Fatal(err)
+			}
+			if d.Command != c.args[0] || d.Status != c.status || d.ExitCode != c.exit || d.Windows != c.windows {
+				t.Errorf("command %q status %q exit %d windows %+v, want %q %q %d %+v", d.Command, d.Status, d.ExitCode, d.Windows, c.args[0], c.status, c.exit, c.windows)
+			}
+			if c.exit != 0 && (err == nil || d.Error != err.Error()) {
+				t.Errorf("error %q, want the run's: %v", d.Error, err)
+			}
+			if len(d.NotRecovered) != len(c.missing) {
+				t.Fatalf("not_recovered %+v, want %v", d.NotRecovered, c.missing)
+			}
+			for j, m := range c.missing {
+				if got := d.NotRecovered[j]; got.Kind != m.kind || !strings.Contains(got.Reason, m.reason) || got.ToMs-got.FromMs != 2*3600*1000 {
+					t.Errorf("not_recovered[%d] = %+v, want %v over a window", j, got, m)
+				}
+			}
+			if len(d.Blocks) != c.blocks {
+				t.Fatalf("%d blocks, want %d", len(d.Blocks), c.blocks)
+			}
+			var inBlocks uint64
+			for _, b := range d.Blocks {
+				inBlocks += b.Samples
+				if b.Size <= 0 || b.Chunks == 0 || b.Duration <= 0 || b.Duration > 7200 || !strings.Contains(stdout, b.ULID) {
+					t.Errorf("block %+v: want a size, chunks, a duration of at most 2h, and a line in the table:\n%s", b, stdout)
+				}
+			}
+			if c.blocks > 0 && (inBlocks != d.Samples.Written || !strings.Contains(stdout, "DURATION") || !strings.Contains(stdout, "SIZE")) {
+				t.Errorf("written %d, blocks hold %d; the table:\n%s", d.Samples.Written, inBlocks, stdout)
+			}
+			if (d.Requests != nil && d.Requests.Requests > 0) != c.requests || (d.Samples.Written > 0) != c.written {
+				t.Errorf("requests %+v samples %+v", d.Requests, d.Samples)
+			}
+			if c.args[0] == "recover" && !strings.HasSuffix(d.StateFile, "promrecover-state.json") {
+				t.Errorf("state_file %q", d.StateFile)
+			}
+		})
+	}
+}
+
+func TestSummaryJSONDirectoryMissing(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "no", "such", "dir", "summary.json")
+	for _, args := range [][]string{
+		{"recover", "--grafana-url", "http://127.0.0.1:1", "--datasource", "x", "--from", "now-6h", "--to", "now-3h", "--out", t.TempDir()},
+		{"import", "no-such-file", "--out", t.TempDir()},
+	} {
+		_, _, err := runCLI(t, append(args, "--summary-json", file)...)
+		if err == nil || !strings.Contains(err.Error(), "--summary-json "+file+": the directory") {
+			t.Errorf("%s: err = %v, want the missing directory named before anything runs", args[0], err)
+		}
+	}
+}
+
+// TestSummaryJSONInterrupted cancels a run after its first query, as Ctrl-C
+// does, and checks that the report says so and keeps what was installed.
+func TestSummaryJSONInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := sim.New(sim.Config{Series: sim.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}})
+	hs := httptest.NewServer(&afterQueries{next: srv, n: 1, do: cancel})
+	defer hs.Close()
+	file := filepath.Join(t.TempDir(), "summary.json")
+	root := newRoot(io.Discard, io.Discard)
+	root.SetArgs([]string{"recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+		"--from", dataStart.Format(time.RFC3339), "--to", dataStart.Add(8 * time.Hour).Format(time.RFC3339),
+		"--concurrency", "1", "--out", t.TempDir(), "--summary-json", file})
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		t.Fatal("the interrupted run succeeded")
+	}
+	raw, rerr := os.ReadFile(file)
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	var d reportDoc
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Status != "interrupted" || d.ExitCode != 1 || !strings.Contains(d.Error, "run the same command again") ||
+		d.Windows.Total != 4 || d.Windows.Failed == 0 || len(d.Blocks) != d.Windows.Recovered {
+		t.Errorf("status %q exit %d windows %+v blocks %d error %q", d.Status, d.ExitCode, d.Windows, len(d.Blocks), d.Error)
+	}
+}

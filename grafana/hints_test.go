@@ -1,0 +1,43 @@
+package grafana
+
+import (
+	"crypto/x509"
+	"errors"
+	"net"
+	"net/url"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/promrecover/promrecover/extract"
+)
+
+// TestUnreachable checks which network failures stop the run with a fix
+// rather than being retried: those no retry can change.
+func TestUnreachable(t *testing.T) {
+	wrap := func(err error) error {
+		return &url.Error{Op: "Get", URL: "https://grafana.example.com/api/datasources", Err: err}
+	}
+	cases := []struct {
+		name string
+		err  error
+		want string // "" when the failure is worth retrying
+	}{
+		{"unknown host", wrap(&net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "grafana.example.com", IsNotFound: true}}), "check the spelling of --grafana-url"},
+		{"resolver down", wrap(&net.OpError{Op: "dial", Err: &net.DNSError{Err: "server misbehaving", Name: "grafana.example.com", IsTemporary: true}}), ""},
+		{"untrusted certificate", wrap(x509.UnknownAuthorityError{}), "SSL_CERT_FILE"},
+		{"certificate for another host", wrap(x509.HostnameError{Certificate: &x509.Certificate{}, Host: "grafana.example.com"}), "names the host the certificate is for"},
+		{"https to http", wrap(errors.New("http: server gave HTTP response to HTTPS client")), "write http://"},
+		{"connection refused", wrap(&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}), ""},
+	}
+	for _, c := range cases {
+		got := unreachable(c.err, "https://grafana.example.com")
+		var abort *extract.AbortError
+		switch {
+		case c.want == "" && got != nil:
+			t.Errorf("%s: %v, want a retry", c.name, got)
+		case c.want != "" && (!errors.As(got, &abort) || !strings.Contains(got.Error(), c.want)):
+			t.Errorf("%s: %v, want an abort saying %q", c.name, got, c.want)
+		}
+	}
+}
