@@ -243,7 +243,12 @@ func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 		if runErr != nil {
 			msg += ": " + runErr.Error()
 		}
-		if len(failed) > 0 {
+		switch {
+		case collided(failed):
+			// The same command would merge the same series again: the
+			// rules themselves are the cause.
+			msg += "; change --drop-label/--set-label as said above and run again (with --restart if windows were already recovered under the old rules)"
+		case len(failed) > 0:
 			msg += fmt.Sprintf("; once the cause is fixed, the same command%s fetches only what is missing", r.resumeHint)
 		}
 		return installed, &exitError{code: 1, msg: msg}
@@ -252,6 +257,17 @@ func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 		return installed, &exitError{code: 1, msg: fmt.Sprintf("no samples matched %v in the range; nothing was written (check --match, --datasource and --from/--to)", r.plan.Selectors)}
 	}
 	return installed, nil
+}
+
+// collided says whether a window failed because relabelling merged series.
+func collided(failed []extract.WindowResult) bool {
+	for _, f := range failed {
+		var c *relabel.CollisionError
+		if errors.As(f.Err, &c) {
+			return true
+		}
+	}
+	return false
 }
 
 // resume returns the windows earlier runs of this plan installed whose blocks
