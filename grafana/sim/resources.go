@@ -52,7 +52,10 @@ func (s *Server) labelLookup(w http.ResponseWriter, r *http.Request, path, name 
 	}
 	s.lookups.Add(1)
 	s.promCalls.Add(1)
-	q := r.URL.Query()
+	// A POST through the datasource proxy carries its parameters in a form
+	// body; Form holds them and the URL's alike.
+	_ = r.ParseForm()
+	q := r.Form
 	matches := q["match[]"]
 	start, err := promParseTime(q.Get("start"), minTime)
 	if err != nil {
