@@ -7,6 +7,8 @@ package extract
 
 import (
 	"cmp"
+	"fmt"
+	"iter"
 	"math"
 	"slices"
 
@@ -39,35 +41,102 @@ type Series struct {
 	Histograms []HistogramSample
 }
 
+// Len counts the samples of both kinds.
+func (s *Series) Len() int { return len(s.Samples) + len(s.Histograms) }
+
+// Times yields the timestamps of both kinds of samples in order, for those
+// that ask when a series has data whatever its kind. Both lists must be
+// sorted, as Normalize leaves them.
+func (s *Series) Times() iter.Seq[int64] {
+	return func(yield func(int64) bool) {
+		f, h := s.Samples, s.Histograms
+		for len(f) > 0 || len(h) > 0 {
+			var t int64
+			if len(h) == 0 || len(f) > 0 && f[0].T <= h[0].T {
+				t, f = f[0].T, f[1:]
+			} else {
+				t, h = h[0].T, h[1:]
+			}
+			if !yield(t) {
+				return
+			}
+		}
+	}
+}
+
 // sameValue compares values bit for bit, so that NaN equals NaN and a stale
 // marker is told apart from an ordinary NaN.
 func sameValue(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }
 
-// Normalize sorts the samples by time, keeps only those in [mint, maxt) and
-// drops repeated timestamps. A repeated timestamp with the same value is the
-// expected overlap of a closed range selector and is dropped silently; one
-// with a different value is a conflict the caller must report, so it is
-// counted and the first value kept.
-func (s *Series) Normalize(mint, maxt int64) (conflicts int) {
-	if !slices.IsSortedFunc(s.Samples, ByTime) {
-		slices.SortStableFunc(s.Samples, ByTime)
+func (s Sample) at() int64          { return s.T }
+func (s Sample) same(o Sample) bool { return s.T == o.T && sameValue(s.V, o.V) }
+func (s Sample) String() string     { return fmt.Sprintf("(%d, %v)", s.T, s.V) }
+func (h HistogramSample) at() int64 { return h.T }
+func (h HistogramSample) String() string {
+	if h.H != nil {
+		return fmt.Sprintf("(%d, %v)", h.T, h.H)
 	}
-	out := s.Samples[:0]
-	for _, smp := range s.Samples {
-		if smp.T < mint || smp.T >= maxt {
+	return fmt.Sprintf("(%d, %v)", h.T, h.FH)
+}
+
+// same compares bit for bit, as sameValue does, and tells an integer
+// histogram from a float one with the same counts: they are written to
+// different chunk encodings. The counter reset hint is left out: a block
+// stores it per chunk, not per sample, so it does not survive a round trip.
+func (h HistogramSample) same(o HistogramSample) bool {
+	if h.T != o.T || (h.H == nil) != (o.H == nil) {
+		return false
+	}
+	if h.H != nil {
+		return h.H.Equals(o.H)
+	}
+	return h.FH == o.FH || h.FH != nil && h.FH.Equals(o.FH)
+}
+
+// timed is what Normalize, Clip and Compare need of either kind of sample.
+type timed[S any] interface {
+	at() int64
+	same(S) bool
+	String() string
+}
+
+// Normalize sorts the samples of both kinds by time, keeps only those in
+// [mint, maxt) and drops repeated timestamps. A repeated timestamp with the
+// same value is the expected overlap of a closed range selector and is
+// dropped silently; one with a different value is a conflict the caller must
+// report, so it is counted and the first value kept.
+func (s *Series) Normalize(mint, maxt int64) (conflicts int) {
+	var c int
+	s.Samples, conflicts = normalize(s.Samples, mint, maxt)
+	s.Histograms, c = normalize(s.Histograms, mint, maxt)
+	return conflicts + c
+}
+
+func normalize[S timed[S]](samples []S, mint, maxt int64) ([]S, int) {
+	if !slices.IsSortedFunc(samples, byTime) {
+		slices.SortStableFunc(samples, byTime)
+	}
+	conflicts := 0
+	out := samples[:0]
+	for _, smp := range samples {
+		if t := smp.at(); t < mint || t >= maxt {
 			continue
 		}
-		if n := len(out); n > 0 && out[n-1].T == smp.T {
-			if !sameValue(out[n-1].V, smp.V) {
+		if n := len(out); n > 0 && out[n-1].at() == smp.at() {
+			if !out[n-1].same(smp) {
 				conflicts++
 			}
 			continue
 		}
 		out = append(out, smp)
 	}
-	s.Samples = out
-	return conflicts
+	return out, conflicts
 }
 
+func byTime[S timed[S]](a, b S) int { return cmp.Compare(a.at(), b.at()) }
+
 // ByTime orders samples by timestamp, for slices.SortFunc and friends.
-func ByTime(a, b Sample) int { return cmp.Compare(a.T, b.T) }
+func ByTime(a, b Sample) int { return byTime(a, b) }
+
+// HistogramsByTime is ByTime for histogram samples.
+func HistogramsByTime(a, b HistogramSample) int { return byTime(a, b) }
