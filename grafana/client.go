@@ -341,7 +341,13 @@ func (r *retryQuery) Unwrap() error { return r.err }
 func (c *Client) once(ctx context.Context, method, path string, body any, okStatus []int, read func(int, io.Reader) error) error {
 	used := c.Session()
 	req := c.rc.R().SetContext(ctx).SetDoNotParseResponse(true)
-	if body != nil {
+	switch b := body.(type) {
+	case nil:
+	case url.Values:
+		// The datasource proxy's Prometheus endpoints take a form, as
+		// Prometheus's own clients POST it.
+		req.SetHeader("Content-Type", "application/x-www-form-urlencoded").SetBody(b.Encode())
+	default:
 		req.SetHeader("Content-Type", "application/json").SetBody(body)
 	}
 	c.requests.Add(1)

@@ -162,17 +162,24 @@ func (s *Server) proxyQuery(w http.ResponseWriter, r *http.Request) {
 	if ans.stream != nil {
 		val = ans.stream.matrix()
 	}
-	body := map[string]any{"status": "success", "data": map[string]any{"resultType": val.Type(), "result": val}}
+	body := promSuccess{Status: "success", Data: promData{ResultType: val.Type(), Result: val}}
 	if len(ans.warnings) > 0 {
-		warns, infos := ans.warnings.AsStrings(call.Expr, 10, 10)
-		if len(warns) > 0 {
-			body["warnings"] = warns
-		}
-		if len(infos) > 0 {
-			body["infos"] = infos
-		}
+		body.Warnings, body.Infos = ans.warnings.AsStrings(call.Expr, 10, 10)
 	}
 	writeMaybeGzip(w, r, http.StatusOK, func(out io.Writer) error { return json.NewEncoder(out).Encode(body) })
+}
+
+// promSuccess is web/api/v1's response, in its field order.
+type promSuccess struct {
+	Status   string   `json:"status"`
+	Data     promData `json:"data"`
+	Warnings []string `json:"warnings,omitempty"`
+	Infos    []string `json:"infos,omitempty"`
+}
+
+type promData struct {
+	ResultType parser.ValueType `json:"resultType"`
+	Result     parser.Value     `json:"result"`
 }
 
 // matrix reads a streamed range selector's points into an ordinary

@@ -270,11 +270,20 @@ func (s floatSample) Copy() chunks.Sample           { c := *s.p; return floatSam
 // counts (FH).
 type histSample struct{ p *extract.HistogramSample }
 
-func (s histSample) T() int64                      { return s.p.T }
-func (s histSample) ST() int64                     { return 0 }
-func (s histSample) F() float64                    { return 0 }
-func (s histSample) H() *histogram.Histogram       { return s.p.H }
-func (s histSample) FH() *histogram.FloatHistogram { return s.p.FH }
+func (s histSample) T() int64                { return s.p.T }
+func (s histSample) ST() int64               { return 0 }
+func (s histSample) F() float64              { return 0 }
+func (s histSample) H() *histogram.Histogram { return s.p.H }
+
+// FH converts integer counts as TSDB's chunk iterators do: the engine asks
+// for the float form of either kind.
+func (s histSample) FH() *histogram.FloatHistogram {
+	if s.p.H != nil {
+		return s.p.H.ToFloat(nil)
+	}
+	return s.p.FH
+}
+
 func (s histSample) Type() chunkenc.ValueType {
 	if s.p.H != nil {
 		return chunkenc.ValHistogram
