@@ -88,13 +88,8 @@ func (w *upstream401) Write(b []byte) (int, error) {
 // does, from the same engine, storage, limits and Intercept as
 // /api/ds/query.
 func (s *Server) proxyQuery(w http.ResponseWriter, r *http.Request) {
-	ds, ok := s.findDatasource(func(d Datasource) bool { return d.UID == r.PathValue("uid") })
+	ds, ok := s.promDatasource(w, r)
 	if !ok {
-		writeJSON(w, errDSNotFound.status, errDSNotFound.body)
-		return
-	}
-	if ds.Type != "prometheus" {
-		writeJSON(w, errPluginNotRegistered.status, errPluginNotRegistered.body)
 		return
 	}
 	s.proxyQueries.Add(1)
@@ -139,13 +134,7 @@ func (s *Server) proxyQuery(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case ans.reply != nil:
-		ct := "text/plain; charset=utf-8"
-		if strings.HasPrefix(strings.TrimSpace(ans.reply.Body), "{") {
-			ct = "application/json"
-		}
-		w.Header().Set("Content-Type", ct)
-		w.WriteHeader(ans.reply.Status)
-		_, _ = io.WriteString(w, ans.reply.Body)
+		writeReply(w, ans.reply)
 		return
 	case ans.unexpected != "":
 		w.Header().Set("Content-Type", "application/json")
