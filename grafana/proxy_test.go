@@ -321,3 +321,29 @@ func TestProxyPOSTAllowList(t *testing.T) {
 		}
 	}
 }
+
+// TestDSQueryRefusesNativeHistograms: over /api/ds/query native histograms
+// come as heatmap cells without count and sum; the unit fails, naming the
+// series and pointing at --via proxy, and nothing of it is returned.
+func TestDSQueryRefusesNativeHistograms(t *testing.T) {
+	hs := httptest.NewServer(sim.New(sim.Config{Series: pxData, Tokens: []string{token}}))
+	defer hs.Close()
+	for _, step := range []time.Duration{0, 15 * time.Second} {
+		src := &Source{Client: newTestClient(t, hs.URL, Auth{Token: token}), Datasource: promDS}
+		u := unit()
+		u.Step = step
+		u.Selector = `{job=~"api|node"}`
+		_, err := src.Fetch(context.Background(), u)
+		if err == nil {
+			t.Fatalf("step %s: native histograms over /api/ds/query were accepted", step)
+		}
+		for _, want := range []string{`"heatmap-cells"`, `http_request_duration_seconds`, `clock_skew_seconds`, "--via proxy"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("step %s: the error does not say %s: %v", step, want, err)
+			}
+		}
+		if !strings.HasSuffix(err.Error(), "recover them with --via proxy") {
+			t.Errorf("step %s: the error does not end with the hint: %v", step, err)
+		}
+	}
+}
