@@ -206,8 +206,8 @@ func runPlan(ctx context.Context, stdout io.Writer, log *slog.Logger, a planArgs
 	perRequest := (&grafana.Source{Via: a.via}).MaxBatch()
 	batches := (len(p.Selectors) + perRequest - 1) / perRequest
 	fmt.Fprintf(stdout, "estimate (rough):\n")
-	fmt.Fprintf(stdout, "  requests: %d (%d windows x %d of up to %d selectors each, --via %s), more if some must be retried or split\n",
-		extract.Requests(p, perRequest), len(p.Windows), batches, perRequest, a.via)
+	fmt.Fprintf(stdout, "  requests: %d (%d windows x %d of up to %d selectors each), more if some must be retried or split\n",
+		extract.Requests(p, perRequest), len(p.Windows), batches, perRequest)
 	if d.total < 0 {
 		fmt.Fprintln(stdout, "  samples and bytes: unknown without a series count")
 	} else {
