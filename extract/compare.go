@@ -1,7 +1,6 @@
 package extract
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 
@@ -22,9 +21,7 @@ func Clip(series []Series, mint, maxt int64) []Series {
 }
 
 func clip[S timed[S]](samples []S, mint, maxt int64) []S {
-	at := func(a S, t int64) int { return cmp.Compare(a.at(), t) }
-	lo, _ := slices.BinarySearchFunc(samples, mint, at)
-	hi, _ := slices.BinarySearchFunc(samples, maxt, at)
+	lo, hi := Before(samples, mint), Before(samples, maxt)
 	if hi <= lo {
 		return nil
 	}
@@ -66,9 +63,9 @@ func compare[S timed[S]](w, g []S, kind string) error {
 	for j := 0; j < len(w) || j < len(g); j++ {
 		switch {
 		case j >= len(g):
-			return fmt.Errorf("%ssample at %d is missing (%d of %d %ssamples present)", kind, w[j].at(), len(g), len(w), kind)
+			return fmt.Errorf("%ssample at %d is missing (%d of %d %ssamples present)", kind, w[j].Time(), len(g), len(w), kind)
 		case j >= len(w):
-			return fmt.Errorf("%ssample at %d was not in the source", kind, g[j].at())
+			return fmt.Errorf("%ssample at %d was not in the source", kind, g[j].Time())
 		case !w[j].same(g[j]):
 			return fmt.Errorf("%ssample %d is %v, want %v", kind, j, g[j], w[j])
 		}

@@ -36,6 +36,15 @@ func withSum(h HistogramSample, sum float64) HistogramSample {
 	return h
 }
 
+// withEmptyBucket is h with an empty bucket after its filled one, as TSDB
+// may read it back.
+func withEmptyBucket(h HistogramSample) HistogramSample {
+	h.H = h.H.Copy()
+	h.H.PositiveSpans = []histogram.Span{{Offset: 0, Length: 2}}
+	h.H.PositiveBuckets = append(h.H.PositiveBuckets, -h.H.PositiveBuckets[0])
+	return h
+}
+
 func TestNormalizeHistograms(t *testing.T) {
 	stale := math.Float64frombits(value.StaleNaN)
 	cases := []struct {
@@ -46,6 +55,7 @@ func TestNormalizeHistograms(t *testing.T) {
 		{"trims to [mint, maxt)", []HistogramSample{hist(9, 1), hist(10, 2), fhist(19, 3), hist(20, 4)}, []HistogramSample{hist(10, 2), fhist(19, 3)}, 0},
 		{"sorts", []HistogramSample{hist(12, 2), fhist(11, 1)}, []HistogramSample{fhist(11, 1), hist(12, 2)}, 0},
 		{"equal repeats are one sample", []HistogramSample{hist(11, 1), hist(11, 1), withSum(fhist(12, 1), math.NaN()), withSum(fhist(12, 1), math.NaN())}, []HistogramSample{hist(11, 1), withSum(fhist(12, 1), math.NaN())}, 0},
+		{"an empty bucket more is the same histogram", []HistogramSample{hist(11, 1), withEmptyBucket(hist(11, 1))}, []HistogramSample{hist(11, 1)}, 0},
 		{"different repeats are conflicts, the first is kept", []HistogramSample{hist(11, 1), hist(11, 2), hist(12, 1), fhist(12, 1), withSum(hist(13, 1), math.NaN()), withSum(hist(13, 1), stale)}, []HistogramSample{hist(11, 1), hist(12, 1), withSum(hist(13, 1), math.NaN())}, 3},
 	}
 	for _, tc := range cases {

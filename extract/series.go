@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
 )
 
 // Sample is one float sample: a millisecond timestamp and its value.
@@ -68,10 +69,15 @@ func (s *Series) Times() iter.Seq[int64] {
 // marker is told apart from an ordinary NaN.
 func sameValue(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }
 
-func (s Sample) at() int64          { return s.T }
+// Time is the sample's timestamp, for code generic over both kinds.
+func (s Sample) Time() int64 { return s.T }
+
+// Time is the sample's timestamp, for code generic over both kinds.
+func (h HistogramSample) Time() int64 { return h.T }
+
 func (s Sample) same(o Sample) bool { return s.T == o.T && sameValue(s.V, o.V) }
 func (s Sample) String() string     { return fmt.Sprintf("(%d, %v)", s.T, s.V) }
-func (h HistogramSample) at() int64 { return h.T }
+
 func (h HistogramSample) String() string {
 	if h.H != nil {
 		return fmt.Sprintf("(%d, %v)", h.T, h.H)
@@ -81,21 +87,36 @@ func (h HistogramSample) String() string {
 
 // same compares bit for bit, as sameValue does, and tells an integer
 // histogram from a float one with the same counts: they are written to
-// different chunk encodings. The counter reset hint is left out: a block
-// stores it per chunk, not per sample, so it does not survive a round trip.
+// different chunk encodings. Empty buckets are left out, since TSDB adds
+// some when it recodes a chunk for a new bucket layout; so is the counter
+// reset hint, which a block keeps per chunk, not per sample.
 func (h HistogramSample) same(o HistogramSample) bool {
 	if h.T != o.T || (h.H == nil) != (o.H == nil) {
 		return false
 	}
 	if h.H != nil {
-		return h.H.Equals(o.H)
+		return h.H.Equals(o.H) || h.H.Copy().Compact(0).Equals(o.H.Copy().Compact(0))
 	}
-	return h.FH == o.FH || h.FH != nil && h.FH.Equals(o.FH)
+	if h.FH == nil || o.FH == nil {
+		return h.FH == o.FH
+	}
+	return h.FH.Equals(o.FH) || h.FH.Copy().Compact(0).Equals(o.FH.Copy().Compact(0))
+}
+
+// IsStale reports whether h is a stale marker. Prometheus turns the float
+// stale marker appended to a histogram series into a histogram whose sum is
+// the marker and whose other fields mean nothing, so whoever reads one back
+// keeps it as the float stale marker it stands for.
+func (h HistogramSample) IsStale() bool {
+	if h.H != nil {
+		return value.IsStaleNaN(h.H.Sum)
+	}
+	return h.FH != nil && value.IsStaleNaN(h.FH.Sum)
 }
 
 // timed is what Normalize, Clip and Compare need of either kind of sample.
 type timed[S any] interface {
-	at() int64
+	Time() int64
 	same(S) bool
 	String() string
 }
@@ -119,10 +140,10 @@ func normalize[S timed[S]](samples []S, mint, maxt int64) ([]S, int) {
 	conflicts := 0
 	out := samples[:0]
 	for _, smp := range samples {
-		if t := smp.at(); t < mint || t >= maxt {
+		if t := smp.Time(); t < mint || t >= maxt {
 			continue
 		}
-		if n := len(out); n > 0 && out[n-1].at() == smp.at() {
+		if n := len(out); n > 0 && out[n-1].Time() == smp.Time() {
 			if !out[n-1].same(smp) {
 				conflicts++
 			}
@@ -133,10 +154,16 @@ func normalize[S timed[S]](samples []S, mint, maxt int64) ([]S, int) {
 	return out, conflicts
 }
 
-func byTime[S timed[S]](a, b S) int { return cmp.Compare(a.at(), b.at()) }
+func byTime[S timed[S]](a, b S) int { return cmp.Compare(a.Time(), b.Time()) }
 
 // ByTime orders samples by timestamp, for slices.SortFunc and friends.
 func ByTime(a, b Sample) int { return byTime(a, b) }
+
+// Before counts the samples of a sorted list that come before time t.
+func Before[S interface{ Time() int64 }](samples []S, t int64) int {
+	n, _ := slices.BinarySearchFunc(samples, t, func(s S, t int64) int { return cmp.Compare(s.Time(), t) })
+	return n
+}
 
 // HistogramsByTime is ByTime for histogram samples.
 func HistogramsByTime(a, b HistogramSample) int { return byTime(a, b) }

@@ -127,8 +127,8 @@ func (f *Filter) Add(ctx context.Context, w extract.Window, series []extract.Ser
 		holes, known := f.ix.Holes(s.Labels)
 		if known {
 			n := s.Len()
-			s.Samples = inside(s.Samples, holes, func(x extract.Sample) int64 { return x.T })
-			s.Histograms = inside(s.Histograms, holes, func(x extract.HistogramSample) int64 { return x.T })
+			s.Samples = inside(s.Samples, holes)
+			s.Histograms = inside(s.Histograms, holes)
 			f.dropped.Add(int64(n - s.Len()))
 		}
 		if s.Len() > 0 {
@@ -144,11 +144,11 @@ func (f *Filter) Add(ctx context.Context, w extract.Window, series []extract.Ser
 // Dropped counts recovered samples left out because local data covers them.
 func (f *Filter) Dropped() int64 { return f.dropped.Load() }
 
-func inside[S any](samples []S, holes []Range, at func(S) int64) []S {
+func inside[S interface{ Time() int64 }](samples []S, holes []Range) []S {
 	out := samples[:0]
 	i := 0
 	for _, s := range samples {
-		t := at(s)
+		t := s.Time()
 		for i < len(holes) && holes[i].To <= t {
 			i++
 		}
