@@ -86,8 +86,14 @@ type histAcc struct {
 	restarted   bool
 }
 
+// newHistAcc starts a histogram with one observation of zero (a start-up
+// probe, say): Prometheus's API does not print an empty zero bucket, and
+// so not its threshold, which then could not be recovered; with a count in
+// it, every sample survives the API whole.
 func newHistAcc() *histAcc {
-	return &histAcc{pos: map[int32]uint64{}, neg: map[int32]uint64{}}
+	a := &histAcc{pos: map[int32]uint64{}, neg: map[int32]uint64{}}
+	a.observe(0)
+	return a
 }
 
 func (a *histAcc) observe(v float64) {
