@@ -198,7 +198,6 @@ type batch struct {
 // batch's floats and histograms of one series separately.
 func (b *batch) series(lset labels.Labels, s *extract.Series) error {
 	var ref storage.SeriesRef
-	var err error
 	f, h := s.Samples, s.Histograms
 	for len(f) > 0 || len(h) > 0 {
 		if len(h) == 0 || len(f) > 0 && f[0].T < h[0].T {
@@ -206,7 +205,11 @@ func (b *batch) series(lset labels.Labels, s *extract.Series) error {
 			if len(h) > 0 {
 				n = extract.Before(f, h[0].T)
 			}
-			if ref, err = b.floats(ref, lset, f[:n]); err != nil {
+			err := run(b, f[:n], "sample", func(smp extract.Sample) (err error) {
+				ref, err = b.app.Append(ref, lset, smp.T, smp.V)
+				return err
+			})
+			if err != nil {
 				return err
 			}
 			f = f[n:]
@@ -215,7 +218,11 @@ func (b *batch) series(lset labels.Labels, s *extract.Series) error {
 			if len(f) > 0 {
 				n = extract.Before(h, f[0].T)
 			}
-			if ref, err = b.histograms(ref, lset, h[:n]); err != nil {
+			err := run(b, h[:n], "histogram sample", func(smp extract.HistogramSample) (err error) {
+				ref, err = b.app.AppendHistogram(ref, lset, smp.T, smp.H, smp.FH)
+				return err
+			})
+			if err != nil {
 				return err
 			}
 			h = h[n:]
@@ -229,30 +236,18 @@ func (b *batch) series(lset labels.Labels, s *extract.Series) error {
 	return nil
 }
 
-func (b *batch) floats(ref storage.SeriesRef, lset labels.Labels, samples []extract.Sample) (storage.SeriesRef, error) {
-	var err error
+// run appends samples of one kind with add, each counting toward the next
+// commit.
+func run[S interface{ Time() int64 }](b *batch, samples []S, kind string, add func(S) error) error {
 	for _, smp := range samples {
-		if ref, err = b.app.Append(ref, lset, smp.T, smp.V); err != nil {
-			return ref, errors.Join(fmt.Errorf("append sample at %d: %w", smp.T, err), b.app.Rollback())
+		if err := add(smp); err != nil {
+			return errors.Join(fmt.Errorf("append %s at %d: %w", kind, smp.Time(), err), b.app.Rollback())
 		}
 		if err := b.count(); err != nil {
-			return ref, err
+			return err
 		}
 	}
-	return ref, nil
-}
-
-func (b *batch) histograms(ref storage.SeriesRef, lset labels.Labels, samples []extract.HistogramSample) (storage.SeriesRef, error) {
-	var err error
-	for _, smp := range samples {
-		if ref, err = b.app.AppendHistogram(ref, lset, smp.T, smp.H, smp.FH); err != nil {
-			return ref, errors.Join(fmt.Errorf("append histogram sample at %d: %w", smp.T, err), b.app.Rollback())
-		}
-		if err := b.count(); err != nil {
-			return ref, err
-		}
-	}
-	return ref, nil
+	return nil
 }
 
 func (b *batch) count() error {
