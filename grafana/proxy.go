@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
+	jsoniter "github.com/json-iterator/go"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -118,58 +121,69 @@ func proxyError(expr string, status int, body io.Reader) error {
 
 // decodePromMatrix reads Prometheus's answer to a query whose result is a
 // matrix, handing each series to add as soon as it is decoded, so memory
-// holds one series, not the answer. Values keep Prometheus's text exactly
-// ("NaN", "+Inf" and shortest round-trip digits parse back to the same
-// float64); native histograms are rebuilt with nativehist.FromAPI. It
-// returns Prometheus's warnings and infos.
+// holds one series, not the answer; the series is valid only during the
+// call. Values keep Prometheus's text exactly ("NaN", "+Inf" and shortest
+// round-trip digits parse back to the same float64) and timestamps are read
+// as the decimal they are printed as, not through a float; native
+// histograms are rebuilt with nativehist.FromAPI. It returns Prometheus's
+// warnings and infos.
 //
-// It uses encoding/json with prometheus/common/model's types: simple and
-// exact, but several times slower than the /api/ds/query frame decoder
-// (see BenchmarkDecodeProxy).
+// It walks the answer with jsoniter's iterator, allocating per series, not
+// per sample: 13-16M samples/s on one core here, against 36-40M for the
+// /api/ds/query frame decoder on the same data in the same run
+// (BenchmarkDecodeProxy, BenchmarkDecodeStream). Decoding into
+// prometheus/common/model's types with encoding/json, as a first version
+// did, read about 0.6M samples/s: every value pair goes through its own
+// json.Unmarshal.
 func decodePromMatrix(r io.Reader, add func(extract.Series) error) ([]string, error) {
-	dec := json.NewDecoder(r)
+	cr := &readCounter{r: r}
+	it := jsoniter.Parse(jsoniter.ConfigCompatibleWithStandardLibrary, cr, 64<<10)
+	d := &promDecoder{it: it, read: cr}
 	var status, resultType string
 	var notes []string
 	sawResult := false
-	err := walkObject(dec, func(key string) error {
+	for key := it.ReadObject(); key != "" && it.Error == nil; key = it.ReadObject() {
 		switch key {
 		case "status":
-			return dec.Decode(&status)
+			status = it.ReadString()
 		case "warnings", "infos":
-			var list []string
-			err := dec.Decode(&list)
-			notes = append(notes, list...)
-			return err
+			for it.ReadArray() {
+				notes = append(notes, it.ReadString())
+			}
 		case "data":
-			return walkObject(dec, func(key string) error {
-				switch key {
-				case "resultType":
-					return dec.Decode(&resultType)
-				case "result":
-					if resultType != "matrix" {
-						return fmt.Errorf("result of type %q before a matrix resultType; a range selector or range query answers a matrix", resultType)
-					}
-					sawResult = true
-					return walkArray(dec, func() error {
-						var ss model.SampleStream
-						if err := dec.Decode(&ss); err != nil {
-							return err
-						}
-						ser, err := fromStream(&ss)
-						if err != nil {
-							return err
-						}
-						return add(ser)
-					})
+			for k := it.ReadObject(); k != "" && it.Error == nil; k = it.ReadObject() {
+				if k == "resultType" {
+					resultType = it.ReadString()
+					continue
 				}
-				return dec.Decode(&json.RawMessage{})
-			})
+				if k != "result" {
+					it.Skip()
+					continue
+				}
+				if resultType != "matrix" {
+					return nil, fmt.Errorf("result of type %q; a range selector or range query answers a matrix", resultType)
+				}
+				sawResult = true
+				for it.ReadArray() {
+					ser, err := d.series()
+					if err != nil {
+						return nil, err
+					}
+					if it.Error != nil {
+						break
+					}
+					if err := add(ser); err != nil {
+						return nil, err
+					}
+				}
+			}
+		default:
+			it.Skip()
 		}
-		return dec.Decode(&json.RawMessage{})
-	})
+	}
 	switch {
-	case err != nil:
-		return nil, err
+	case it.Error != nil && it.Error != io.EOF:
+		return nil, d.syntaxError("")
 	case status != "success":
 		return nil, fmt.Errorf("status %q in a 2xx answer", status)
 	case !sawResult:
@@ -178,69 +192,90 @@ func decodePromMatrix(r io.Reader, add func(extract.Series) error) ([]string, er
 	return notes, nil
 }
 
-// walkObject reads an object, calling member for each key with the decoder
-// before the key's value, which member must consume.
-func walkObject(dec *json.Decoder, member func(key string) error) error {
-	if err := expectDelim(dec, '{'); err != nil {
-		return err
-	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		if err := member(tok.(string)); err != nil {
-			return err
-		}
-	}
-	return expectDelim(dec, '}')
+// promDecoder reads series of a matrix, reusing its buffers from one
+// series to the next.
+type promDecoder struct {
+	it      *jsoniter.Iterator
+	read    *readCounter
+	lb      labels.ScratchBuilder
+	samples []extract.Sample
+	hists   []extract.HistogramSample
 }
 
-// walkArray reads an array, calling elem for each element, which elem must
-// consume.
-func walkArray(dec *json.Decoder, elem func() error) error {
-	if err := expectDelim(dec, '['); err != nil {
-		return err
-	}
-	for dec.More() {
-		if err := elem(); err != nil {
-			return err
+// series reads {"metric":{...},"values":[[t,"v"],...],"histograms":[[t,{...}],...]}.
+func (d *promDecoder) series() (extract.Series, error) {
+	it := d.it
+	d.lb.Reset()
+	d.samples, d.hists = d.samples[:0], d.hists[:0]
+	var pairs []model.SampleHistogramPair
+	for k := it.ReadObject(); k != "" && it.Error == nil; k = it.ReadObject() {
+		switch k {
+		case "metric":
+			for name := it.ReadObject(); name != "" && it.Error == nil; name = it.ReadObject() {
+				d.lb.Add(name, it.ReadString())
+			}
+		case "values":
+			for it.ReadArray() {
+				it.ReadArray()
+				// Seconds with three decimals are read into the nearest
+				// float64, within a ten-thousandth of a millisecond for
+				// any date: rounding gives the exact millisecond.
+				t := int64(math.Round(it.ReadFloat64() * 1000))
+				it.ReadArray()
+				text := it.ReadStringAsSlice() // valid until the next read
+				v, err := strconv.ParseFloat(unsafeString(text), 64)
+				if err != nil {
+					err = fmt.Errorf("sample value %q: %w", string(text), errors.Unwrap(err))
+				}
+				if it.ReadArray() || it.Error != nil {
+					return extract.Series{}, d.syntaxError(`a sample is not a [time, "value"] pair`)
+				}
+				if err != nil {
+					return extract.Series{}, err
+				}
+				d.samples = append(d.samples, extract.Sample{T: t, V: v})
+			}
+		case "histograms":
+			// Histograms are few beside floats: model's own decoding is
+			// fast enough for them.
+			it.ReadVal(&pairs)
+		default:
+			it.Skip()
 		}
 	}
-	return expectDelim(dec, ']')
-}
-
-func expectDelim(dec *json.Decoder, want json.Delim) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != want {
-		return fmt.Errorf("expected %q, found %v", want, tok)
-	}
-	return nil
-}
-
-// fromStream converts one series of the answer.
-func fromStream(ss *model.SampleStream) (extract.Series, error) {
-	b := labels.NewScratchBuilder(len(ss.Metric))
-	for k, v := range ss.Metric {
-		b.Add(string(k), string(v))
-	}
-	b.Sort()
-	out := extract.Series{Labels: b.Labels()}
-	if len(ss.Values) > 0 {
-		out.Samples = make([]extract.Sample, len(ss.Values))
-		for i, p := range ss.Values {
-			out.Samples[i] = extract.Sample{T: int64(p.Timestamp), V: float64(p.Value)}
+	d.lb.Sort()
+	out := extract.Series{Labels: d.lb.Labels(), Samples: d.samples}
+	for _, p := range pairs {
+		if p.Histogram == nil {
+			return out, d.syntaxError("a histogram sample without its histogram")
 		}
-	}
-	for _, p := range ss.Histograms {
 		h, fh, err := nativehist.FromAPI(p.Histogram)
 		if err != nil {
 			return out, fmt.Errorf("series %s at %s: %w", out.Labels, p.Timestamp.Time().UTC().Format("2006-01-02T15:04:05.000Z"), err)
 		}
-		out.Histograms = append(out.Histograms, extract.HistogramSample{T: int64(p.Timestamp), H: h, FH: fh})
+		d.hists = append(d.hists, extract.HistogramSample{T: int64(p.Timestamp), H: h, FH: fh})
 	}
+	out.Histograms = d.hists
 	return out, nil
+}
+
+// syntaxError is a body that is not the JSON expected: the iterator's own
+// error when it has one (a body cut short says EOF), else msg.
+func (d *promDecoder) syntaxError(msg string) *SyntaxError {
+	if d.it.Error != nil && d.it.Error != io.EOF {
+		msg = d.it.Error.Error()
+	}
+	return &SyntaxError{msg: msg, Offset: d.read.n}
+}
+
+// readCounter counts the bytes read, for where a syntax error was found.
+type readCounter struct {
+	r io.Reader
+	n int64
+}
+
+func (c *readCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }

@@ -347,3 +347,58 @@ func TestDSQueryRefusesNativeHistograms(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodePromMatrix: Prometheus's text is read exactly, and a body that
+// breaks off is a syntax error, which the client may retry, while a
+// well-formed answer that says something impossible is not.
+func TestDecodePromMatrix(t *testing.T) {
+	const ok = `{"status":"success","data":{"resultType":"matrix","result":[` +
+		`{"metric":{"job":"x","__name__":"a"},"values":[[1754186400.001,"NaN"],[1754186400.999,"+Inf"],[1754186401,"-Inf"],[-1.5,"5e-324"],[0.1,"1.7976931348623157e+308"],[1754186402.01,"-0"]]},` +
+		`{"metric":{},"values":[[1754186400.5,"0.30000000000000004"]]}]},"warnings":["w1"],"infos":["i1"]}`
+	cases := []struct {
+		name  string
+		body  string
+		want  []extract.Series
+		notes []string
+		retry bool // the error is one a retry may mend
+		err   string
+	}{
+		{name: "exact values and timestamps", body: ok, notes: []string{"w1", "i1"}, want: []extract.Series{
+			{Labels: labels.FromStrings("__name__", "a", "job", "x"), Samples: []extract.Sample{
+				{T: 1754186400001, V: math.NaN()}, {T: 1754186400999, V: math.Inf(1)}, {T: 1754186401000, V: math.Inf(-1)},
+				{T: -1500, V: 5e-324}, {T: 100, V: math.MaxFloat64}, {T: 1754186402010, V: math.Copysign(0, -1)}}},
+			{Labels: labels.EmptyLabels(), Samples: []extract.Sample{{T: 1754186400500, V: 0.30000000000000004}}},
+		}},
+		{name: "cut short", body: ok[:150], retry: true, err: "(at byte 150)"},
+		{name: "not JSON", body: "<html>bad gateway</html>", retry: true},
+		{name: "a vector", body: `{"status":"success","data":{"resultType":"vector","result":[]}}`, err: `result of type "vector"`},
+		{name: "an error in a 2xx answer", body: `{"status":"error","errorType":"x","error":"y"}`, err: `status "error"`},
+		{name: "a value that is no number", body: `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"one"]]}]}}`, err: `sample value "one"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []extract.Series
+			keep := collect(&got)
+			notes, err := decodePromMatrix(strings.NewReader(tc.body), func(s extract.Series) error { return keep([]extract.Series{s}) })
+			if tc.want != nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := extract.Compare(tc.want, got); err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(notes, tc.notes) {
+					t.Errorf("notes %q, want %q", notes, tc.notes)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Fatalf("error %v, want one saying %q", err, tc.err)
+			}
+			var rq *retryQuery
+			if errors.As(decodeFailure(err), &rq) != tc.retry {
+				t.Errorf("retryable: %v, want %v (%v)", !tc.retry, tc.retry, err)
+			}
+		})
+	}
+}
