@@ -69,6 +69,14 @@ type promQuery struct {
 // Step mode asks a range query for exactly the step multiples inside
 // [From, To): Grafana floors both ends to the step (AlignTimeRange), so ends
 // that are already multiples are left alone.
+//
+// Neither mode, over either transport, can return stale markers:
+// Prometheus's engine leaves out every sample whose value is
+// value.StaleNaN when it fills a range selector (promql/engine.go,
+// matrixIterSlice: "if value.IsStaleNaN(f) { continue loop }", and the
+// same for a histogram's sum), and a step whose newest sample is one has no
+// point (vectorSelectorSingle). A recovered series therefore ends where its
+// last real sample is, and Prometheus's 5m lookback fills the rest.
 func unitQuery(u extract.Unit) (promQuery, bool) {
 	if u.Step == 0 {
 		return promQuery{expr: fmt.Sprintf("%s[%dms]", u.Selector, u.To-u.From+1), from: u.From, to: u.To, instant: true}, true
