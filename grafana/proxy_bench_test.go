@@ -2,10 +2,7 @@ package grafana
 
 import (
 	"bytes"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,15 +18,7 @@ func BenchmarkDecodeProxy(b *testing.B) {
 	from, to := benchT0, benchT0.Add(2*time.Hour)
 	srv := sim.New(sim.Config{Series: series, Tokens: []string{token}})
 	body := func(endpoint string, form url.Values) []byte {
-		r := httptest.NewRequest(http.MethodPost, "/api/datasources/proxy/uid/grafanacloud-prom/api/v1/"+endpoint, strings.NewReader(form.Encode()))
-		r.Header.Set("Authorization", "Bearer "+token)
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		rec := httptest.NewRecorder()
-		srv.ServeHTTP(rec, r)
-		if rec.Code != http.StatusOK {
-			b.Fatalf("the server answered %d: %.300s", rec.Code, rec.Body.Bytes())
-		}
-		return rec.Body.Bytes()
+		return simPost(b, srv, "/api/datasources/proxy/uid/grafanacloud-prom/api/v1/"+endpoint, "application/x-www-form-urlencoded", form.Encode())
 	}
 	raw := body("query", url.Values{"query": {`{__name__=~".+"}[7200001ms]`}, "time": {promTime(to.UnixMilli())}})
 	step := body("query_range", url.Values{"query": {`{__name__=~".+"}`}, "start": {promTime(from.UnixMilli())},
