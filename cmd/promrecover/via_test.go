@@ -106,14 +106,17 @@ func TestRecoverViaProxyServedByPrometheus(t *testing.T) {
 
 // TestRecoverNativeHistogramsOverDSQuery: over /api/ds/query the windows
 // holding native histograms are reported NOT RECOVERED with the hint to use
-// --via proxy, and nothing of them is written.
+// --via proxy, and nothing of them is written; the same command with --via
+// proxy then resumes and recovers them.
 func TestRecoverNativeHistogramsOverDSQuery(t *testing.T) {
-	hs := httptest.NewServer(sim.New(sim.Config{Series: viaData(5), Tokens: []string{testToken}}))
+	data := viaData(5)
+	hs := httptest.NewServer(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}))
 	defer hs.Close()
 	out := t.TempDir()
 	from, to := dataStart.Add(2*time.Hour), dataStart.Add(6*time.Hour)
-	stdout, stderr, err := runCLI(t, "recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
-		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out)
+	args := []string{"recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out}
+	stdout, stderr, err := runCLI(t, args...)
 	if err == nil {
 		t.Fatalf("recover over /api/ds/query of native histograms succeeded:\n%s", stdout)
 	}
@@ -132,6 +135,18 @@ func TestRecoverNativeHistogramsOverDSQuery(t *testing.T) {
 		if name := s.Labels.Get(labels.MetricName); len(s.Histograms) > 0 || name == "http_request_duration_seconds" || name == "clock_skew_seconds" {
 			t.Errorf("series %s was written over /api/ds/query", s.Labels)
 		}
+	}
+
+	stdout, stderr, err = runCLI(t, append(args, "--via", "proxy")...)
+	if err != nil {
+		t.Fatalf("the same command with --via proxy: %v\n%s\n%s", err, stdout, stderr)
+	}
+	written, err = blocks.ReadSeries(out, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := extract.Compare(extract.Clip(data, from.UnixMilli(), to.UnixMilli()), written); err != nil {
+		t.Fatalf("after --via proxy the blocks differ from the source: %v", err)
 	}
 }
 
