@@ -84,6 +84,12 @@ func EachSeries(dir string, mint, maxt int64, f func(extract.Series) error) (err
 		series := extract.Series{Labels: s.Labels().Copy()}
 		it = s.Iterator(it)
 		for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
+			if vt == chunkenc.ValFloat {
+				if t, v := it.At(); t >= mint && t < maxt {
+					series.Samples = append(series.Samples, extract.Sample{T: t, V: v})
+				}
+				continue
+			}
 			if t := it.AtT(); t < mint || t >= maxt {
 				continue
 			}
@@ -92,10 +98,6 @@ func EachSeries(dir string, mint, maxt int64, f func(extract.Series) error) (err
 			// under it.
 			var h extract.HistogramSample
 			switch vt {
-			case chunkenc.ValFloat:
-				t, v := it.At()
-				series.Samples = append(series.Samples, extract.Sample{T: t, V: v})
-				continue
 			case chunkenc.ValHistogram:
 				h.T, h.H = it.AtHistogram(&histogram.Histogram{})
 				h.H.Compact(0)
