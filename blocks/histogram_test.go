@@ -81,6 +81,8 @@ func TestHistogramRoundTrip(t *testing.T) {
 				{T: w.Start + 50_000, V: stale}, {T: w.Start + 90_000, V: 7}, {T: w.Start + 91_000, V: stale}},
 			Histograms: append(hists(w.Start+10_000, 10_000, 0, 4, false), hists(w.Start+60_000, 10_000, 0, 3, true)...),
 		},
+		// Integer histograms, then float ones, then integer ones again.
+		{Labels: lbl("kinds"), Histograms: append(append(hists(w.Start, 1_000, 0, 3, false), hists(w.Start, 1_000, 3, 5, true)...), hists(w.Start, 1_000, 5, 7, false)...)},
 		// A histogram stale marker as it may come from elsewhere.
 		{Labels: lbl("gone"), Histograms: append(hists(w.Start, 10_000, 1, 2, false), staleHist)},
 		{Labels: lbl("floats"), Samples: []extract.Sample{{T: w.Start, V: stale}, {T: w.Start + 5, V: math.Inf(-1)}, {T: w.End - 1, V: stale}}},
@@ -100,7 +102,7 @@ func TestHistogramRoundTrip(t *testing.T) {
 
 	want := append([]extract.Series(nil), in...)
 	// The histogram stale marker reads back as the float stale marker.
-	want[4] = extract.Series{Labels: lbl("gone"), Histograms: in[4].Histograms[:1], Samples: []extract.Sample{{T: staleHist.T, V: stale}}}
+	want[5] = extract.Series{Labels: lbl("gone"), Histograms: in[5].Histograms[:1], Samples: []extract.Sample{{T: staleHist.T, V: stale}}}
 	got, err := ReadSeries(dir, w.Start, w.End)
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +125,7 @@ func TestHistogramRoundTrip(t *testing.T) {
 	defer b.Close()
 	// Every histogram, and the float stale marker the head turned into a
 	// histogram one because it followed histograms.
-	if st, wantH := b.Meta().Stats, uint64(480+479+7_100+(7+1)+2); st.NumHistogramSamples != wantH {
+	if st, wantH := b.Meta().Stats, uint64(480+479+7_100+(7+1)+7+2); st.NumHistogramSamples != wantH {
 		t.Errorf("block stats %+v, want %d histogram samples", st, wantH)
 	}
 }

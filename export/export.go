@@ -1,8 +1,9 @@
 // Package export is the end of the pipeline that writes series to files, for
 // inspection or for loading elsewhere: as the Prometheus HTTP API's matrix
-// JSON, the form prometheus/common/model reads (this file); as JSON Lines,
-// one matrix element a line (jsonl.go); and as the OpenMetrics text that
-// promtool tsdb create-blocks-from openmetrics reads (openmetrics.go).
+// JSON, the form prometheus/common/model reads, native histograms included
+// (this file; stale markers aside, see Stream); as JSON Lines, one matrix
+// element a line (jsonl.go); and as the OpenMetrics text that promtool tsdb
+// create-blocks-from openmetrics reads, floats only (openmetrics.go).
 package export
 
 import (
