@@ -142,14 +142,19 @@ func stepped(data []extract.Series, from, to int64, step time.Duration) []extrac
 func TestProxyFetch(t *testing.T) {
 	srcUnit := unit()
 	cases := []struct {
-		name string
-		v2   bool
-		step time.Duration
-		auth func(*sim.Server) Auth
+		name      string
+		v2        bool
+		step      time.Duration
+		auth      func(*sim.Server) Auth
+		rotations int64
 	}{
-		{"raw, Prometheus 3 range ends, token", false, 0, func(*sim.Server) Auth { return Auth{Token: token} }},
-		{"raw, Prometheus 2 range ends, session", true, 0, func(s *sim.Server) Auth { return Auth{Session: s.Login("admin")} }},
-		{"15s steps, basic auth", false, 15 * time.Second, func(*sim.Server) Auth { return Auth{User: "admin", Password: password} }},
+		{"raw, Prometheus 3 range ends, token", false, 0, func(*sim.Server) Auth { return Auth{Token: token} }, 0},
+		{"raw, Prometheus 2 range ends, a session due for rotation", true, 0, func(s *sim.Server) Auth {
+			c := s.Login("admin")
+			s.AgeSessions(11 * time.Minute)
+			return Auth{Session: c}
+		}, 1},
+		{"15s steps, basic auth", false, 15 * time.Second, func(*sim.Server) Auth { return Auth{User: "admin", Password: password} }, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -173,8 +178,12 @@ func TestProxyFetch(t *testing.T) {
 			if err := compareAll(want, got); err != nil {
 				t.Fatal(err)
 			}
-			if c := srv.Counters(); c.ProxyQueries != 1 || c.DSQueries != 0 {
+			c := srv.Counters()
+			if c.ProxyQueries != 1 || c.DSQueries != 0 {
 				t.Errorf("want one proxy query and no /api/ds/query, got %+v", c)
+			}
+			if c.Rotations != tc.rotations || src.Client.Stats().Rotations != tc.rotations {
+				t.Errorf("%d rotations on the server, %d by the client, want %d", c.Rotations, src.Client.Stats().Rotations, tc.rotations)
 			}
 		})
 	}
