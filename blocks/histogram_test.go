@@ -198,3 +198,48 @@ func TestAddRejectsMixedTimestamps(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyCatchesHistogramMismatch: a block whose histograms read back
+// other than appended is not installed.
+func TestVerifyCatchesHistogramMismatch(t *testing.T) {
+	w := win(5)
+	in := []extract.Series{{Labels: labels.FromStrings("__name__", "rpc"), Histograms: hists(w.Start, 1_000, 1, 20, false)}}
+	for _, tc := range []struct {
+		name  string
+		alter func(s extract.HistogramSample) extract.HistogramSample
+	}{
+		{"one bucket count more", func(s extract.HistogramSample) extract.HistogramSample {
+			s.H = s.H.Copy()
+			s.H.PositiveBuckets[0]++
+			s.H.Count++
+			return s
+		}},
+		{"the float form", func(s extract.HistogramSample) extract.HistogramSample {
+			return extract.HistogramSample{T: s.T, FH: s.H.ToFloat(nil)}
+		}},
+		{"a stale marker for a histogram", func(s extract.HistogramSample) extract.HistogramSample {
+			return extract.HistogramSample{T: s.T, H: &histogram.Histogram{Sum: stale}}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newTestSink(t, t.TempDir())
+			s.beforeVerify = func(l *ledger) {
+				d := newDigest()
+				for i, h := range in[0].Histograms {
+					if i == 7 {
+						h = tc.alter(h)
+					}
+					d.addHistogram(h)
+				}
+				sortedRecords(l)[0].d = d
+			}
+			if err := s.Add(context.Background(), w, in); err != nil {
+				t.Fatal(err)
+			}
+			err := s.Done(context.Background(), w, nil)
+			if err == nil || !strings.Contains(err.Error(), `series {__name__="rpc"} reads back 19 samples`) || len(s.Blocks()) != 0 {
+				t.Fatalf("Done: %v, blocks %v", err, s.Blocks())
+			}
+		})
+	}
+}
