@@ -22,7 +22,7 @@ var stale = math.Float64frombits(value.StaleNaN)
 // negative buckets, a gap, and an empty bucket the API form leaves out.
 func scraped(n uint64) *histogram.Histogram {
 	return &histogram.Histogram{
-		Schema: 0, ZeroThreshold: 0x1p-128, ZeroCount: n, Count: 6 * n, Sum: 2.5 * float64(n),
+		Schema: 2, ZeroThreshold: 0x1p-128, ZeroCount: n, Count: 6 * n, Sum: 2.5 * float64(n),
 		PositiveSpans:   []histogram.Span{{Offset: -2, Length: 3}, {Offset: 4, Length: 1}},
 		PositiveBuckets: []int64{int64(n), -int64(n), int64(n), 0}, // n, 0, n, n
 		NegativeSpans:   []histogram.Span{{Offset: 1, Length: 1}},
@@ -48,8 +48,10 @@ func withHistograms() (in, want []extract.Series) {
 		return extract.HistogramSample{T: t, H: H, FH: FH}
 	}
 	in = []extract.Series{
-		// Across two windows.
-		{Labels: l("rpc"), Histograms: []extract.HistogramSample{h(t0, scraped(1), nil), h(t0+15_000, scraped(4), nil), h(t0+3*3600_000, scraped(9), nil)}},
+		// Across two windows; the first has no observation yet, so its API
+		// form shows neither schema nor zero threshold: the import takes
+		// them from the next one.
+		{Labels: l("rpc"), Histograms: []extract.HistogramSample{h(t0-15_000, scraped(0), nil), h(t0, scraped(1), nil), h(t0+15_000, scraped(4), nil), h(t0+3*3600_000, scraped(9), nil)}},
 		{Labels: l("rule"), Histograms: []extract.HistogramSample{h(t0+1, nil, ruled(0.25)), h(t0+60_000, nil, ruled(1.5))}},
 		{Labels: l("switch"), Samples: []extract.Sample{{T: t0, V: 1}, {T: t0 + 1, V: stale}, {T: t0 + 2, V: math.NaN()}},
 			Histograms: []extract.HistogramSample{h(t0+10_000, scraped(2), nil)}},

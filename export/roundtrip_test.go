@@ -156,6 +156,7 @@ func fromModel(t *testing.T, ss *model.SampleStream) extract.Series {
 		}
 		s.Histograms = append(s.Histograms, extract.HistogramSample{T: int64(h.Timestamp), H: hh, FH: fh})
 	}
+	nativehist.FillSeries(s.Histograms)
 	return s
 }
 

@@ -90,7 +90,8 @@ func NewStream(s extract.Series) *Stream {
 }
 
 // Series gives the series of a stream, labels sorted, histograms rebuilt
-// with nativehist.FromAPI.
+// with nativehist.FromAPI and filled in with nativehist.FillSeries (the
+// stream's histograms are in time order, as export writes them).
 func (st *Stream) Series() (extract.Series, error) {
 	s := extract.Series{Labels: labelsOf(st.Metric), Samples: make([]extract.Sample, len(st.Values))}
 	for i, v := range st.Values {
@@ -109,5 +110,6 @@ func (st *Stream) Series() (extract.Series, error) {
 		}
 		s.Histograms[i] = extract.HistogramSample{T: int64(p.Timestamp), H: h, FH: fh}
 	}
+	nativehist.FillSeries(s.Histograms)
 	return s, nil
 }

@@ -21,6 +21,8 @@
 //
 // ToAPI(FromAPI(a)) == a holds for whatever a Prometheus server printed,
 // which is what makes a recovery through the API exact where it can be.
+// FillSeries then gives back, from the other histograms of the series, the
+// schema and zero threshold a single histogram's form did not show.
 package nativehist
 
 import (
@@ -31,6 +33,8 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/histogram"
+
+	"github.com/promrecover/promrecover/extract"
 )
 
 // Boundary rules of the API's buckets (prometheus util/jsonutil).
@@ -338,4 +342,72 @@ func deltas(counts []float64) []int64 {
 		prev = int64(c)
 	}
 	return out
+}
+
+// FillSeries gives the histograms of one series, in time order, what their
+// API form could not show, from their neighbours: one whose zero bucket is
+// empty takes the zero threshold of the nearest histogram before it (after
+// it, for those at the start) that shows one, and one without any bucket
+// takes the schema likewise. A scrape keeps both fixed for a series, and TSDB
+// starts a new chunk wherever either changes, so this makes a rebuilt series
+// truer and as compact as the original. It changes the histograms in place,
+// never what the API prints: a threshold that would clip a bucket is not
+// taken.
+func FillSeries(hs []extract.HistogramSample) {
+	var (
+		schema           int32
+		threshold        float64
+		haveSch, haveThr bool
+	)
+	// The first shown values serve the histograms before them.
+	for _, s := range hs {
+		if s.IsStale() {
+			continue
+		}
+		sch, thr, showsSch, showsThr := parts(s)
+		if showsSch && !haveSch {
+			schema, haveSch = *sch, true
+		}
+		if showsThr && !haveThr {
+			threshold, haveThr = *thr, true
+		}
+	}
+	for _, s := range hs {
+		if s.IsStale() {
+			continue
+		}
+		sch, thr, showsSch, showsThr := parts(s)
+		switch {
+		case showsSch:
+			schema = *sch
+		case haveSch:
+			*sch = schema
+		}
+		switch {
+		case showsThr:
+			threshold = *thr
+		case haveThr:
+			before := ToAPI(s.H, s.FH)
+			if *thr = threshold; !sameBuckets(ToAPI(s.H, s.FH).Buckets, before.Buckets) {
+				*thr = 0
+			}
+		}
+	}
+}
+
+// parts gives a histogram's schema and zero threshold, and whether the API
+// form shows each: the schema in the bounds of any bucket but the zero
+// bucket, the threshold in a filled zero bucket or a clipped bucket (which
+// FromAPI alone gives a threshold while the zero count is 0).
+func parts(s extract.HistogramSample) (schema *int32, threshold *float64, showsSchema, showsThreshold bool) {
+	if h := s.H; h != nil {
+		return &h.Schema, &h.ZeroThreshold, len(h.PositiveBuckets)+len(h.NegativeBuckets) > 0, h.ZeroCount > 0 || h.ZeroThreshold > 0
+	}
+	fh := s.FH
+	return &fh.Schema, &fh.ZeroThreshold, len(fh.PositiveBuckets)+len(fh.NegativeBuckets) > 0, fh.ZeroCount > 0 || fh.ZeroThreshold > 0
+}
+
+// sameBuckets compares bit for bit.
+func sameBuckets(a, b model.HistogramBuckets) bool {
+	return slices.EqualFunc(a, b, sameBucket)
 }

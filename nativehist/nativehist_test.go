@@ -9,6 +9,9 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/value"
+
+	"github.com/promrecover/promrecover/extract"
 )
 
 // api parses the JSON Prometheus's API prints for one histogram.
@@ -217,6 +220,31 @@ func TestRoundTripProperty(t *testing.T) {
 	}
 }
 
+// TestFillSeriesPrintsTheSame fills series of random rebuilt histograms and
+// checks that each still prints as before.
+func TestFillSeriesPrintsTheSame(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	for range 500 {
+		var series []extract.HistogramSample
+		var printed []*model.SampleHistogram
+		for i := range 10 {
+			a := ToAPI(randomHistogram(rnd))
+			h, fh, err := FromAPI(a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			series = append(series, extract.HistogramSample{T: int64(i), H: h, FH: fh})
+			printed = append(printed, a)
+		}
+		FillSeries(series)
+		for i, s := range series {
+			if got := ToAPI(s.H, s.FH); !sameAPI(got, printed[i]) {
+				t.Fatalf("filled histogram prints\n%s\nwant\n%s", apiJSON(t, got), apiJSON(t, printed[i]))
+			}
+		}
+	}
+}
+
 func compactedInt(h *histogram.Histogram) *histogram.Histogram {
 	c := h.Copy().Compact(0)
 	if c.ZeroCount == 0 {
@@ -238,16 +266,8 @@ func allWhole(fh *histogram.FloatHistogram) bool {
 }
 
 func sameAPI(a, b *model.SampleHistogram) bool {
-	if math.Float64bits(float64(a.Count)) != math.Float64bits(float64(b.Count)) ||
-		math.Float64bits(float64(a.Sum)) != math.Float64bits(float64(b.Sum)) || len(a.Buckets) != len(b.Buckets) {
-		return false
-	}
-	for i := range a.Buckets {
-		if !sameBucket(a.Buckets[i], b.Buckets[i]) {
-			return false
-		}
-	}
-	return true
+	return math.Float64bits(float64(a.Count)) == math.Float64bits(float64(b.Count)) &&
+		math.Float64bits(float64(a.Sum)) == math.Float64bits(float64(b.Sum)) && sameBuckets(a.Buckets, b.Buckets)
 }
 
 // randomHistogram makes an integer histogram two times in three, a float
@@ -349,4 +369,58 @@ func FuzzFromAPI(f *testing.F) {
 			t.Fatalf("FromAPI(%s) = %v %v, printed as %s", in, h, fh, apiJSON(t, got))
 		}
 	})
+}
+
+func TestFillSeries(t *testing.T) {
+	const thr = 0x1p-128
+	bucket := func(schema int32, zeroCount uint64, threshold float64) *histogram.Histogram {
+		return &histogram.Histogram{Schema: schema, ZeroThreshold: threshold, ZeroCount: zeroCount, Count: zeroCount + 1, Sum: 1,
+			PositiveSpans: []histogram.Span{{Offset: 0, Length: 1}}, PositiveBuckets: []int64{1}}
+	}
+	zeroOnly := func(zeroCount uint64, threshold float64) *histogram.Histogram {
+		return &histogram.Histogram{ZeroThreshold: threshold, ZeroCount: zeroCount, Count: zeroCount}
+	}
+	type layout struct {
+		schema    int32
+		threshold float64
+	}
+	for _, tc := range []struct {
+		name string
+		in   []*histogram.Histogram
+		want []layout
+	}{{
+		name: "a scrape's start: no observations, then the zero bucket, then buckets",
+		in:   []*histogram.Histogram{zeroOnly(0, 0), zeroOnly(2, thr), bucket(3, 0, 0), bucket(3, 4, thr), zeroOnly(0, 0)},
+		want: []layout{{3, thr}, {3, thr}, {3, thr}, {3, thr}, {3, thr}},
+	}, {
+		name: "the nearest before wins; the first serves the start",
+		in:   []*histogram.Histogram{bucket(1, 0, 0), bucket(2, 1, 0.001), zeroOnly(0, 0), bucket(4, 1, 0.002), zeroOnly(0, 0)},
+		want: []layout{{1, 0.001}, {2, 0.001}, {2, 0.001}, {4, 0.002}, {4, 0.002}},
+	}, {
+		name: "a threshold that would clip a bucket is not taken",
+		in:   []*histogram.Histogram{zeroOnly(1, 0.75), bucket(0, 0, 0)},
+		want: []layout{{0, 0.75}, {0, 0}},
+	}, {
+		name: "nothing shown, nothing filled",
+		in:   []*histogram.Histogram{zeroOnly(0, 0), {Sum: math.Float64frombits(value.StaleNaN)}},
+		want: []layout{{0, 0}, {0, 0}},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			hs := make([]extract.HistogramSample, len(tc.in))
+			var before []*model.SampleHistogram
+			for i, h := range tc.in {
+				hs[i] = extract.HistogramSample{T: int64(i), H: h}
+				before = append(before, ToAPI(h, nil))
+			}
+			FillSeries(hs)
+			for i, s := range hs {
+				if got := (layout{s.H.Schema, s.H.ZeroThreshold}); got != tc.want[i] {
+					t.Errorf("histogram %d: %+v, want %+v", i, got, tc.want[i])
+				}
+				if !sameAPI(ToAPI(s.H, nil), before[i]) {
+					t.Errorf("histogram %d prints otherwise: %s", i, apiJSON(t, ToAPI(s.H, nil)))
+				}
+			}
+		})
+	}
 }
