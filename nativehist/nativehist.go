@@ -348,7 +348,8 @@ func deltas(counts []float64) []int64 {
 // API form could not show, from their neighbours: one whose zero bucket is
 // empty takes the zero threshold of the nearest histogram before it (after
 // it, for those at the start) that shows one, and one without any bucket
-// takes the schema likewise. A scrape keeps both fixed for a series, and TSDB
+// takes the schema likewise. A series keeps both for long stretches (a
+// client lowers the schema only when its buckets grow too many), and TSDB
 // starts a new chunk wherever either changes, so this makes a rebuilt series
 // truer and as compact as the original. It changes the histograms in place,
 // never what the API prints: a threshold that would clip a bucket is not
