@@ -172,7 +172,9 @@ type promData struct {
 }
 
 // matrix reads a streamed range selector's points into an ordinary
-// answer: the proxy writes Prometheus's JSON, not frames.
+// answer: the proxy writes Prometheus's JSON, not frames, and holds it
+// whole while encoding it, unlike /api/ds/query's streamed frames. It
+// serves tests and the demo, not the large synthetic benchmarks.
 func (sm *streamMatrix) matrix() parser.Value {
 	out := make(promql.Matrix, 0, len(sm.series))
 	for _, ser := range sm.series {
