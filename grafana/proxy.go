@@ -255,6 +255,10 @@ func (d *promDecoder) series() (extract.Series, error) {
 		}
 		d.hists = append(d.hists, extract.HistogramSample{T: int64(p.Timestamp), H: h, FH: fh})
 	}
+	// What the API form does not show (an empty zero bucket's threshold, a
+	// bucketless histogram's schema) is taken from the series' neighbouring
+	// samples, as the original most likely had it.
+	nativehist.FillSeries(d.hists)
 	out.Histograms = d.hists
 	return out, nil
 }

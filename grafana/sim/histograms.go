@@ -86,14 +86,8 @@ type histAcc struct {
 	restarted   bool
 }
 
-// newHistAcc starts a histogram with one observation of zero (a start-up
-// probe, say): Prometheus's API does not print an empty zero bucket, and
-// so not its threshold, which then could not be recovered; with a count in
-// it, every sample survives the API whole.
 func newHistAcc() *histAcc {
-	a := &histAcc{pos: map[int32]uint64{}, neg: map[int32]uint64{}}
-	a.observe(0)
-	return a
+	return &histAcc{pos: map[int32]uint64{}, neg: map[int32]uint64{}}
 }
 
 func (a *histAcc) observe(v float64) {
