@@ -420,3 +420,30 @@ func TestDecodePromMatrix(t *testing.T) {
 		})
 	}
 }
+
+// TestProxyBatch: the proxy has no refIds to batch; a batch is asked one
+// unit a request.
+func TestProxyBatch(t *testing.T) {
+	srv := sim.New(sim.Config{Series: pxData, Tokens: []string{token}})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	src := &Source{Client: newTestClient(t, hs.URL, Auth{Token: token}), Datasource: promDS, Via: Proxy}
+	if n := src.MaxBatch(); n != 1 {
+		t.Fatalf("MaxBatch %d, want 1", n)
+	}
+	units := []extract.Unit{unit(), unit()}
+	units[0].Selector, units[1].Selector = "http_request_duration_seconds", "odd_values"
+	got := make([][]extract.Series, len(units))
+	keep := []func([]extract.Series) error{collect(&got[0]), collect(&got[1])}
+	for _, err := range src.StreamBatch(context.Background(), units, func(i int, ss []extract.Series) error { return keep[i](ss) }) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got[0]) != 2 || len(got[0][0].Histograms) == 0 || len(got[1]) != 1 || len(got[1][0].Samples) == 0 {
+		t.Fatalf("got %d and %d series", len(got[0]), len(got[1]))
+	}
+	if c := srv.Counters(); c.ProxyQueries != 2 {
+		t.Errorf("%d proxy queries, want 2", c.ProxyQueries)
+	}
+}
