@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -445,5 +447,56 @@ func TestProxyBatch(t *testing.T) {
 	}
 	if c := srv.Counters(); c.ProxyQueries != 2 {
 		t.Errorf("%d proxy queries, want 2", c.ProxyQueries)
+	}
+}
+
+// TestProxyRefusedCredentials: Grafana's own 401 through the proxy is not
+// the datasource's (that one is rewritten to 400): the run stops, saying
+// which credentials, and the secret stays out of the error.
+func TestProxyRefusedCredentials(t *testing.T) {
+	hs := httptest.NewServer(sim.New(sim.Config{Series: simData, Tokens: []string{token}}))
+	defer hs.Close()
+	src := &Source{Client: newTestClient(t, hs.URL, Auth{Token: "glsa_wrong_" + token}), Datasource: promDS, Via: Proxy}
+	_, err := src.Fetch(context.Background(), unit())
+	var ae *extract.AbortError
+	if !errors.As(err, &ae) || !strings.Contains(err.Error(), "Grafana refused the token") {
+		t.Fatalf("error %v, want an abort saying the token was refused", err)
+	}
+	if strings.Contains(err.Error(), token) {
+		t.Error("the error holds the token")
+	}
+}
+
+// TestProxyLookups: the label and series lookups answer through the proxy
+// too, with GET or with a POSTed form, from the same data.
+func TestProxyLookups(t *testing.T) {
+	hs := httptest.NewServer(sim.New(sim.Config{Series: pxData, Tokens: []string{token}}))
+	defer hs.Close()
+	q := url.Values{"match[]": {`{job="node"}`}, "start": {promTime(simStart.UnixMilli())}, "end": {promTime(simStart.Add(time.Hour).UnixMilli())}}
+	for _, tc := range []struct {
+		method, path, want string
+	}{
+		{"GET", "label/__name__/values", `"clock_skew_seconds"`},
+		{"POST", "labels", `"cpu"`},
+		{"POST", "series", `"mode":"idle"`},
+		{"GET", "series", `"__name__":"clock_skew_seconds"`},
+	} {
+		var req *http.Request
+		if tc.method == "GET" {
+			req, _ = http.NewRequest("GET", hs.URL+"/api/datasources/proxy/uid/grafanacloud-prom/api/v1/"+tc.path+"?"+q.Encode(), nil)
+		} else {
+			req, _ = http.NewRequest("POST", hs.URL+"/api/datasources/proxy/uid/grafanacloud-prom/api/v1/"+tc.path, strings.NewReader(q.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), tc.want) || !strings.Contains(string(body), `"status":"success"`) {
+			t.Errorf("%s %s: HTTP %d %.300s, want %s", tc.method, tc.path, resp.StatusCode, body, tc.want)
+		}
 	}
 }
