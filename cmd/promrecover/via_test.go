@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -244,4 +247,50 @@ func metricMap(m model.Metric) map[string]string {
 		out[string(k)] = string(v)
 	}
 	return out
+}
+
+// TestExportViaProxy: export --via proxy writes the native histograms as
+// Prometheus's API prints them, and OpenMetrics, which cannot carry them,
+// refuses rather than leave them out.
+func TestExportViaProxy(t *testing.T) {
+	data := viaData(3)
+	hs := httptest.NewServer(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}))
+	defer hs.Close()
+	from, to := dataStart.Add(time.Hour), dataStart.Add(3*time.Hour)
+	args := []string{"export", "--via", "proxy", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--match", `{job="node"}`}
+	file := filepath.Join(t.TempDir(), "out.json")
+	if stdout, stderr, err := runCLI(t, append(args, "--output", file)...); err != nil {
+		t.Fatalf("export: %v\n%s\n%s", err, stdout, stderr)
+	}
+	body, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ans struct {
+		Data struct{ Result model.Matrix }
+	}
+	if err := json.Unmarshal(body, &ans); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, ss := range ans.Data.Result {
+		for _, h := range ss.Histograms {
+			k := labels.FromMap(metricMap(ss.Metric)).String()
+			got[k] = append(got[k], fmt.Sprintf("%d %v", h.Timestamp, h.Histogram))
+		}
+	}
+	var node []extract.Series
+	for _, s := range data {
+		if s.Labels.Get("job") == "node" {
+			node = append(node, s)
+		}
+	}
+	if err := sameHistograms(expectedHistograms(node, from, to, 0), got); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = runCLI(t, append(args, "--output", "-", "--format", "openmetrics")...)
+	if err == nil || !strings.Contains(err.Error(), "native histograms") {
+		t.Fatalf("export --format openmetrics of native histograms: %v, want a refusal", err)
+	}
 }
