@@ -189,6 +189,8 @@ func TestAddRejectsMixedTimestamps(t *testing.T) {
 			Samples: []extract.Sample{{T: w.Start + 10, V: 1}}, Histograms: hists(w.Start+10, 1, 0, 1, false)}, "a float and a histogram sample at"},
 		{"histograms out of order", extract.Series{Labels: labels.FromStrings("__name__", "y"),
 			Histograms: append(hists(w.Start+10, 1, 0, 1, false), hists(w.Start+5, 1, 0, 1, false)...)}, "histogram sample at"},
+		{"floats out of order around a histogram", extract.Series{Labels: labels.FromStrings("__name__", "u"),
+			Samples: []extract.Sample{{T: w.Start + 5, V: 1}, {T: w.Start + 3, V: 1}}, Histograms: hists(w.Start+4, 1, 0, 1, false)}, "sample at 1700020800003 follows one at 1700020800005"},
 		{"a histogram outside the window", extract.Series{Labels: labels.FromStrings("__name__", "z"),
 			Histograms: hists(w.End, 1, 0, 1, true)}, "outside the window"},
 	} {

@@ -119,42 +119,55 @@ func (win *window) check(series []extract.Series) ([]pending, uint64, error) {
 // digestSeries checks what the BlockWriter would otherwise get wrong
 // silently: a sample out of order inside one uncommitted batch is dropped at
 // Commit, and one outside the window would land in the wrong block. It
-// digests both kinds of samples in time order, as a block reads them back.
+// digests both kinds of samples in time order, as a block reads them back,
+// by runs of one kind, so that a float series is one plain loop. Each run
+// takes at least one sample, even of an unsorted list, whose disorder its
+// loop then finds.
 func digestSeries(w extract.Window, s *extract.Series) (digest, error) {
 	d := newDigest()
-	if err := checkTimes(w, s.Samples, "sample"); err != nil {
-		return d, err
-	}
-	if err := checkTimes(w, s.Histograms, "histogram sample"); err != nil {
-		return d, err
-	}
+	lastF, lastH := w.Start-1, w.Start-1
 	f, h := s.Samples, s.Histograms
 	for len(f) > 0 || len(h) > 0 {
-		switch {
-		case len(h) == 0 || len(f) > 0 && f[0].T < h[0].T:
-			d.add(f[0].T, f[0].V)
-			f = f[1:]
-		case len(f) > 0 && f[0].T == h[0].T:
-			return d, fmt.Errorf("a float and a histogram sample at %d: a series holds one sample a timestamp", h[0].T)
-		default:
-			d.addHistogram(h[0])
-			h = h[1:]
+		n := len(f)
+		if len(h) > 0 {
+			n = extract.Before(f, h[0].T)
 		}
+		for _, smp := range f[:n] {
+			if smp.T <= lastF || smp.T >= w.End {
+				return d, timeError(w, "sample", smp.T, lastF)
+			}
+			d.add(smp.T, smp.V)
+			lastF = smp.T
+		}
+		if f = f[n:]; len(h) == 0 {
+			break
+		}
+		if len(f) > 0 && f[0].T == h[0].T {
+			return d, fmt.Errorf("a float and a histogram sample at %d: a series holds one sample a timestamp", h[0].T)
+		}
+		n = len(h)
+		if len(f) > 0 {
+			n = extract.Before(h, f[0].T)
+		}
+		for _, smp := range h[:n] {
+			if smp.T <= lastH || smp.T >= w.End {
+				return d, timeError(w, "histogram sample", smp.T, lastH)
+			}
+			d.addHistogram(smp)
+			lastH = smp.T
+		}
+		h = h[n:]
 	}
 	return d, nil
 }
 
-func checkTimes[S interface{ Time() int64 }](w extract.Window, samples []S, kind string) error {
-	for i, smp := range samples {
-		t := smp.Time()
-		if t < w.Start || t >= w.End {
-			return fmt.Errorf("%s at %d is outside the window", kind, t)
-		}
-		if i > 0 && t <= samples[i-1].Time() {
-			return fmt.Errorf("%s at %d follows one at %d: samples must be sorted by time without repeats", kind, t, samples[i-1].Time())
-		}
+// timeError says why a sample at t, after one at last (w.Start-1 for none),
+// cannot be appended.
+func timeError(w extract.Window, kind string, t, last int64) error {
+	if t < w.Start || t >= w.End {
+		return fmt.Errorf("%s at %d is outside the window", kind, t)
 	}
-	return nil
+	return fmt.Errorf("%s at %d follows one at %d: samples must be sorted by time without repeats", kind, t, last)
 }
 
 func (win *window) append(ctx context.Context, todo []pending) error {
