@@ -1,7 +1,9 @@
 // Package grafana talks to a Grafana instance's HTTP API: it authenticates
 // (token, basic auth or a browser session that it keeps rotated), retries
 // what is worth retrying, builds /api/ds/query requests that force an exact
-// Prometheus step, and decodes the data-frame answers into series.
+// Prometheus step, and decodes the data-frame answers into series; or, with
+// Transport Proxy, asks the same queries through the datasource proxy and
+// decodes Prometheus's own JSON, native histograms included.
 package grafana
 
 import (
