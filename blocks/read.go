@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
@@ -18,9 +21,11 @@ import (
 	"github.com/promrecover/promrecover/extract"
 )
 
-// ReadSeries returns every float series with samples in [mint, maxt) across
-// the blocks in dir, sorted by labels; overlapping blocks are merged as
-// Prometheus would. It opens each block read-only rather than using
+// ReadSeries returns every series with samples in [mint, maxt) across the
+// blocks in dir, sorted by labels; overlapping blocks are merged as
+// Prometheus would. Histograms come without the empty buckets TSDB may have
+// added, and a histogram stale marker as the float stale marker it stands
+// for (see extract.HistogramSample.IsStale). It opens each block read-only rather than using
 // tsdb.OpenDBReadOnly, which creates a sandbox directory inside dir and
 // replays the WAL, neither of which belongs in a live data directory. The
 // head (wal/) is not read.
@@ -79,18 +84,37 @@ func EachSeries(dir string, mint, maxt int64, f func(extract.Series) error) (err
 		series := extract.Series{Labels: s.Labels().Copy()}
 		it = s.Iterator(it)
 		for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
-			if vt != chunkenc.ValFloat {
+			if vt == chunkenc.ValFloat {
+				if t, v := it.At(); t >= mint && t < maxt {
+					series.Samples = append(series.Samples, extract.Sample{T: t, V: v})
+				}
 				continue
 			}
-			t, v := it.At()
-			if t >= mint && t < maxt {
-				series.Samples = append(series.Samples, extract.Sample{T: t, V: v})
+			if t := it.AtT(); t < mint || t >= maxt {
+				continue
+			}
+			// Histograms are read into ones of our own: given nil, the
+			// iterator would share its spans, which compacting would change
+			// under it.
+			var h extract.HistogramSample
+			switch vt {
+			case chunkenc.ValHistogram:
+				h.T, h.H = it.AtHistogram(&histogram.Histogram{})
+				h.H.Compact(0)
+			case chunkenc.ValFloatHistogram:
+				h.T, h.FH = it.AtFloatHistogram(&histogram.FloatHistogram{})
+				h.FH.Compact(0)
+			}
+			if h.IsStale() {
+				series.Samples = append(series.Samples, extract.Sample{T: h.T, V: math.Float64frombits(value.StaleNaN)})
+			} else {
+				series.Histograms = append(series.Histograms, h)
 			}
 		}
 		if err := it.Err(); err != nil {
 			return fmt.Errorf("read series %s in %s: %w", series.Labels, dir, err)
 		}
-		if len(series.Samples) > 0 {
+		if series.Len() > 0 {
 			if err := f(series); err != nil {
 				return err
 			}

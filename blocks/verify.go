@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"math"
 
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 
@@ -31,6 +33,80 @@ func (d *digest) add(t int64, v float64) {
 	d.sum = mix64(d.sum ^ uint64(t))
 	d.sum = mix64(d.sum ^ math.Float64bits(v))
 	d.n++
+}
+
+// Kinds of histogram in a digest, so that an integer histogram and a float
+// one with the same counts differ.
+const (
+	digestInt   = 1
+	digestFloat = 2
+)
+
+// addHistogram adds one histogram sample (one of h and fh set), every field
+// that survives a block bit for bit: not the counter reset hint, which a
+// block keeps per chunk, nor empty buckets, which TSDB adds when it recodes a
+// chunk for a new bucket layout. A stale marker counts as the float stale
+// marker it stands for (see extract.HistogramSample.IsStale).
+func (d *digest) addHistogram(s extract.HistogramSample) {
+	if s.IsStale() {
+		d.add(s.T, math.Float64frombits(value.StaleNaN))
+		return
+	}
+	d.sum = mix64(d.sum ^ uint64(s.T))
+	if h := s.H; h != nil {
+		d.mix(digestInt, uint64(int64(h.Schema)), math.Float64bits(h.ZeroThreshold), h.ZeroCount, h.Count, math.Float64bits(h.Sum))
+		mixBuckets(d, h.PositiveSpans, h.PositiveBuckets, true, func(c int64) uint64 { return uint64(c) })
+		mixBuckets(d, h.NegativeSpans, h.NegativeBuckets, true, func(c int64) uint64 { return uint64(c) })
+		d.mixFloats(h.CustomValues)
+	} else {
+		fh := s.FH
+		d.mix(digestFloat, uint64(int64(fh.Schema)), math.Float64bits(fh.ZeroThreshold), math.Float64bits(fh.ZeroCount), math.Float64bits(fh.Count), math.Float64bits(fh.Sum))
+		mixBuckets(d, fh.PositiveSpans, fh.PositiveBuckets, false, math.Float64bits)
+		mixBuckets(d, fh.NegativeSpans, fh.NegativeBuckets, false, math.Float64bits)
+		d.mixFloats(fh.CustomValues)
+	}
+	d.n++
+}
+
+func (d *digest) mix(xs ...uint64) {
+	for _, x := range xs {
+		d.sum = mix64(d.sum ^ x)
+	}
+}
+
+func (d *digest) mixFloats(fs []float64) {
+	for _, f := range fs {
+		d.sum = mix64(d.sum ^ math.Float64bits(f))
+	}
+	d.sum = mix64(d.sum ^ uint64(len(fs)))
+}
+
+// mixBuckets adds the index and absolute count of every non-empty bucket;
+// delta says the counts are stored as differences from the previous bucket,
+// as integer histograms store them. The number of buckets ends each side,
+// so a bucket cannot move from one side to the other unnoticed.
+func mixBuckets[C int64 | float64](d *digest, spans []histogram.Span, buckets []C, delta bool, bits func(C) uint64) {
+	var idx int32
+	var count C
+	n, i := uint64(0), 0
+	for _, sp := range spans {
+		idx += sp.Offset
+		for range sp.Length {
+			if delta {
+				count += buckets[i]
+			} else {
+				count = buckets[i]
+			}
+			if count != 0 {
+				d.sum = mix64(d.sum ^ uint64(int64(idx)))
+				d.sum = mix64(d.sum ^ bits(count))
+				n++
+			}
+			i++
+			idx++
+		}
+	}
+	d.sum = mix64(d.sum ^ n)
 }
 
 // mix64 is the splitmix64 finaliser: a bijection, so no two inputs in a
@@ -103,6 +179,8 @@ func verifyBlock(ctx context.Context, logger *slog.Logger, path string, w extrac
 	matched := map[*record]bool{}
 	set := q.Select(ctx, false, nil, allSeries())
 	var it chunkenc.Iterator
+	// Histograms are decoded into these, so reading uses no memory per sample.
+	h, fh := &histogram.Histogram{}, &histogram.FloatHistogram{}
 	for set.Next() {
 		s := set.At()
 		lset := s.Labels()
@@ -117,10 +195,16 @@ func verifyBlock(ctx context.Context, logger *slog.Logger, path string, w extrac
 		it = s.Iterator(it)
 		got := newDigest()
 		for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
-			if vt != chunkenc.ValFloat {
-				return meta, fmt.Errorf("verify %s: series %s holds a %s sample, only floats were appended", path, lset, vt)
+			switch vt {
+			case chunkenc.ValFloat:
+				got.add(it.At())
+			case chunkenc.ValHistogram:
+				t, hh := it.AtHistogram(h)
+				got.addHistogram(extract.HistogramSample{T: t, H: hh})
+			case chunkenc.ValFloatHistogram:
+				t, ffh := it.AtFloatHistogram(fh)
+				got.addHistogram(extract.HistogramSample{T: t, FH: ffh})
 			}
-			got.add(it.At())
 		}
 		if err := it.Err(); err != nil {
 			return meta, fmt.Errorf("verify %s: read series %s: %w", path, lset, err)

@@ -75,18 +75,18 @@ func (win *window) check(series []extract.Series) ([]pending, uint64, error) {
 	)
 	for i := range series {
 		s := &series[i]
-		if len(s.Samples) == 0 {
+		if s.Len() == 0 {
 			continue
 		}
 		// The head drops empty-valued labels; compare what it will store.
 		lset := s.Labels.WithoutEmpty()
 		if lset.IsEmpty() {
-			return nil, 0, fmt.Errorf("window %s: a series with %d samples has no labels", win.w, len(s.Samples))
+			return nil, 0, fmt.Errorf("window %s: a series with %d samples has no labels", win.w, s.Len())
 		}
 		if name, dup := lset.HasDuplicateLabelNames(); dup {
 			return nil, 0, fmt.Errorf("window %s: series %s: label %q appears twice", win.w, lset, name)
 		}
-		d, err := digestSamples(win.w, s.Samples)
+		d, err := digestSeries(win.w, s)
 		if err != nil {
 			return nil, 0, fmt.Errorf("window %s: series %s: %w", win.w, lset, err)
 		}
@@ -116,21 +116,58 @@ func (win *window) check(series []extract.Series) ([]pending, uint64, error) {
 	return todo, dups, nil
 }
 
-// digestSamples checks what the BlockWriter would otherwise get wrong
+// digestSeries checks what the BlockWriter would otherwise get wrong
 // silently: a sample out of order inside one uncommitted batch is dropped at
-// Commit, and one outside the window would land in the wrong block.
-func digestSamples(w extract.Window, samples []extract.Sample) (digest, error) {
+// Commit, and one outside the window would land in the wrong block. It
+// digests both kinds of samples in time order, as a block reads them back,
+// by runs of one kind, so that a float series is one plain loop. Each run
+// takes at least one sample, even of an unsorted list, whose disorder its
+// loop then finds.
+func digestSeries(w extract.Window, s *extract.Series) (digest, error) {
 	d := newDigest()
-	for i, smp := range samples {
-		if smp.T < w.Start || smp.T >= w.End {
-			return d, fmt.Errorf("sample at %d is outside the window", smp.T)
+	lastF, lastH := w.Start-1, w.Start-1
+	f, h := s.Samples, s.Histograms
+	for len(f) > 0 || len(h) > 0 {
+		n := len(f)
+		if len(h) > 0 {
+			n = extract.Before(f, h[0].T)
 		}
-		if i > 0 && smp.T <= samples[i-1].T {
-			return d, fmt.Errorf("sample at %d follows one at %d: samples must be sorted by time without repeats", smp.T, samples[i-1].T)
+		for _, smp := range f[:n] {
+			if smp.T <= lastF || smp.T >= w.End {
+				return d, timeError(w, "sample", smp.T, lastF)
+			}
+			d.add(smp.T, smp.V)
+			lastF = smp.T
 		}
-		d.add(smp.T, smp.V)
+		if f = f[n:]; len(h) == 0 {
+			break
+		}
+		if len(f) > 0 && f[0].T == h[0].T {
+			return d, fmt.Errorf("a float and a histogram sample at %d: a series holds one sample a timestamp", h[0].T)
+		}
+		n = len(h)
+		if len(f) > 0 {
+			n = extract.Before(h, f[0].T)
+		}
+		for _, smp := range h[:n] {
+			if smp.T <= lastH || smp.T >= w.End {
+				return d, timeError(w, "histogram sample", smp.T, lastH)
+			}
+			d.addHistogram(smp)
+			lastH = smp.T
+		}
+		h = h[n:]
 	}
 	return d, nil
+}
+
+// timeError says why a sample at t, after one at last (w.Start-1 for none),
+// cannot be appended.
+func timeError(w extract.Window, kind string, t, last int64) error {
+	if t < w.Start || t >= w.End {
+		return fmt.Errorf("%s at %d is outside the window", kind, t)
+	}
+	return fmt.Errorf("%s at %d follows one at %d: samples must be sorted by time without repeats", kind, t, last)
 }
 
 func (win *window) append(ctx context.Context, todo []pending) error {
@@ -139,34 +176,105 @@ func (win *window) append(ctx context.Context, todo []pending) error {
 			return err
 		}
 	}
-	app := win.bw.Appender(ctx)
-	fail := func(err error) error { return errors.Join(err, app.Rollback()) }
-	n := 0
+	b := &batch{app: win.bw.Appender(ctx), bw: win.bw, ctx: ctx}
 	for _, p := range todo {
 		if err := ctx.Err(); err != nil {
-			return fail(fmt.Errorf("window %s: %w", win.w, err))
+			return errors.Join(fmt.Errorf("window %s: %w", win.w, err), b.app.Rollback())
 		}
-		var ref storage.SeriesRef
-		for _, smp := range p.src.Samples {
-			var err error
-			if ref, err = app.Append(ref, p.lset, smp.T, smp.V); err != nil {
-				return fail(fmt.Errorf("window %s: series %s: append sample at %d: %w", win.w, p.lset, smp.T, err))
-			}
-			if n++; n >= commitEvery {
-				if err := app.Commit(); err != nil {
-					return fmt.Errorf("window %s: series %s: commit: %w", win.w, p.lset, err)
-				}
-				app, n = win.bw.Appender(ctx), 0
-			}
+		if err := b.series(p.lset, p.src); err != nil {
+			return fmt.Errorf("window %s: series %s: %w", win.w, p.lset, err)
 		}
 	}
-	if err := app.Commit(); err != nil {
+	if err := b.app.Commit(); err != nil {
 		return fmt.Errorf("window %s: commit: %w", win.w, err)
 	}
 	for _, p := range todo {
-		// The caller may reuse its label storage once Add returns.
+		// The caller may reuse its label storage once Add returns. The head
+		// keeps a pointer to each series' last histogram, but reads it only
+		// to check a later append to the series, and a series is appended
+		// to once a window.
 		win.ledger.put(p.hash, record{lset: p.lset.Copy(), d: p.d})
 	}
+	return nil
+}
+
+// batch is the appender being filled, committed every commitEvery samples.
+type batch struct {
+	ctx context.Context
+	bw  *blockWriter
+	app storage.Appender
+	n   int
+}
+
+// series appends one series' samples in time order: runs of floats and of
+// histograms, with a commit between runs, since the head sorts out a
+// batch's floats and histograms of one series separately.
+func (b *batch) series(lset labels.Labels, s *extract.Series) error {
+	var ref storage.SeriesRef
+	f, h := s.Samples, s.Histograms
+	for len(f) > 0 || len(h) > 0 {
+		if len(h) == 0 || len(f) > 0 && f[0].T < h[0].T {
+			n := len(f)
+			if len(h) > 0 {
+				n = extract.Before(f, h[0].T)
+			}
+			err := run(b, f[:n], "sample", func(smp extract.Sample) (err error) {
+				ref, err = b.app.Append(ref, lset, smp.T, smp.V)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			f = f[n:]
+		} else {
+			n := len(h)
+			if len(f) > 0 {
+				n = extract.Before(h, f[0].T)
+			}
+			err := run(b, h[:n], "histogram sample", func(smp extract.HistogramSample) (err error) {
+				ref, err = b.app.AppendHistogram(ref, lset, smp.T, smp.H, smp.FH)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			h = h[n:]
+		}
+		if len(f) > 0 || len(h) > 0 {
+			if err := b.commit(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// run appends samples of one kind with add, each counting toward the next
+// commit.
+func run[S interface{ Time() int64 }](b *batch, samples []S, kind string, add func(S) error) error {
+	for _, smp := range samples {
+		if err := add(smp); err != nil {
+			return errors.Join(fmt.Errorf("append %s at %d: %w", kind, smp.Time(), err), b.app.Rollback())
+		}
+		if err := b.count(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *batch) count() error {
+	if b.n++; b.n < commitEvery {
+		return nil
+	}
+	return b.commit()
+}
+
+func (b *batch) commit() error {
+	if err := b.app.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	b.app, b.n = b.bw.Appender(b.ctx), 0
 	return nil
 }
 

@@ -1,8 +1,9 @@
 // Package export is the end of the pipeline that writes series to files, for
 // inspection or for loading elsewhere: as the Prometheus HTTP API's matrix
-// JSON, the form prometheus/common/model reads (this file); as JSON Lines,
-// one matrix element a line (jsonl.go); and as the OpenMetrics text that
-// promtool tsdb create-blocks-from openmetrics reads (openmetrics.go).
+// JSON, the form prometheus/common/model reads, native histograms included
+// (this file; stale markers aside, see Stream); as JSON Lines, one matrix
+// element a line (jsonl.go); and as the OpenMetrics text that promtool tsdb
+// create-blocks-from openmetrics reads, floats only (openmetrics.go).
 package export
 
 import (
@@ -40,7 +41,7 @@ func (m *Matrix) Add(_ context.Context, w extract.Window, series []extract.Serie
 	defer m.mu.Unlock()
 	for _, s := range series {
 		// The source may reuse the samples' memory after the call.
-		m.pending[w] = append(m.pending[w], extract.Series{Labels: s.Labels, Samples: slices.Clone(s.Samples)})
+		m.pending[w] = append(m.pending[w], extract.Series{Labels: s.Labels, Samples: slices.Clone(s.Samples), Histograms: slices.Clone(s.Histograms)})
 	}
 	return nil
 }
@@ -69,6 +70,7 @@ func (m *Matrix) merge(s extract.Series) {
 	for _, have := range m.series[h] {
 		if labels.Equal(have.Labels, s.Labels) {
 			have.Samples = append(have.Samples, s.Samples...)
+			have.Histograms = append(have.Histograms, s.Histograms...)
 			return
 		}
 	}
@@ -93,15 +95,12 @@ func (m *Matrix) Series() []extract.Series {
 }
 
 // FromMatrix turns the Prometheus API's matrix into series, labels sorted.
+// It reads the float samples only: rebuilding native histograms can fail,
+// which Stream.Series reports.
 func FromMatrix(m model.Matrix) []extract.Series {
 	out := make([]extract.Series, 0, len(m))
 	for _, ss := range m {
-		b := labels.NewScratchBuilder(len(ss.Metric))
-		for k, v := range ss.Metric {
-			b.Add(string(k), string(v))
-		}
-		b.Sort()
-		s := extract.Series{Labels: b.Labels(), Samples: make([]extract.Sample, len(ss.Values))}
+		s := extract.Series{Labels: labelsOf(ss.Metric), Samples: make([]extract.Sample, len(ss.Values))}
 		for i, v := range ss.Values {
 			s.Samples[i] = extract.Sample{T: int64(v.Timestamp), V: float64(v.Value)}
 		}
@@ -110,24 +109,35 @@ func FromMatrix(m model.Matrix) []extract.Series {
 	return out
 }
 
+// labelsOf gives a metric's labels, sorted.
+func labelsOf(m model.Metric) labels.Labels {
+	b := labels.NewScratchBuilder(len(m))
+	for k, v := range m {
+		b.Add(string(k), string(v))
+	}
+	b.Sort()
+	return b.Labels()
+}
+
 const (
 	minInt64 = -1 << 63
 	maxInt64 = 1<<63 - 1
 )
 
 // WriteJSON writes series as {"status":"success","data":{"resultType":
-// "matrix","result":[...]}}, encoded by prometheus/common/model so that the
-// API's clients read it back exactly (NaN and ±Inf as strings, ms times).
+// "matrix","result":[...]}}, each series a Stream, so that the API's clients
+// read it back exactly (NaN and ±Inf as strings, ms times, native
+// histograms as the API prints them; stale markers aside, see Stream).
 func WriteJSON(w io.Writer, series []extract.Series) error {
-	matrix := make(model.Matrix, 0, len(series))
+	matrix := make([]*Stream, 0, len(series))
 	for _, s := range series {
-		matrix = append(matrix, sampleStream(s))
+		matrix = append(matrix, NewStream(s))
 	}
 	body := struct {
 		Status string `json:"status"`
 		Data   struct {
-			ResultType string       `json:"resultType"`
-			Result     model.Matrix `json:"result"`
+			ResultType string    `json:"resultType"`
+			Result     []*Stream `json:"result"`
 		} `json:"data"`
 	}{Status: "success"}
 	body.Data.ResultType = "matrix"

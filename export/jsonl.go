@@ -5,18 +5,16 @@ import (
 	"encoding/json"
 	"io"
 
-	"github.com/prometheus/common/model"
-	"github.com/prometheus/prometheus/model/labels"
-
 	"github.com/promrecover/promrecover/extract"
 )
 
 // WriteJSONL writes series as JSON Lines: one object a line per series,
-// {"metric":{...},"values":[[<unix seconds>,"<value>"],...]}, exactly an
-// element of a matrix answer's "result" (model.SampleStream), so that each
-// line reads back with prometheus/common/model. Series without samples are
-// left out. Nothing is held but the line being written, so the series may
-// come from anywhere; see JSONLWriter to write them one at a time.
+// {"metric":{...},"values":[[<unix seconds>,"<value>"],...],"histograms":
+// [...]}, exactly an element of a matrix answer's "result" (a Stream), so
+// that each line reads back with prometheus/common/model (stale markers
+// aside, see Stream). Series without samples are left out. Nothing is held
+// but the line being written, so the series may come from anywhere; see
+// JSONLWriter to write them one at a time.
 func WriteJSONL(w io.Writer, series []extract.Series) error {
 	jw := NewJSONLWriter(w)
 	for _, s := range series {
@@ -38,10 +36,10 @@ func NewJSONLWriter(w io.Writer) *JSONLWriter { return &JSONLWriter{bw: bufio.Ne
 // Write writes one series as one line; a series without samples writes
 // nothing.
 func (j *JSONLWriter) Write(s extract.Series) error {
-	if len(s.Samples) == 0 {
+	if s.Len() == 0 {
 		return nil
 	}
-	line, err := json.Marshal(sampleStream(s))
+	line, err := json.Marshal(NewStream(s))
 	if err != nil {
 		return err
 	}
@@ -53,13 +51,3 @@ func (j *JSONLWriter) Write(s extract.Series) error {
 
 // Flush writes out what is buffered.
 func (j *JSONLWriter) Flush() error { return j.bw.Flush() }
-
-// sampleStream is a series as a matrix element.
-func sampleStream(s extract.Series) *model.SampleStream {
-	ss := &model.SampleStream{Metric: make(model.Metric, s.Labels.Len()), Values: make([]model.SamplePair, len(s.Samples))}
-	s.Labels.Range(func(l labels.Label) { ss.Metric[model.LabelName(l.Name)] = model.LabelValue(l.Value) })
-	for i, smp := range s.Samples {
-		ss.Values[i] = model.SamplePair{Timestamp: model.Time(smp.T), Value: model.SampleValue(smp.V)}
-	}
-	return ss
-}

@@ -35,10 +35,14 @@ import (
 // line breaks; names that are not legacy Prometheus names are quoted, as
 // OpenMetrics 1.0 with UTF-8 names allows. Series without samples are left
 // out; a series without a metric name is an error, since OpenMetrics has
-// no way to write it.
+// no way to write it, and so is a series with native histograms, rather
+// than leave them out unsaid.
 func WriteOpenMetrics(w io.Writer, series []extract.Series) error {
 	order := make([]int, 0, len(series))
 	for i, s := range series {
+		if len(s.Histograms) > 0 {
+			return fmt.Errorf("series %s holds native histograms, which OpenMetrics text cannot carry; export it with --format json or --format jsonl", s.Labels)
+		}
 		if len(s.Samples) == 0 {
 			continue
 		}

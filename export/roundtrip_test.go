@@ -15,6 +15,7 @@ import (
 
 	"github.com/promrecover/promrecover/export"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/nativehist"
 	"github.com/promrecover/promrecover/textfile"
 )
 
@@ -121,7 +122,7 @@ func TestJSONLLinesAreMatrixElements(t *testing.T) {
 	if len(lines) != len(in) || len(env.Data.Result) != len(in) {
 		t.Fatalf("%d lines, %d matrix elements, want %d", len(lines), len(env.Data.Result), len(in))
 	}
-	var m model.Matrix
+	var got []extract.Series
 	for i, ln := range lines {
 		if ln != string(env.Data.Result[i]) {
 			t.Errorf("line %d is not the matrix element:\n%s\n%s", i+1, ln, env.Data.Result[i])
@@ -130,11 +131,33 @@ func TestJSONLLinesAreMatrixElements(t *testing.T) {
 		if err := json.Unmarshal([]byte(ln), &ss); err != nil {
 			t.Fatalf("line %d: %v", i+1, err)
 		}
-		m = append(m, &ss)
+		got = append(got, fromModel(t, &ss))
 	}
-	if err := extract.Compare(in, export.FromMatrix(m)); err != nil {
+	if err := extract.Compare(in, got); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// fromModel is what prometheus/common/model read, as a series.
+func fromModel(t *testing.T, ss *model.SampleStream) extract.Series {
+	t.Helper()
+	b := labels.NewBuilder(labels.EmptyLabels())
+	for k, v := range ss.Metric {
+		b.Set(string(k), string(v))
+	}
+	s := extract.Series{Labels: b.Labels()}
+	for _, v := range ss.Values {
+		s.Samples = append(s.Samples, extract.Sample{T: int64(v.Timestamp), V: float64(v.Value)})
+	}
+	for _, h := range ss.Histograms {
+		hh, fh, err := nativehist.FromAPI(h.Histogram)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Histograms = append(s.Histograms, extract.HistogramSample{T: int64(h.Timestamp), H: hh, FH: fh})
+	}
+	nativehist.FillSeries(s.Histograms)
+	return s
 }
 
 func TestOpenMetricsText(t *testing.T) {

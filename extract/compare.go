@@ -12,18 +12,26 @@ import (
 func Clip(series []Series, mint, maxt int64) []Series {
 	var out []Series
 	for _, s := range series {
-		lo, _ := slices.BinarySearchFunc(s.Samples, mint, func(a Sample, t int64) int { return ByTime(a, Sample{T: t}) })
-		hi, _ := slices.BinarySearchFunc(s.Samples, maxt, func(a Sample, t int64) int { return ByTime(a, Sample{T: t}) })
-		if hi > lo {
-			out = append(out, Series{Labels: s.Labels, Samples: slices.Clone(s.Samples[lo:hi])})
+		c := Series{Labels: s.Labels, Samples: clip(s.Samples, mint, maxt), Histograms: clip(s.Histograms, mint, maxt)}
+		if c.Len() > 0 {
+			out = append(out, c)
 		}
 	}
 	return out
 }
 
-// Compare checks that two sets of series hold the same samples, values bit
-// for bit, whatever their order; it describes the first difference. It is
-// how the demo and the tests prove that nothing was lost or invented.
+func clip[S timed[S]](samples []S, mint, maxt int64) []S {
+	lo, hi := Before(samples, mint), Before(samples, maxt)
+	if hi <= lo {
+		return nil
+	}
+	return slices.Clone(samples[lo:hi])
+}
+
+// Compare checks that two sets of series hold the same samples of both
+// kinds, values bit for bit, whatever their order; it describes the first
+// difference. It is how the demo and the tests prove that nothing was lost
+// or invented.
 func Compare(want, got []Series) error {
 	byLabels := func(a, b Series) int { return labels.Compare(a.Labels, b.Labels) }
 	want, got = slices.Clone(want), slices.Clone(got)
@@ -41,25 +49,34 @@ func Compare(want, got []Series) error {
 			}
 			return fmt.Errorf("series %s was not in the source", got[i].Labels)
 		}
-		w, g := want[i].Samples, got[i].Samples
-		for j := 0; j < len(w) || j < len(g); j++ {
-			switch {
-			case j >= len(g):
-				return fmt.Errorf("series %s: sample at %d is missing (%d of %d samples present)", want[i].Labels, w[j].T, len(g), len(w))
-			case j >= len(w):
-				return fmt.Errorf("series %s: sample at %d was not in the source", got[i].Labels, g[j].T)
-			case w[j].T != g[j].T || !sameValue(w[j].V, g[j].V):
-				return fmt.Errorf("series %s: sample %d is (%d, %v), want (%d, %v)", want[i].Labels, j, g[j].T, g[j].V, w[j].T, w[j].V)
-			}
+		if err := compare(want[i].Samples, got[i].Samples, ""); err != nil {
+			return fmt.Errorf("series %s: %w", want[i].Labels, err)
+		}
+		if err := compare(want[i].Histograms, got[i].Histograms, "histogram "); err != nil {
+			return fmt.Errorf("series %s: %w", want[i].Labels, err)
 		}
 	}
 	return nil
 }
 
-// CountSamples sums the samples of series.
+func compare[S timed[S]](w, g []S, kind string) error {
+	for j := 0; j < len(w) || j < len(g); j++ {
+		switch {
+		case j >= len(g):
+			return fmt.Errorf("%ssample at %d is missing (%d of %d %ssamples present)", kind, w[j].Time(), len(g), len(w), kind)
+		case j >= len(w):
+			return fmt.Errorf("%ssample at %d was not in the source", kind, g[j].Time())
+		case !w[j].same(g[j]):
+			return fmt.Errorf("%ssample %d is %v, want %v", kind, j, g[j], w[j])
+		}
+	}
+	return nil
+}
+
+// CountSamples sums the samples of both kinds of series.
 func CountSamples(series []Series) (n int64) {
 	for _, s := range series {
-		n += int64(len(s.Samples))
+		n += int64(s.Len())
 	}
 	return n
 }

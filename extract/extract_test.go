@@ -103,8 +103,8 @@ func TestNormalize(t *testing.T) {
 	}
 }
 
-// fakeSource answers every unit with one series per selector, or with the
-// error chosen for its window.
+// fakeSource answers every unit with one series per selector (of floats,
+// or of histograms for selector b), or with the error chosen for its window.
 type fakeSource struct {
 	fail map[int64]error // by window start
 }
@@ -113,7 +113,14 @@ func (f *fakeSource) Stream(ctx context.Context, u Unit, add func([]Series) erro
 	if err := f.fail[u.Window.Start]; err != nil {
 		return err
 	}
-	return add([]Series{{Labels: labels.FromStrings("__name__", "m", "sel", u.Selector), Samples: []Sample{{u.From - 1, 0}, {u.From, 1}, {u.To - 1, 2}, {u.To, 3}}}})
+	s := Series{Labels: labels.FromStrings("__name__", "m", "sel", u.Selector)}
+	if u.Selector == "b" {
+		// A series of histograms only is kept and counted like any other.
+		s.Histograms = []HistogramSample{hist(u.From-1, 0), hist(u.From, 1), fhist(u.To-1, 2), hist(u.To, 3)}
+	} else {
+		s.Samples = []Sample{{u.From - 1, 0}, {u.From, 1}, {u.To - 1, 2}, {u.To, 3}}
+	}
+	return add([]Series{s})
 }
 
 type recordingSink struct {
@@ -127,7 +134,7 @@ func (r *recordingSink) Add(_ context.Context, w Window, s []Series) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, x := range s {
-		r.added[w] += len(x.Samples)
+		r.added[w] += x.Len()
 	}
 	return nil
 }

@@ -72,7 +72,7 @@ func (e *PartialError) Error() string {
 type WindowResult struct {
 	Window    Window
 	Series    int   // series fetched, summed over the window's units
-	Samples   int64 // samples handed to the sink
+	Samples   int64 // samples of both kinds handed to the sink
 	Conflicts int   // samples dropped because the source gave two values for one timestamp
 	Gaps      []Gap // parts of a completed window that could not be fetched
 	Err       error // nil when the window was completed
@@ -234,8 +234,8 @@ func (r *unitRun) add(batch []Series) error {
 	kept := batch[:0]
 	for i := range batch {
 		r.conflicts += batch[i].Normalize(r.u.From, r.u.To)
-		if len(batch[i].Samples) > 0 {
-			r.samples += int64(len(batch[i].Samples))
+		if n := batch[i].Len(); n > 0 {
+			r.samples += int64(n)
 			kept = append(kept, batch[i])
 		}
 	}

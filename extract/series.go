@@ -7,11 +7,14 @@ package extract
 
 import (
 	"cmp"
+	"fmt"
+	"iter"
 	"math"
 	"slices"
 
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
 )
 
 // Sample is one float sample: a millisecond timestamp and its value.
@@ -39,35 +42,139 @@ type Series struct {
 	Histograms []HistogramSample
 }
 
+// Len counts the samples of both kinds.
+func (s *Series) Len() int { return len(s.Samples) + len(s.Histograms) }
+
+// Times yields the timestamps of both kinds of samples in order, for those
+// that ask when a series has data whatever its kind. Both lists must be
+// sorted, as Normalize leaves them.
+func (s *Series) Times() iter.Seq[int64] {
+	return func(yield func(int64) bool) {
+		f, h := s.Samples, s.Histograms
+		for len(f) > 0 || len(h) > 0 {
+			var t int64
+			if len(h) == 0 || len(f) > 0 && f[0].T <= h[0].T {
+				t, f = f[0].T, f[1:]
+			} else {
+				t, h = h[0].T, h[1:]
+			}
+			if !yield(t) {
+				return
+			}
+		}
+	}
+}
+
 // sameValue compares values bit for bit, so that NaN equals NaN and a stale
 // marker is told apart from an ordinary NaN.
 func sameValue(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }
 
-// Normalize sorts the samples by time, keeps only those in [mint, maxt) and
-// drops repeated timestamps. A repeated timestamp with the same value is the
-// expected overlap of a closed range selector and is dropped silently; one
-// with a different value is a conflict the caller must report, so it is
-// counted and the first value kept.
-func (s *Series) Normalize(mint, maxt int64) (conflicts int) {
-	if !slices.IsSortedFunc(s.Samples, ByTime) {
-		slices.SortStableFunc(s.Samples, ByTime)
+// Time is the sample's timestamp, for code generic over both kinds.
+func (s Sample) Time() int64 { return s.T }
+
+// Time is the sample's timestamp, for code generic over both kinds.
+func (h HistogramSample) Time() int64 { return h.T }
+
+func (s Sample) same(o Sample) bool { return s.T == o.T && sameValue(s.V, o.V) }
+func (s Sample) String() string     { return fmt.Sprintf("(%d, %v)", s.T, s.V) }
+
+func (h HistogramSample) String() string {
+	if h.H != nil {
+		return fmt.Sprintf("(%d, %v)", h.T, h.H)
 	}
-	out := s.Samples[:0]
-	for _, smp := range s.Samples {
-		if smp.T < mint || smp.T >= maxt {
+	return fmt.Sprintf("(%d, %v)", h.T, h.FH)
+}
+
+// same compares bit for bit, as sameValue does, and tells an integer
+// histogram from a float one with the same counts: they are written to
+// different chunk encodings. Empty buckets are left out, since TSDB adds
+// some when it recodes a chunk for a new bucket layout; so is the counter
+// reset hint, which a block keeps per chunk, not per sample.
+func (h HistogramSample) same(o HistogramSample) bool {
+	if h.T != o.T || (h.H == nil) != (o.H == nil) {
+		return false
+	}
+	if h.H != nil {
+		return h.H.Equals(o.H) || h.H.Copy().Compact(0).Equals(o.H.Copy().Compact(0))
+	}
+	if h.FH == nil || o.FH == nil {
+		return h.FH == o.FH
+	}
+	return h.FH.Equals(o.FH) || h.FH.Copy().Compact(0).Equals(o.FH.Copy().Compact(0))
+}
+
+// IsStale reports whether h is a stale marker. Prometheus turns the float
+// stale marker appended to a histogram series into a histogram whose sum is
+// the marker and whose other fields mean nothing, so whoever reads one back
+// keeps it as the float stale marker it stands for.
+func (h HistogramSample) IsStale() bool {
+	if h.H != nil {
+		return value.IsStaleNaN(h.H.Sum)
+	}
+	return h.FH != nil && value.IsStaleNaN(h.FH.Sum)
+}
+
+// timed is what Normalize, Clip and Compare need of either kind of sample.
+type timed[S any] interface {
+	Time() int64
+	same(S) bool
+	String() string
+}
+
+// Normalize sorts the samples of both kinds by time, keeps only those in
+// [mint, maxt) and drops repeated timestamps. A repeated timestamp with the
+// same value is the expected overlap of a closed range selector and is
+// dropped silently; one with a different value is a conflict the caller must
+// report, so it is counted and the first value kept.
+func (s *Series) Normalize(mint, maxt int64) (conflicts int) {
+	var c int
+	s.Samples, conflicts = normalize(s.Samples, func(a, b Sample) bool { return a.T < b.T }, mint, maxt)
+	s.Histograms, c = normalize(s.Histograms, func(a, b HistogramSample) bool { return a.T < b.T }, mint, maxt)
+	return conflicts + c
+}
+
+// normalize takes the order as a plain function, and settles the common case
+// (sorted without repeats) in one pass and a binary search, so that the
+// float path makes no more indirect calls a sample than a loop written for
+// floats alone.
+func normalize[S timed[S]](samples []S, before func(a, b S) bool, mint, maxt int64) ([]S, int) {
+	n := len(samples)
+	if n == 0 {
+		return samples, 0
+	}
+	i := 1
+	for i < n && before(samples[i-1], samples[i]) {
+		i++
+	}
+	if i == n {
+		return samples[Before(samples, mint):Before(samples, maxt)], 0
+	}
+	if byTime := func(a, b S) int { return cmp.Compare(a.Time(), b.Time()) }; !slices.IsSortedFunc(samples[i-1:], byTime) {
+		slices.SortStableFunc(samples, byTime)
+	}
+	conflicts := 0
+	out := samples[:0]
+	for _, smp := range samples {
+		t := smp.Time()
+		if t < mint || t >= maxt {
 			continue
 		}
-		if n := len(out); n > 0 && out[n-1].T == smp.T {
-			if !sameValue(out[n-1].V, smp.V) {
+		if n := len(out); n > 0 && out[n-1].Time() == t {
+			if !out[n-1].same(smp) {
 				conflicts++
 			}
 			continue
 		}
 		out = append(out, smp)
 	}
-	s.Samples = out
-	return conflicts
+	return out, conflicts
 }
 
 // ByTime orders samples by timestamp, for slices.SortFunc and friends.
 func ByTime(a, b Sample) int { return cmp.Compare(a.T, b.T) }
+
+// Before counts the samples of a sorted list that come before time t.
+func Before[S interface{ Time() int64 }](samples []S, t int64) int {
+	n, _ := slices.BinarySearchFunc(samples, t, func(s S, t int64) int { return cmp.Compare(s.Time(), t) })
+	return n
+}

@@ -1,7 +1,9 @@
 // Package grafana talks to a Grafana instance's HTTP API: it authenticates
 // (token, basic auth or a browser session that it keeps rotated), retries
 // what is worth retrying, builds /api/ds/query requests that force an exact
-// Prometheus step, and decodes the data-frame answers into series.
+// Prometheus step, and decodes the data-frame answers into series; or, with
+// Transport Proxy, asks the same queries through the datasource proxy and
+// decodes Prometheus's own JSON, native histograms included.
 package grafana
 
 import (
@@ -349,7 +351,13 @@ func (r *retryQuery) Unwrap() error { return r.err }
 func (c *Client) once(ctx context.Context, method, path string, body any, okStatus []int, read func(int, io.Reader) error) error {
 	used := c.Session()
 	req := c.rc.R().SetContext(ctx).SetDoNotParseResponse(true)
-	if body != nil {
+	switch b := body.(type) {
+	case nil:
+	case url.Values:
+		// The datasource proxy's Prometheus endpoints take a form, as
+		// Prometheus's own clients POST it.
+		req.SetHeader("Content-Type", "application/x-www-form-urlencoded").SetBody(b.Encode())
+	default:
 		req.SetHeader("Content-Type", "application/json").SetBody(body)
 	}
 	c.requests.Add(1)

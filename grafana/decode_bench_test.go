@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,9 +49,16 @@ func simBody(tb testing.TB, series []extract.Series, from, to time.Time, q strin
 	srv := sim.New(sim.Config{Series: series, Tokens: []string{token}, Now: func() time.Time { return to.Add(time.Hour) }})
 	req := fmt.Sprintf(`{"from":"%d","to":"%d","queries":[{"refId":"A","datasource":{"uid":"grafanacloud-prom","type":"prometheus"},%s}]}`,
 		from.UnixMilli(), to.UnixMilli(), q)
-	r := httptest.NewRequest(http.MethodPost, "/api/ds/query", bytes.NewReader([]byte(req)))
+	return simPost(tb, srv, "/api/ds/query", "application/json", req)
+}
+
+// simPost POSTs body to the built-in server with the test token and returns
+// the answer's body, which must be a 200.
+func simPost(tb testing.TB, srv *sim.Server, path, contentType, body string) []byte {
+	tb.Helper()
+	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
 	r.Header.Set("Authorization", "Bearer "+token)
-	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Content-Type", contentType)
 	rec := httptest.NewRecorder()
 	srv.ServeHTTP(rec, r)
 	if rec.Code != http.StatusOK {

@@ -606,7 +606,7 @@ func (g *frameBody) Read(p []byte) (int, error) {
 // at four points while decoding) and what decoding allocated.
 func memUse(t *testing.T, n, rows int) (peak, allocBytes, allocs uint64, bodyBytes int64) {
 	gen := newFrameBody(t, n, rows)
-	counted := &byteCounter{r: gen}
+	counted := &readCounter{r: gen}
 	var before, ms runtime.MemStats
 	runtime.GC()
 	runtime.GC() // and what sync.Pools kept for one more cycle
@@ -620,17 +620,6 @@ func memUse(t *testing.T, n, rows int) (peak, allocBytes, allocs uint64, bodyByt
 		t.Fatalf("%d series of %d samples, want %d of %d", h.series, h.samples, n, n*rows)
 	}
 	return h.peak - min(h.peak, before.HeapAlloc), ms.TotalAlloc - before.TotalAlloc - h.measureAlloc, ms.Mallocs - before.Mallocs - h.measureMallocs, counted.n
-}
-
-type byteCounter struct {
-	r io.Reader
-	n int64
-}
-
-func (c *byteCounter) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // peakHandler collects garbage every so many series and notes the live

@@ -49,8 +49,17 @@ type queryRequest struct {
 	Queries []query `json:"queries"`
 }
 
-// buildQuery turns a unit into one /api/ds/query request. It reports false
-// when a step-mode unit holds no step at all (a step longer than the unit).
+// promQuery is what one unit asks Prometheus, whichever way it travels: an
+// expression, and the time of an instant query (to) or the first and last
+// step of a range query.
+type promQuery struct {
+	expr     string
+	from, to int64
+	instant  bool
+}
+
+// unitQuery works out the query of a unit. It reports false when a
+// step-mode unit holds no step at all (a step longer than the unit).
 //
 // Raw mode asks for the range selector sel[r] at time u.To with r one
 // millisecond longer than the unit: Prometheus 3 and Mimir leave the left end
@@ -59,30 +68,47 @@ type queryRequest struct {
 //
 // Step mode asks a range query for exactly the step multiples inside
 // [From, To): Grafana floors both ends to the step (AlignTimeRange), so ends
-// that are already multiples are left alone. "interval" sets the minimum
-// step and maxDataPoints is high enough that Grafana's own calculation never
-// goes above it; extract.NewPlan keeps a window under 11,000 points.
-func buildQuery(ds Datasource, u extract.Unit) (queryRequest, bool) {
-	q := query{RefID: "A", Datasource: dsRef{UID: ds.UID, Type: ds.Type}, Format: "time_series", MaxDataPoints: extract.MaxPointsPerSeries}
-	from, to := u.From, u.To
+// that are already multiples are left alone.
+//
+// Neither mode, over either transport, can return stale markers:
+// Prometheus's engine leaves out every sample whose value is
+// value.StaleNaN when it fills a range selector (promql/engine.go,
+// matrixIterSlice: "if value.IsStaleNaN(f) { continue loop }", and the
+// same for a histogram's sum), and a step whose newest sample is one has no
+// point (vectorSelectorSingle). A recovered series therefore ends where its
+// last real sample is, and Prometheus's 5m lookback fills the rest.
+func unitQuery(u extract.Unit) (promQuery, bool) {
 	if u.Step == 0 {
+		return promQuery{expr: fmt.Sprintf("%s[%dms]", u.Selector, u.To-u.From+1), from: u.From, to: u.To, instant: true}, true
+	}
+	step := u.Step.Milliseconds()
+	first := ceilTo(u.From, step)
+	last := ceilTo(u.To, step) - step
+	if first > last {
+		return promQuery{}, false
+	}
+	return promQuery{expr: u.Selector, from: first, to: last}, true
+}
+
+// buildQuery turns a unit into one /api/ds/query request (see unitQuery).
+// In step mode "interval" sets the minimum step and maxDataPoints is high
+// enough that Grafana's own calculation never goes above it;
+// extract.NewPlan keeps a window under 11,000 points.
+func buildQuery(ds Datasource, u extract.Unit) (queryRequest, bool) {
+	pq, ok := unitQuery(u)
+	if !ok {
+		return queryRequest{}, false
+	}
+	q := query{RefID: "A", Datasource: dsRef{UID: ds.UID, Type: ds.Type}, Format: "time_series", MaxDataPoints: extract.MaxPointsPerSeries, Expr: pq.expr}
+	if pq.instant {
 		q.Instant = true
-		q.Expr = fmt.Sprintf("%s[%dms]", u.Selector, u.To-u.From+1)
 		q.IntervalMs = 1000
 	} else {
-		step := u.Step.Milliseconds()
-		first := ceilTo(u.From, step)
-		last := ceilTo(u.To, step) - step
-		if first > last {
-			return queryRequest{}, false
-		}
-		from, to = first, last
 		q.Range = true
-		q.Expr = u.Selector
 		q.Interval = formatInterval(u.Step)
-		q.IntervalMs = step
+		q.IntervalMs = u.Step.Milliseconds()
 	}
-	return queryRequest{From: strconv.FormatInt(from, 10), To: strconv.FormatInt(to, 10), Queries: []query{q}}, true
+	return queryRequest{From: strconv.FormatInt(pq.from, 10), To: strconv.FormatInt(pq.to, 10), Queries: []query{q}}, true
 }
 
 // formatInterval writes a step the way Grafana's interval parser reads it
@@ -106,10 +132,13 @@ func ceilTo(t, step int64) int64 {
 	return t - r
 }
 
-// Source fetches units through /api/ds/query. It implements extract.Source.
+// Source fetches units through /api/ds/query, or through the datasource
+// proxy when Via is Proxy; splitting and sharding work the same either way.
+// It implements extract.Source.
 type Source struct {
 	Client     *Client
 	Datasource Datasource
+	Via        Transport
 	// Split bounds the adaptive splitting of a unit that is too big for
 	// the datasource's limits or keeps timing out; zero values take the
 	// defaults (see SplitOptions).
@@ -162,7 +191,7 @@ func collect(out *[]extract.Series) func([]extract.Series) error {
 	at := map[uint64][]int{}
 	return func(ss []extract.Series) error {
 		for _, s := range ss {
-			c := extract.Series{Labels: s.Labels, Samples: slices.Clone(s.Samples)}
+			c := extract.Series{Labels: s.Labels, Samples: slices.Clone(s.Samples), Histograms: slices.Clone(s.Histograms)}
 			h := s.Labels.Hash()
 			i := slices.IndexFunc(at[h], func(i int) bool { return labels.Equal((*out)[i].Labels, s.Labels) })
 			if i >= 0 {
@@ -183,10 +212,13 @@ func (s *Source) fetch(ctx context.Context, u extract.Unit) ([]extract.Series, e
 	return out, err
 }
 
-// stream asks one /api/ds/query request for the unit, retried by the client
-// where a retry may pass, never split. A retry after part of an answer was
-// streamed sends those series again; sinks take identical repeats as one.
+// stream asks one request for the unit, retried by the client where a
+// retry may pass, never split. A retry after part of an answer was streamed
+// sends those series again; sinks take identical repeats as one.
 func (s *Source) stream(ctx context.Context, u extract.Unit, add func([]extract.Series) error) error {
+	if s.Via == Proxy {
+		return s.proxyStream(ctx, u, add)
+	}
 	errs, err := s.request(ctx, []extract.Unit{u}, func(_ int, ss []extract.Series) error { return add(ss) })
 	if err != nil {
 		return err
@@ -195,13 +227,26 @@ func (s *Source) stream(ctx context.Context, u extract.Unit, add func([]extract.
 }
 
 // MaxBatch implements extract.BatchSource: Grafana runs at most 8 queries
-// of one request at a time.
-func (s *Source) MaxBatch() int { return 8 }
+// of one /api/ds/query request at a time; the proxy takes one query a
+// request.
+func (s *Source) MaxBatch() int {
+	if s.Via == Proxy {
+		return 1
+	}
+	return 8
+}
 
 // StreamBatch implements extract.BatchSource. Every refId of the answer is
 // read; only the failed ones are asked again, each on its own, where another
-// try or a split may pass.
+// try or a split may pass. Through the proxy each unit is its own request.
 func (s *Source) StreamBatch(ctx context.Context, units []extract.Unit, add func(int, []extract.Series) error) []error {
+	if s.Via == Proxy {
+		errs := make([]error, len(units))
+		for i, u := range units {
+			errs[i] = s.Stream(ctx, u, func(ss []extract.Series) error { return add(i, ss) })
+		}
+		return errs
+	}
 	errs, err := s.request(ctx, units, add)
 	for i, u := range units {
 		e := errs[i]
@@ -333,7 +378,7 @@ func (s *Source) check(expr string, u extract.Unit, res *Result, series int) err
 		s.Client.opts.Log.Warn("Grafana notice", "query", expr, "severity", n.Severity, "text", n.Text)
 	}
 	if len(res.Unsupported) > 0 {
-		return fmt.Errorf("%s: %s; /api/ds/query cannot carry these faithfully (native histograms arrive as heatmap cells without count and sum), so nothing of them is written", expr, strings.Join(res.Unsupported, "; "))
+		return fmt.Errorf("%s: %s; /api/ds/query cannot carry these faithfully (native histograms arrive as heatmap cells without count and sum), so nothing of them is written; recover them with --via proxy", expr, strings.Join(res.Unsupported, "; "))
 	}
 	if u.Step > 0 && series > 0 {
 		if err := checkStep(res.ExecutedQueryString, u.Step); err != nil {

@@ -1,6 +1,7 @@
 package grafana
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -506,14 +507,9 @@ func coalesceGaps(gaps []extract.Gap) []extract.Gap {
 func trim(series []extract.Series, from, to int64) []extract.Series {
 	out := series[:0]
 	for _, s := range series {
-		kept := s.Samples[:0]
-		for _, smp := range s.Samples {
-			if smp.T >= from && smp.T < to {
-				kept = append(kept, smp)
-			}
-		}
-		if len(kept) > 0 {
-			s.Samples = kept
+		s.Samples = slices.DeleteFunc(s.Samples, func(smp extract.Sample) bool { return smp.T < from || smp.T >= to })
+		s.Histograms = slices.DeleteFunc(s.Histograms, func(h extract.HistogramSample) bool { return h.T < from || h.T >= to })
+		if len(s.Samples)+len(s.Histograms) > 0 {
 			out = append(out, s)
 		}
 	}
@@ -537,10 +533,15 @@ func mergeSeries(in []extract.Series) []extract.Series {
 		j := byHash[h][i]
 		// Clip: never append into an array the decoder may share.
 		out[j].Samples = append(slices.Clip(out[j].Samples), s.Samples...)
+		out[j].Histograms = append(slices.Clip(out[j].Histograms), s.Histograms...)
 	}
 	for i := range out {
 		if !slices.IsSortedFunc(out[i].Samples, extract.ByTime) {
 			slices.SortStableFunc(out[i].Samples, extract.ByTime)
+		}
+		byT := func(a, b extract.HistogramSample) int { return cmp.Compare(a.T, b.T) }
+		if !slices.IsSortedFunc(out[i].Histograms, byT) {
+			slices.SortStableFunc(out[i].Histograms, byT)
 		}
 	}
 	return out

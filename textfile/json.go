@@ -7,16 +7,15 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/prometheus/common/model"
-
 	"github.com/promrecover/promrecover/export"
 )
 
 // readJSON reads the Prometheus API's range answer, as `promrecover export`
 // writes it: {"status":"success","data":{"resultType":"matrix","result":
 // [...]}}. Such files are inspection-sized, so the whole file is decoded at
-// once with prometheus/common/model, which reads times and values exactly
-// (NaN and ±Inf as strings, millisecond times).
+// once, each series as an export.Stream, which reads times and values
+// exactly (NaN and ±Inf as strings, millisecond times, native histograms
+// and stale markers as export writes them).
 func readJSON(r io.Reader, rt *router) error {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -47,28 +46,44 @@ func readJSON(r io.Reader, rt *router) error {
 	}
 	var body struct {
 		Data struct {
-			Result model.Matrix `json:"result"`
+			Result []export.Stream `json:"result"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(data, &body); err != nil {
 		return jsonError(data, err)
 	}
-	for i, ss := range body.Data.Result {
-		if len(ss.Histograms) > 0 {
-			return fmt.Errorf("%s: series %s holds native histograms, which cannot be imported", location{item: i}, ss.Metric)
-		}
-	}
-	for i, s := range export.FromMatrix(body.Data.Result) {
-		for _, smp := range s.Samples {
-			if smp.T < MinTime || smp.T >= MaxTime {
-				return fmt.Errorf("%s: the sample of %s is at %d ms, outside the years 1970..2100", location{item: i}, s.Labels, smp.T)
-			}
-		}
-		if err := rt.add(s.Labels, s.Samples, location{item: i}); err != nil {
+	for i := range body.Data.Result {
+		if err := addStream(rt, &body.Data.Result[i], location{item: i}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// addStream routes a series of the JSON formats, checking the times of both
+// kinds of its samples.
+func addStream(rt *router, st *export.Stream, at location) error {
+	s, err := st.Series()
+	if err != nil {
+		return fmt.Errorf("%s: %w", at, err)
+	}
+	if t, ok := outside(s.Samples); ok {
+		return fmt.Errorf("%s: the sample of %s is at %d ms, outside the years 1970..2100", at, s.Labels, t)
+	}
+	if t, ok := outside(s.Histograms); ok {
+		return fmt.Errorf("%s: the histogram sample of %s is at %d ms, outside the years 1970..2100", at, s.Labels, t)
+	}
+	return rt.add(s.Labels, s.Samples, s.Histograms, at)
+}
+
+// outside finds a sample outside [MinTime, MaxTime).
+func outside[S interface{ Time() int64 }](samples []S) (int64, bool) {
+	for _, smp := range samples {
+		if t := smp.Time(); t < MinTime || t >= MaxTime {
+			return t, true
+		}
+	}
+	return 0, false
 }
 
 // jsonError says where in the file a decoding error is, as line and column.

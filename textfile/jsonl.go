@@ -9,15 +9,13 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/prometheus/common/model"
-
 	"github.com/promrecover/promrecover/export"
 )
 
 // readJSONL reads JSON Lines as `promrecover export --format jsonl` writes
 // them: one matrix element a line, {"metric":{...},"values":[[<unix
-// seconds>,"<value>"],...]}, decoded with prometheus/common/model like the
-// matrix JSON. Only one line is held at a time. Blank lines are skipped. It
+// seconds>,"<value>"],...],"histograms":[...]}, decoded like the matrix
+// JSON. Only one line is held at a time. Blank lines are skipped. It
 // returns the number of lines read.
 func readJSONL(ctx context.Context, r io.Reader, rt *router) (int64, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
@@ -37,26 +35,16 @@ func readJSONL(ctx context.Context, r io.Reader, rt *router) (int64, error) {
 		if len(bytes.TrimSpace(ln)) == 0 {
 			continue
 		}
-		var ss model.SampleStream
-		if err := json.Unmarshal(ln, &ss); err != nil {
+		var st export.Stream
+		if err := json.Unmarshal(ln, &st); err != nil {
 			return line, jsonlError(line, ln, err)
 		}
 		at := location{line: line}
-		switch {
-		case len(ss.Histograms) > 0:
-			return line, fmt.Errorf("%s: series %s holds native histograms, which cannot be imported", at, ss.Metric)
-		case ss.Metric == nil:
+		if st.Metric == nil {
 			return line, fmt.Errorf(`%s: not a series: want {"metric":{...},"values":[[<unix seconds>,"<value>"],...]} as promrecover export --format jsonl writes it`, at)
 		}
-		for _, s := range export.FromMatrix(model.Matrix{&ss}) {
-			for _, smp := range s.Samples {
-				if smp.T < MinTime || smp.T >= MaxTime {
-					return line, fmt.Errorf("%s: the sample of %s is at %d ms, outside the years 1970..2100", at, s.Labels, smp.T)
-				}
-			}
-			if err := rt.add(s.Labels, s.Samples, at); err != nil {
-				return line, err
-			}
+		if err := addStream(rt, &st, at); err != nil {
+			return line, err
 		}
 	}
 }

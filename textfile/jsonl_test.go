@@ -75,7 +75,9 @@ func TestBadJSONL(t *testing.T) {
 		{"a matrix envelope on a later line", good + `{"status":"success"}` + "\n", []string{"line 2:", "not a series"}},
 		{"a bad value", good + `{"metric":{"__name__":"b"},"values":[[1754179200,"x"]]}`, []string{"line 2", "invalid syntax"}},
 		{"milliseconds for seconds", good + `{"metric":{"__name__":"b"},"values":[[1754179200000,"1"]]}`, []string{"line 2:", "outside the years 1970..2100"}},
-		{"native histograms", good + `{"metric":{"__name__":"b"},"histograms":[[1754179200,{"count":"1","sum":"1","buckets":[]}]]}`, []string{"line 2:", "native histograms"}},
+		{"a histogram of no exponential schema", good + `{"metric":{"__name__":"b"},"histograms":[[1754179200,{"count":"1","sum":"1","buckets":[[0,"1","3","1"]]}]]}`, []string{"line 2:", `series {__name__="b"}: the histogram at 1754179200: the buckets`, "fit no exponential schema"}},
+		{"a null histogram", good + `{"metric":{"__name__":"b"},"histograms":[[1754179200,null]]}`, []string{"line 2", "histogram is null"}},
+		{"two histograms at one time", good + `{"metric":{"__name__":"b"},"histograms":[[1754179200,{"count":"1","sum":"1","buckets":[[0,"1","2","1"]]}],[1754179200,{"count":"2","sum":"1","buckets":[[0,"1","2","2"]]}]]}`, []string{"line 2:", "two different histograms at one timestamp"}},
 		{"a series twice in a window", good + `{"metric":{"__name__":"a"},"values":[[1754179201,"1"]]}`, []string{"line 2", "comes again"}},
 		{"not JSON at all", "a 1 1754179200\n", []string{"line 1", "not a valid JSON Lines series"}},
 	}

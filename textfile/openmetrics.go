@@ -224,7 +224,7 @@ func (s *omSeries) flush(rt *router) error {
 	if len(s.samples) == 0 {
 		return nil
 	}
-	err := rt.add(s.lset, s.samples, location{line: s.line})
+	err := rt.add(s.lset, s.samples, nil, location{line: s.line})
 	s.samples = s.samples[:0]
 	return err
 }

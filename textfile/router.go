@@ -65,10 +65,12 @@ type windowInfo struct {
 }
 
 // batch is a set of series parts on their way to the sink. Their samples
-// live in one arena, reused from batch to batch.
+// live in one arena, reused from batch to batch, their histogram samples in
+// another.
 type batch struct {
-	arena []extract.Sample
-	parts []part
+	arena      []extract.Sample
+	histograms []extract.HistogramSample
+	parts      []part
 }
 
 type part struct {
@@ -95,11 +97,12 @@ func newRouter(ctx context.Context, sink extract.Sink) *router {
 	return r
 }
 
-// add routes one series. samples must hold every sample of the series that
-// this stretch of the input gives; they are sorted (and exact repeats
-// dropped) in place, and copied, so the caller may reuse the slice.
-func (r *router) add(lset labels.Labels, samples []extract.Sample, at location) error {
-	if len(samples) == 0 {
+// add routes one series. samples and histograms must hold every sample of
+// the series that this stretch of the input gives; they are sorted (and
+// exact repeats dropped) in place, and copied, so the caller may reuse the
+// slices.
+func (r *router) add(lset labels.Labels, samples []extract.Sample, histograms []extract.HistogramSample, at location) error {
+	if len(samples)+len(histograms) == 0 {
 		return nil
 	}
 	// The TSDB head drops empty-valued labels; a{x=""} and a are one series.
@@ -114,12 +117,26 @@ func (r *router) add(lset labels.Labels, samples []extract.Sample, at location) 
 	if err != nil {
 		return fmt.Errorf("%s: series %s: %w", at, lset, err)
 	}
+	if len(histograms) > 0 {
+		hs := extract.Series{Histograms: histograms}
+		if hs.Normalize(math.MinInt64, math.MaxInt64) > 0 {
+			return fmt.Errorf("%s: series %s: two different histograms at one timestamp", at, lset)
+		}
+		histograms = hs.Histograms
+	}
 	h := lset.Hash()
 	r.distinct[h] = struct{}{}
-	for len(samples) > 0 {
-		start := floorDiv(samples[0].T, extract.WindowMs) * extract.WindowMs
+	for len(samples) > 0 || len(histograms) > 0 {
+		first := int64(math.MaxInt64)
+		if len(samples) > 0 {
+			first = samples[0].T
+		}
+		if len(histograms) > 0 {
+			first = min(first, histograms[0].T)
+		}
+		start := floorDiv(first, extract.WindowMs) * extract.WindowMs
 		end := start + extract.WindowMs
-		n, _ := slices.BinarySearchFunc(samples, end, func(s extract.Sample, t int64) int { return cmp.Compare(s.T, t) })
+		n, m := extract.Before(samples, end), extract.Before(histograms, end)
 		wi := r.windows[start]
 		if wi == nil {
 			wi = &windowInfo{w: extract.Window{Start: start, End: end}, seen: map[uint64]struct{}{}}
@@ -134,11 +151,11 @@ func (r *router) add(lset labels.Labels, samples []extract.Sample, at location) 
 		}
 		wi.seen[h] = struct{}{}
 		wi.series++
-		wi.samples += int64(n)
-		if err := r.push(wi.w, lset, samples[:n]); err != nil {
+		wi.samples += int64(n + m)
+		if err := r.push(wi.w, lset, samples[:n], histograms[:m]); err != nil {
 			return err
 		}
-		samples = samples[n:]
+		samples, histograms = samples[n:], histograms[m:]
 	}
 	return nil
 }
@@ -176,7 +193,7 @@ func dedupe(samples []extract.Sample) ([]extract.Sample, error) {
 
 // push copies one part into the batch being filled, handing the batch to
 // the writer once it is full.
-func (r *router) push(w extract.Window, lset labels.Labels, samples []extract.Sample) error {
+func (r *router) push(w extract.Window, lset labels.Labels, samples []extract.Sample, histograms []extract.HistogramSample) error {
 	if r.cur != nil && len(r.cur.parts) > 0 && len(r.cur.arena)+len(samples) > cap(r.cur.arena) {
 		if err := r.send(); err != nil {
 			return err
@@ -194,8 +211,16 @@ func (r *router) push(w extract.Window, lset labels.Labels, samples []extract.Sa
 	}
 	from := len(b.arena)
 	b.arena = append(b.arena, samples...)
-	b.parts = append(b.parts, part{w: w, s: extract.Series{Labels: lset, Samples: b.arena[from:len(b.arena):len(b.arena)]}})
-	if len(b.arena) >= batchSamples {
+	p := part{w: w, s: extract.Series{Labels: lset, Samples: b.arena[from:len(b.arena):len(b.arena)]}}
+	if len(histograms) > 0 {
+		// A part keeps its histograms even if the arena grows: growing
+		// leaves the old array as it was.
+		from := len(b.histograms)
+		b.histograms = append(b.histograms, histograms...)
+		p.s.Histograms = b.histograms[from:len(b.histograms):len(b.histograms)]
+	}
+	b.parts = append(b.parts, p)
+	if len(b.arena)+len(b.histograms) >= batchSamples {
 		return r.send()
 	}
 	return nil
@@ -255,7 +280,8 @@ func (r *router) write() {
 			order = order[:0]
 		}
 		clear(b.parts) // drop the label references
-		b.parts, b.arena = b.parts[:0], b.arena[:0]
+		clear(b.histograms)
+		b.parts, b.arena, b.histograms = b.parts[:0], b.arena[:0], b.histograms[:0]
 		select {
 		case r.free <- b:
 		default:

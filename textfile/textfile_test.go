@@ -336,7 +336,9 @@ func TestBadJSON(t *testing.T) {
 		{"no data", `{"status":"success"}`, []string{`no "data"`}},
 		{"a wrong type", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"a"},"values":{}}]}}`, []string{"line 1, column"}},
 		{"a bad value", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"a"},"values":[[1754179200,"x"]]}]}}`, []string{"not valid Prometheus matrix JSON", "invalid syntax"}},
-		{"native histograms", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"a"},"histograms":[[1754179200,{"count":"1","sum":"1","buckets":[]}]]}]}}`, []string{"data.result[0]", "native histograms"}},
+		{"a custom-bucket histogram", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"a"},"histograms":[[1754179200,{"count":"3","sum":"1","buckets":[[3,"-Inf","0.1","3"]]}]]}]}}`, []string{"data.result[0]", "custom-bucket histograms"}},
+		{"a histogram with more in its buckets than its count", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"a"},"histograms":[[1754179200,{"count":"1","sum":"1","buckets":[[0,"1","2","5"]]}]]}]}}`, []string{"data.result[0]", "observation count"}},
+		{"a histogram in milliseconds for seconds", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"a"},"histograms":[[1754179200000,{"count":"1","sum":"1","buckets":[[0,"1","2","1"]]}]]}]}}`, []string{"data.result[0]", "histogram sample", "outside the years 1970..2100"}},
 		{"milliseconds for seconds", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"a"},"values":[[1754179200000,"1"]]}]}}`, []string{"data.result[0]", "outside the years 1970..2100"}},
 		{"a series twice", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"a"},"values":[[1754179200,"1"]]},{"metric":{"__name__":"a"},"values":[[1754179201,"1"]]}]}}`, []string{"data.result[1]", "comes again"}},
 	}

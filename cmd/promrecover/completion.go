@@ -24,6 +24,7 @@ func addCompletions(root *cobra.Command) {
 		"step":       fixed("15s", "30s", "1m", "5m"),
 		"retention":  fixed("15d", "30d", "200h"),
 		"log-format": fixed("text", "json"),
+		"via":        fixed("ds", "proxy"),
 	}
 	dirs := []string{"out", "data"}
 	var walk func(*cobra.Command)

@@ -22,6 +22,7 @@ func newDemoCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra.Co
 		out         string
 		seed        int64
 		concurrency int
+		via         string
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -30,21 +31,34 @@ func newDemoCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra.Co
 realistic data set (counters with resets, gauges, a classic histogram, NaN and
 +Inf values, irregular scrape times), treats 4 hours of it as lost, recovers
 them into --out through the same code as 'recover', and then reads the blocks
-back and compares them sample by sample with the source.`,
+back and compares them sample by sample with the source. With --via proxy the
+data set also holds native histograms, read through the datasource proxy.`,
 		Example: `  # Recover into ./demo-data, then look at the blocks.
   promrecover demo
   promrecover verify demo-data
+
+  # Native histograms too, read through the datasource proxy.
+  promrecover demo --via proxy --out demo-hist
 
   # Another data set, elsewhere.
   promrecover demo --seed 7 --out /tmp/demo`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := logger()
+			transport, err := grafana.ParseTransport(via)
+			if err != nil {
+				return err
+			}
 			if err := emptyDir(out); err != nil {
 				return err
 			}
 			now := time.Now().UTC()
 			data := sim.DemoSeries(now.Add(-10*time.Hour), now, seed)
+			what := "NaN and +Inf included"
+			if transport == grafana.Proxy {
+				data = append(data, sim.NativeHistogramSeries(now.Add(-10*time.Hour), now, seed)...)
+				what = "NaN, +Inf and native histograms included"
+			}
 			const token = "demo-service-account-token"
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -68,7 +82,7 @@ back and compares them sample by sample with the source.`,
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "demo: Grafana-compatible server at http://%s with %d series over the last 10h\n", ln.Addr(), len(data))
 			fmt.Fprintf(w, "demo: lost range %s .. %s, recovering into %s\n", from.Format(time.RFC3339), to.Format(time.RFC3339), out)
-			r := &recovery{plan: plan, client: client, grafanaURL: "http://" + ln.Addr().String(), datasource: "grafanacloud-prom", out: out, concurrency: concurrency, now: now, progress: showProgress}
+			r := &recovery{plan: plan, client: client, grafanaURL: "http://" + ln.Addr().String(), datasource: "grafanacloud-prom", out: out, concurrency: concurrency, now: now, progress: showProgress, via: transport}
 			if _, err := r.run(cmd.Context(), log, w); err != nil {
 				return err
 			}
@@ -80,7 +94,7 @@ back and compares them sample by sample with the source.`,
 			if err := extract.Compare(want, got); err != nil {
 				return fmt.Errorf("verification failed: %w", err)
 			}
-			fmt.Fprintf(w, "verified: the blocks in %s hold exactly the source's %d series and %d samples (NaN and +Inf included)\n", out, len(want), extract.CountSamples(want))
+			fmt.Fprintf(w, "verified: the blocks in %s hold exactly the source's %d series and %d samples (%s)\n", out, len(want), extract.CountSamples(want), what)
 			fmt.Fprintf(w, "next: promtool tsdb list %s, or prometheus --storage.tsdb.path=%s to browse them\n", out, out)
 			return nil
 		},
@@ -88,6 +102,7 @@ back and compares them sample by sample with the source.`,
 	cmd.Flags().StringVar(&out, "out", "demo-data", "directory for the recovered blocks; created if missing, must be empty")
 	cmd.Flags().Int64Var(&seed, "seed", 1, "seed of the generated data set")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 4, "queries in flight at once")
+	cmd.Flags().StringVar(&via, "via", "ds", "ds (/api/ds/query) or proxy (the datasource proxy; the data set then holds native histograms too)")
 	return cmd
 }
 

@@ -246,9 +246,16 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// rawSamples asks Prometheus for every stored sample in [from, to) with a
-// range selector at to-1ms: Prometheus 2 includes both ends of the range.
+// rawSamples asks Prometheus for every stored float sample in [from, to).
 func (p *prometheus) rawSamples(t *testing.T, from, to time.Time) []extract.Series {
+	t.Helper()
+	return export.FromMatrix(p.rawMatrix(t, from, to))
+}
+
+// rawMatrix asks Prometheus for every stored sample of either kind in
+// [from, to) with a range selector at to-1ms: Prometheus 2 includes both
+// ends of the range.
+func (p *prometheus) rawMatrix(t *testing.T, from, to time.Time) model.Matrix {
 	t.Helper()
 	end := to.UnixMilli() - 1
 	q := url.Values{
@@ -269,7 +276,7 @@ func (p *prometheus) rawSamples(t *testing.T, from, to time.Time) []extract.Seri
 	if err := json.Unmarshal(body, &ans); err != nil || ans.Status != "success" {
 		t.Fatalf("prometheus query: %v %s: %s", err, ans.Error, body)
 	}
-	return export.FromMatrix(ans.Data.Result)
+	return ans.Data.Result
 }
 
 func TestExportJSONReadableByModel(t *testing.T) {

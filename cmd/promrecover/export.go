@@ -93,7 +93,7 @@ The file is written only when every window was fetched.`,
 			}
 			rep.sum.ds = ds
 			sink := export.NewMatrix()
-			src := &grafana.Source{Client: client, Datasource: ds}
+			src := &grafana.Source{Client: client, Datasource: ds, Via: sel.transport}
 			if sel.maxSeries > 0 {
 				plan.Selectors = src.Shard(cmd.Context(), plan.Selectors, plan.From, plan.To, sel.maxSeries)
 			}

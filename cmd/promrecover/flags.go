@@ -103,13 +103,16 @@ func (c *connFlags) options() grafana.Options {
 	}
 }
 
-// selectFlags say what to fetch; recover and export share them.
+// selectFlags say what to fetch, and through which API; recover, export
+// and plan share them.
 type selectFlags struct {
 	from, to    string
 	match       []string
 	step        time.Duration
 	concurrency int
 	maxSeries   int
+	via         string
+	transport   grafana.Transport // via, once plan has checked it
 }
 
 func (s *selectFlags) register(fs *pflag.FlagSet) {
@@ -119,6 +122,7 @@ func (s *selectFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&s.step, "step", 0, "resample at this exact step (e.g. 15s) instead of fetching the raw samples")
 	fs.IntVar(&s.concurrency, "concurrency", 4, "queries in flight at once")
 	fs.IntVar(&s.maxSeries, "max-series-per-query", 10000, "shard a selector that matches more series than this (found through the datasource's series API) by metric name and label values before fetching; 0 to never shard")
+	fs.StringVar(&s.via, "via", "ds", "how to read from Grafana: ds (/api/ds/query, up to 8 queries a request) or proxy (the datasource proxy, /api/datasources/proxy/uid/UID/api/v1/..., one query a request): choose proxy to recover native histograms, which /api/ds/query cannot carry; it needs Grafana to allow the datasource proxy (access \"Server\") for your credentials")
 }
 
 func (s *selectFlags) plan(now time.Time) (*extract.Plan, error) {
@@ -135,6 +139,9 @@ func (s *selectFlags) plan(now time.Time) (*extract.Plan, error) {
 	}
 	if s.concurrency < 1 {
 		return nil, errors.New("--concurrency must be at least 1")
+	}
+	if s.transport, err = grafana.ParseTransport(s.via); err != nil {
+		return nil, err
 	}
 	return extract.NewPlan(from, to, s.step, s.match)
 }

@@ -129,6 +129,7 @@ func TestCompletion(t *testing.T) {
 		{args: []string{"__complete", "gaps", "--data", ""}, want: []string{":16\n"}},
 		{args: []string{"__complete", "recover", "--from", "now-"}, want: []string{"now-6h"}},
 		{args: []string{"__complete", "import", "x", "--log-format", ""}, want: []string{"text\n", "json\n"}},
+		{args: []string{"__complete", "recover", "--via", ""}, want: []string{"ds\n", "proxy\n"}},
 	}
 	for _, c := range cases {
 		runWant(t, c.args, c.want, c.not)

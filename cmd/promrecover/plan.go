@@ -80,7 +80,7 @@ The estimates are rough: samples are series x range / --scrape-interval (or
 				return err
 			}
 			return runPlan(cmd.Context(), cmd.OutOrStdout(), log, planArgs{plan: plan, client: client, datasource: conn.datasource,
-				out: out, retention: ret, now: now, rules: rules, scrape: scrape, concurrency: sel.concurrency})
+				out: out, retention: ret, now: now, rules: rules, scrape: scrape, concurrency: sel.concurrency, via: sel.transport})
 		},
 	}
 	conn.register(cmd.Flags())
@@ -105,6 +105,7 @@ type planArgs struct {
 	rules       relabel.Rules
 	scrape      time.Duration
 	concurrency int
+	via         grafana.Transport
 }
 
 // discovery is what the datasource's label API says about a plan's series.
@@ -211,10 +212,11 @@ func runPlan(ctx context.Context, stdout io.Writer, log *slog.Logger, a planArgs
 	}
 
 	fmt.Fprintln(stdout)
-	batches := (len(p.Selectors) + 7) / 8
+	perRequest := (&grafana.Source{Via: a.via}).MaxBatch()
+	batches := (len(p.Selectors) + perRequest - 1) / perRequest
 	fmt.Fprintf(stdout, "estimate (rough):\n")
-	fmt.Fprintf(stdout, "  requests: %d (%d windows x %d of up to 8 selectors each), more if some must be retried or split\n",
-		extract.Requests(p, (&grafana.Source{}).MaxBatch()), len(p.Windows), batches)
+	fmt.Fprintf(stdout, "  requests: %d (%d windows x %d of up to %d selectors each), more if some must be retried or split\n",
+		extract.Requests(p, perRequest), len(p.Windows), batches, perRequest)
 	if d.total < 0 {
 		fmt.Fprintln(stdout, "  samples and bytes: unknown without a series count")
 	} else {

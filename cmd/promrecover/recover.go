@@ -44,7 +44,8 @@ func newRecoverCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra
 		Use:   "recover",
 		Short: "Fetch a lost range from Grafana and install it as TSDB blocks",
 		Long: `recover fetches every series the selectors match in [--from, --to) through
-Grafana's /api/ds/query and writes one verified TSDB block per 2h window into
+Grafana's /api/ds/query (or its datasource proxy with --via proxy, which also
+carries native histograms) and writes one verified TSDB block per 2h window into
 --out, usually the Prometheus data directory. Blocks are built and checked in a
 staging directory and renamed into place whole; nothing in --out is ever
 overwritten or deleted. A running Prometheus loads them within a minute.`,
@@ -89,7 +90,7 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 				return err
 			}
 			if dryRun {
-				return runPlan(cmd.Context(), cmd.OutOrStdout(), log, planArgs{plan: plan, client: client, datasource: conn.datasource, out: out, retention: ret, now: now, rules: rules, scrape: scrape, concurrency: sel.concurrency})
+				return runPlan(cmd.Context(), cmd.OutOrStdout(), log, planArgs{plan: plan, client: client, datasource: conn.datasource, out: out, retention: ret, now: now, rules: rules, scrape: scrape, concurrency: sel.concurrency, via: sel.transport})
 			}
 			if out == "" {
 				return errors.New("--out is required: the Prometheus data directory to put the blocks in")
@@ -98,7 +99,7 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 			// however it ends.
 			defer func() { err = rep.write(cmd.Context(), cmd.OutOrStdout(), err) }()
 			r := &recovery{relabel: rules, plan: plan, client: client, grafanaURL: conn.url, datasource: conn.datasource, session: conn.session,
-				out: out, statePath: statePath, restart: restart, retention: ret, concurrency: sel.concurrency, now: now, resumeHint: sel.pinned(plan), maxSeries: sel.maxSeries, progress: showProgress,
+				out: out, statePath: statePath, restart: restart, retention: ret, concurrency: sel.concurrency, now: now, resumeHint: sel.pinned(plan), maxSeries: sel.maxSeries, progress: showProgress, via: sel.transport,
 				sum: &rep.sum}
 			if onlyGaps {
 				if local.data == "" && local.promURL == "" {
@@ -145,6 +146,7 @@ type recovery struct {
 	maxSeries   int         // shard selectors matching more series; 0: never
 	sum         *summary    // filled as the run goes; nil when nobody reads it
 	progress    progressFunc
+	via         grafana.Transport
 }
 
 func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) ([]blocks.Block, error) {
@@ -171,6 +173,11 @@ func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 		r.statePath = filepath.Join(r.out, blocks.StateFileName)
 	}
 	fingerprint := state.NewPlan(r.grafanaURL, r.datasource, r.plan)
+	// --via is not part of the plan: both transports ask Prometheus the same
+	// queries and get the same float samples, and a window holding native
+	// histograms fails whole over /api/ds/query, so it is never recorded as
+	// done. Running again with --via proxy then fetches exactly the windows
+	// that failed.
 	fingerprint.Relabel, fingerprint.OnlyGaps = r.relabel.String(), r.onlyGaps != nil
 	st, err := state.Open(r.statePath, fingerprint, r.restart)
 	if err != nil {
@@ -198,7 +205,7 @@ func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 		return nil, err
 	}
 	sum.ds = ds
-	log.Info("recovering", "datasource", ds.Name, "uid", ds.UID, "windows", len(todo.Windows), "done earlier", len(earlier), "selectors", len(r.plan.Selectors), "out", r.out)
+	log.Info("recovering", "datasource", ds.Name, "uid", ds.UID, "via", r.via.String(), "windows", len(todo.Windows), "done earlier", len(earlier), "selectors", len(r.plan.Selectors), "out", r.out)
 	// The holes are read before anything is written: blocks this run
 	// installs must not count as surviving data.
 	var dst extract.Sink = sink
@@ -211,7 +218,7 @@ func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 		filter = gaps.NewFilter(sink, ix)
 		dst = filter
 	}
-	src := &grafana.Source{Client: r.client, Datasource: ds}
+	src := &grafana.Source{Client: r.client, Datasource: ds, Via: r.via}
 	if r.maxSeries > 0 && len(todo.Windows) > 0 {
 		todo.Selectors = src.Shard(ctx, todo.Selectors, todo.From, todo.To, r.maxSeries)
 	}

@@ -46,9 +46,10 @@ func New(from, to int64, minGap time.Duration) *Index {
 func (ix *Index) Margin() int64 { return max(3*ix.minGap, int64(time.Hour/time.Millisecond)) }
 
 // Add records one local series; its samples must be sorted and should cover
-// [From - Margin, To + Margin).
+// [From - Margin, To + Margin). Samples of either kind fill a hole: a
+// recovered float must not land among surviving histograms either.
 func (ix *Index) Add(s extract.Series) {
-	threshold := max(ix.minGap, 3*medianInterval(s.Samples))
+	threshold := max(ix.minGap, 3*medianInterval(&s))
 	// Sentinels just beyond the margin: no sample within it means the hole
 	// reaches past the range's edge.
 	prev := ix.From - ix.Margin() - 1
@@ -62,9 +63,9 @@ func (ix *Index) Add(s extract.Series) {
 			holes = append(holes, r)
 		}
 	}
-	for _, smp := range s.Samples {
-		add(prev, smp.T)
-		prev = smp.T
+	for t := range s.Times() {
+		add(prev, t)
+		prev = t
 	}
 	add(prev, ix.To+ix.Margin()+1)
 	h := s.Labels.Hash()
@@ -91,13 +92,18 @@ func (ix *Index) Each(f func(labels.Labels, []Range)) {
 	}
 }
 
-func medianInterval(samples []extract.Sample) int64 {
-	if len(samples) < 2 {
+func medianInterval(s *extract.Series) int64 {
+	if s.Len() < 2 {
 		return 0
 	}
-	d := make([]int64, len(samples)-1)
-	for i := 1; i < len(samples); i++ {
-		d[i-1] = samples[i].T - samples[i-1].T
+	d := make([]int64, 0, s.Len()-1)
+	var prev int64
+	first := true
+	for t := range s.Times() {
+		if !first {
+			d = append(d, t-prev)
+		}
+		prev, first = t, false
 	}
 	slices.Sort(d)
 	return d[len(d)/2]
@@ -120,11 +126,12 @@ func (f *Filter) Add(ctx context.Context, w extract.Window, series []extract.Ser
 	for _, s := range series {
 		holes, known := f.ix.Holes(s.Labels)
 		if known {
-			n := len(s.Samples)
+			n := s.Len()
 			s.Samples = inside(s.Samples, holes)
-			f.dropped.Add(int64(n - len(s.Samples)))
+			s.Histograms = inside(s.Histograms, holes)
+			f.dropped.Add(int64(n - s.Len()))
 		}
-		if len(s.Samples) > 0 {
+		if s.Len() > 0 {
 			kept = append(kept, s)
 		}
 	}
@@ -137,14 +144,15 @@ func (f *Filter) Add(ctx context.Context, w extract.Window, series []extract.Ser
 // Dropped counts recovered samples left out because local data covers them.
 func (f *Filter) Dropped() int64 { return f.dropped.Load() }
 
-func inside(samples []extract.Sample, holes []Range) []extract.Sample {
+func inside[S interface{ Time() int64 }](samples []S, holes []Range) []S {
 	out := samples[:0]
 	i := 0
 	for _, s := range samples {
-		for i < len(holes) && holes[i].To <= s.T {
+		t := s.Time()
+		for i < len(holes) && holes[i].To <= t {
 			i++
 		}
-		if i < len(holes) && holes[i].From <= s.T {
+		if i < len(holes) && holes[i].From <= t {
 			out = append(out, s)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/promrecover/promrecover/extract"
@@ -64,7 +65,7 @@ type recordSink struct{ got []extract.Series }
 
 func (r *recordSink) Add(_ context.Context, _ extract.Window, ss []extract.Series) error {
 	for _, s := range ss {
-		r.got = append(r.got, extract.Series{Labels: s.Labels, Samples: slices.Clone(s.Samples)})
+		r.got = append(r.got, extract.Series{Labels: s.Labels, Samples: slices.Clone(s.Samples), Histograms: slices.Clone(s.Histograms)})
 	}
 	return nil
 }
@@ -103,5 +104,49 @@ func TestFilterWritesOnlyIntoHoles(t *testing.T) {
 	}
 	if f.Dropped() != 480-121 {
 		t.Errorf("dropped %d", f.Dropped())
+	}
+}
+
+// histEvery is every as histogram samples.
+func histEvery(from, to, step int64) []extract.HistogramSample {
+	var out []extract.HistogramSample
+	for t := from; t < to; t += step {
+		out = append(out, extract.HistogramSample{T: t, H: &histogram.Histogram{Count: 1, Sum: 1}})
+	}
+	return out
+}
+
+func TestHistogramsFillAndPassHoles(t *testing.T) {
+	const from, to = 0, 7_200_000
+	ix := New(from, to, time.Minute)
+	// Local data: floats until 1h, histograms from 1h30m (the series changed
+	// kind), nothing in between.
+	local := labels.FromStrings("__name__", "rpc", "job", "a")
+	ix.Add(extract.Series{Labels: local, Samples: every(-ix.Margin(), 3_600_000, 15_000), Histograms: histEvery(5_400_000, to+ix.Margin(), 15_000)})
+	if got, _ := ix.Holes(local); !slices.Equal(got, []Range{{3_585_001, 5_400_000}}) {
+		t.Fatalf("holes %v", got)
+	}
+	sink := &recordSink{}
+	f := NewFilter(sink, ix)
+	recovered := []extract.Series{
+		{Labels: local, Samples: every(7_000, 3_600_000, 15_000), Histograms: histEvery(3_607_000, to, 15_000)},
+		{Labels: labels.FromStrings("__name__", "rpc", "job", "b"), Histograms: histEvery(0, 3_600_000, 15_000)},
+		{Labels: local, Histograms: histEvery(5_400_000, to, 15_000)}, // all covered: dropped whole
+	}
+	if err := f.Add(context.Background(), extract.Window{Start: from, End: to}, recovered); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.got) != 2 {
+		t.Fatalf("%d series passed, want 2", len(sink.got))
+	}
+	hs := sink.got[0].Histograms
+	if fs := sink.got[0].Samples; len(fs) != 1 || fs[0].T != 3_592_000 || len(hs) != 120 || hs[0].T != 3_607_000 || hs[len(hs)-1].T != 5_392_000 {
+		t.Errorf("into the hole (3585000, 5400000): %d floats, %d histograms", len(sink.got[0].Samples), len(hs))
+	}
+	if n := len(sink.got[1].Histograms); n != 240 {
+		t.Errorf("a series the local data lacks is written whole: %d of 240", n)
+	}
+	if want := int64(239 + 120 + 120); f.Dropped() != want {
+		t.Errorf("dropped %d, want %d", f.Dropped(), want)
 	}
 }

@@ -199,7 +199,8 @@ func (s *relabelSink) Add(ctx context.Context, w extract.Window, series []extrac
 			// Labels may share memory the source reuses after the call.
 			ws.src[h] = append(ws.src[h], pair{result: res.Copy(), source: sr.Labels.Copy()})
 		}
-		out[i] = extract.Series{Labels: res, Samples: sr.Samples}
+		sr.Labels = res
+		out[i] = sr
 	}
 	ws.mu.Unlock()
 	return s.next.Add(ctx, w, out)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/promrecover/promrecover/extract"
@@ -70,7 +71,7 @@ type recSink struct {
 
 func (s *recSink) Add(_ context.Context, _ extract.Window, series []extract.Series) error {
 	for _, sr := range series {
-		s.added = append(s.added, extract.Series{Labels: sr.Labels.Copy(), Samples: sr.Samples})
+		s.added = append(s.added, extract.Series{Labels: sr.Labels.Copy(), Samples: sr.Samples, Histograms: sr.Histograms})
 	}
 	return nil
 }
@@ -82,7 +83,8 @@ func TestWrap(t *testing.T) {
 	w1 := extract.Window{Start: 0, End: 7200000}
 	w2 := extract.Window{Start: 7200000, End: 14400000}
 	a := extract.Series{Labels: labels.FromStrings("__name__", "up", "cluster", "a", "job", "x"), Samples: []extract.Sample{{T: 1, V: 1}}}
-	b := extract.Series{Labels: labels.FromStrings("__name__", "up", "cluster", "b", "job", "x"), Samples: []extract.Sample{{T: 1, V: 2}}}
+	// b holds histograms only: it collides with a all the same.
+	b := extract.Series{Labels: labels.FromStrings("__name__", "up", "cluster", "b", "job", "x"), Histograms: []extract.HistogramSample{{T: 1, H: &histogram.Histogram{Count: 2}}}}
 	c := extract.Series{Labels: labels.FromStrings("__name__", "up", "cluster", "a", "job", "y"), Samples: []extract.Sample{{T: 1, V: 3}}}
 	r, err := Parse([]string{"cluster"}, []string{"env=prod"})
 	if err != nil {
@@ -124,6 +126,9 @@ func TestWrap(t *testing.T) {
 	// once it was discarded.
 	if err := sink.Add(ctx, w2, []extract.Series{b}); err != nil {
 		t.Fatal(err)
+	}
+	if got := next.added[len(next.added)-1]; len(got.Histograms) != 1 || got.Histograms[0].H.Count != 2 || len(got.Samples) != 0 {
+		t.Fatalf("relabelled histogram series = %v", got)
 	}
 	if err := sink.Done(ctx, w2, nil); err != nil || next.done != 1 {
 		t.Fatalf("Done: %v, %d", err, next.done)

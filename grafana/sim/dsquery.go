@@ -84,20 +84,26 @@ func (s *Server) dsQuery(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusBadRequest
 		}
 	}
+	// Grafana's gzip middleware ([server] enable_gzip, always on in
+	// Grafana Cloud) compresses the answer as it is written.
+	writeMaybeGzip(w, r, status, func(out io.Writer) error { return writeResponse(out, results) })
+}
+
+// writeMaybeGzip writes a JSON answer, gzipped as it is written when the
+// client accepts gzip.
+func writeMaybeGzip(w http.ResponseWriter, r *http.Request, status int, write func(io.Writer) error) {
 	w.Header().Set("Content-Type", "application/json")
 	if !acceptsGzip(r.Header) {
 		w.WriteHeader(status)
-		_ = writeResponse(w, results)
+		_ = write(w)
 		return
 	}
-	// Grafana's gzip middleware ([server] enable_gzip, always on in
-	// Grafana Cloud) compresses the answer as it is written.
 	w.Header().Set("Content-Encoding", "gzip")
 	w.Header().Add("Vary", "Accept-Encoding")
 	w.WriteHeader(status)
 	gz := gzipWriters.Get().(*gzip.Writer)
 	gz.Reset(w)
-	if writeResponse(gz, results) == nil {
+	if write(gz) == nil {
 		_ = gz.Close()
 	}
 	gz.Reset(io.Discard)

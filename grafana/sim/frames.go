@@ -37,6 +37,21 @@ type frame struct {
 	fill     func(dst []promql.FPoint) []promql.FPoint
 	str      string // the value of a "string" result, when isString
 	isString bool
+	// cells, when set, makes this a "heatmap-cells" frame: a native
+	// histogram series, one row per bucket (fields xMax, yMin, yMax, count,
+	// yLayout), with labels on yMin.
+	cells []cell
+}
+
+// cell is one bucket of one native histogram sample, as promlib's
+// readHistogram lays it out: the sample's time, the bucket's boundaries
+// rule (0 to 3, as in Prometheus's JSON), its bounds and its count. The
+// histogram's count and sum are dropped.
+type cell struct {
+	t          int64
+	layout     int8
+	yMin, yMax float64
+	count      float64
 }
 
 type frameMeta struct {
@@ -178,6 +193,13 @@ func (e *encoder) writeFrame(f *frame) {
 	b = append(b, `"meta":`...)
 	b = appendMeta(b, &f.meta)
 	b = append(b, `,"fields":[`...)
+	if f.cells != nil {
+		e.buf = appendCellFields(b, f)
+		e.buf = append(e.buf, `]},"data":{"values":[`...)
+		e.writeCells(f.cells)
+		e.buf = append(e.buf, "]}}"...)
+		return
+	}
 	if f.fields {
 		b = append(b, `{"name":"Time","type":"time","typeInfo":{"frame":"time.Time"}`...)
 		if f.interval != 0 {
@@ -192,18 +214,8 @@ func (e *encoder) writeFrame(f *frame) {
 		} else {
 			b = append(b, `,"type":"number","typeInfo":{"frame":"float64"}`...)
 		}
-		b = append(b, `,"labels":{`...)
-		first := true
-		f.labels.Range(func(l labels.Label) {
-			if !first {
-				b = append(b, ',')
-			}
-			first = false
-			b = appendString(b, l.Name)
-			b = append(b, ':')
-			b = appendString(b, l.Value)
-		})
-		b = append(b, '}')
+		b = append(b, `,"labels":`...)
+		b = appendLabels(b, f.labels)
 		if f.displayName != "" {
 			b = append(b, `,"config":{"displayNameFromDS":`...)
 			b = appendStringHTML(b, f.displayName)
@@ -217,6 +229,67 @@ func (e *encoder) writeFrame(f *frame) {
 		e.writeData(f)
 	}
 	e.buf = append(e.buf, "]}}"...)
+}
+
+// appendCellFields writes the schema of a heatmap-cells frame.
+func appendCellFields(b []byte, f *frame) []byte {
+	b = append(b, `{"name":"xMax","type":"time","typeInfo":{"frame":"time.Time"}`...)
+	if f.interval != 0 {
+		b = append(b, `,"config":{"interval":`...)
+		b = appendFloat(b, float64(f.interval))
+		b = append(b, '}')
+	}
+	b = append(b, `},{"name":"yMin","type":"number","typeInfo":{"frame":"float64"},"labels":`...)
+	b = appendLabels(b, f.labels)
+	b = append(b, '}')
+	for _, name := range []string{"yMax", "count"} {
+		b = append(b, `,{"name":"`...)
+		b = append(b, name...)
+		b = append(b, `","type":"number","typeInfo":{"frame":"float64"}}`...)
+	}
+	return append(b, `,{"name":"yLayout","type":"number","typeInfo":{"frame":"int8"}}`...)
+}
+
+// appendLabels writes a field's labels as a JSON object.
+func appendLabels(b []byte, lset labels.Labels) []byte {
+	b = append(b, '{')
+	first := true
+	lset.Range(func(l labels.Label) {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendString(b, l.Name)
+		b = append(b, ':')
+		b = appendString(b, l.Value)
+	})
+	return append(b, '}')
+}
+
+// writeCells writes the five columns of a heatmap-cells frame. Bucket
+// bounds and counts of a native histogram are finite, so no entities.
+func (e *encoder) writeCells(cells []cell) {
+	cols := []func(c *cell){
+		func(c *cell) { e.buf = strconv.AppendInt(e.buf, c.t, 10) },
+		func(c *cell) { e.buf = appendFloat(e.buf, c.yMin) },
+		func(c *cell) { e.buf = appendFloat(e.buf, c.yMax) },
+		func(c *cell) { e.buf = appendFloat(e.buf, c.count) },
+		func(c *cell) { e.buf = strconv.AppendInt(e.buf, int64(c.layout), 10) },
+	}
+	for ci, col := range cols {
+		if ci > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.buf = append(e.buf, '[')
+		for i := range cells {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			col(&cells[i])
+			e.maybeFlush()
+		}
+		e.buf = append(e.buf, ']')
+	}
 }
 
 // writeData writes the two value arrays and, after them, the entities that

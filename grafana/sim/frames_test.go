@@ -59,7 +59,9 @@ func toSDK(t *testing.T, results []result) *backend.QueryDataResponse {
 				}
 				df.Meta.Notices = append(df.Meta.Notices, data.Notice{Severity: sev, Text: n.text})
 			}
-			if f.fields {
+			if f.cells != nil {
+				df.Fields = append(df.Fields, sdkCells(f)...)
+			} else if f.fields {
 				times := make([]time.Time, len(f.points))
 				for i, p := range f.points {
 					times[i] = time.UnixMilli(p.T).UTC()
@@ -90,6 +92,23 @@ func toSDK(t *testing.T, results []result) *backend.QueryDataResponse {
 		qdr.Responses[r.refID] = dr
 	}
 	return qdr
+}
+
+// sdkCells is promlib's heatmap-cells fields (converter/prom.go,
+// newHistogramInfo): labels on yMin.
+func sdkCells(f frame) []*data.Field {
+	n := len(f.cells)
+	xs, lo, hi, counts, layouts := make([]time.Time, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]int8, n)
+	for i, c := range f.cells {
+		xs[i], lo[i], hi[i], counts[i], layouts[i] = time.UnixMilli(c.t).UTC(), c.yMin, c.yMax, c.count, c.layout
+	}
+	lbls := data.Labels{}
+	f.labels.Range(func(l labels.Label) { lbls[l.Name] = l.Value })
+	x := data.NewField("xMax", nil, xs)
+	if f.interval != 0 {
+		x.Config = &data.FieldConfig{Interval: float64(f.interval)}
+	}
+	return []*data.Field{x, data.NewField("yMin", lbls, lo), data.NewField("yMax", nil, hi), data.NewField("count", nil, counts), data.NewField("yLayout", nil, layouts)}
 }
 
 // sdkBytes encodes the way Grafana's response.JSONStreaming does.
@@ -357,5 +376,38 @@ func TestGoldenFrames(t *testing.T) {
 				t.Fatalf("frames differ from golden:\nours:   %s\ngolden: %s", g, w)
 			}
 		})
+	}
+}
+
+// TestHeatmapCellsMatchSDK: native histograms over /api/ds/query are
+// encoded as the SDK encodes promlib's heatmap-cells frames, a row per
+// non-empty bucket with negative, zero and positive buckets.
+func TestHeatmapCellsMatchSDK(t *testing.T) {
+	start := time.Date(2025, 8, 3, 0, 0, 0, 0, time.UTC)
+	var points []promql.HPoint
+	var lset labels.Labels
+	for _, s := range NativeHistogramSeries(start, start.Add(10*time.Minute), 3) {
+		if s.Labels.Get(labels.MetricName) != "clock_skew_seconds" {
+			continue
+		}
+		lset = s.Labels
+		for _, h := range s.Histograms[:3] {
+			points = append(points, promql.HPoint{T: h.T, H: h.H.ToFloat(nil)})
+		}
+	}
+	f := heatmapFrame(lset, points)
+	addMetadata(&promQuery{expr: "clock_skew_seconds[10m]", step: time.Second}, &f)
+	f.refID = "A"
+	layouts := map[int8]bool{}
+	for _, c := range f.cells {
+		layouts[c.layout] = true
+	}
+	if !layouts[1] || !layouts[0] || !layouts[3] {
+		t.Fatalf("the frame lacks negative, positive or zero buckets: layouts %v", layouts)
+	}
+	results := []result{{refID: "A", status: 200, hasFrames: true, frames: []frame{f}}}
+	ours, sdk := ourBytes(t, results), sdkBytes(t, toSDK(t, results))
+	if !bytes.Equal(ours, sdk) {
+		t.Fatalf("encodings differ:\n%s", firstDiff(ours, sdk))
 	}
 }

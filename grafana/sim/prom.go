@@ -26,8 +26,11 @@ type promAnswer struct {
 	unexpected string // body of a reply whose status promlib does not parse
 	value      parser.Value
 	stream     *streamMatrix // instead of value, for a streamed range selector
-	warnings   annotations.Annotations
-	close      func() // returns the result's memory to the engine
+	// reply is an intercepted reply as it came, for the datasource proxy,
+	// which hands it on unchanged.
+	reply    *PromReply
+	warnings annotations.Annotations
+	close    func() // returns the result's memory to the engine
 }
 
 // statusParsed lists the statuses whose bodies promlib parses as Prometheus
@@ -123,7 +126,7 @@ func apiError(err error) promAnswer {
 // injected turns an intercepted reply into what promlib would make of it.
 func injected(r *PromReply) promAnswer {
 	if !statusParsed(r.Status) {
-		return promAnswer{status: r.Status, unexpected: r.Body}
+		return promAnswer{status: r.Status, unexpected: r.Body, reply: r}
 	}
 	var body struct {
 		Status    string `json:"status"`
@@ -131,14 +134,14 @@ func injected(r *PromReply) promAnswer {
 		Error     string `json:"error"`
 	}
 	if err := json.Unmarshal([]byte(r.Body), &body); err != nil {
-		return promAnswer{status: r.Status, err: "response from prometheus couldn't be parsed. it is non-json: " + err.Error()}
+		return promAnswer{status: r.Status, err: "response from prometheus couldn't be parsed. it is non-json: " + err.Error(), reply: r}
 	}
 	if body.Status != "error" {
 		// promlib reads the error from the body, not the status: an error
 		// status with a body that is no error leaves an empty result.
-		return promAnswer{status: r.Status, value: promql.Matrix{}}
+		return promAnswer{status: r.Status, value: promql.Matrix{}, reply: r}
 	}
-	return promAnswer{status: r.Status, err: body.ErrorType + ": " + body.Error}
+	return promAnswer{status: r.Status, err: body.ErrorType + ": " + body.Error, reply: r}
 }
 
 // callTimes gives the start and end Prometheus reads for a promlib query:

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -159,8 +160,12 @@ func valueFrames(v parser.Value) []frame {
 	case promql.Matrix:
 		out := make([]frame, 0, len(v))
 		for _, s := range v {
-			// Native histograms (heatmap-cells frames) cannot come from
-			// the float-only store.
+			if len(s.Histograms) > 0 {
+				// promlib makes one heatmap-cells frame of a series with
+				// histograms, and drops its floats if it has both.
+				out = append(out, heatmapFrame(s.Metric, s.Histograms))
+				continue
+			}
 			out = append(out, frame{meta: multi, fields: true, valueName: "Value", labels: s.Metric, points: s.Floats})
 		}
 		return out
@@ -168,6 +173,10 @@ func valueFrames(v parser.Value) []frame {
 		out := make([]frame, 0, len(v))
 		m := frameMeta{typ: "numeric-multi", typeVersion: [2]int{0, 1}, resultType: "vector"}
 		for _, s := range v {
+			if s.H != nil {
+				out = append(out, heatmapFrame(s.Metric, []promql.HPoint{{T: s.T, H: s.H}}))
+				continue
+			}
 			out = append(out, frame{meta: m, fields: true, valueName: "Value", labels: s.Metric,
 				points: []promql.FPoint{{T: s.T, F: s.F}}})
 		}
@@ -182,6 +191,40 @@ func valueFrames(v parser.Value) []frame {
 			points: []promql.FPoint{{T: v.T}}, isString: true, str: v.V}}
 	}
 	return nil
+}
+
+// heatmapFrame is promlib's frame for a native histogram series
+// (converter/prom.go, readMatrixOrVectorMulti and readHistogram): a
+// "heatmap-cells" frame with a row per bucket that Prometheus's JSON lists
+// (it leaves empty buckets out), in its order: negative buckets, the zero
+// bucket, positive buckets.
+func heatmapFrame(lset labels.Labels, points []promql.HPoint) frame {
+	var cells []cell
+	for _, p := range points {
+		it := p.H.AllBucketIterator()
+		for it.Next() {
+			b := it.At()
+			if b.Count == 0 {
+				continue
+			}
+			cells = append(cells, cell{t: p.T, layout: boundaryRule(b), yMin: b.Lower, yMax: b.Upper, count: b.Count})
+		}
+	}
+	return frame{meta: frameMeta{typ: "heatmap-cells"}, fields: true, labels: lset, cells: cells}
+}
+
+// boundaryRule is the first element of a bucket in Prometheus's JSON: 0
+// open left, closed right; 1 closed left, open right; 2 open; 3 closed.
+func boundaryRule(b histogram.Bucket[float64]) int8 {
+	switch {
+	case b.LowerInclusive && b.UpperInclusive:
+		return 3
+	case b.LowerInclusive:
+		return 1
+	case b.UpperInclusive:
+		return 0
+	}
+	return 2
 }
 
 // annotationNotices is Prometheus's warnings and infos (at most 10 each)

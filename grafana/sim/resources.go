@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -41,18 +42,16 @@ const seriesPath = "/api/v1/series"
 // labelLookup answers a label names lookup when name is "", else the
 // values of label name; a series lookup when path is seriesPath.
 func (s *Server) labelLookup(w http.ResponseWriter, r *http.Request, path, name string) {
-	ds, ok := s.findDatasource(func(d Datasource) bool { return d.UID == r.PathValue("uid") })
+	ds, ok := s.promDatasource(w, r)
 	if !ok {
-		writeJSON(w, errDSNotFound.status, errDSNotFound.body)
-		return
-	}
-	if ds.Type != "prometheus" {
-		writeJSON(w, errPluginNotRegistered.status, errPluginNotRegistered.body)
 		return
 	}
 	s.lookups.Add(1)
 	s.promCalls.Add(1)
-	q := r.URL.Query()
+	// A POST through the datasource proxy carries its parameters in a form
+	// body; Form holds them and the URL's alike.
+	_ = r.ParseForm()
+	q := r.Form
 	matches := q["match[]"]
 	start, err := promParseTime(q.Get("start"), minTime)
 	if err != nil {
@@ -67,13 +66,7 @@ func (s *Server) labelLookup(w http.ResponseWriter, r *http.Request, path, name 
 	if s.cfg.Intercept != nil {
 		call := PromCall{Datasource: ds.UID, Path: path, Match: matches, Start: start, End: end}
 		if rep := s.cfg.Intercept(call); rep != nil && (rep.Status < 200 || rep.Status >= 300) {
-			ct := "text/plain; charset=utf-8"
-			if strings.HasPrefix(strings.TrimSpace(rep.Body), "{") {
-				ct = "application/json"
-			}
-			w.Header().Set("Content-Type", ct)
-			w.WriteHeader(rep.Status)
-			_, _ = w.Write([]byte(rep.Body))
+			writeReply(w, rep)
 			return
 		}
 	}
@@ -122,6 +115,33 @@ func (s *Server) labelLookup(w http.ResponseWriter, r *http.Request, path, name 
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "success", "data": sortedKeys(seen)})
+}
+
+// promDatasource finds the datasource of a request forwarded to
+// Prometheus (resources or proxy), or answers the refusal Grafana gives.
+func (s *Server) promDatasource(w http.ResponseWriter, r *http.Request) (Datasource, bool) {
+	ds, ok := s.findDatasource(func(d Datasource) bool { return d.UID == r.PathValue("uid") })
+	switch {
+	case !ok:
+		writeJSON(w, errDSNotFound.status, errDSNotFound.body)
+	case ds.Type != "prometheus":
+		writeJSON(w, errPluginNotRegistered.status, errPluginNotRegistered.body)
+	default:
+		return ds, true
+	}
+	return ds, false
+}
+
+// writeReply hands an intercepted upstream reply on unchanged, as Grafana
+// forwards Prometheus's answer.
+func writeReply(w http.ResponseWriter, rep *PromReply) {
+	ct := "text/plain; charset=utf-8"
+	if strings.HasPrefix(strings.TrimSpace(rep.Body), "{") {
+		ct = "application/json"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.WriteHeader(rep.Status)
+	_, _ = io.WriteString(w, rep.Body)
 }
 
 func mapKeys[V any](m map[string]V) map[string]struct{} {

@@ -11,7 +11,10 @@
 // the CSRF origin check). Label lookups through the datasource's resources
 // (/api/datasources/uid/UID/resources/api/v1/labels and .../label/NAME/values)
 // answer from the same series, and Config can play Mimir's series and
-// samples limits.
+// samples limits. The datasource proxy
+// (/api/datasources/proxy/uid/UID/api/v1/query, query_range, series, labels,
+// label/NAME/values) answers Prometheus's own JSON from the same engine,
+// native histograms included, which /api/ds/query turns into heatmap cells.
 //
 // For benchmarks, Config.Synthetic serves a large data set (10,000 series
 // by default) computed as it is read, and answers to raw-sample queries are
@@ -117,7 +120,8 @@ type Counters struct {
 	Queries       int64 // refIds run
 	FailedQueries int64 // refIds answered with an error
 	PromCalls     int64 // upstream Prometheus calls (an instant+range query makes two; label lookups count too)
-	LabelLookups  int64 // authorized label lookups through datasource resources
+	LabelLookups  int64 // authorized label lookups through datasource resources or the proxy
+	ProxyQueries  int64 // authorized query and query_range requests through the datasource proxy
 	Rotations     int64 // session rotations performed
 	Unauthorized  int64 // 401 answers
 	Forbidden     int64 // 403 answers
@@ -143,6 +147,7 @@ type Server struct {
 
 	requests, dsQueries, queries, failed, promCalls atomic.Int64
 	rotations, unauthorized, forbidden, lookups     atomic.Int64
+	proxyQueries                                    atomic.Int64
 	bodyBytes                                       atomic.Int64
 }
 
@@ -202,6 +207,7 @@ func (s *Server) routes() {
 	m.Handle("GET /api/datasources/uid/{uid}/resources/api/v1/labels", s.authed(s.labelNames))
 	m.Handle("GET /api/datasources/uid/{uid}/resources/api/v1/label/{name}/values", s.authed(s.labelValues))
 	m.Handle("GET /api/datasources/uid/{uid}/resources/api/v1/series", s.authed(s.series))
+	s.proxyRoutes(m)
 	m.Handle("POST /api/user/auth-tokens/rotate", s.csrf(http.HandlerFunc(s.rotate)))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not found"})
@@ -226,6 +232,7 @@ func (s *Server) Counters() Counters {
 		FailedQueries: s.failed.Load(),
 		PromCalls:     s.promCalls.Load(),
 		LabelLookups:  s.lookups.Load(),
+		ProxyQueries:  s.proxyQueries.Load(),
 		Rotations:     s.rotations.Load(),
 		Unauthorized:  s.unauthorized.Load(),
 		Forbidden:     s.forbidden.Load(),

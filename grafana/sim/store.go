@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sort"
@@ -53,6 +54,10 @@ func newMemSource(in []extract.Series) *memSource {
 			s.Samples = slices.Clone(s.Samples)
 			slices.SortStableFunc(s.Samples, extract.ByTime)
 		}
+		if !slices.IsSortedFunc(s.Histograms, byTimeH) {
+			s.Histograms = slices.Clone(s.Histograms)
+			slices.SortStableFunc(s.Histograms, byTimeH)
+		}
 		ss = append(ss, s)
 	}
 	sort.SliceStable(ss, func(i, j int) bool { return labels.Compare(ss[i].Labels, ss[j].Labels) < 0 })
@@ -60,6 +65,8 @@ func newMemSource(in []extract.Series) *memSource {
 	for _, s := range ss {
 		if n := len(out); n > 0 && labels.Equal(out[n-1].Labels, s.Labels) {
 			out[n-1].Samples = mergeSamples(out[n-1].Samples, s.Samples)
+			out[n-1].Histograms = append(slices.Clip(out[n-1].Histograms), s.Histograms...)
+			slices.SortStableFunc(out[n-1].Histograms, byTimeH)
 			continue
 		}
 		out = append(out, s)
@@ -76,20 +83,27 @@ func (m *memSource) len() int                   { return len(m.list) }
 func (m *memSource) labels(i int) labels.Labels { return m.list[i].Labels }
 func (m *memSource) withName(name string) []int { return m.byName[name] }
 func (m *memSource) has(i int, mint, maxt int64) bool {
-	return len(window(m.list[i].Samples, mint, maxt)) > 0
+	s := &m.list[i]
+	return len(window(s.Samples, floatT, mint, maxt)) > 0 || len(window(s.Histograms, histT, mint, maxt)) > 0
 }
 
 func (m *memSource) series(i int, mint, maxt int64) storage.Series {
-	return &memSeries{lset: m.list[i].Labels, samples: window(m.list[i].Samples, mint, maxt)}
+	s := &m.list[i]
+	return &memSeries{lset: s.Labels, samples: window(s.Samples, floatT, mint, maxt), hists: window(s.Histograms, histT, mint, maxt)}
 }
 
+func byTimeH(a, b extract.HistogramSample) int { return cmp.Compare(a.T, b.T) }
+
 // window returns the samples in [mint, maxt], the range a TSDB querier
-// serves.
-func window(s []extract.Sample, mint, maxt int64) []extract.Sample {
-	lo := sort.Search(len(s), func(i int) bool { return s[i].T >= mint })
-	hi := sort.Search(len(s), func(i int) bool { return s[i].T > maxt })
+// serves; at reads a sample's timestamp.
+func window[S any](s []S, at func(*S) int64, mint, maxt int64) []S {
+	lo := sort.Search(len(s), func(i int) bool { return at(&s[i]) >= mint })
+	hi := sort.Search(len(s), func(i int) bool { return at(&s[i]) > maxt })
 	return s[lo:hi]
 }
+
+func floatT(s *extract.Sample) int64         { return s.T }
+func histT(s *extract.HistogramSample) int64 { return s.T }
 
 // mergeSamples joins two sorted runs; on equal timestamps the first wins, as
 // a TSDB append of a duplicate would be refused.
@@ -207,14 +221,31 @@ func (s *seriesSet) Warnings() annotations.Annotations { return nil }
 type memSeries struct {
 	lset    labels.Labels
 	samples []extract.Sample
+	hists   []extract.HistogramSample
 }
 
 func (s *memSeries) Labels() labels.Labels { return s.lset }
 
 // Iterator serves samples through Prometheus's list iterator; values pass
 // through bit for bit, so stale markers stay stale markers for the engine.
+// A series with native histograms gets both kinds merged in time order, as
+// a TSDB series that changed kind holds them.
 func (s *memSeries) Iterator(chunkenc.Iterator) chunkenc.Iterator {
-	return storage.NewListSeriesIterator(sampleList(s.samples))
+	if len(s.hists) == 0 {
+		return storage.NewListSeriesIterator(sampleList(s.samples))
+	}
+	merged := make(chunks.SampleSlice, 0, len(s.samples)+len(s.hists))
+	i, j := 0, 0
+	for i < len(s.samples) || j < len(s.hists) {
+		if j == len(s.hists) || (i < len(s.samples) && s.samples[i].T < s.hists[j].T) {
+			merged = append(merged, floatSample{&s.samples[i]})
+			i++
+			continue
+		}
+		merged = append(merged, histSample{&s.hists[j]})
+		j++
+	}
+	return storage.NewListSeriesIterator(merged)
 }
 
 // sampleList lets the list iterator read extract samples in place.
@@ -234,3 +265,38 @@ func (s floatSample) H() *histogram.Histogram       { return nil }
 func (s floatSample) FH() *histogram.FloatHistogram { return nil }
 func (s floatSample) Type() chunkenc.ValueType      { return chunkenc.ValFloat }
 func (s floatSample) Copy() chunks.Sample           { c := *s.p; return floatSample{&c} }
+
+// histSample is a native histogram sample, of integer counts (H) or float
+// counts (FH).
+type histSample struct{ p *extract.HistogramSample }
+
+func (s histSample) T() int64                { return s.p.T }
+func (s histSample) ST() int64               { return 0 }
+func (s histSample) F() float64              { return 0 }
+func (s histSample) H() *histogram.Histogram { return s.p.H }
+
+// FH converts integer counts as TSDB's chunk iterators do: the engine asks
+// for the float form of either kind.
+func (s histSample) FH() *histogram.FloatHistogram {
+	if s.p.H != nil {
+		return s.p.H.ToFloat(nil)
+	}
+	return s.p.FH
+}
+
+func (s histSample) Type() chunkenc.ValueType {
+	if s.p.H != nil {
+		return chunkenc.ValHistogram
+	}
+	return chunkenc.ValFloatHistogram
+}
+
+func (s histSample) Copy() chunks.Sample {
+	c := extract.HistogramSample{T: s.p.T}
+	if s.p.H != nil {
+		c.H = s.p.H.Copy()
+	} else {
+		c.FH = s.p.FH.Copy()
+	}
+	return histSample{&c}
+}
