@@ -76,13 +76,16 @@ func (s Sample) Time() int64 { return s.T }
 func (h HistogramSample) Time() int64 { return h.T }
 
 func (s Sample) same(o Sample) bool { return s.T == o.T && sameValue(s.V, o.V) }
-func (s Sample) String() string     { return fmt.Sprintf("(%d, %v)", s.T, s.V) }
+func (s Sample) String() string     { return fmt.Sprintf("(%d, %s)", s.T, s.value()) }
+func (s Sample) value() string      { return fmt.Sprint(s.V) }
 
-func (h HistogramSample) String() string {
+func (h HistogramSample) String() string { return fmt.Sprintf("(%d, %s)", h.T, h.value()) }
+
+func (h HistogramSample) value() string {
 	if h.H != nil {
-		return fmt.Sprintf("(%d, %v)", h.T, h.H)
+		return h.H.String()
 	}
-	return fmt.Sprintf("(%d, %v)", h.T, h.FH)
+	return h.FH.String()
 }
 
 // same compares bit for bit, as sameValue does, and tells an integer
@@ -119,6 +122,7 @@ type timed[S any] interface {
 	Time() int64
 	same(S) bool
 	String() string
+	value() string
 }
 
 // Normalize sorts the samples of both kinds by time, keeps only those in

@@ -15,7 +15,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/spf13/cobra"
@@ -173,13 +172,19 @@ func queryRaw(ctx context.Context, base, sel string, mint, maxt int64) ([]extrac
 		Status string `json:"status"`
 		Error  string `json:"error"`
 		Data   struct {
-			Result model.Matrix `json:"result"`
+			Result []export.Stream `json:"result"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(body, &ans); err != nil || ans.Status != "success" {
 		return nil, fmt.Errorf("--prometheus-url: the query for %s failed (HTTP %d): %s%v; for a large range, read the data directory with --data instead", sel, resp.StatusCode, ans.Error, err)
 	}
-	return export.FromMatrix(ans.Data.Result), nil
+	out := make([]extract.Series, len(ans.Data.Result))
+	for i := range ans.Data.Result {
+		if out[i], err = ans.Data.Result[i].Series(); err != nil {
+			return nil, fmt.Errorf("--prometheus-url: %w", err)
+		}
+	}
+	return out, nil
 }
 
 func printHoles(w io.Writer, ix *gaps.Index, showAll bool) error {
@@ -206,13 +211,13 @@ func printHoles(w io.Writer, ix *gaps.Index, showAll bool) error {
 		}
 		withHoles++
 		for _, h := range r.holes {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ls, formatMs(h.From), formatMs(h.To), time.Duration(h.To-h.From)*time.Millisecond)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ls, extract.FormatTime(h.From), extract.FormatTime(h.To), time.Duration(h.To-h.From)*time.Millisecond)
 		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "%d of %d local series have holes in [%s, %s); series not in the local data at all are not listed, and a recovery writes them whole\n",
-		withHoles, total, formatMs(ix.From), formatMs(ix.To))
+		withHoles, total, extract.FormatTime(ix.From), extract.FormatTime(ix.To))
 	return nil
 }

@@ -149,7 +149,7 @@ func runPlan(ctx context.Context, stdout io.Writer, log *slog.Logger, a planArgs
 	}
 
 	fmt.Fprintf(stdout, "plan for datasource %s (uid %s): %s to %s, %d windows of 2h, %d selectors\n",
-		ds.Name, ds.UID, formatMs(p.From), formatMs(p.To), len(p.Windows), len(p.Selectors))
+		ds.Name, ds.UID, extract.FormatTime(p.From), extract.FormatTime(p.To), len(p.Windows), len(p.Selectors))
 	for _, s := range p.Selectors {
 		fmt.Fprintf(stdout, "  --match %s\n", s)
 	}

@@ -180,7 +180,7 @@ func secondsString(sec, frac string) string {
 	for _, c := range frac {
 		ms = ms*10 + int64(c-'0')
 	}
-	return formatMs(n*1000 + ms)
+	return extract.FormatTime(n*1000 + ms)
 }
 
 func asExit(err error, ex **exitError) bool {
@@ -212,14 +212,14 @@ func TestVerifyReportsOverlaps(t *testing.T) {
 	if err != nil || len(list) != 6 {
 		t.Fatalf("%d blocks, %v", len(list), err)
 	}
-	for _, w := range []string{"3 overlapping block pairs", "Prometheus >= 2.39", "OVERLAP " + list[0].ULID, formatMs(list[0].MinTime), "6 blocks", "OK: the blocks hold exactly"} {
+	for _, w := range []string{"3 overlapping block pairs", "Prometheus >= 2.39", "OVERLAP " + list[0].ULID, extract.FormatTime(list[0].MinTime), "6 blocks", "OK: the blocks hold exactly"} {
 		if !strings.Contains(stdout, w) {
 			t.Errorf("verify's output lacks %q:\n%s", w, stdout)
 		}
 	}
 	// --from/--to narrow the comparison.
 	stdout, stderr, err = runCLI(t, "verify", out, "--against", file, "--from", dataStart.Add(2*time.Hour).Format(time.RFC3339), "--to", dataStart.Add(4*time.Hour).Format(time.RFC3339))
-	if err != nil || !strings.Contains(stdout, "over "+formatMs(dataStart.Add(2*time.Hour).UnixMilli())+"..") {
+	if err != nil || !strings.Contains(stdout, "over "+extract.FormatTime(dataStart.Add(2*time.Hour).UnixMilli())+"..") {
 		t.Fatalf("verify --from --to: %v\n%s\n%s", err, stdout, stderr)
 	}
 }

@@ -116,8 +116,6 @@ func printBlocks(w io.Writer, installed []blocks.Block) {
 	printBlockList(w, list)
 }
 
-func formatMs(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z") }
-
 func formatBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
@@ -275,14 +273,14 @@ func (r *report) document(ctx context.Context, runErr error) reportDoc {
 		d.Datasource = &reportDatasource{UID: s.ds.UID, Name: s.ds.Name}
 	}
 	if s.plan != nil {
-		d.Range = &reportRange{From: formatMs(s.plan.From), To: formatMs(s.plan.To), FromMs: s.plan.From, ToMs: s.plan.To}
+		d.Range = &reportRange{From: extract.FormatTime(s.plan.From), To: extract.FormatTime(s.plan.To), FromMs: s.plan.From, ToMs: s.plan.To}
 		d.Windows.Total = len(s.plan.Windows)
 	}
 	if st := s.stats; st != nil {
 		d.Requests = &reportRequests{Requests: st.Requests, Retries: st.Retries, Rotations: st.Rotations, WireBytes: st.WireBytes, Bytes: st.Bytes}
 	}
 	missing := func(kind string, g extract.Gap, earlier bool) {
-		d.NotRecovered = append(d.NotRecovered, reportMissing{Kind: kind, Selector: g.Selector, From: formatMs(g.From), To: formatMs(g.To),
+		d.NotRecovered = append(d.NotRecovered, reportMissing{Kind: kind, Selector: g.Selector, From: extract.FormatTime(g.From), To: extract.FormatTime(g.To),
 			FromMs: g.From, ToMs: g.To, Reason: g.Reason, Earlier: earlier})
 	}
 	d.Windows.Earlier = len(s.earlier)
@@ -316,7 +314,7 @@ func (r *report) document(ctx context.Context, runErr error) reportDoc {
 		d.Samples.Written = uint64(d.Samples.Fetched)
 	}
 	for _, b := range s.installed {
-		d.Blocks = append(d.Blocks, reportBlock{ULID: b.ULID, MinTime: formatMs(b.MinTime), MaxTime: formatMs(b.MaxTime), MinTimeMs: b.MinTime, MaxTimeMs: b.MaxTime,
+		d.Blocks = append(d.Blocks, reportBlock{ULID: b.ULID, MinTime: extract.FormatTime(b.MinTime), MaxTime: extract.FormatTime(b.MaxTime), MinTimeMs: b.MinTime, MaxTimeMs: b.MaxTime,
 			Duration: (time.Duration(b.MaxTime-b.MinTime) * time.Millisecond).Seconds(), Series: b.Series, Samples: b.Samples, Chunks: b.Chunks, Size: b.Size, Dir: b.Dir})
 	}
 	slices.SortFunc(d.Blocks, func(a, b reportBlock) int { return cmp.Compare(a.MinTimeMs, b.MinTimeMs) })

@@ -8,11 +8,9 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"slices"
 	"text/tabwriter"
 	"time"
 
-	"github.com/prometheus/prometheus/model/labels"
 	"github.com/spf13/cobra"
 
 	"github.com/promrecover/promrecover/blocks"
@@ -81,7 +79,7 @@ func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format
 	if ov := blocks.Overlaps(list); len(ov) > 0 {
 		fmt.Fprintf(stdout, "\n%d overlapping block pairs (Prometheus >= 2.39 queries them merged and merges them at its next compaction):\n", len(ov))
 		for _, o := range ov {
-			fmt.Fprintf(stdout, "OVERLAP %s and %s: %s..%s\n", o.A.ULID, o.B.ULID, formatMs(o.MinTime), formatMs(o.MaxTime))
+			fmt.Fprintf(stdout, "OVERLAP %s and %s: %s..%s\n", o.A.ULID, o.B.ULID, extract.FormatTime(o.MinTime), extract.FormatTime(o.MaxTime))
 		}
 	} else {
 		fmt.Fprintln(stdout, "\nno overlapping blocks")
@@ -96,7 +94,9 @@ func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format
 	}
 	mint, maxt := int64(math.MaxInt64), int64(math.MinInt64)
 	for _, s := range want {
-		mint, maxt = min(mint, s.Samples[0].T), max(maxt, s.Samples[len(s.Samples)-1].T+1)
+		for t := range s.Times() {
+			mint, maxt = min(mint, t), max(maxt, t+1)
+		}
 	}
 	now := time.Now()
 	if fromFlag != "" {
@@ -117,27 +117,27 @@ func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format
 		return &exitError{code: 1, msg: fmt.Sprintf("%s holds no samples; give --from and --to to check that the blocks hold none either", name)}
 	}
 	if maxt <= mint {
-		return fmt.Errorf("the compared range %s..%s is empty", formatMs(mint), formatMs(maxt))
+		return fmt.Errorf("the compared range %s..%s is empty", extract.FormatTime(mint), extract.FormatTime(maxt))
 	}
 	want = extract.Clip(want, mint, maxt)
 	got, err := blocks.ReadSeries(dir, mint, maxt)
 	if err != nil {
 		return fmt.Errorf("reading the blocks in %s: %w", dir, err)
 	}
-	log.Debug("compared", "file", name, "from", formatMs(mint), "to", formatMs(maxt))
-	d := diff(want, got)
-	fmt.Fprintf(stdout, "\ncompared %s with %s over %s..%s\n", dir, name, formatMs(mint), formatMs(maxt))
+	log.Debug("compared", "file", name, "from", extract.FormatTime(mint), "to", extract.FormatTime(maxt))
+	d := extract.Diff(want, got)
+	fmt.Fprintf(stdout, "\ncompared %s with %s over %s..%s\n", dir, name, extract.FormatTime(mint), extract.FormatTime(maxt))
 	fmt.Fprintf(stdout, "series: %d in the file, %d in the blocks; samples: %d equal, %d with another value, %d missing from the blocks, %d not in the file\n",
-		len(want), len(got), d.equal, d.differ, d.missing, d.extra)
+		len(want), len(got), d.Equal, d.Differ, d.Missing, d.Extra)
 	if err := extract.Compare(want, got); err != nil {
-		first := d.first
+		first := d.First
 		if first == "" {
 			first = err.Error()
 		}
 		fmt.Fprintf(stdout, "FIRST DIFFERENCE %s\n", first)
-		return &exitError{code: 1, msg: fmt.Sprintf("the blocks in %s differ from %s: %d samples with another value, %d missing, %d not in the file", dir, name, d.differ, d.missing, d.extra)}
+		return &exitError{code: 1, msg: fmt.Sprintf("the blocks in %s differ from %s: %d samples with another value, %d missing, %d not in the file", dir, name, d.Differ, d.Missing, d.Extra)}
 	}
-	fmt.Fprintf(stdout, "OK: the blocks hold exactly the file's %d samples of %d series\n", d.equal, len(want))
+	fmt.Fprintf(stdout, "OK: the blocks hold exactly the file's %d samples of %d series\n", d.Equal, len(want))
 	return nil
 }
 
@@ -171,78 +171,10 @@ func printBlockList(w io.Writer, list []blocks.BlockInfo) {
 	var series, samples, chunks uint64
 	var size int64
 	for _, b := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", b.ULID, formatMs(b.MinTime), formatMs(b.MaxTime),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", b.ULID, extract.FormatTime(b.MinTime), extract.FormatTime(b.MaxTime),
 			time.Duration(b.MaxTime-b.MinTime)*time.Millisecond, b.Series, b.Samples, b.Chunks, formatBytes(b.Size))
 		series, samples, chunks, size = series+b.Series, samples+b.Samples, chunks+b.Chunks, size+b.Size
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "%d blocks, %d series (counted per block), %d samples, %d chunks, %s\n", len(list), series, samples, chunks, formatBytes(size))
-}
-
-// sampleDiff counts how two sets of series differ, sample by sample.
-type sampleDiff struct {
-	equal, differ, missing, extra int64
-	first                         string // the first difference, with its time
-}
-
-func diff(want, got []extract.Series) sampleDiff {
-	byLabels := func(a, b extract.Series) int { return labels.Compare(a.Labels, b.Labels) }
-	want, got = slices.Clone(want), slices.Clone(got)
-	slices.SortFunc(want, byLabels)
-	slices.SortFunc(got, byLabels)
-	var d sampleDiff
-	note := func(format string, args ...any) {
-		if d.first == "" {
-			d.first = fmt.Sprintf(format, args...)
-		}
-	}
-	i, j := 0, 0
-	for i < len(want) || j < len(got) {
-		c := 0
-		switch {
-		case i >= len(want):
-			c = 1
-		case j >= len(got):
-			c = -1
-		default:
-			c = labels.Compare(want[i].Labels, got[j].Labels)
-		}
-		switch {
-		case c < 0:
-			d.missing += int64(len(want[i].Samples))
-			note("series %s is not in the blocks (from %s)", want[i].Labels, formatMs(want[i].Samples[0].T))
-			i++
-		case c > 0:
-			d.extra += int64(len(got[j].Samples))
-			note("series %s is not in the file (from %s)", got[j].Labels, formatMs(got[j].Samples[0].T))
-			j++
-		default:
-			w, g := want[i].Samples, got[j].Samples
-			a, b := 0, 0
-			for a < len(w) || b < len(g) {
-				switch {
-				case b >= len(g) || a < len(w) && w[a].T < g[b].T:
-					d.missing++
-					note("series %s: the sample at %s (%d ms) is not in the blocks", want[i].Labels, formatMs(w[a].T), w[a].T)
-					a++
-				case a >= len(w) || g[b].T < w[a].T:
-					d.extra++
-					note("series %s: the sample at %s (%d ms) is not in the file", got[j].Labels, formatMs(g[b].T), g[b].T)
-					b++
-				default:
-					if math.Float64bits(w[a].V) == math.Float64bits(g[b].V) {
-						d.equal++
-					} else {
-						d.differ++
-						note("series %s at %s (%d ms): the blocks hold %v, the file %v", want[i].Labels, formatMs(w[a].T), w[a].T, g[b].V, w[a].V)
-					}
-					a++
-					b++
-				}
-			}
-			i++
-			j++
-		}
-	}
-	return d
 }

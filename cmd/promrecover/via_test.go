@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,6 +98,17 @@ func TestRecoverViaProxyServedByPrometheus(t *testing.T) {
 			}
 			if err := sameHistograms(hists, gotHists); err != nil {
 				t.Fatalf("Prometheus serves other histograms than the source: %v", err)
+			}
+			// gaps sees the histogram series both in the blocks and through
+			// Prometheus's API: the two agree.
+			rng := []string{"--from", tc.from.Format(time.RFC3339), "--to", tc.to.Format(time.RFC3339), "--all"}
+			fromData, _, err := runCLI(t, append([]string{"gaps", "--data", out}, rng...)...)
+			if err != nil {
+				t.Fatalf("gaps --data: %v", err)
+			}
+			fromProm, _, err := runCLI(t, append([]string{"gaps", "--prometheus-url", prom.url}, rng...)...)
+			if err != nil || fromProm != fromData {
+				t.Fatalf("gaps: the data directory and Prometheus disagree (%v):\n--data:\n%s\n--prometheus-url:\n%s", err, fromData, fromProm)
 			}
 			n := 0
 			for _, h := range hists {
@@ -289,6 +302,29 @@ func TestExportViaProxy(t *testing.T) {
 	if err := sameHistograms(expectedHistograms(node, from, to, 0), got); err != nil {
 		t.Fatal(err)
 	}
+
+	// The export imports into blocks that verify holds equal to it, histogram
+	// by histogram, and a changed sum is found.
+	dir := t.TempDir()
+	if stdout, stderr, err := runCLI(t, "import", file, "--out", dir); err != nil {
+		t.Fatalf("import: %v\n%s\n%s", err, stdout, stderr)
+	}
+	stdout, stderr, err := runCLI(t, "verify", dir, "--against", file)
+	if err != nil || !strings.Contains(stdout, "OK: the blocks hold exactly the file's") {
+		t.Fatalf("verify --against the export: %v\n%s\n%s", err, stdout, stderr)
+	}
+	i := bytes.Index(body, []byte(`"sum":"`)) + len(`"sum":"`)
+	k := i + bytes.IndexByte(body[i:], '"')
+	digit := body[k-1] // the last digit of the first histogram's sum, another one now
+	tampered := filepath.Join(t.TempDir(), "tampered.json")
+	if err := os.WriteFile(tampered, slices.Concat(body[:k-1], []byte{'0' + (digit-'0'+1)%10}, body[k:]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, err = runCLI(t, "verify", dir, "--against", tampered)
+	if err == nil || !strings.Contains(stdout, "1 with another value") || !strings.Contains(stdout, "FIRST DIFFERENCE") {
+		t.Fatalf("verify --against a file with one bucket count changed: %v\n%s", err, stdout)
+	}
+
 	_, _, err = runCLI(t, append(args, "--output", "-", "--format", "openmetrics")...)
 	if err == nil || !strings.Contains(err.Error(), "native histograms") {
 		t.Fatalf("export --format openmetrics of native histograms: %v, want a refusal", err)
