@@ -21,6 +21,7 @@ import (
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/relabel"
+	"github.com/promrecover/promrecover/extract/state"
 	"github.com/promrecover/promrecover/grafana"
 )
 
@@ -42,10 +43,12 @@ func newPlanCmd(logger func() *slog.Logger) *cobra.Command {
 		Use:   "plan",
 		Short: "Show what a recover would fetch, and estimate its cost, writing nothing",
 		Long: `plan takes the flags of recover and prints, without writing anything:
-the 2h windows, which of them reach into the last 3h (a running Prometheus's
-head) or fall past --retention; the series per metric the selectors match,
+the 2h windows, which of them an earlier recover into --out already installed
+(from its resume state, when their blocks are still there), reach into the
+last 3h (a running Prometheus's head) or fall past --retention; the series per metric the selectors match,
 found through the datasource's label and series API (unknown when Grafana
-refuses it); and estimates of the requests, samples and download size.
+refuses it); and estimates of the requests, samples and download size of
+the windows that remain.
 
 The estimates are rough: samples are series x range / --scrape-interval (or
 --step), as if every series had samples for the whole range; bytes are about
@@ -79,16 +82,21 @@ The estimates are rough: samples are series x range / --scrape-interval (or
 			if err != nil {
 				return err
 			}
-			return runPlan(cmd.Context(), cmd.OutOrStdout(), log, planArgs{plan: plan, client: client, datasource: conn.datasource,
-				out: out, retention: ret, now: now, rules: rules, scrape: scrape, concurrency: sel.concurrency, via: sel.transport})
+			pa := planArgs{plan: plan, client: client, datasource: conn.datasource,
+				out: out, retention: ret, now: now, rules: rules, scrape: scrape, concurrency: sel.concurrency, via: sel.transport}
+			prior := &recovery{plan: plan, grafanaURL: conn.url, datasource: conn.datasource, out: out, statePath: statePath, restart: restart, relabel: rules}
+			if pa.earlier, pa.state, err = prior.earlierDone(); err != nil {
+				return err
+			}
+			return runPlan(cmd.Context(), cmd.OutOrStdout(), log, pa)
 		},
 	}
 	conn.register(cmd.Flags())
 	sel.register(cmd.Flags())
 	cmd.Flags().StringVar(&conn.datasource, "datasource", "", "uid or name of the Prometheus datasource")
-	cmd.Flags().StringVar(&out, "out", "", "Prometheus data directory, read (never written) for the newest block when --retention is given")
-	cmd.Flags().StringVar(&statePath, "state", "", "accepted for the same command line as recover; plan reads no state")
-	cmd.Flags().BoolVar(&restart, "restart", false, "accepted for the same command line as recover; ignored")
+	cmd.Flags().StringVar(&out, "out", "", "Prometheus data directory, read (never written) for the windows an earlier recover installed there and, with --retention, the newest block")
+	cmd.Flags().StringVar(&statePath, "state", "", "the resume state recover would read (default: "+blocks.StateFileName+" in --out); only read")
+	cmd.Flags().BoolVar(&restart, "restart", false, "plan as recover --restart would run: every window, whatever the resume state says")
 	cmd.Flags().StringVar(&retention, "retention", "", "the Prometheus's --storage.tsdb.retention.time (e.g. 200h), to mark the windows it would delete")
 	cmd.Flags().DurationVar(&scrape, "scrape-interval", defaultScrape, "typical scrape interval, for the estimate of samples and bytes")
 	rl.register(cmd.Flags())
@@ -106,6 +114,8 @@ type planArgs struct {
 	scrape      time.Duration
 	concurrency int
 	via         grafana.Transport
+	earlier     []state.Window // installed by an earlier recover of the same plan
+	state       string         // the state file that records them
 }
 
 // discovery is what the datasource's label API says about a plan's series.
@@ -166,6 +176,9 @@ func runPlan(ctx context.Context, stdout io.Writer, log *slog.Logger, a planArgs
 	var inHead, past int
 	for _, w := range windows {
 		var notes []string
+		if i := slices.IndexFunc(a.earlier, func(e state.Window) bool { return e.Start == w.Start }); i >= 0 {
+			notes = append(notes, "recovered by an earlier run (block "+a.earlier[i].ULID+"): skipped")
+		}
 		if w.InHead {
 			inHead++
 			notes = append(notes, "in the head (last 3h): overlaps what a running Prometheus holds")
@@ -182,6 +195,14 @@ func runPlan(ctx context.Context, stdout io.Writer, log *slog.Logger, a planArgs
 	}
 	if past > 0 {
 		fmt.Fprintf(stdout, "%d windows are older than --retention %s; their blocks would be deleted\n", past, a.retention)
+	}
+	todo := remaining(p, a.earlier)
+	switch {
+	case len(todo.Windows) == 0:
+		fmt.Fprintf(stdout, "all %d windows were recovered by an earlier run (state: %s): recover with these flags fetches nothing\n", len(p.Windows), a.state)
+	case len(a.earlier) > 0:
+		fmt.Fprintf(stdout, "%d of %d windows were recovered by an earlier run (state: %s) and would be skipped; the estimates cover the other %d\n",
+			len(a.earlier), len(p.Windows), a.state, len(todo.Windows))
 	}
 
 	fmt.Fprintln(stdout)
@@ -216,7 +237,7 @@ func runPlan(ctx context.Context, stdout io.Writer, log *slog.Logger, a planArgs
 	batches := (len(p.Selectors) + perRequest - 1) / perRequest
 	fmt.Fprintf(stdout, "estimate (rough):\n")
 	fmt.Fprintf(stdout, "  requests: %d (%d windows x %d of up to %d selectors each), more if some must be retried or split\n",
-		extract.Requests(p, perRequest), len(p.Windows), batches, perRequest)
+		extract.Requests(&todo, perRequest), len(todo.Windows), batches, perRequest)
 	if d.total < 0 {
 		fmt.Fprintln(stdout, "  samples and bytes: unknown without a series count")
 	} else {
@@ -224,15 +245,27 @@ func runPlan(ctx context.Context, stdout io.Writer, log *slog.Logger, a planArgs
 		if p.Step > 0 {
 			interval, what = p.Step, "--step"
 		}
-		samples := extract.Samples(p, d.total, a.scrape)
+		// The windows left cover this much of the range, in pieces: the
+		// estimate is that of one range as long.
+		left := extract.Plan{To: covered(&todo), Step: p.Step}
+		samples := extract.Samples(&left, d.total, a.scrape)
 		js, gz := extract.Bytes(samples)
 		fmt.Fprintf(stdout, "  samples: %d (%d series x %s / %s %s; less for series that start or stop within the range)\n",
-			samples, d.total, time.Duration(p.To-p.From)*time.Millisecond, what, interval)
+			samples, d.total, time.Duration(left.To)*time.Millisecond, what, interval)
 		fmt.Fprintf(stdout, "  download: %s of JSON, about %s gzipped (~%d bytes a sample, /%d with gzip)\n",
 			formatBytes(js), formatBytes(gz), extract.JSONBytesPerSample, extract.GzipFactor)
 	}
 	fmt.Fprintln(stdout, "\nnothing was written")
 	return nil
+}
+
+// covered is how many milliseconds of p's range its windows cover.
+func covered(p *extract.Plan) int64 {
+	var ms int64
+	for _, w := range p.Windows {
+		ms += min(w.End, p.To) - max(w.Start, p.From)
+	}
+	return ms
 }
 
 func countString(n int) string {

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -130,5 +134,80 @@ func TestPlanWithoutDiscovery(t *testing.T) {
 			}
 			checkNothingWritten(t, srv, out)
 		})
+	}
+}
+
+// TestPlanAfterEarlierRun checks that plan and recover --dry-run read the
+// resume state an earlier recover left: windows whose blocks are still there
+// are marked and left out of the estimates, a window whose block is gone
+// counts again, --restart counts everything, and the state stays as it was.
+func TestPlanAfterEarlierRun(t *testing.T) {
+	from, to := dataStart, dataStart.Add(6*time.Hour)
+	srv := sim.New(sim.Config{Series: planData(from, to), Tokens: []string{testToken}})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	flags := []string{"--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--match", "up"}
+	for _, tc := range []struct {
+		name      string
+		lose      bool     // remove the first window's block after the recover
+		extra     []string // flags after recover's
+		want, not []string
+	}{
+		{"all done", false, nil,
+			[]string{"recovered by an earlier run (block ", "all 3 windows were recovered by an earlier run (state: ", "requests: 0 (0 windows", "samples: 0 (3 series x 0s"},
+			[]string{"would be skipped"}},
+		{"a block gone", true, nil,
+			[]string{"2 of 3 windows were recovered by an earlier run", "the estimates cover the other 1", "requests: 1 (1 windows", "samples: 1440 (3 series x 2h0m0s"},
+			[]string{"all 3 windows"}},
+		{"restart", false, []string{"--restart"},
+			[]string{"requests: 3 (3 windows", "samples: 4320 (3 series x 6h0m0s"},
+			[]string{"earlier run"}},
+	} {
+		for _, cmd := range [][]string{{"plan"}, {"recover", "--dry-run"}} {
+			t.Run(tc.name+"/"+cmd[0], func(t *testing.T) {
+				out := t.TempDir()
+				stdout, stderr, err := runCLI(t, append(append([]string{"recover"}, flags...), "--out", out)...)
+				if err != nil {
+					t.Fatalf("recover: %v\n%s\n%s", err, stdout, stderr)
+				}
+				statePath := filepath.Join(out, "promrecover-state.json")
+				if tc.lose {
+					var st struct{ Windows []struct{ ULID string } }
+					if b, err := os.ReadFile(statePath); err != nil || json.Unmarshal(b, &st) != nil || len(st.Windows) != 3 {
+						t.Fatalf("state: %v %+v", err, st)
+					}
+					if err := os.RemoveAll(filepath.Join(out, st.Windows[0].ULID)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				before, err := os.ReadFile(statePath)
+				if err != nil {
+					t.Fatal(err)
+				}
+				queries := srv.Counters().DSQueries
+				args := append(append(append(slices.Clone(cmd), flags...), "--out", out), tc.extra...)
+				stdout, stderr, err = runCLI(t, args...)
+				if err != nil {
+					t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+				}
+				for _, want := range tc.want {
+					if !strings.Contains(stdout, want) {
+						t.Errorf("output lacks %q:\n%s", want, stdout)
+					}
+				}
+				for _, not := range tc.not {
+					if strings.Contains(stdout, not) {
+						t.Errorf("output has %q:\n%s", not, stdout)
+					}
+				}
+				if after, err := os.ReadFile(statePath); err != nil || !bytes.Equal(before, after) {
+					t.Errorf("the plan changed the state file (%v):\n%s\nwas\n%s", err, after, before)
+				}
+				if n := srv.Counters().DSQueries - queries; n != 0 {
+					t.Errorf("the plan sent %d data queries", n)
+				}
+			})
+		}
 	}
 }

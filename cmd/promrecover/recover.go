@@ -90,7 +90,15 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 				return err
 			}
 			if dryRun {
-				return runPlan(cmd.Context(), cmd.OutOrStdout(), log, planArgs{plan: plan, client: client, datasource: conn.datasource, out: out, retention: ret, now: now, rules: rules, scrape: scrape, concurrency: sel.concurrency, via: sel.transport})
+				pa := planArgs{plan: plan, client: client, datasource: conn.datasource, out: out, retention: ret, now: now, rules: rules, scrape: scrape, concurrency: sel.concurrency, via: sel.transport}
+				prior := &recovery{plan: plan, grafanaURL: conn.url, datasource: conn.datasource, out: out, statePath: statePath, restart: restart, relabel: rules}
+				if onlyGaps {
+					prior.onlyGaps = &local
+				}
+				if pa.earlier, pa.state, err = prior.earlierDone(); err != nil {
+					return err
+				}
+				return runPlan(cmd.Context(), cmd.OutOrStdout(), log, pa)
 			}
 			if out == "" {
 				return errors.New("--out is required: the Prometheus data directory to put the blocks in")
@@ -169,17 +177,7 @@ func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 			log.Error("removing the staging directory", "err", err)
 		}
 	}()
-	if r.statePath == "" {
-		r.statePath = filepath.Join(r.out, blocks.StateFileName)
-	}
-	fingerprint := state.NewPlan(r.grafanaURL, r.datasource, r.plan)
-	// --via is not part of the plan: both transports ask Prometheus the same
-	// queries and get the same float samples, and a window holding native
-	// histograms fails whole over /api/ds/query, so it is never recorded as
-	// done. Running again with --via proxy then fetches exactly the windows
-	// that failed.
-	fingerprint.Relabel, fingerprint.OnlyGaps = r.relabel.String(), r.onlyGaps != nil
-	st, err := state.Open(r.statePath, fingerprint, r.restart)
+	st, err := r.openState()
 	if err != nil {
 		return nil, err
 	}
@@ -189,10 +187,7 @@ func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 		return nil, err
 	}
 	sum.earlier = earlier
-	todo := *r.plan
-	todo.Windows = slices.DeleteFunc(slices.Clone(r.plan.Windows), func(w extract.Window) bool {
-		return slices.ContainsFunc(earlier, func(e state.Window) bool { return e.Start == w.Start })
-	})
+	todo := remaining(r.plan, earlier)
 	if r.session != "" {
 		r.client.KeepSession(st.Session(r.session), func(current string) error { return st.SetSession(r.session, current) })
 	}
@@ -277,11 +272,26 @@ func collided(failed []extract.WindowResult) bool {
 	return false
 }
 
-// resume returns the windows earlier runs of this plan installed whose blocks
-// are still there (as themselves, or compacted by Prometheus into others).
-// A recorded block that is not there was recorded by a run that died before
-// the rename: its window is fetched again.
-func (r *recovery) resume(st *state.File, log *slog.Logger) ([]state.Window, error) {
+// openState opens the resume state of this run's plan. Unless r.restart, it
+// writes nothing, so --dry-run can read it too.
+func (r *recovery) openState() (*state.File, error) {
+	if r.statePath == "" {
+		r.statePath = filepath.Join(r.out, blocks.StateFileName)
+	}
+	fingerprint := state.NewPlan(r.grafanaURL, r.datasource, r.plan)
+	// --via is not part of the plan: both transports ask Prometheus the same
+	// queries and get the same float samples, and a window holding native
+	// histograms fails whole over /api/ds/query, so it is never recorded as
+	// done. Running again with --via proxy then fetches exactly the windows
+	// that failed.
+	fingerprint.Relabel, fingerprint.OnlyGaps = r.relabel.String(), r.onlyGaps != nil
+	return state.Open(r.statePath, fingerprint, r.restart)
+}
+
+// installed splits the windows st records into those whose blocks are still
+// in --out (as themselves, or compacted by Prometheus into others) and those
+// whose blocks are not. It only reads.
+func (r *recovery) installed(st *state.File) (done, lost []state.Window, err error) {
 	recorded := st.Windows()
 	ids := make([]string, len(recorded))
 	for i, w := range recorded {
@@ -289,16 +299,55 @@ func (r *recovery) resume(st *state.File, log *slog.Logger) ([]state.Window, err
 	}
 	present, err := blocks.Installed(r.out, ids)
 	if err != nil {
-		return nil, fmt.Errorf("--out %s: %w", r.out, err)
+		return nil, nil, fmt.Errorf("--out %s: %w", r.out, err)
 	}
-	var done []state.Window
-	var missing []int64
 	for _, w := range recorded {
 		if present[w.ULID] {
 			done = append(done, w)
-			continue
+		} else {
+			lost = append(lost, w)
 		}
-		missing = append(missing, w.Start)
+	}
+	return done, lost, nil
+}
+
+// earlierDone is what a recover with these flags would skip: the windows an
+// earlier run of the same plan installed whose blocks are still there, and
+// the state file that says so. It writes nothing, for --dry-run and plan.
+// Without --out there is nothing to resume into, and with --restart the
+// state would be dropped: then nothing is done.
+func (r *recovery) earlierDone() ([]state.Window, string, error) {
+	if r.out == "" || r.restart {
+		return nil, "", nil
+	}
+	st, err := r.openState()
+	if err != nil {
+		return nil, "", err
+	}
+	done, _, err := r.installed(st)
+	return done, st.Path(), err
+}
+
+// remaining is the part of p that the earlier windows do not cover.
+func remaining(p *extract.Plan, earlier []state.Window) extract.Plan {
+	todo := *p
+	todo.Windows = slices.DeleteFunc(slices.Clone(p.Windows), func(w extract.Window) bool {
+		return slices.ContainsFunc(earlier, func(e state.Window) bool { return e.Start == w.Start })
+	})
+	return todo
+}
+
+// resume returns the windows earlier runs of this plan installed whose blocks
+// are still there. A recorded block that is not there was recorded by a run
+// that died before the rename: it is forgotten, and its window fetched again.
+func (r *recovery) resume(st *state.File, log *slog.Logger) ([]state.Window, error) {
+	done, lost, err := r.installed(st)
+	if err != nil {
+		return nil, err
+	}
+	missing := make([]int64, len(lost))
+	for i, w := range lost {
+		missing[i] = w.Start
 		log.Info("a block recorded by an earlier run is not in --out; its window is fetched again", "ulid", w.ULID)
 	}
 	if len(missing) > 0 {
