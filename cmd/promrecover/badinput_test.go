@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -163,6 +164,18 @@ func TestBadInput(t *testing.T) {
 			},
 			want:    []string{"the datasource refused Grafana's credentials"},
 			queries: 1},
+		{name: "nothing listens at --grafana-url",
+			after: func(t *testing.T, e *badEnv) bool {
+				l, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.flags["--grafana-url"] = "http://" + l.Addr().String()
+				l.Close()
+				return true
+			},
+			flags: map[string]string{"--retries": "1"},
+			want:  []string{"connection refused", "check the host and port of --grafana-url", "that this machine can reach it"}},
 		{name: "--out does not exist",
 			before: func(t *testing.T, e *badEnv) bool { e.out = filepath.Join(e.root, "prometheus-data"); return true },
 			want:   []string{"prometheus-data: no such directory", "create it or point --out at the Prometheus data directory"}},
