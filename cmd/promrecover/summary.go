@@ -81,6 +81,11 @@ func printSummary(w io.Writer, s summary) {
 // error that stopped the run is explained, with its fix, once: in the run's
 // error, printed last; the lines of the windows it stopped only name it.
 func windowReason(err error) string {
+	if errors.Is(err, context.Canceled) {
+		// Ctrl-C or SIGTERM, not a fault of the window: the chain of
+		// wrappers would end in a bare "context canceled".
+		return "interrupted before it was done; the same command fetches it"
+	}
 	var abort *extract.AbortError
 	if !errors.As(err, &abort) {
 		return err.Error()

@@ -143,13 +143,22 @@ func TestSummaryJSONInterrupted(t *testing.T) {
 	hs := httptest.NewServer(&afterQueries{next: srv, n: 1, do: cancel})
 	defer hs.Close()
 	file := filepath.Join(t.TempDir(), "summary.json")
-	root := newRoot(io.Discard, io.Discard)
+	var stdout strings.Builder
+	root := newRoot(&stdout, io.Discard)
 	root.SetArgs([]string{"recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", dataStart.Format(time.RFC3339), "--to", dataStart.Add(8 * time.Hour).Format(time.RFC3339),
 		"--concurrency", "1", "--out", t.TempDir(), "--summary-json", file})
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		t.Fatal("the interrupted run succeeded")
+	}
+	for _, l := range strings.Split(stdout.String(), "\n") {
+		if strings.HasPrefix(l, "NOT RECOVERED") && !strings.HasSuffix(l, ": interrupted before it was done; the same command fetches it") {
+			t.Errorf("an interrupted window's line does not say so: %s", l)
+		}
+	}
+	if !strings.Contains(stdout.String(), "NOT RECOVERED") {
+		t.Errorf("the summary names no window left undone:\n%s", stdout.String())
 	}
 	raw, rerr := os.ReadFile(file)
 	if rerr != nil {
