@@ -51,9 +51,11 @@ func TestPlanAndDryRun(t *testing.T) {
 			srv := sim.New(sim.Config{Series: planData(from, to), Tokens: []string{testToken}})
 			hs := httptest.NewServer(srv)
 			defer hs.Close()
-			out := t.TempDir()
+			// --out not created yet, as before a backfill: planned all the
+			// same, and still not created.
+			root := t.TempDir()
 			args := append(cmd, "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
-				"--from", from.Add(time.Hour).Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out,
+				"--from", from.Add(time.Hour).Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", filepath.Join(root, "prometheus"),
 				"--match", `{job="node"}`, "--match", `{job="api"}`, "--drop-label", "cluster")
 			stdout, stderr, err := runCLI(t, args...)
 			if err != nil {
@@ -78,7 +80,7 @@ func TestPlanAndDryRun(t *testing.T) {
 			if strings.Contains(stdout, "other") || strings.Contains(stdout, "in the head") || strings.Contains(stdout, "past --retention") {
 				t.Errorf("output has what it should not:\n%s", stdout)
 			}
-			checkNothingWritten(t, srv, out)
+			checkNothingWritten(t, srv, root)
 		})
 	}
 }

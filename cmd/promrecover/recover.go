@@ -293,6 +293,10 @@ func (r *recovery) openState() (*state.File, error) {
 // whose blocks are not. It only reads.
 func (r *recovery) installed(st *state.File) (done, lost []state.Window, err error) {
 	recorded := st.Windows()
+	if len(recorded) == 0 {
+		// Nothing to look for: --out need not even exist yet (plan).
+		return nil, nil, nil
+	}
 	ids := make([]string, len(recorded))
 	for i, w := range recorded {
 		ids[i] = w.ULID
