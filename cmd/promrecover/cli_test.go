@@ -135,6 +135,19 @@ func TestFailedWindowIsReportedThenResumed(t *testing.T) {
 	if have := blockWindows(t, out); len(have) != 3 {
 		t.Fatalf("want one block a window, have %v", have)
 	}
+
+	// Once more: nothing is left, and the summary says so.
+	before = srv.Counters().DSQueries
+	stdout, stderr, err = runCLI(t, args...)
+	if err != nil {
+		t.Fatalf("the run with nothing left: %v\n%s\n%s", err, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "nothing left to recover from grafanacloud-prom (grafanacloud-prom): all 3 windows") || strings.Contains(stdout, "recovered 0 of 0") {
+		t.Errorf("the summary does not say that nothing was left:\n%s", stdout)
+	}
+	if n := srv.Counters().DSQueries - before; n != 0 {
+		t.Errorf("the run with nothing left sent %d queries", n)
+	}
 	got, err := blocks.ReadSeries(out, from.UnixMilli(), to.UnixMilli())
 	if err != nil {
 		t.Fatal(err)

@@ -128,7 +128,7 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 	cmd.Flags().BoolVar(&restart, "restart", false, "start over instead of resuming a state left by a run with other flags")
 	cmd.Flags().StringVar(&retention, "retention", "", "the Prometheus's --storage.tsdb.retention.time (e.g. 200h), to warn about blocks it would delete")
 	rl.register(cmd.Flags())
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan (windows, series found, estimated requests and size) as 'promrecover plan' does, and write nothing")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan as 'promrecover plan' does (windows, those an earlier run recovered, series found, estimated requests and size of the rest), and write nothing")
 	cmd.Flags().DurationVar(&scrape, "scrape-interval", defaultScrape, "typical scrape interval, for --dry-run's estimate of samples and bytes")
 	cmd.Flags().BoolVar(&onlyGaps, "only-gaps", false, "write only samples that fall in holes of the surviving data (see 'promrecover gaps'), so nothing interleaves with it")
 	local.register(cmd, "with --only-gaps: the data directory that survived (default: --out)")

@@ -42,13 +42,20 @@ func printSummary(w io.Writer, s summary) {
 	_, fetched := res.Totals()
 	failed := res.Failed()
 	written, repeats := blockTotals(installed)
-	fmt.Fprintf(w, "\nrecovered %d of %d windows from %s (%s) in %s\n", len(res.Windows)-len(failed), len(res.Windows), s.ds.Name, s.ds.UID, s.elapsed.Round(time.Millisecond))
-	if len(s.earlier) > 0 {
-		var samples uint64
-		for _, e := range s.earlier {
-			samples += e.Samples
+	var earlierSamples uint64
+	for _, e := range s.earlier {
+		earlierSamples += e.Samples
+	}
+	switch {
+	case len(res.Windows) == 0 && len(s.earlier) > 0:
+		// "recovered 0 of 0 windows" would read as a failure.
+		fmt.Fprintf(w, "\nnothing left to recover from %s (%s): all %d windows (%d samples) were recovered by an earlier run and skipped (state: %s)\n",
+			s.ds.Name, s.ds.UID, len(s.earlier), earlierSamples, s.state)
+	default:
+		fmt.Fprintf(w, "\nrecovered %d of %d windows from %s (%s) in %s\n", len(res.Windows)-len(failed), len(res.Windows), s.ds.Name, s.ds.UID, s.elapsed.Round(time.Millisecond))
+		if len(s.earlier) > 0 {
+			fmt.Fprintf(w, "%d more windows (%d samples) were recovered by an earlier run and skipped (state: %s)\n", len(s.earlier), earlierSamples, s.state)
 		}
-		fmt.Fprintf(w, "%d more windows (%d samples) were recovered by an earlier run and skipped (state: %s)\n", len(s.earlier), samples, s.state)
 	}
 	fmt.Fprintf(w, "requests %d, retries %d, session rotations %d, %s received on the wire (%s decompressed)\n", st.Requests, st.Retries, st.Rotations, formatBytes(st.WireBytes), formatBytes(st.Bytes))
 	fmt.Fprintf(w, "fetched %d samples of %d series; written %d samples in %d blocks\n", fetched, res.DistinctSeries, written, len(installed))
