@@ -142,7 +142,8 @@ func TestPlanWithoutDiscovery(t *testing.T) {
 // TestPlanAfterEarlierRun checks that plan and recover --dry-run read the
 // resume state an earlier recover left: windows whose blocks are still there
 // are marked and left out of the estimates, a window whose block is gone
-// counts again, --restart counts everything, and the state stays as it was.
+// counts again, --restart counts everything, a state of other flags is
+// refused as recover refuses it, and the state stays as it was.
 func TestPlanAfterEarlierRun(t *testing.T) {
 	from, to := dataStart, dataStart.Add(6*time.Hour)
 	srv := sim.New(sim.Config{Series: planData(from, to), Tokens: []string{testToken}})
@@ -155,16 +156,19 @@ func TestPlanAfterEarlierRun(t *testing.T) {
 		lose      bool     // remove the first window's block after the recover
 		extra     []string // flags after recover's
 		want, not []string
+		err       string // in the error, when the plan must fail
 	}{
 		{"all done", false, nil,
 			[]string{"recovered by an earlier run (block ", "all 3 windows were recovered by an earlier run (state: ", "requests: 0 (0 windows", "samples: 0 (3 series x 0s"},
-			[]string{"would be skipped"}},
+			[]string{"would be skipped"}, ""},
 		{"a block gone", true, nil,
 			[]string{"2 of 3 windows were recovered by an earlier run", "the estimates cover the other 1", "requests: 1 (1 windows", "samples: 1440 (3 series x 2h0m0s"},
-			[]string{"all 3 windows"}},
+			[]string{"all 3 windows"}, ""},
 		{"restart", false, []string{"--restart"},
 			[]string{"requests: 3 (3 windows", "samples: 4320 (3 series x 6h0m0s"},
-			[]string{"earlier run"}},
+			[]string{"earlier run"}, ""},
+		{"other flags", false, []string{"--match", "temp"}, nil, nil,
+			"is for another recovery: {"},
 	} {
 		for _, cmd := range [][]string{{"plan"}, {"recover", "--dry-run"}} {
 			t.Run(tc.name+"/"+cmd[0], func(t *testing.T) {
@@ -190,7 +194,10 @@ func TestPlanAfterEarlierRun(t *testing.T) {
 				queries := srv.Counters().DSQueries
 				args := append(append(append(slices.Clone(cmd), flags...), "--out", out), tc.extra...)
 				stdout, stderr, err = runCLI(t, args...)
-				if err != nil {
+				switch {
+				case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), "--restart")):
+					t.Errorf("err = %v, want one with %q naming --restart", err, tc.err)
+				case tc.err == "" && err != nil:
 					t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
 				}
 				for _, want := range tc.want {
