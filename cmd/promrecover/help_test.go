@@ -155,3 +155,24 @@ func runWant(t *testing.T, args, want, not []string) {
 		}
 	}
 }
+
+// TestArgumentCount checks that a command given too few or too many
+// arguments says what the argument is and how the command is written.
+func TestArgumentCount(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"verify"}, "verify takes one argument, the directory of the blocks (a Prometheus data directory, or the --out of recover or import); 0 were given: promrecover verify DIR [--against FILE]"},
+		{[]string{"verify", "a", "b"}, "verify takes one argument, the directory of the blocks"},
+		{[]string{"import", "--out", "x"}, "import takes one argument, the file to read (- for stdin); 0 were given: promrecover import FILE --out DIR"},
+		{[]string{"import", "a.json", "b.json", "--out", "x"}, "2 were given"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, _, err := runCLI(t, tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want one with %q", err, tc.want)
+			}
+		})
+	}
+}

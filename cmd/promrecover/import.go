@@ -48,7 +48,7 @@ a window it already gave samples for, installs nothing.`,
 
   # Relabelled on the way in.
   promrecover import lost.json --out ./data --set-label source=recovered`,
-		Args: cobra.ExactArgs(1),
+		Args: oneArg("the file to read (- for stdin)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log := logger()
 			if err := rep.check(); err != nil {

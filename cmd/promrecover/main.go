@@ -136,3 +136,14 @@ func explainDial(err error) error {
 	}
 	return fmt.Errorf("%w; nothing answered there after every retry: check the host and port of --grafana-url (the address you open Grafana at; GRAFANA_URL when the flag is not given) and that this machine can reach it (a firewall; HTTPS_PROXY and NO_PROXY when a proxy is needed)", err)
 }
+
+// oneArg is cobra.ExactArgs(1) with a message that says what the argument is
+// and how the command is written, instead of "accepts 1 arg(s), received 0".
+func oneArg(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return fmt.Errorf("%s takes one argument, %s; %d were given: promrecover %s", cmd.Name(), what, len(args), cmd.Use)
+		}
+		return nil
+	}
+}

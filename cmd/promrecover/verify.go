@@ -45,7 +45,7 @@ text cannot carry a stale marker: blocks holding one differ from such a file.`,
 
   # Only over part of the file's range.
   promrecover verify ./data --against lost.om --from 2025-08-03T02:00:00Z --to 2025-08-03T04:00:00Z`,
-		Args: cobra.ExactArgs(1),
+		Args: oneArg("the directory of the blocks (a Prometheus data directory, or the --out of recover or import)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := textfile.ParseFormat(format)
 			if err != nil {
