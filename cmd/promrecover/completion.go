@@ -12,13 +12,21 @@ import (
 // addCompletions gives the flags of every command value completion by flag
 // name, so a flag completes the same way wherever it appears. Cobra's own
 // 'completion bash|zsh|fish|powershell' command writes the shell scripts.
-func addCompletions(root *cobra.Command) {
+// configure applies --config, which completion runs without.
+func addCompletions(root *cobra.Command, configure func(*cobra.Command) error) {
 	fixed := func(values ...string) cobra.CompletionFunc {
 		return cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp)
 	}
 	byName := map[string]cobra.CompletionFunc{
-		"format":     fixed("json", "jsonl", "openmetrics"),
-		"datasource": completeDatasources,
+		"format": fixed("json", "jsonl", "openmetrics"),
+		"datasource": func(cmd *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
+			// The Grafana address and datasource of a team usually come
+			// from the config file.
+			if configure(cmd) != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return completeDatasources(cmd, args, prefix)
+		},
 		"from":       fixed("now-24h", "now-12h", "now-6h", "now-3h"),
 		"to":         fixed("now", "now-3h", "now-1h"),
 		"step":       fixed("15s", "30s", "1m", "5m"),
@@ -46,8 +54,8 @@ func addCompletions(root *cobra.Command) {
 	walk(root)
 }
 
-// completeDatasources asks Grafana, with the connection flags and
-// environment already given, for the Prometheus datasources; a shell waits
+// completeDatasources asks Grafana, with the connection flags, environment
+// and config file already given, for the Prometheus datasources; a shell waits
 // for the answer, so it gives up after a few seconds and then offers none.
 func completeDatasources(cmd *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
 	fs := cmd.Flags()

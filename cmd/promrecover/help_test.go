@@ -3,6 +3,8 @@ package main
 import (
 	"io"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -110,6 +112,10 @@ func TestCompletion(t *testing.T) {
 	}}))
 	defer hs.Close()
 	t.Setenv("GRAFANA_TOKEN", testToken)
+	cfg := filepath.Join(t.TempDir(), "promrecover.yaml")
+	if err := os.WriteFile(cfg, []byte("grafana-url: "+hs.URL+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		args      []string
 		want, not []string
@@ -123,6 +129,8 @@ func TestCompletion(t *testing.T) {
 		{args: []string{"__complete", "import", "x", "--format", "open"}, want: []string{"openmetrics"}},
 		{args: []string{"__complete", "verify", "dir", "--format", ""}, want: []string{"jsonl"}},
 		{args: []string{"__complete", "recover", "--grafana-url", hs.URL, "--datasource", ""},
+			want: []string{"grafanacloud-prom\tgrafanacloud-example-prom", ":4\n"}, not: []string{"logs"}},
+		{args: []string{"__complete", "recover", "--config", cfg, "--datasource", ""}, // the address from the config file
 			want: []string{"grafanacloud-prom\tgrafanacloud-example-prom", ":4\n"}, not: []string{"logs"}},
 		{args: []string{"__complete", "recover", "--datasource", ""}, want: []string{":4\n"}, not: []string{"grafanacloud-prom"}}, // no Grafana to ask
 		{args: []string{"__complete", "recover", "--out", ""}, want: []string{":16\n"}},                                           // directories

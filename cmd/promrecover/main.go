@@ -116,7 +116,7 @@ GRAFANA_USER and GRAFANA_PASSWORD) or flags; every command's --help has examples
 		newDemoCmd(logger, showProgress),
 	)
 	addVersion(root)
-	addCompletions(root)
+	addCompletions(root, configure)
 	for _, c := range root.Commands() {
 		if run := c.RunE; run != nil {
 			c.RunE = func(cmd *cobra.Command, args []string) error { return explainDial(run(cmd, args)) }
