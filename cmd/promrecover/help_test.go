@@ -165,14 +165,14 @@ func runWant(t *testing.T, args, want, not []string) {
 }
 
 // TestArgumentCount checks that a command given too few or too many
-// arguments says what the argument is and how the command is written.
+// arguments says what the argument is and how the command is written
+// (verify without one: TestVerifyBadInput).
 func TestArgumentCount(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"verify"}, "verify takes one argument, the directory of the blocks (a Prometheus data directory, or the --out of recover or import); 0 were given: promrecover verify DIR [--against FILE]"},
-		{[]string{"verify", "a", "b"}, "verify takes one argument, the directory of the blocks"},
+		{[]string{"verify", "a", "b"}, "verify takes one argument, the directory of the blocks (a Prometheus data directory, or the --out of recover or import); 2 were given: promrecover verify DIR [--against FILE]"},
 		{[]string{"import", "--out", "x"}, "import takes one argument, the file to read (- for stdin); 0 were given: promrecover import FILE --out DIR"},
 		{[]string{"import", "a.json", "b.json", "--out", "x"}, "2 were given"},
 	} {

@@ -240,7 +240,7 @@ func TestVerifyBadInput(t *testing.T) {
 		{"an empty directory against a file", []string{"verify", empty, "--against", file}, "holds no TSDB blocks"},
 		{"--from without --against", []string{"verify", empty, "--from", "now-1h"}, "only apply with --against"},
 		{"a bad format", []string{"verify", empty, "--against", file, "--format", "csv"}, `unknown format "csv"`},
-		{"no directory", []string{"verify"}, "accepts 1 arg"},
+		{"no directory", []string{"verify"}, "verify takes one argument, the directory of the blocks"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
