@@ -182,6 +182,9 @@ func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 		return nil, err
 	}
 	sum.state = st.Path()
+	if old, ok := st.Replaced(); ok {
+		r.replacing(old, st.Path(), log)
+	}
 	earlier, err := r.resume(st, log)
 	if err != nil {
 		return nil, err
@@ -258,7 +261,23 @@ func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	if _, samples := res.Totals(); samples == 0 && len(earlier) == 0 {
 		return installed, &exitError{code: 1, msg: fmt.Sprintf("no samples matched %v in the range; nothing was written (check --match, --datasource and --from/--to)", r.plan.Selectors)}
 	}
-	return installed, nil
+	return installed, st.Complete()
+}
+
+// replacing tells that the state of an earlier, complete recovery makes way
+// for this one, and warns when both cover the same time: the series both
+// select are then written twice, as overlapping blocks.
+func (r *recovery) replacing(old state.Plan, path string, log *slog.Logger) {
+	log.Info("the recovery recorded in the resume state was complete; this one keeps its own there", "state", path, "earlier", old.From+".."+old.To, "earlier selectors", old.Selectors)
+	from, errFrom := time.Parse(time.RFC3339Nano, old.From)
+	to, errTo := time.Parse(time.RFC3339Nano, old.To)
+	if errFrom != nil || errTo != nil || r.onlyGaps != nil {
+		return
+	}
+	if from.UnixMilli() < r.plan.To && r.plan.From < to.UnixMilli() {
+		log.Warn("this range overlaps the earlier recovery's: series both select are written again, as blocks overlapping the earlier ones (Prometheus merges identical samples); add --only-gaps to write only what is missing",
+			"earlier", old.From+".."+old.To, "earlier selectors", old.Selectors)
+	}
 }
 
 // collided says whether a window failed because relabelling merged series.

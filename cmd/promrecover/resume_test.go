@@ -216,6 +216,29 @@ func TestResumeRefetchesABlockThatNeverLanded(t *testing.T) {
 	if err := os.RemoveAll(last); err != nil {
 		t.Fatal(err)
 	}
+	statePath := filepath.Join(out, blocks.StateFileName)
+	raw, err := os.ReadFile(statePath)
+	if err != nil || !bytes.Contains(raw, []byte(`"complete": true`)) {
+		t.Fatalf("a run that recovered everything did not mark its state complete: %v\n%s", err, raw)
+	}
+	if err := os.WriteFile(statePath, bytes.Replace(raw, []byte(`"complete": true`), []byte(`"complete": false`), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	// Another plan on the state of an unfinished run is refused, and
+	// --restart overrides: other selectors, other labels written, or only
+	// the holes.
+	for _, change := range [][]string{{"--match", "up"}, {"--drop-label", "instance"}, {"--only-gaps"}} {
+		changed := append(append([]string{}, args...), change...)
+		if _, _, err := runCLI(t, changed...); err == nil || !strings.Contains(err.Error(), "for another recovery") || !strings.Contains(err.Error(), "--restart") {
+			t.Fatalf("changed plan %v: %v", change, err)
+		}
+	}
+	other := append(append([]string{}, args...), "--match", "up")
+	if _, stderr, err := runCLI(t, append(other, "--restart", "--out", t.TempDir(), "--state", filepath.Join(t.TempDir(), blocks.StateFileName))...); err != nil {
+		t.Fatalf("--restart: %v\n%s", err, stderr)
+	}
+
 	before := srv.Counters().DSQueries
 	if stdout, stderr, err := runCLI(t, args...); err != nil {
 		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
@@ -231,16 +254,14 @@ func TestResumeRefetchesABlockThatNeverLanded(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Another plan on the same state is refused, and --restart overrides:
-	// other selectors, other labels written, or only the holes.
-	for _, change := range [][]string{{"--match", "up"}, {"--drop-label", "instance"}, {"--only-gaps"}} {
-		changed := append(append([]string{}, args...), change...)
-		if _, _, err := runCLI(t, changed...); err == nil || !strings.Contains(err.Error(), "for another recovery") || !strings.Contains(err.Error(), "--restart") {
-			t.Fatalf("changed plan %v: %v", change, err)
-		}
+	// Once the run has recovered everything, the next recovery into the
+	// same directory needs no --restart: --only-gaps writes nothing here, as
+	// nothing is missing; other selectors over the same hours are warned of.
+	if stdout, stderr, err := runCLI(t, append(append([]string{}, args...), "--only-gaps")...); err != nil ||
+		!strings.Contains(stderr, "was complete") || strings.Contains(stderr, "overlaps") || !strings.Contains(stdout, "written 0 samples") {
+		t.Fatalf("--only-gaps after a complete recovery: %v\n%s\n%s", err, stdout, stderr)
 	}
-	other := append(append([]string{}, args...), "--match", "up")
-	if _, stderr, err := runCLI(t, append(other, "--restart", "--out", t.TempDir(), "--state", filepath.Join(out, blocks.StateFileName))...); err != nil {
-		t.Fatalf("--restart: %v\n%s", err, stderr)
+	if _, stderr, err := runCLI(t, append(append([]string{}, args...), "--match", "up")...); err != nil || !strings.Contains(stderr, "overlaps the earlier recovery") {
+		t.Fatalf("other selectors after a complete recovery: %v\n%s", err, stderr)
 	}
 }

@@ -81,20 +81,24 @@ type Session struct {
 }
 
 type data struct {
-	Version int       `json:"version"`
-	Plan    Plan      `json:"plan"`
-	Windows []Window  `json:"windows"`
-	Session *Session  `json:"session,omitempty"`
-	Updated time.Time `json:"updated"`
+	Version int      `json:"version"`
+	Plan    Plan     `json:"plan"`
+	Windows []Window `json:"windows"`
+	// Complete says the plan's run ended with every window recovered, so
+	// there is nothing left to resume and another plan may take its place.
+	Complete bool      `json:"complete,omitempty"`
+	Session  *Session  `json:"session,omitempty"`
+	Updated  time.Time `json:"updated"`
 }
 
 // File is an open state file. It is written whole on every change: to a
 // temporary file, synced, then renamed over the old one, with mode 0600
 // since it may hold a session cookie.
 type File struct {
-	path string
-	mu   sync.Mutex
-	d    data
+	path     string
+	mu       sync.Mutex
+	d        data
+	replaced *Plan // the complete plan this one took the place of
 }
 
 const version = 1
@@ -102,7 +106,11 @@ const version = 1
 // Open reads the state at path for plan, or starts a new one, which is
 // written only once there is something to keep: a run that fails on bad
 // input leaves no state behind to stand in the way of the corrected command.
-// A state of another plan is refused unless restart, which starts over.
+// A state of another plan is refused unless restart, which starts over, or
+// unless that plan was complete: then nothing can be resumed and refusing
+// would only make the next recovery into the same directory (another job,
+// an --only-gaps fill) need --restart for no reason. The rotated session
+// cookie is kept either way.
 func Open(path string, plan Plan, restart bool) (*File, error) {
 	f := &File{path: path, d: data{Version: version, Plan: plan}}
 	raw, err := os.ReadFile(path)
@@ -118,12 +126,37 @@ func Open(path string, plan Plan, restart bool) (*File, error) {
 	if err := json.Unmarshal(raw, &d); err != nil || d.Version != version {
 		return nil, fmt.Errorf("the resume state %s is not one this version of promrecover wrote (%v); move it away, or pass --restart to start over", path, err)
 	}
+	if !d.Plan.equal(plan) && d.Complete {
+		f.d.Session, f.replaced = d.Session, &d.Plan
+		return f, nil
+	}
 	if !d.Plan.equal(plan) {
 		old, _ := json.Marshal(d.Plan)
 		return nil, fmt.Errorf("the resume state %s is for another recovery: %s; run that command again to resume it, or pass --restart to start this one over (blocks already written stay)", path, old)
 	}
 	f.d = d
 	return f, nil
+}
+
+// Replaced returns the complete plan of an earlier run whose state this one
+// took over, if it did.
+func (f *File) Replaced() (Plan, bool) {
+	if f.replaced == nil {
+		return Plan{}, false
+	}
+	return *f.replaced, true
+}
+
+// Complete records that the plan's run recovered every window. A state that
+// was never written (nothing was installed) stays unwritten.
+func (f *File) Complete() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.d.Windows) == 0 && f.d.Session == nil {
+		return nil
+	}
+	f.d.Complete = true
+	return f.save()
 }
 
 // Path is where the state lives.
@@ -151,6 +184,7 @@ func (f *File) Forget(starts []int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.d.Windows = slices.DeleteFunc(f.d.Windows, func(w Window) bool { return slices.Contains(starts, w.Start) })
+	f.d.Complete = false // those windows are to do again
 	return f.save()
 }
 

@@ -66,3 +66,73 @@ func TestStateKeepsWindowsAndTheRotatedSession(t *testing.T) {
 		t.Fatalf("garbage: %v", err)
 	}
 }
+
+func TestACompletePlanMakesWayForAnother(t *testing.T) {
+	plan := Plan{GrafanaURL: "http://g", Datasource: "prom", From: "a", To: "b", Step: "raw", Selectors: []string{"up"}}
+	other := plan
+	other.Selectors = []string{"node_load1"}
+	for _, tc := range []struct {
+		name     string
+		complete bool
+		forget   bool // a block of the complete plan was found missing since
+		takeOver bool
+	}{
+		{"unfinished: refused", false, false, false},
+		{"complete: replaced", true, false, true},
+		{"complete, then a block lost: refused", true, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "state.json")
+			f, err := Open(path, plan, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Record(Window{Start: 0, End: 7200000, ULID: "A"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.SetSession("given", "rotated"); err != nil {
+				t.Fatal(err)
+			}
+			if tc.complete {
+				if err := f.Complete(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.forget {
+				if err := f.Forget([]int64{0}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			g, err := Open(path, other, false)
+			if !tc.takeOver {
+				if err == nil || !strings.Contains(err.Error(), "another recovery") {
+					t.Fatalf("Open of another plan: %v, want a refusal", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if old, ok := g.Replaced(); !ok || old.Selectors[0] != "up" {
+				t.Errorf("Replaced() = %+v, %v", old, ok)
+			}
+			if len(g.Windows()) != 0 || g.Session("given") != "rotated" {
+				t.Errorf("the new plan got windows %+v or lost the rotated session (%q)", g.Windows(), g.Session("given"))
+			}
+		})
+	}
+}
+
+func TestCompleteWritesNoStateForNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	f, err := Open(path, Plan{Selectors: []string{"up"}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Complete(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("a run that installed nothing left a state file (%v)", err)
+	}
+}
