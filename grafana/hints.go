@@ -160,6 +160,10 @@ func unreachable(err error, base string) error {
 func (c *Client) datasourceNotFound(ctx context.Context, ref string) error {
 	msg := fmt.Sprintf("datasource %q not found by uid or name", ref)
 	list, err := c.Datasources(ctx)
+	if ctx.Err() != nil {
+		// Interrupted: the run stops as cancelled, not on a bad flag.
+		return fmt.Errorf("%s; listing the datasources: %w", msg, context.Cause(ctx))
+	}
 	if err != nil {
 		return &extract.AbortError{Err: fmt.Errorf("%s; find its uid in Grafana under Connections > Data sources: it is the last part of the datasource's URL", msg)}
 	}
