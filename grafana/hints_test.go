@@ -67,3 +67,20 @@ func TestDatasourceNotFoundCancelled(t *testing.T) {
 		t.Fatalf("error %v, want the cancellation, not an abort", err)
 	}
 }
+
+// TestHTMLThroughTheProxy: a web page through the datasource proxy comes
+// from the datasource's own URL, which Grafana forwards to, so the hint
+// names that and not only --grafana-url.
+func TestHTMLThroughTheProxy(t *testing.T) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte("<html>Sign in</html>"))
+	}))
+	defer hs.Close()
+	src := &Source{Client: newTestClient(t, hs.URL, Auth{Token: token}), Datasource: promDS, Via: Proxy}
+	err := src.stream(context.Background(), unit(), func([]extract.Series) error { return nil })
+	var abort *extract.AbortError
+	if !errors.As(err, &abort) || !strings.Contains(err.Error(), "the datasource's URL") {
+		t.Fatalf("error %v, want an abort naming the datasource's URL", err)
+	}
+}
