@@ -14,7 +14,8 @@
 //     +Inf bucket filled: nothing printed shows it, so it comes back as 0;
 //   - the counter reset hint: it is never printed, so it comes back unknown;
 //   - whether the counts were integers or floats: FromAPI picks the integer
-//     form whenever every count is a whole number;
+//     form whenever every count is a whole number and an integer histogram
+//     can hold them (see FromAPI);
 //   - custom-bucket histograms (schema -53, NHCB): their bucket layout cannot
 //     be told apart from an exponential one once empty buckets are gone, so
 //     FromAPI refuses them rather than guess.
