@@ -131,7 +131,13 @@ func limitHint(limit string) string {
 // htmlAnswer explains an API call answered with a web page instead of
 // JSON: no retry can fix that, and Grafana's API never does it.
 func htmlAnswer(method, path, url string) error {
-	return &extract.AbortError{Err: fmt.Errorf("%s %s answered with an HTML page, not Grafana's JSON API: either --grafana-url %s is not the address Grafana serves its API at (a missing sub-path such as /grafana, or another application), or a login proxy in front of Grafana (SSO, oauth2-proxy, an access gateway) answered with its login page; give the URL at which %s/api/health answers JSON, or one that bypasses the login proxy", method, path, url, url)}
+	err := fmt.Errorf("%s %s answered with an HTML page, not Grafana's JSON API: either --grafana-url %s is not the address Grafana serves its API at (a missing sub-path such as /grafana, or another application), or a login proxy in front of Grafana (SSO, oauth2-proxy, an access gateway) answered with its login page; give the URL at which %s/api/health answers JSON, or one that bypasses the login proxy", method, path, url, url)
+	if strings.HasPrefix(path, "/api/datasources/proxy/") {
+		// Grafana hands back whatever the datasource's server answered,
+		// headers included: a page there passes through unchanged.
+		err = fmt.Errorf("%w. Through the datasource proxy the page may also come from the datasource's URL, which Grafana forwards the query to (a login page in front of Prometheus, or an address that is not Prometheus's): check it in Grafana under Connections > Data sources with Save & test, or read through /api/ds/query (--via ds)", err)
+	}
+	return &extract.AbortError{Err: err}
 }
 
 // unreachable explains a request that cannot reach Grafana for a reason no
@@ -160,6 +166,10 @@ func unreachable(err error, base string) error {
 func (c *Client) datasourceNotFound(ctx context.Context, ref string) error {
 	msg := fmt.Sprintf("datasource %q not found by uid or name", ref)
 	list, err := c.Datasources(ctx)
+	if ctx.Err() != nil {
+		// Interrupted: the run stops as cancelled, not on a bad flag.
+		return fmt.Errorf("%s; listing the datasources: %w", msg, context.Cause(ctx))
+	}
 	if err != nil {
 		return &extract.AbortError{Err: fmt.Errorf("%s; find its uid in Grafana under Connections > Data sources: it is the last part of the datasource's URL", msg)}
 	}

@@ -1,9 +1,12 @@
 package grafana
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"syscall"
@@ -39,5 +42,45 @@ func TestUnreachable(t *testing.T) {
 		case c.want != "" && (!errors.As(got, &abort) || !strings.Contains(got.Error(), c.want)):
 			t.Errorf("%s: %v, want an abort saying %q", c.name, got, c.want)
 		}
+	}
+}
+
+// TestDatasourceNotFoundCancelled: a run cancelled while the datasources are
+// listed for the hint stops as cancelled, not as a missing datasource.
+func TestDatasourceNotFoundCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/datasources" {
+			cancel() // interrupted while listing
+			<-r.Context().Done()
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"message":"Data source not found"}`))
+	}))
+	defer hs.Close()
+	_, err := newTestClient(t, hs.URL, Auth{Token: "glsa_x"}).ResolveDatasource(ctx, "prom")
+	var abort *extract.AbortError
+	if !errors.Is(err, context.Canceled) || errors.As(err, &abort) {
+		t.Fatalf("error %v, want the cancellation, not an abort", err)
+	}
+}
+
+// TestHTMLThroughTheProxy: a web page through the datasource proxy comes
+// from the datasource's own URL, which Grafana forwards to, so the hint
+// names that and not only --grafana-url.
+func TestHTMLThroughTheProxy(t *testing.T) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte("<html>Sign in</html>"))
+	}))
+	defer hs.Close()
+	src := &Source{Client: newTestClient(t, hs.URL, Auth{Token: token}), Datasource: promDS, Via: Proxy}
+	err := src.stream(context.Background(), unit(), func([]extract.Series) error { return nil })
+	var abort *extract.AbortError
+	if !errors.As(err, &abort) || !strings.Contains(err.Error(), "the datasource's URL") {
+		t.Fatalf("error %v, want an abort naming the datasource's URL", err)
 	}
 }

@@ -14,7 +14,8 @@
 //     +Inf bucket filled: nothing printed shows it, so it comes back as 0;
 //   - the counter reset hint: it is never printed, so it comes back unknown;
 //   - whether the counts were integers or floats: FromAPI picks the integer
-//     form whenever every count is a whole number;
+//     form whenever every count is a whole number and an integer histogram
+//     can hold them (see FromAPI);
 //   - custom-bucket histograms (schema -53, NHCB): their bucket layout cannot
 //     be told apart from an exponential one once empty buckets are gone, so
 //     FromAPI refuses them rather than guess.
@@ -93,8 +94,9 @@ type bucket struct {
 
 // FromAPI rebuilds the TSDB histogram Prometheus printed as a. It returns the
 // integer form (h) when the count, the zero count and every bucket count are
-// whole numbers, which is what a scrape stores and what Prometheus before
-// 2.47 can read from a block; the float form (fh) otherwise.
+// whole numbers and the count is what the buckets hold (or more, with a NaN
+// sum), which is what a scrape stores and what Prometheus before 2.47 can
+// read from a block; the float form (fh) otherwise.
 //
 // The schema comes from the ratio of a bucket's bounds (2^(2^-schema)), a
 // bucket's index from its bound farther from zero. With no bucket but the
@@ -138,10 +140,10 @@ func FromAPI(a *model.SampleHistogram) (*histogram.Histogram, *histogram.FloatHi
 		}
 		return nil, nil, err
 	}
-	if h := toInt(fh); h != nil {
-		if err := h.Validate(); err != nil {
-			return nil, nil, fmt.Errorf("histogram %v: %w", a, err)
-		}
+	// Integer histograms must count in Count exactly what their buckets
+	// hold; float histograms need not, so whole counts that disagree come
+	// from a float histogram and are kept as one.
+	if h := toInt(fh); h != nil && h.Validate() == nil {
 		return h, nil, nil
 	}
 	if err := fh.Validate(); err != nil {

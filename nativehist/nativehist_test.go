@@ -150,9 +150,27 @@ func TestFromAPI(t *testing.T) {
 		in:   `{"count":"3","sum":"1","buckets":[[0,"1","2.5","1"],[0,"2.5","10","2"]]}`,
 		err:  "is not where schema -1 puts it; custom-bucket histograms",
 	}, {
-		name: "more in the buckets than the count",
+		// Whole counts that an integer histogram could not hold come from a
+		// float histogram, which TSDB stores as it is.
+		name: "more in the buckets than the count: the float form",
 		in:   `{"count":"1","sum":"1","buckets":[[0,"1","2","5"]]}`,
-		err:  "observation count",
+		fh: &histogram.FloatHistogram{
+			Schema: 0, Count: 1, Sum: 1,
+			PositiveSpans:   []histogram.Span{{Offset: 1, Length: 1}},
+			PositiveBuckets: []float64{5},
+		},
+	}, {
+		name: "less in the buckets than the count: the float form",
+		in:   `{"count":"7","sum":"2","buckets":[[3,"-0.001","0.001","2"],[0,"1","2","3"]]}`,
+		fh: &histogram.FloatHistogram{
+			Schema: 0, ZeroThreshold: 0.001, ZeroCount: 2, Count: 7, Sum: 2,
+			PositiveSpans:   []histogram.Span{{Offset: 1, Length: 1}},
+			PositiveBuckets: []float64{3},
+		},
+	}, {
+		name: "a negative bucket count",
+		in:   `{"count":"1","sum":"1","buckets":[[0,"1","2","-1"]]}`,
+		err:  "negative",
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, fh, err := FromAPI(api(t, tc.in))

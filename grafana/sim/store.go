@@ -65,8 +65,7 @@ func newMemSource(in []extract.Series) *memSource {
 	for _, s := range ss {
 		if n := len(out); n > 0 && labels.Equal(out[n-1].Labels, s.Labels) {
 			out[n-1].Samples = mergeSamples(out[n-1].Samples, s.Samples)
-			out[n-1].Histograms = append(slices.Clip(out[n-1].Histograms), s.Histograms...)
-			slices.SortStableFunc(out[n-1].Histograms, byTimeH)
+			out[n-1].Histograms = mergeSamples(out[n-1].Histograms, s.Histograms)
 			continue
 		}
 		out = append(out, s)
@@ -107,15 +106,15 @@ func histT(s *extract.HistogramSample) int64 { return s.T }
 
 // mergeSamples joins two sorted runs; on equal timestamps the first wins, as
 // a TSDB append of a duplicate would be refused.
-func mergeSamples(a, b []extract.Sample) []extract.Sample {
-	out := make([]extract.Sample, 0, len(a)+len(b))
+func mergeSamples[S interface{ Time() int64 }](a, b []S) []S {
+	out := make([]S, 0, len(a)+len(b))
 	i, j := 0, 0
 	for i < len(a) || j < len(b) {
 		switch {
-		case j == len(b) || (i < len(a) && a[i].T < b[j].T):
+		case j == len(b) || (i < len(a) && a[i].Time() < b[j].Time()):
 			out = append(out, a[i])
 			i++
-		case i == len(a) || b[j].T < a[i].T:
+		case i == len(a) || b[j].Time() < a[i].Time():
 			out = append(out, b[j])
 			j++
 		default:
