@@ -94,21 +94,6 @@ func (m *Matrix) Series() []extract.Series {
 	return out
 }
 
-// FromMatrix turns the Prometheus API's matrix into series, labels sorted.
-// It reads the float samples only: rebuilding native histograms can fail,
-// which Stream.Series reports.
-func FromMatrix(m model.Matrix) []extract.Series {
-	out := make([]extract.Series, 0, len(m))
-	for _, ss := range m {
-		s := extract.Series{Labels: labelsOf(ss.Metric), Samples: make([]extract.Sample, len(ss.Values))}
-		for i, v := range ss.Values {
-			s.Samples[i] = extract.Sample{T: int64(v.Timestamp), V: float64(v.Value)}
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
 // labelsOf gives a metric's labels, sorted.
 func labelsOf(m model.Metric) labels.Labels {
 	b := labels.NewScratchBuilder(len(m))

@@ -20,8 +20,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/promrecover/promrecover/export"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/matrixtest"
 )
 
 const decGoldenDir = "../testdata/grafana-golden"
@@ -111,7 +111,7 @@ func promMatrix(t *testing.T, path string) []extract.Series {
 	if body.Status != "success" || body.Data.ResultType != "matrix" {
 		t.Fatalf("%s: status %q, resultType %q", path, body.Status, body.Data.ResultType)
 	}
-	return export.FromMatrix(body.Data.Result)
+	return matrixtest.Floats(body.Data.Result)
 }
 
 func TestDecodeGolden(t *testing.T) {

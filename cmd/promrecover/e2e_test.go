@@ -24,9 +24,9 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 
-	"github.com/promrecover/promrecover/export"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/grafana/sim"
+	"github.com/promrecover/promrecover/internal/matrixtest"
 )
 
 // The data set every end-to-end test recovers from: ten hours of the demo's
@@ -249,7 +249,7 @@ func freeAddr(t *testing.T) string {
 // rawSamples asks Prometheus for every stored float sample in [from, to).
 func (p *prometheus) rawSamples(t *testing.T, from, to time.Time) []extract.Series {
 	t.Helper()
-	return export.FromMatrix(p.rawMatrix(t, from, to))
+	return matrixtest.Floats(p.rawMatrix(t, from, to))
 }
 
 // rawMatrix asks Prometheus for every stored sample of either kind in
@@ -308,7 +308,7 @@ func TestExportJSONReadableByModel(t *testing.T) {
 		t.Fatalf("status %q resultType %q", ans.Status, ans.Data.ResultType)
 	}
 	want := extract.Clip(data, from.UnixMilli(), to.UnixMilli())
-	if err := extract.Compare(want, export.FromMatrix(ans.Data.Result)); err != nil {
+	if err := extract.Compare(want, matrixtest.Floats(ans.Data.Result)); err != nil {
 		t.Fatal(err)
 	}
 	if !hasNonFinite(want) {
