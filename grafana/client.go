@@ -264,7 +264,7 @@ func (c *Client) call(ctx context.Context, method, path string, body any, okStat
 		}))
 	var r *retryable
 	if errors.As(err, &r) {
-		return r.err
+		return nothingAnswered(r.err)
 	}
 	return err
 }

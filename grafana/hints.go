@@ -189,3 +189,15 @@ func (c *Client) datasourceNotFound(ctx context.Context, ref string) error {
 	}
 	return &extract.AbortError{Err: errors.New(msg)}
 }
+
+// nothingAnswered explains a connection that could not even be made after
+// every retry. The client retries it as a passing network fault (Grafana
+// restarting, mid-run), but once the retries are spent every other request
+// would wait as long for the same answer, so the run stops with the fix.
+func nothingAnswered(err error) error {
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Op != "dial" {
+		return err
+	}
+	return &extract.AbortError{Err: fmt.Errorf("%w; nothing answered there after every retry: check the host and port of --grafana-url (the address you open Grafana at; GRAFANA_URL when the flag is not given) and that this machine can reach it (a firewall; HTTPS_PROXY and NO_PROXY when a proxy is needed)", err)}
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/promrecover/promrecover/extract"
 )
@@ -82,5 +83,29 @@ func TestHTMLThroughTheProxy(t *testing.T) {
 	var abort *extract.AbortError
 	if !errors.As(err, &abort) || !strings.Contains(err.Error(), "the datasource's URL") {
 		t.Fatalf("error %v, want an abort naming the datasource's URL", err)
+	}
+}
+
+// TestNothingAnswered: a refused connection is retried, and once the retries
+// are spent the run stops with the fix instead of failing every window after
+// the same wait.
+func TestNothingAnswered(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	c, err := NewClient(Options{URL: "http://" + addr, Auth: Auth{Token: "glsa_secret"}, MaxRetries: 1, RetryInitial: time.Millisecond, RetryMax: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Datasources(context.Background())
+	var abort *extract.AbortError
+	if !errors.As(err, &abort) || !strings.Contains(err.Error(), "check the host and port of --grafana-url") || strings.Contains(err.Error(), "glsa_secret") {
+		t.Fatalf("err = %v, want an abort naming the fix", err)
+	}
+	if s := c.Stats(); s.Retries != 1 {
+		t.Errorf("%d retries, want 1", s.Retries)
 	}
 }

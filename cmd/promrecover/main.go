@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -16,8 +15,6 @@ import (
 
 	"github.com/alecthomas/units"
 	"github.com/spf13/cobra"
-
-	"github.com/promrecover/promrecover/extract"
 )
 
 func main() {
@@ -117,24 +114,7 @@ GRAFANA_USER and GRAFANA_PASSWORD) or flags; every command's --help has examples
 	)
 	addVersion(root)
 	addCompletions(root, configure)
-	for _, c := range root.Commands() {
-		if run := c.RunE; run != nil {
-			c.RunE = func(cmd *cobra.Command, args []string) error { return explainDial(run(cmd, args)) }
-		}
-	}
 	return root
-}
-
-// explainDial adds the fix to a failure to connect at all, which the client
-// retries as a passing network fault (it may be one, mid-run) and so returns
-// without a hint once the retries are spent.
-func explainDial(err error) error {
-	var op *net.OpError
-	var hinted *extract.AbortError // an unknown host, say, comes with its fix
-	if !errors.As(err, &op) || op.Op != "dial" || errors.As(err, &hinted) {
-		return err
-	}
-	return fmt.Errorf("%w; nothing answered there after every retry: check the host and port of --grafana-url (the address you open Grafana at; GRAFANA_URL when the flag is not given) and that this machine can reach it (a firewall; HTTPS_PROXY and NO_PROXY when a proxy is needed)", err)
 }
 
 // oneArg is cobra.ExactArgs(1) with a message that says what the argument is
