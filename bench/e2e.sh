@@ -41,6 +41,13 @@ DATA_END=2025-08-04T01:00:00Z
 RSS_TARGET_MIB=512
 RATIO_TARGET=1.2
 
+for v in $VIA; do
+  case $v in
+  ds | proxy) ;;
+  *) echo "VIA: $v is not a transport (ds or proxy)"; exit 2 ;;
+  esac
+done
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/promrecover-e2e.XXXXXX")
 sim_pid=""
 stop_sim() {
@@ -97,13 +104,6 @@ sim_peak_mib() { awk '/^VmHWM:/ { printf "%.0f", $2 / 1024; found = 1 } END { if
 # The simulator's CPU time so far (user + system), in clock ticks.
 sim_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$sim_pid/stat" 2>/dev/null || echo 0; }
 hz=$(getconf CLK_TCK)
-
-for v in $VIA; do
-  case $v in
-  ds | proxy) ;;
-  *) echo "VIA: $v is not a transport (ds or proxy)"; exit 2 ;;
-  esac
-done
 
 from_s=$(date -u -d "$FROM" +%s)
 rows=()
