@@ -87,6 +87,17 @@ type Config struct {
 	// with 422 execution "query processing would load too many samples
 	// into memory in query execution".
 	MaxSamplesPerQuery int
+	// RefuseResources, when set, is the status every request under
+	// /api/datasources/uid/UID/resources/ gets, with Grafana's JSON
+	// message, as from a Grafana whose Prometheus plugin serves no
+	// resources (404) or whose credentials may query but not call them
+	// (403).
+	RefuseResources int
+	// RefuseProxyLookups, when set, is the status the datasource proxy's
+	// label and series lookups get (labels, label/NAME/values, series),
+	// as behind a gateway that passes only query and query_range; the
+	// proxy's queries still answer.
+	RefuseProxyLookups int
 }
 
 // PromCall is one request Grafana's Prometheus datasource sends upstream.
@@ -204,15 +215,30 @@ func (s *Server) routes() {
 	m.Handle("GET /api/datasources", s.authed(s.listDatasources))
 	m.Handle("GET /api/datasources/uid/{uid}", s.authed(s.datasourceByUID))
 	m.Handle("GET /api/datasources/name/{name}", s.authed(s.datasourceByName))
-	m.Handle("GET /api/datasources/uid/{uid}/resources/api/v1/labels", s.authed(s.labelNames))
-	m.Handle("GET /api/datasources/uid/{uid}/resources/api/v1/label/{name}/values", s.authed(s.labelValues))
-	m.Handle("GET /api/datasources/uid/{uid}/resources/api/v1/series", s.authed(s.series))
+	m.Handle("GET /api/datasources/uid/{uid}/resources/api/v1/labels", s.authed(refuse(s.cfg.RefuseResources, s.labelNames)))
+	m.Handle("GET /api/datasources/uid/{uid}/resources/api/v1/label/{name}/values", s.authed(refuse(s.cfg.RefuseResources, s.labelValues)))
+	m.Handle("GET /api/datasources/uid/{uid}/resources/api/v1/series", s.authed(refuse(s.cfg.RefuseResources, s.series)))
 	s.proxyRoutes(m)
 	m.Handle("POST /api/user/auth-tokens/rotate", s.csrf(http.HandlerFunc(s.rotate)))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not found"})
 	})
 	s.mux = m
+}
+
+// refuse answers every request with status, when set, as Grafana refuses a
+// route: JSON with its message; else h answers.
+func refuse(status int, h http.HandlerFunc) http.HandlerFunc {
+	if status == 0 {
+		return h
+	}
+	return func(w http.ResponseWriter, _ *http.Request) {
+		msg := "Not found"
+		if status == http.StatusForbidden {
+			msg = "You'll need additional permissions to perform this action. Permissions needed: datasources:query"
+		}
+		writeJSON(w, status, map[string]any{"message": msg})
+	}
 }
 
 // ServeHTTP routes a request.
