@@ -179,21 +179,29 @@ func (s *Source) LabelNames(ctx context.Context, selector string, from, to int64
 	return names, d, err
 }
 
-// LabelValues lists the values of label name among the series that match
-// selector and have samples in [from, to] (epoch ms).
-func (s *Source) LabelValues(ctx context.Context, name, selector string, from, to int64) ([]string, Discovery, error) {
-	var values []string
-	d, err := s.promAPI(ctx, "label/"+url.PathEscape(name)+"/values", lookupQuery([]string{selector}, from, to), &values)
-	var ar *apiRefused
-	if errors.As(err, &ar) {
-		d = CountQueries
-		var counts map[string]int
-		counts, err = s.countBy(ctx, []string{selector}, name, from, to)
-		err = ar.and(err)
-		values = sortedKeys(counts)
-		values = slices.DeleteFunc(values, func(v string) bool { return v == "" })
+// LabelValues lists the values of each label of names among the series
+// that match selector and have samples in [from, to] (epoch ms): one
+// lookup a name through the label API, or one batch of count queries.
+func (s *Source) LabelValues(ctx context.Context, names []string, selector string, from, to int64) ([][]string, Discovery, error) {
+	out := make([][]string, len(names))
+	var d Discovery
+	for i, name := range names {
+		var err error
+		d, err = s.promAPI(ctx, "label/"+url.PathEscape(name)+"/values", lookupQuery([]string{selector}, from, to), &out[i])
+		var ar *apiRefused
+		if errors.As(err, &ar) {
+			counts, err := s.countBy(ctx, []string{selector}, names, from, to)
+			for i, c := range counts {
+				delete(c, "") // the series without the label
+				out[i] = sortedKeys(c)
+			}
+			return out, CountQueries, ar.and(err)
+		}
+		if err != nil {
+			return nil, d, err
+		}
 	}
-	return values, d, err
+	return out, d, nil
 }
 
 // Series lists the label sets of the series that match any of selectors and
@@ -255,16 +263,19 @@ func (s *Source) Census(ctx context.Context, selectors []string, from, to int64)
 	return c, nil
 }
 
-// Count counts the series by their value of label; the series without it
-// count under "".
-func (c *Census) Count(ctx context.Context, label string) (map[string]int, error) {
+// Count counts the series by their value of each of names (a map a
+// name); the series without it count under "".
+func (c *Census) Count(ctx context.Context, names ...string) ([]map[string]int, error) {
 	if c.Via == CountQueries {
-		counts, err := c.src.countBy(ctx, c.selectors(), label, c.from, c.to)
+		counts, err := c.src.countBy(ctx, c.selectors(), names, c.from, c.to)
 		return counts, c.refused.and(err)
 	}
-	out := map[string]int{}
-	for _, ls := range c.Sets {
-		out[ls.Get(label)]++
+	out := make([]map[string]int, len(names))
+	for i, name := range names {
+		out[i] = map[string]int{}
+		for _, ls := range c.Sets {
+			out[i][ls.Get(name)]++
+		}
 	}
 	return out, nil
 }
@@ -329,26 +340,30 @@ const countSlice = 24 * time.Hour
 const countStep = time.Second
 
 // countBy counts the series that match any of selectors and have samples
-// in [from, to] by their value of label (those without it under ""), with
-// queries such as
+// in [from, to] by their value of each of names (those without it under
+// ""), with queries such as
 //
 //	count by (instance) (last_over_time(up[86400001ms]))
 //
-// one a day of the range, through the run's own query path. last_over_time
-// keeps the metric name (unlike the other _over_time functions), so
-// label __name__ counts series per metric. Each query is a range query of
-// a single step, so both transports answer it with the matrix their
-// decoders already read, one number per value: a cheap answer, however many
-// series it counts. Over several days a value counts the most series any
-// one day holds: what a query of one window meets, which is what sharding
-// sizes (series that come and go over the days are counted once a day).
-func (s *Source) countBy(ctx context.Context, selectors []string, label string, from, to int64) (map[string]int, error) {
-	out := map[string]int{}
-	err := s.countQueries(ctx, selectors, from, to, false, func(expr string) string {
-		return "count by (" + label + ") (" + expr + ")"
-	}, func(ser extract.Series) {
-		v := ser.Labels.Get(label)
-		out[v] = max(out[v], int(ser.Samples[len(ser.Samples)-1].V))
+// one a name and a day of the range, through the run's own query path.
+// last_over_time keeps the metric name (unlike the other _over_time
+// functions), so name __name__ counts series per metric. Each query is a
+// range query of a single step, so both transports answer it with the
+// matrix their decoders already read, one number per value: a cheap
+// answer, however many series it counts. Over several days a value counts
+// the most series any one day holds: what a query of one window meets,
+// which is what sharding sizes (series that come and go over the days are
+// counted once a day).
+func (s *Source) countBy(ctx context.Context, selectors, names []string, from, to int64) ([]map[string]int, error) {
+	out := make([]map[string]int, len(names))
+	exprs := make([]func(string) string, len(names))
+	for i, name := range names {
+		out[i] = map[string]int{}
+		exprs[i] = func(sel string) string { return "count by (" + name + ") (" + sel + ")" }
+	}
+	err := s.countQueries(ctx, selectors, from, to, false, exprs, func(i int, ser extract.Series) {
+		v := ser.Labels.Get(names[i])
+		out[i][v] = max(out[i][v], int(ser.Samples[len(ser.Samples)-1].V))
 	})
 	return out, err
 }
@@ -361,9 +376,8 @@ func (s *Source) countBy(ctx context.Context, selectors []string, label string, 
 // every series would take an answer as big as the series API's.
 func (s *Source) probeLabelNames(ctx context.Context, selectors []string, from, to int64) ([]string, error) {
 	seen := map[string]struct{}{}
-	err := s.countQueries(ctx, selectors, from, to, true, func(expr string) string {
-		return "topk(" + strconv.Itoa(probeSeries) + ", " + expr + ")"
-	}, func(ser extract.Series) {
+	probe := func(sel string) string { return "topk(" + strconv.Itoa(probeSeries) + ", " + sel + ")" }
+	err := s.countQueries(ctx, selectors, from, to, true, []func(string) string{probe}, func(_ int, ser extract.Series) {
 		ser.Labels.Range(func(l labels.Label) { seen[l.Name] = struct{}{} })
 	})
 	return sortedKeys(seen), err
@@ -371,10 +385,14 @@ func (s *Source) probeLabelNames(ctx context.Context, selectors []string, from, 
 
 const probeSeries = 10
 
-// countQueries asks wrap(last_over_time(selector[range]) or ...) once a
-// countSlice of [from, to], newest slice first (only that one when
-// lastOnly), and hands each series of the answers to add.
-func (s *Source) countQueries(ctx context.Context, selectors []string, from, to int64, lastOnly bool, wrap func(string) string, add func(extract.Series)) error {
+// countQueries asks each of exprs(last_over_time(selector[range]) or ...)
+// once a countSlice of [from, to], newest slice first (only that one when
+// lastOnly), and hands each series of the answers to add with the index of
+// its expression. The queries of one slice share their time, so they go
+// as one batch (one /api/ds/query request of up to 8; one request each
+// through the proxy). A series may come twice (a retried query): add must
+// take that.
+func (s *Source) countQueries(ctx context.Context, selectors []string, from, to int64, lastOnly bool, exprs []func(string) string, add func(int, extract.Series)) error {
 	slice := countSlice.Milliseconds()
 	step := countStep.Milliseconds()
 	for end := to; ; end -= slice {
@@ -386,14 +404,23 @@ func (s *Source) countQueries(ctx context.Context, selectors []string, from, to 
 			// Prometheus 3 and Mimir.
 			terms[i] = "last_over_time(" + sel + "[" + strconv.FormatInt(at-start+1, 10) + "ms])"
 		}
-		u := extract.Unit{Selector: wrap(strings.Join(terms, " or ")), From: at, To: at + step, Step: countStep}
-		series, err := s.fetch(ctx, u)
-		if err != nil {
-			return err
-		}
-		for _, ser := range series {
-			if len(ser.Samples) > 0 {
-				add(ser)
+		sel := strings.Join(terms, " or ")
+		for first := 0; first < len(exprs); first += s.MaxBatch() {
+			batch := exprs[first:min(first+s.MaxBatch(), len(exprs))]
+			units := make([]extract.Unit, len(batch))
+			for i, expr := range batch {
+				units[i] = extract.Unit{Selector: expr(sel), From: at, To: at + step, Step: countStep}
+			}
+			errs := s.StreamBatch(ctx, units, func(i int, ss []extract.Series) error {
+				for _, ser := range ss {
+					if len(ser.Samples) > 0 {
+						add(first+i, ser)
+					}
+				}
+				return nil
+			})
+			if err := errors.Join(errs...); err != nil {
+				return err
 			}
 		}
 		if lastOnly || start <= from {

@@ -39,10 +39,11 @@ func (s *Source) shard(ctx context.Context, sel string, from, to int64, maxSerie
 	if err != nil {
 		return nil, err
 	}
-	byName, err := cen.Count(ctx, labels.MetricName)
+	counts, err := cen.Count(ctx, labels.MetricName)
 	if err != nil {
 		return nil, err
 	}
+	byName := counts[0]
 	delete(byName, "") // every series has a name; a count query's stray group is no metric
 	total := 0
 	for _, n := range byName {
@@ -55,22 +56,27 @@ func (s *Source) shard(ctx context.Context, sel string, from, to int64, maxSerie
 	shards := shardByName(cen.matchers[0], byName, maxSeries, func(name string) (string, map[string]int) {
 		sub := cen.Narrow(labels.MetricName, name)
 		names, err := sub.LabelNames(ctx)
+		var byLabel []map[string]int
+		best, i := "", -1
+		if err == nil {
+			best, i, _, err = bestLabel(names, sub.matchers[0], opts.MaxLabelLookups, func(candidates []string) ([][]string, error) {
+				byLabel, err = sub.Count(ctx, candidates...)
+				values := make([][]string, len(byLabel))
+				for i, c := range byLabel {
+					delete(c, "") // the series without the label are in the rest selector
+					values[i] = sortedKeys(c)
+				}
+				return values, err
+			})
+		}
 		if err != nil {
 			s.Client.opts.Log.Info("label discovery failed; the metric is fetched whole and split only if it proves too big", "metric", name, "err", err)
 			return "", nil
 		}
-		counts := map[string]map[string]int{}
-		best, _, err := bestLabel(names, sub.matchers[0], opts.MaxLabelLookups, func(label string) ([]string, error) {
-			c, err := sub.Count(ctx, label)
-			delete(c, "") // the series without the label are in the rest selector
-			counts[label] = c
-			return sortedKeys(c), err
-		})
-		if err != nil {
-			s.Client.opts.Log.Info("label discovery failed; the metric is fetched whole and split only if it proves too big", "metric", name, "err", err)
+		if i < 0 {
 			return "", nil
 		}
-		return best, counts[best]
+		return best, byLabel[i]
 	})
 	s.Client.opts.Log.Info("sharding a large selector", "selector", sel, "series", total, "shards", len(shards), "discovery", cen.Via.String())
 	return shards, nil

@@ -63,13 +63,14 @@ func TestShardsAreDisjointAndComplete(t *testing.T) {
 	ms, _ := parser.NewParser(parser.Options{}).ParseMetricSelector(`{job="api"}`)
 	cen := &Census{Via: SeriesAPI, Sets: found, matchers: [][]*labels.Matcher{ms}}
 	ctx := context.Background()
-	byName, _ := cen.Count(ctx, labels.MetricName)
+	counts, _ := cen.Count(ctx, labels.MetricName)
+	byName := counts[0]
 	const limit = 10
 	shards := shardByName(ms, byName, limit, func(name string) (string, map[string]int) {
 		sub := cen.Narrow(labels.MetricName, name)
 		c, _ := sub.Count(ctx, "instance")
-		delete(c, "")
-		return "instance", c
+		delete(c[0], "")
+		return "instance", c[0]
 	})
 	for i, n := range checkShards(t, shards, append(found, unseen...)) {
 		if n > limit+len(unseen) {

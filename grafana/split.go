@@ -307,14 +307,16 @@ func (sp *splitter) bySeries(ctx context.Context, p part) (part, []part, string,
 	}
 	src := sp.src
 	if !p.pinned(labels.MetricName) {
-		names, err := sp.discover(ctx, func() ([]string, Discovery, error) {
-			return src.LabelValues(ctx, labels.MetricName, p.sel, p.from, p.to)
+		var lists [][]string
+		err := sp.discover(ctx, func() (err error) {
+			lists, _, err = src.LabelValues(ctx, []string{labels.MetricName}, p.sel, p.from, p.to)
+			return err
 		})
 		if err != nil {
 			return p, nil, "", ignoreUndiscovered(err)
 		}
 		var parts []part
-		for _, n := range names {
+		for _, n := range lists[0] {
 			if n != "" && p.admits(labels.MetricName, n) {
 				parts = append(parts, p.pin(labels.MetricName, n))
 			}
@@ -330,13 +332,27 @@ func (sp *splitter) bySeries(ctx context.Context, p part) (part, []part, string,
 		}
 	}
 
-	names, err := sp.discover(ctx, func() ([]string, Discovery, error) { return src.LabelNames(ctx, p.sel, p.from, p.to) })
+	var names []string
+	err := sp.discover(ctx, func() (err error) {
+		names, _, err = src.LabelNames(ctx, p.sel, p.from, p.to)
+		return err
+	})
 	if err != nil {
 		return p, nil, "", ignoreUndiscovered(err)
 	}
-	best, bestValues, err := bestLabel(names, p.ms, sp.opts.MaxLabelLookups, func(name string) ([]string, error) {
-		values, err := sp.discover(ctx, func() ([]string, Discovery, error) { return src.LabelValues(ctx, name, p.sel, p.from, p.to) })
-		return slices.DeleteFunc(values, func(v string) bool { return v == "" || !p.admits(name, v) }), err
+	best, _, bestValues, err := bestLabel(names, p.ms, sp.opts.MaxLabelLookups, func(c []string) ([][]string, error) {
+		var lists [][]string
+		err := sp.discover(ctx, func() (err error) {
+			lists, _, err = src.LabelValues(ctx, c, p.sel, p.from, p.to)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for j, name := range c {
+			lists[j] = slices.DeleteFunc(lists[j], func(v string) bool { return v == "" || !p.admits(name, v) })
+		}
+		return lists, nil
 	})
 	if err != nil {
 		return p, nil, "", ignoreUndiscovered(err)
@@ -371,17 +387,18 @@ func ignoreUndiscovered(err error) error {
 }
 
 // discover runs one lookup (see labels.go: the label API through the
-// resources or the proxy, else count queries). When it fails (no path
+// resources or the proxy, else count queries), which keeps its answer.
+// When it fails (no path
 // allowed, over a limit itself, an answer that is no label list),
 // splitting goes on by time only, the gaps it may leave say why, and the
 // error is errUndiscovered; a cancelled run is its own error.
-func (sp *splitter) discover(ctx context.Context, lookup func() ([]string, Discovery, error)) ([]string, error) {
-	list, _, err := lookup()
+func (sp *splitter) discover(ctx context.Context, lookup func() error) error {
+	err := lookup()
 	if err == nil {
-		return list, nil
+		return nil
 	}
 	if ctx.Err() != nil {
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 	why := err.Error()
 	var se *StatusError
@@ -394,28 +411,31 @@ func (sp *splitter) discover(ctx context.Context, lookup func() ([]string, Disco
 	}
 	sp.noDiscovery = fmt.Sprintf("series discovery failed (%s), so parts were split by time only", why)
 	sp.log.Info("series discovery failed; splitting by time only", "unit", sp.u.Selector, "window", sp.u.Window.String(), "err", err)
-	return nil, errUndiscovered
+	return errUndiscovered
 }
 
 // bestLabel picks the label to cut a selection of matchers ms on: among the
-// first limit of the candidates (splitCandidates), the one with the most
-// values, as values lists them (those that would cut nothing left out).
-func bestLabel(names []string, ms []*labels.Matcher, limit int, values func(name string) ([]string, error)) (string, []string, error) {
-	var best string
-	var bestValues []string
-	for i, name := range splitCandidates(names, ms) {
-		if i >= limit {
-			break
-		}
-		vs, err := values(name)
-		if err != nil {
-			return "", nil, err
-		}
-		if len(vs) > len(bestValues) {
-			best, bestValues = name, vs
+// first limit of the candidates (splitCandidates of names), the one with
+// the most values, as values lists them for all of those at once (the
+// values that would cut nothing left out). It returns the label, its index
+// among the candidates and its values; "" and -1 when none has a value.
+func bestLabel(names []string, ms []*labels.Matcher, limit int, values func(candidates []string) ([][]string, error)) (string, int, []string, error) {
+	candidates := splitCandidates(names, ms)
+	candidates = candidates[:min(limit, len(candidates))]
+	lists, err := values(candidates)
+	if err != nil {
+		return "", -1, nil, err
+	}
+	best := -1
+	for i, vs := range lists {
+		if len(vs) > 0 && (best < 0 || len(vs) > len(lists[best])) {
+			best = i
 		}
 	}
-	return best, bestValues, nil
+	if best < 0 {
+		return "", -1, nil, nil
+	}
+	return candidates[best], best, lists[best], nil
 }
 
 // preferredSplitLabels are looked up first when choosing a label to split

@@ -101,17 +101,17 @@ The estimates are rough: samples are series x range / --scrape-interval (or
 }
 
 type planArgs struct {
-	plan        *extract.Plan
-	client      *grafana.Client
-	datasource  string
-	out         string // "" when not given
-	retention   time.Duration
-	now         time.Time
-	rules       relabel.Rules
-	scrape      time.Duration
-	via         grafana.Transport
-	earlier     []state.Window // installed by an earlier recover of the same plan
-	state       string         // the state file that records them
+	plan       *extract.Plan
+	client     *grafana.Client
+	datasource string
+	out        string // "" when not given
+	retention  time.Duration
+	now        time.Time
+	rules      relabel.Rules
+	scrape     time.Duration
+	via        grafana.Transport
+	earlier    []state.Window // installed by an earlier recover of the same plan
+	state      string         // the state file that records them
 }
 
 // discovery is what series discovery says about a plan's series.
@@ -287,9 +287,9 @@ func countString(n int) string {
 func discover(ctx context.Context, src *grafana.Source, p *extract.Plan, rules relabel.Rules, log *slog.Logger) (discovery, error) {
 	from, to := p.From, p.To-1 // the API's end is inclusive
 	cen, err := src.Census(ctx, p.Selectors, from, to)
-	var byName map[string]int
+	var counts []map[string]int
 	if err == nil {
-		byName, err = cen.Count(ctx, labels.MetricName)
+		counts, err = cen.Count(ctx, labels.MetricName)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -308,6 +308,7 @@ func discover(ctx context.Context, src *grafana.Source, p *extract.Plan, rules r
 		return discovery{total: -1, refused: "series discovery failed: " + why}, nil
 	}
 	d := discovery{via: cen.Via.String()}
+	byName := counts[0]
 	names := make([]string, 0, len(byName))
 	for n := range byName {
 		if n != "" {
