@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
@@ -359,7 +360,11 @@ func (s *Source) countBy(ctx context.Context, selectors, names []string, from, t
 	exprs := make([]func(string) string, len(names))
 	for i, name := range names {
 		out[i] = map[string]int{}
-		exprs[i] = func(sel string) string { return "count by (" + name + ") (" + sel + ")" }
+		by := name
+		if !model.LabelName(name).IsValidLegacy() {
+			by = strconv.Quote(name) // Prometheus 3's form for UTF-8 names
+		}
+		exprs[i] = func(sel string) string { return "count by (" + by + ") (" + sel + ")" }
 	}
 	err := s.countQueries(ctx, selectors, from, to, false, exprs, func(i int, ser extract.Series) {
 		v := ser.Labels.Get(names[i])

@@ -2,6 +2,7 @@ package grafana
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/grafana/sim"
 )
 
@@ -164,5 +168,23 @@ func TestCensusCounts(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestCountByUTF8Label: a label name that is not a PromQL identifier is
+// quoted in count by, as Prometheus 3 reads it.
+func TestCountByUTF8Label(t *testing.T) {
+	var data []extract.Series
+	for _, svc := range []string{"a", "b", "b"} {
+		ls := labels.FromStrings("__name__", "otel_up", "service.name", svc, "i", fmt.Sprint(len(data)))
+		data = append(data, extract.Series{Labels: ls, Samples: []extract.Sample{{T: spWindow.Start, V: 1}}})
+	}
+	srv := sim.New(sim.Config{Series: data, Tokens: []string{token}, RefuseResources: http.StatusNotFound, RefuseProxyLookups: http.StatusNotFound})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	src := &Source{Client: newTestClient(t, hs.URL, Auth{Token: token}), Datasource: promDS}
+	got, via, err := src.LabelValues(context.Background(), []string{"service.name"}, `otel_up`, spWindow.Start, spWindow.End)
+	if err != nil || via != CountQueries || !slices.Equal(got[0], []string{"a", "b"}) {
+		t.Fatalf("values = %q %s, %v", got, via, err)
 	}
 }

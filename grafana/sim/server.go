@@ -10,8 +10,9 @@
 // (service-account tokens, basic auth, session cookies that must be rotated,
 // the CSRF origin check). Label lookups through the datasource's resources
 // (/api/datasources/uid/UID/resources/api/v1/labels and .../label/NAME/values)
-// answer from the same series, and Config can play Mimir's series and
-// samples limits. The datasource proxy
+// answer from the same series (Config can refuse them, and the proxy's
+// lookups, as a Grafana or gateway that does not serve them would), and
+// Config can play Mimir's series and samples limits. The datasource proxy
 // (/api/datasources/proxy/uid/UID/api/v1/query, query_range, series, labels,
 // label/NAME/values) answers Prometheus's own JSON from the same engine,
 // native histograms included, which /api/ds/query turns into heatmap cells.
