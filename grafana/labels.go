@@ -118,7 +118,7 @@ func (s *Source) promAPI(ctx context.Context, endpoint string, q url.Values, dat
 		}
 		why = strings.TrimPrefix(d.String(), "via ") + ": " + why
 		s.Client.refused.Store(key, why)
-		s.Client.opts.Log.Info("Grafana refuses label lookups on this path; trying the next", "path", d.String(), "why", why)
+		s.Client.opts.Log.Info("Grafana refuses label lookups on this path; trying the next", "why", why)
 		whys = append(whys, why)
 	}
 	return 0, &apiRefused{why: strings.Join(whys, "; ")}

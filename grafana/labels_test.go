@@ -2,6 +2,7 @@ package grafana
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -118,6 +119,12 @@ func TestLabelLookupErrors(t *testing.T) {
 	unknown := &Source{Client: src.Client, Datasource: Datasource{UID: "nope"}}
 	if _, _, err := unknown.LabelNames(ctx, `temp`, from, to); err == nil {
 		t.Fatal("an unknown datasource answered")
+	}
+	// A 401 is about the credentials, not the path: it stops at once.
+	src.Client = newTestClient(t, src.Client.opts.URL, Auth{Token: "glsa_wrong"})
+	var abort *extract.AbortError
+	if _, _, err := src.LabelNames(ctx, `temp`, from, to); !errors.As(err, &abort) || src.Client.Stats().Requests != 1 {
+		t.Fatalf("wrong token: %v after %d requests; want an abort after one", err, src.Client.Stats().Requests)
 	}
 }
 

@@ -388,10 +388,9 @@ func ignoreUndiscovered(err error) error {
 
 // discover runs one lookup (see labels.go: the label API through the
 // resources or the proxy, else count queries), which keeps its answer.
-// When it fails (no path
-// allowed, over a limit itself, an answer that is no label list),
-// splitting goes on by time only, the gaps it may leave say why, and the
-// error is errUndiscovered; a cancelled run is its own error.
+// When it fails (no path allowed, over a limit itself, an answer that is
+// no label list), splitting goes on by time only, the gaps it may leave say
+// why, and the error is errUndiscovered; a cancelled run is its own error.
 func (sp *splitter) discover(ctx context.Context, lookup func() error) error {
 	err := lookup()
 	if err == nil {

@@ -299,11 +299,13 @@ func discover(ctx context.Context, src *grafana.Source, p *extract.Plan, rules r
 		why := err.Error()
 		var se *grafana.StatusError
 		if errors.As(err, &se) {
-			// Without the path, which repeats the selectors URL-encoded.
-			why = fmt.Sprintf("HTTP %d", se.Status)
+			// Without the path, which repeats the selectors URL-encoded;
+			// what the error says around it stays.
+			short := fmt.Sprintf("HTTP %d", se.Status)
 			if se.Message != "" {
-				why += ": " + se.Message
+				short += ": " + se.Message
 			}
+			why = strings.Replace(why, se.Error(), short, 1)
 		}
 		return discovery{total: -1, refused: "series discovery failed: " + why}, nil
 	}
