@@ -195,3 +195,32 @@ func TestCountByUTF8Label(t *testing.T) {
 		t.Fatalf("values = %q %s, %v", got, via, err)
 	}
 }
+
+// TestLabelLookupsPastAPage: a gateway that answers the resources path
+// with its own page (a login or "not allowed" page, even with 200) is a
+// refused path too: the proxy answers instead, and the page is asked for
+// once.
+func TestLabelLookupsPastAPage(t *testing.T) {
+	srv := sim.New(sim.Config{Series: spData, Tokens: []string{token}})
+	pages := 0
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/resources/") {
+			pages++
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = w.Write([]byte("<html><body>Sign in</body></html>"))
+			return
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	defer hs.Close()
+	src := &Source{Client: newTestClient(t, hs.URL, Auth{Token: token}), Datasource: promDS}
+	for range 2 {
+		names, via, err := src.LabelNames(context.Background(), `temp`, spWindow.Start, spWindow.End)
+		if err != nil || via != DatasourceProxy || !slices.Equal(names, []string{"__name__", "job", "sensor"}) {
+			t.Fatalf("label names = %q %s, %v", names, via, err)
+		}
+	}
+	if pages != 1 {
+		t.Errorf("the page was asked for %d times, want once", pages)
+	}
+}
