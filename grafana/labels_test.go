@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -39,7 +40,7 @@ var discoveryCases = []struct {
 
 // discoverySource serves spData with the case's refusals; routes counts
 // the requests each path got.
-func discoverySource(t *testing.T, refuseResources, refuseProxy int, via Transport) (*Source, *sim.Server, map[Discovery]int) {
+func discoverySource(t *testing.T, refuseResources, refuseProxy int, via Transport) (*Source, *sim.Server, func() map[Discovery]int) {
 	t.Helper()
 	srv := sim.New(sim.Config{Series: spData, Tokens: []string{token}, RefuseResources: refuseResources, RefuseProxyLookups: refuseProxy})
 	var mu sync.Mutex
@@ -59,7 +60,12 @@ func discoverySource(t *testing.T, refuseResources, refuseProxy int, via Transpo
 		srv.ServeHTTP(w, r)
 	}))
 	t.Cleanup(hs.Close)
-	return &Source{Client: newTestClient(t, hs.URL, Auth{Token: token}), Datasource: promDS, Via: via}, srv, routes
+	snapshot := func() map[Discovery]int {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(routes)
+	}
+	return &Source{Client: newTestClient(t, hs.URL, Auth{Token: token}), Datasource: promDS, Via: via}, srv, snapshot
 }
 
 func TestLabelLookups(t *testing.T) {
@@ -67,7 +73,7 @@ func TestLabelLookups(t *testing.T) {
 	from, to := spWindow.Start, spWindow.End
 	for _, tc := range discoveryCases {
 		t.Run(tc.name, func(t *testing.T) {
-			src, _, routes := discoverySource(t, tc.refuseResources, tc.refuseProxy, tc.via)
+			src, _, requests := discoverySource(t, tc.refuseResources, tc.refuseProxy, tc.via)
 			check := func(what string, got []string, via Discovery, err error, want ...string) {
 				t.Helper()
 				if err != nil || !slices.Equal(got, want) || via != tc.want {
@@ -88,6 +94,7 @@ func TestLabelLookups(t *testing.T) {
 			// The path that answers answered every lookup; each refused
 			// one was asked once, by the first lookup.
 			const lookups = 5
+			routes := requests()
 			for route, refused := range map[Discovery]bool{SeriesAPI: tc.refuseResources != 0, DatasourceProxy: tc.refuseProxy != 0} {
 				want := 0
 				switch {
@@ -202,10 +209,10 @@ func TestCountByUTF8Label(t *testing.T) {
 // once.
 func TestLabelLookupsPastAPage(t *testing.T) {
 	srv := sim.New(sim.Config{Series: spData, Tokens: []string{token}})
-	pages := 0
+	var pages atomic.Int32
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.Contains(r.URL.Path, "/resources/") {
-			pages++
+			pages.Add(1)
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			_, _ = w.Write([]byte("<html><body>Sign in</body></html>"))
 			return
@@ -220,7 +227,7 @@ func TestLabelLookupsPastAPage(t *testing.T) {
 			t.Fatalf("label names = %q %s, %v", names, via, err)
 		}
 	}
-	if pages != 1 {
-		t.Errorf("the page was asked for %d times, want once", pages)
+	if n := pages.Load(); n != 1 {
+		t.Errorf("the page was asked for %d times, want once", n)
 	}
 }

@@ -170,6 +170,8 @@ func TestRecoverShardsByCountQueries(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no sharding via count queries logged:\n%s", stderr)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if series, _ := strconv.Atoi(m[1]); series != len(data) || most > limit || most == 0 {
 		t.Errorf("counted %s series of %d; a data query selected up to %d series, want 1 to %d", m[1], len(data), most, limit)
 	}
