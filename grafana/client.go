@@ -78,6 +78,11 @@ type Client struct {
 	save     func(session string) error
 
 	requests, retries, rotations, wireBytes, bytes atomic.Int64
+
+	// refused holds the label API paths Grafana refused, by pathKey, with
+	// why: discovery goes straight to the next path instead of paying a
+	// refused request every lookup.
+	refused sync.Map
 }
 
 // NewClient checks the options and prepares the HTTP client.

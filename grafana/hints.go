@@ -128,10 +128,14 @@ func limitHint(limit string) string {
 	return ""
 }
 
+// errHTMLPage lets discovery tell a page (a gateway refusing a route)
+// from Grafana's own answers.
+var errHTMLPage = errors.New("an HTML page")
+
 // htmlAnswer explains an API call answered with a web page instead of
 // JSON: no retry can fix that, and Grafana's API never does it.
 func htmlAnswer(method, path, url string) error {
-	err := fmt.Errorf("%s %s answered with an HTML page, not Grafana's JSON API: either --grafana-url %s is not the address Grafana serves its API at (a missing sub-path such as /grafana, or another application), or a login proxy in front of Grafana (SSO, oauth2-proxy, an access gateway) answered with its login page; give the URL at which %s/api/health answers JSON, or one that bypasses the login proxy", method, path, url, url)
+	err := fmt.Errorf("%s %s answered with %w, not Grafana's JSON API: either --grafana-url %s is not the address Grafana serves its API at (a missing sub-path such as /grafana, or another application), or a login proxy in front of Grafana (SSO, oauth2-proxy, an access gateway) answered with its login page; give the URL at which %s/api/health answers JSON, or one that bypasses the login proxy", method, path, errHTMLPage, url, url)
 	if strings.HasPrefix(path, "/api/datasources/proxy/") {
 		// Grafana hands back whatever the datasource's server answered,
 		// headers included: a page there passes through unchanged.

@@ -2,67 +2,232 @@ package grafana
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/grafana/sim"
 )
 
+// discoveryCases are the ways Grafana may let discovery through: every
+// lookup must answer the same, from the path the case names, and a refused
+// path is asked once per client, not once per lookup.
+var discoveryCases = []struct {
+	name            string
+	refuseResources int // status of the resources routes; 0 serves them
+	refuseProxy     int // status of the proxy's lookup routes; 0 serves them
+	via             Transport
+	want            Discovery
+}{
+	{"resources", 0, 0, DSQuery, SeriesAPI},
+	{"resources not found: the proxy", http.StatusNotFound, 0, DSQuery, DatasourceProxy},
+	{"resources forbidden: the proxy", http.StatusForbidden, 0, DSQuery, DatasourceProxy},
+	{"both refused: count queries", http.StatusNotFound, http.StatusForbidden, DSQuery, CountQueries},
+	{"--via proxy prefers the proxy", 0, 0, Proxy, DatasourceProxy},
+	{"--via proxy, proxy refused: resources", 0, http.StatusForbidden, Proxy, SeriesAPI},
+	{"--via proxy, both refused: count queries through the proxy", http.StatusNotFound, http.StatusNotFound, Proxy, CountQueries},
+}
+
+// discoverySource serves spData with the case's refusals; routes counts
+// the requests each path got.
+func discoverySource(t *testing.T, refuseResources, refuseProxy int, via Transport) (*Source, *sim.Server, func() map[Discovery]int) {
+	t.Helper()
+	srv := sim.New(sim.Config{Series: spData, Tokens: []string{token}, RefuseResources: refuseResources, RefuseProxyLookups: refuseProxy})
+	var mu sync.Mutex
+	routes := map[Discovery]int{}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		mu.Lock()
+		switch {
+		case strings.Contains(p, "/resources/api/v1/"):
+			routes[SeriesAPI]++
+		case strings.HasPrefix(p, "/api/datasources/proxy/") && !strings.HasSuffix(p, "/query") && !strings.HasSuffix(p, "/query_range"):
+			routes[DatasourceProxy]++
+		case p == "/api/ds/query" || strings.HasPrefix(p, "/api/datasources/proxy/"):
+			routes[CountQueries]++ // or data queries
+		}
+		mu.Unlock()
+		srv.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	snapshot := func() map[Discovery]int {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(routes)
+	}
+	return &Source{Client: newTestClient(t, hs.URL, Auth{Token: token}), Datasource: promDS, Via: via}, srv, snapshot
+}
+
 func TestLabelLookups(t *testing.T) {
-	srv := sim.New(sim.Config{Series: spData, Tokens: []string{token}})
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	c := newTestClient(t, hs.URL, Auth{Token: token})
 	ctx := context.Background()
 	from, to := spWindow.Start, spWindow.End
+	for _, tc := range discoveryCases {
+		t.Run(tc.name, func(t *testing.T) {
+			src, _, requests := discoverySource(t, tc.refuseResources, tc.refuseProxy, tc.via)
+			check := func(what string, got []string, via Discovery, err error, want ...string) {
+				t.Helper()
+				if err != nil || !slices.Equal(got, want) || via != tc.want {
+					t.Errorf("%s = %q %s, %v; want %q %s", what, got, via, err, want, tc.want)
+				}
+			}
+			names, via, err := src.LabelValues(ctx, []string{"__name__"}, `{job=~"api|node"}`, from, to)
+			check("metric names", names[0], via, err, "mem_bytes", "req_total")
+			values, via, err := src.LabelValues(ctx, []string{"instance", "job"}, `req_total`, from, to)
+			check("instances", values[0], via, err, "i0", "i1", "i2", "i3", "i4", "i5")
+			check("jobs", values[1], via, err, "api")
+			lnames, via, err := src.LabelNames(ctx, `temp`, from, to)
+			check("label names", lnames, via, err, "__name__", "job", "sensor")
+			// Far before the data: nothing.
+			none, via, err := src.LabelValues(ctx, []string{"__name__"}, `{job=~".+"}`, from-48*3600000, from-47*3600000)
+			check("names before the data", none[0], via, err)
 
-	names, err := c.LabelValues(ctx, promDS, "__name__", `{job=~"api|node"}`, from, to)
-	if err != nil || !slices.Equal(names, []string{"mem_bytes", "req_total"}) {
-		t.Fatalf("metric names = %q, %v", names, err)
+			// The path that answers answered every lookup; each refused
+			// one was asked once, by the first lookup.
+			const lookups = 5
+			routes := requests()
+			for route, refused := range map[Discovery]bool{SeriesAPI: tc.refuseResources != 0, DatasourceProxy: tc.refuseProxy != 0} {
+				want := 0
+				switch {
+				case route == tc.want:
+					want = lookups
+				case refused:
+					want = 1
+				}
+				if routes[route] != want {
+					t.Errorf("%d lookups %s, want %d (requests: %v)", routes[route], route, want, routes)
+				}
+			}
+		})
 	}
-	values, err := c.LabelValues(ctx, promDS, "instance", `req_total`, from, to)
-	if err != nil || !slices.Equal(values, []string{"i0", "i1", "i2", "i3", "i4", "i5"}) {
-		t.Fatalf("instances = %q, %v", values, err)
-	}
-	lnames, err := c.LabelNames(ctx, promDS, `temp`, from, to)
-	if err != nil || !slices.Equal(lnames, []string{"__name__", "job", "sensor"}) {
-		t.Fatalf("label names = %q, %v", lnames, err)
-	}
-	// Far before the data: nothing.
-	none, err := c.LabelValues(ctx, promDS, "__name__", `{job=~".+"}`, from-48*3600000, from-47*3600000)
-	if err != nil || len(none) != 0 {
-		t.Fatalf("names before the data = %q, %v", none, err)
-	}
-	if _, err := c.LabelNames(ctx, Datasource{UID: "nope"}, `temp`, from, to); err == nil {
-		t.Fatal("an unknown datasource answered")
-	}
-	if _, err := c.LabelNames(ctx, promDS, `{job=`, from, to); err == nil {
+}
+
+func TestLabelLookupErrors(t *testing.T) {
+	ctx := context.Background()
+	from, to := spWindow.Start, spWindow.End
+	src, _, _ := discoverySource(t, 0, 0, DSQuery)
+	// A bad selector is Prometheus's answer through a path that works: no
+	// other path is tried, and it stays usable.
+	if _, _, err := src.LabelNames(ctx, `{job=`, from, to); err == nil {
 		t.Fatal("a bad selector answered")
 	}
-	if got := srv.Counters().LabelLookups; got != 5 {
-		t.Fatalf("lookups = %d, want 5", got)
+	if _, via, err := src.LabelNames(ctx, `temp`, from, to); err != nil || via != SeriesAPI {
+		t.Fatalf("after a bad selector: %s, %v", via, err)
+	}
+	unknown := &Source{Client: src.Client, Datasource: Datasource{UID: "nope"}}
+	if _, _, err := unknown.LabelNames(ctx, `temp`, from, to); err == nil {
+		t.Fatal("an unknown datasource answered")
+	}
+	// A 401 is about the credentials, not the path: it stops at once.
+	src.Client = newTestClient(t, src.Client.opts.URL, Auth{Token: "glsa_wrong"})
+	var abort *extract.AbortError
+	if _, _, err := src.LabelNames(ctx, `temp`, from, to); !errors.As(err, &abort) || src.Client.Stats().Requests != 1 {
+		t.Fatalf("wrong token: %v after %d requests; want an abort after one", err, src.Client.Stats().Requests)
 	}
 }
 
 func TestSeriesLookup(t *testing.T) {
-	srv := sim.New(sim.Config{Series: spData, Tokens: []string{token}})
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	c := newTestClient(t, hs.URL, Auth{Token: token})
 	ctx := context.Background()
 	from, to := spWindow.Start, spWindow.End
-
-	got, err := c.Series(ctx, promDS, []string{`req_total`, `{__name__="req_total",instance="i0"}`}, from, to)
-	if err != nil || len(got) != 7 {
-		t.Fatalf("series = %v, %v; want the 7 req_total series once each", got, err)
+	src, _, _ := discoverySource(t, 0, 0, DSQuery)
+	got, via, err := src.Series(ctx, []string{`req_total`, `{__name__="req_total",instance="i0"}`}, from, to)
+	if err != nil || len(got) != 7 || via != SeriesAPI {
+		t.Fatalf("series = %v, %s, %v; want the 7 req_total series once each", got, via, err)
 	}
 	for _, ls := range got {
 		if ls.Get("__name__") != "req_total" || ls.Get("job") != "api" {
 			t.Fatalf("series %s", ls)
 		}
 	}
-	if _, err := c.Series(ctx, promDS, []string{`{job=`}, from, to); err == nil {
+	if _, _, err := src.Series(ctx, []string{`{job=`}, from, to); err == nil {
 		t.Fatal("a bad selector answered")
+	}
+}
+
+// TestCensusCounts: the series API's label sets and count queries count
+// the same, over one window and over several days (counted a day at a
+// time).
+func TestCensusCounts(t *testing.T) {
+	ctx := context.Background()
+	sels := []string{`{job=~"api|node"}`, `temp`}
+	want := map[string]map[string]int{
+		"__name__": {"req_total": 7, "mem_bytes": 3, "temp": 2},
+		"instance": {"": 3, "i0": 1, "i1": 1, "i2": 1, "i3": 1, "i4": 1, "i5": 1, "n0": 1, "n1": 1, "n2": 1},
+	}
+	for _, tc := range discoveryCases {
+		for _, days := range []int64{0, 3} {
+			t.Run(tc.name, func(t *testing.T) {
+				src, _, _ := discoverySource(t, tc.refuseResources, tc.refuseProxy, tc.via)
+				from, to := spWindow.Start-days*86400000, spWindow.End
+				cen, err := src.Census(ctx, sels, from, to)
+				if err != nil || cen.Via != tc.want {
+					t.Fatalf("census %v %v, want via %s", cen, err, tc.want)
+				}
+				got, err := cen.Count(ctx, "__name__", "instance")
+				if err != nil || len(got) != 2 || !maps.Equal(got[0], want["__name__"]) || !maps.Equal(got[1], want["instance"]) {
+					t.Errorf("counts by name and instance = %v, %v; want %v", got, err, want)
+				}
+				names, err := cen.Narrow("__name__", "temp").LabelNames(ctx)
+				if err != nil || !slices.Equal(names, []string{"__name__", "job", "sensor"}) {
+					t.Errorf("label names of temp = %q, %v", names, err)
+				}
+			})
+		}
+	}
+}
+
+// TestCountByUTF8Label: a label name that is not a PromQL identifier is
+// quoted in count by, as Prometheus 3 reads it.
+func TestCountByUTF8Label(t *testing.T) {
+	var data []extract.Series
+	for _, svc := range []string{"a", "b", "b"} {
+		ls := labels.FromStrings("__name__", "otel_up", "service.name", svc, "i", fmt.Sprint(len(data)))
+		data = append(data, extract.Series{Labels: ls, Samples: []extract.Sample{{T: spWindow.Start, V: 1}}})
+	}
+	srv := sim.New(sim.Config{Series: data, Tokens: []string{token}, RefuseResources: http.StatusNotFound, RefuseProxyLookups: http.StatusNotFound})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	src := &Source{Client: newTestClient(t, hs.URL, Auth{Token: token}), Datasource: promDS}
+	got, via, err := src.LabelValues(context.Background(), []string{"service.name"}, `otel_up`, spWindow.Start, spWindow.End)
+	if err != nil || via != CountQueries || !slices.Equal(got[0], []string{"a", "b"}) {
+		t.Fatalf("values = %q %s, %v", got, via, err)
+	}
+}
+
+// TestLabelLookupsPastAPage: a gateway that answers the resources path
+// with its own page (a login or "not allowed" page, even with 200) is a
+// refused path too: the proxy answers instead, and the page is asked for
+// once.
+func TestLabelLookupsPastAPage(t *testing.T) {
+	srv := sim.New(sim.Config{Series: spData, Tokens: []string{token}})
+	var pages atomic.Int32
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/resources/") {
+			pages.Add(1)
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = w.Write([]byte("<html><body>Sign in</body></html>"))
+			return
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	defer hs.Close()
+	src := &Source{Client: newTestClient(t, hs.URL, Auth{Token: token}), Datasource: promDS}
+	for range 2 {
+		names, via, err := src.LabelNames(context.Background(), `temp`, spWindow.Start, spWindow.End)
+		if err != nil || via != DatasourceProxy || !slices.Equal(names, []string{"__name__", "job", "sensor"}) {
+			t.Fatalf("label names = %q %s, %v", names, via, err)
+		}
+	}
+	if n := pages.Load(); n != 1 {
+		t.Errorf("the page was asked for %d times, want once", n)
 	}
 }

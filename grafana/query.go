@@ -266,6 +266,11 @@ func (s *Source) StreamBatch(ctx context.Context, units []extract.Unit, add func
 			// The request failed as a whole and no smaller one would fare
 			// better: the server is down or refuses us.
 			errs[i] = e
+		case err != nil && len(units) == 1:
+			// The request was this unit's alone, so its error is the
+			// unit's own, after the client's retries: sent again
+			// unchanged it would only fail again.
+			errs[i] = s.recover(ctx, u, e, addOne)
 		case err != nil || errors.As(e, &rq):
 			errs[i] = s.Stream(ctx, u, addOne)
 		default:

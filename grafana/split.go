@@ -305,16 +305,18 @@ func (sp *splitter) bySeries(ctx context.Context, p part) (part, []part, string,
 	if sp.noDiscovery != "" || sp.flat[p.sel] {
 		return p, nil, "", nil
 	}
-	c, ds := sp.src.Client, sp.src.Datasource
+	src := sp.src
 	if !p.pinned(labels.MetricName) {
-		names, ok, err := sp.discover(ctx, func() ([]string, error) {
-			return c.LabelValues(ctx, ds, labels.MetricName, p.sel, p.from, p.to)
+		var lists [][]string
+		err := sp.discover(ctx, func() (err error) {
+			lists, _, err = src.LabelValues(ctx, []string{labels.MetricName}, p.sel, p.from, p.to)
+			return err
 		})
-		if !ok {
-			return p, nil, "", err
+		if err != nil {
+			return p, nil, "", ignoreUndiscovered(err)
 		}
 		var parts []part
-		for _, n := range names {
+		for _, n := range lists[0] {
 			if n != "" && p.admits(labels.MetricName, n) {
 				parts = append(parts, p.pin(labels.MetricName, n))
 			}
@@ -330,24 +332,30 @@ func (sp *splitter) bySeries(ctx context.Context, p part) (part, []part, string,
 		}
 	}
 
-	names, ok, err := sp.discover(ctx, func() ([]string, error) { return c.LabelNames(ctx, ds, p.sel, p.from, p.to) })
-	if !ok {
-		return p, nil, "", err
+	var names []string
+	err := sp.discover(ctx, func() (err error) {
+		names, _, err = src.LabelNames(ctx, p.sel, p.from, p.to)
+		return err
+	})
+	if err != nil {
+		return p, nil, "", ignoreUndiscovered(err)
 	}
-	var best string
-	var bestValues []string
-	for i, name := range splitCandidates(names, p) {
-		if i >= sp.opts.MaxLabelLookups {
-			break
+	best, _, bestValues, err := bestLabel(names, p.ms, sp.opts.MaxLabelLookups, func(c []string) ([][]string, error) {
+		var lists [][]string
+		err := sp.discover(ctx, func() (err error) {
+			lists, _, err = src.LabelValues(ctx, c, p.sel, p.from, p.to)
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
-		values, ok, err := sp.discover(ctx, func() ([]string, error) { return c.LabelValues(ctx, ds, name, p.sel, p.from, p.to) })
-		if !ok {
-			return p, nil, "", err
+		for j, name := range c {
+			lists[j] = slices.DeleteFunc(lists[j], func(v string) bool { return v == "" || !p.admits(name, v) })
 		}
-		values = slices.DeleteFunc(values, func(v string) bool { return v == "" || !p.admits(name, v) })
-		if len(values) > len(bestValues) {
-			best, bestValues = name, values
-		}
+		return lists, nil
+	})
+	if err != nil {
+		return p, nil, "", ignoreUndiscovered(err)
 	}
 	if len(bestValues) < 2 {
 		// One value, or none: that label does not make smaller parts.
@@ -365,17 +373,31 @@ func (sp *splitter) bySeries(ctx context.Context, p part) (part, []part, string,
 	return p, parts, "label " + best, nil
 }
 
-// discover runs one label lookup. When it fails (no permission, over a
-// limit itself, an answer that is no label list), splitting goes on by
-// time only and the gaps it may leave say why; only a cancelled run is an
-// error.
-func (sp *splitter) discover(ctx context.Context, lookup func() ([]string, error)) ([]string, bool, error) {
-	list, err := lookup()
+// errUndiscovered stops series splitting after a failed lookup; the part
+// is split by time.
+var errUndiscovered = errors.New("series discovery failed")
+
+// ignoreUndiscovered keeps only the errors that fail the unit: a cancelled
+// run.
+func ignoreUndiscovered(err error) error {
+	if errors.Is(err, errUndiscovered) {
+		return nil
+	}
+	return err
+}
+
+// discover runs one lookup (see labels.go: the label API through the
+// resources or the proxy, else count queries), which keeps its answer.
+// When it fails (no path allowed, over a limit itself, an answer that is
+// no label list), splitting goes on by time only, the gaps it may leave say
+// why, and the error is errUndiscovered; a cancelled run is its own error.
+func (sp *splitter) discover(ctx context.Context, lookup func() error) error {
+	err := lookup()
 	if err == nil {
-		return list, true, nil
+		return nil
 	}
 	if ctx.Err() != nil {
-		return nil, false, ctx.Err()
+		return ctx.Err()
 	}
 	why := err.Error()
 	var se *StatusError
@@ -386,19 +408,44 @@ func (sp *splitter) discover(ctx context.Context, lookup func() ([]string, error
 			why += ": " + se.Message
 		}
 	}
-	sp.noDiscovery = fmt.Sprintf("series discovery through the datasource's label API failed (%s), so parts were split by time only", why)
+	sp.noDiscovery = fmt.Sprintf("series discovery failed (%s), so parts were split by time only", why)
 	sp.log.Info("series discovery failed; splitting by time only", "unit", sp.u.Selector, "window", sp.u.Window.String(), "err", err)
-	return nil, false, nil
+	return errUndiscovered
+}
+
+// bestLabel picks the label to cut a selection of matchers ms on: among the
+// first limit of the candidates (splitCandidates of names), the one with
+// the most values, as values lists them for all of those at once (the
+// values that would cut nothing left out). It returns the label, its index
+// among the candidates and its values; "" and -1 when none has a value.
+func bestLabel(names []string, ms []*labels.Matcher, limit int, values func(candidates []string) ([][]string, error)) (string, int, []string, error) {
+	candidates := splitCandidates(names, ms)
+	candidates = candidates[:min(limit, len(candidates))]
+	lists, err := values(candidates)
+	if err != nil {
+		return "", -1, nil, err
+	}
+	best := -1
+	for i, vs := range lists {
+		if len(vs) > 0 && (best < 0 || len(vs) > len(lists[best])) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return "", -1, nil, nil
+	}
+	return candidates[best], best, lists[best], nil
 }
 
 // preferredSplitLabels are looked up first when choosing a label to split
 // on: labels that usually have many values.
 var preferredSplitLabels = []string{"instance", "pod", "container", "le", "id", "device", "cpu", "path", "handler", "code", "method", "mode"}
 
-// splitCandidates orders the label names worth splitting p on: neither the
-// metric name nor a label p already pins, the usual high-cardinality ones
-// first, then the others alphabetically.
-func splitCandidates(names []string, p part) []string {
+// splitCandidates orders the label names worth cutting the selection of
+// matchers ms on: neither the metric name nor a label ms already pins, the
+// usual high-cardinality ones first, then the others alphabetically.
+func splitCandidates(names []string, ms []*labels.Matcher) []string {
+	p := part{ms: ms}
 	var out []string
 	for _, n := range names {
 		if n != labels.MetricName && !p.pinned(n) {

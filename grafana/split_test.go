@@ -231,6 +231,12 @@ func TestFetchSplits(t *testing.T) {
 		}
 		return nil
 	}
+	noDiscovery := func(c sim.PromCall) *sim.PromReply {
+		if isQueryCall(c) && strings.Contains(c.Expr, "last_over_time(") {
+			return &sim.PromReply{Status: http.StatusUnprocessableEntity, Body: chunksLimit}
+		}
+		return forbidden(c)
+	}
 	neverC := func(c sim.PromCall) *sim.PromReply {
 		if isQueryCall(c) && touches(c.Expr, bigC) {
 			return &sim.PromReply{Status: http.StatusUnprocessableEntity, Body: chunksLimit}
@@ -266,8 +272,10 @@ func TestFetchSplits(t *testing.T) {
 			cfg: sim.Config{MaxSamplesPerQuery: 2000}, onlyBy: "time"},
 		{name: "a timeout that survives retries: by time", sel: `{__name__=~"req_total|mem_bytes"}`,
 			cfg: sim.Config{Intercept: timeout}, retries: 1, onlyBy: "time"},
-		{name: "label lookups forbidden: by time", sel: `{__name__=~"mem_bytes|temp"}`,
-			cfg: sim.Config{MaxSamplesPerQuery: 2000, Intercept: forbidden}, onlyBy: "time", logged: "series discovery failed; splitting by time only"},
+		{name: "label lookups forbidden: by metric name through count queries", sel: `{__name__=~"mem_bytes|temp"}`,
+			cfg: sim.Config{MaxSamplesPerQuery: 2000, Intercept: forbidden}, firstBy: "metric name"},
+		{name: "label lookups forbidden, count queries too big: by time", sel: `{__name__=~"mem_bytes|temp"}`,
+			cfg: sim.Config{MaxSamplesPerQuery: 2000, Intercept: noDiscovery}, onlyBy: "time", logged: "series discovery failed; splitting by time only"},
 		{name: "a series that never passes is the only gap", sel: `{__name__=~"big|mem_bytes"}`,
 			cfg: sim.Config{Intercept: neverC}, firstBy: "metric name",
 			missing: []string{bigC.String()}, gapSel: `big{instance="c"}`, gapReason: []string{"err-mimir-max-chunks-per-query", "too big for the datasource's limits, split as far as it goes"}},

@@ -121,7 +121,7 @@ func (s *selectFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&s.match, "match", nil, "series selector, e.g. '{job=\"node\"}' (repeatable; default: every series)")
 	fs.DurationVar(&s.step, "step", 0, "resample at this exact step (e.g. 15s) instead of fetching the raw samples")
 	fs.IntVar(&s.concurrency, "concurrency", 4, "queries in flight at once")
-	fs.IntVar(&s.maxSeries, "max-series-per-query", 10000, "shard a selector that matches more series than this (found through the datasource's series API) by metric name and label values before fetching; 0 to never shard")
+	fs.IntVar(&s.maxSeries, "max-series-per-query", 10000, "shard a selector that matches more series than this (counted through the datasource's series API, or count queries where Grafana refuses it) by metric name and label values before fetching; 0 to never shard")
 	fs.StringVar(&s.via, "via", "ds", "how to read from Grafana: ds (/api/ds/query, up to 8 queries a request) or proxy (the datasource proxy, /api/datasources/proxy/uid/UID/api/v1/..., one query a request): choose proxy to recover native histograms, which /api/ds/query cannot carry; it needs Grafana to allow the datasource proxy (access \"Server\") for your credentials")
 }
 

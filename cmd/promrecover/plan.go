@@ -6,17 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
@@ -46,8 +42,9 @@ func newPlanCmd(logger func() *slog.Logger) *cobra.Command {
 the 2h windows, which of them an earlier recover into --out already installed
 (from its resume state, when their blocks are still there), reach into the
 last 3h (a running Prometheus's head) or fall past --retention; the series per metric the selectors match,
-found through the datasource's label and series API (unknown when Grafana
-refuses it); and estimates of the requests, samples and download size of
+counted through the datasource's series API (through its resources or the
+datasource proxy) or, where Grafana refuses both, with count queries, and
+which of these answered; and estimates of the requests, samples and download size of
 the windows that remain.
 
 The estimates are rough: samples are series x range / --scrape-interval (or
@@ -83,7 +80,7 @@ The estimates are rough: samples are series x range / --scrape-interval (or
 				return err
 			}
 			pa := planArgs{plan: plan, client: client, datasource: conn.datasource,
-				out: out, retention: ret, now: now, rules: rules, scrape: scrape, concurrency: sel.concurrency, via: sel.transport}
+				out: out, retention: ret, now: now, rules: rules, scrape: scrape, via: sel.transport}
 			prior := &recovery{plan: plan, grafanaURL: conn.url, datasource: conn.datasource, out: out, statePath: statePath, restart: restart, relabel: rules}
 			if pa.earlier, pa.state, err = prior.earlierDone(); err != nil {
 				return err
@@ -104,26 +101,29 @@ The estimates are rough: samples are series x range / --scrape-interval (or
 }
 
 type planArgs struct {
-	plan        *extract.Plan
-	client      *grafana.Client
-	datasource  string
-	out         string // "" when not given
-	retention   time.Duration
-	now         time.Time
-	rules       relabel.Rules
-	scrape      time.Duration
-	concurrency int
-	via         grafana.Transport
-	earlier     []state.Window // installed by an earlier recover of the same plan
-	state       string         // the state file that records them
+	plan       *extract.Plan
+	client     *grafana.Client
+	datasource string
+	out        string // "" when not given
+	retention  time.Duration
+	now        time.Time
+	rules      relabel.Rules
+	scrape     time.Duration
+	via        grafana.Transport
+	earlier    []state.Window // installed by an earlier recover of the same plan
+	state      string         // the state file that records them
 }
 
-// discovery is what the datasource's label API says about a plan's series.
+// discovery is what series discovery says about a plan's series.
 type discovery struct {
 	metrics []metricCount // by name
 	total   int           // distinct series; -1 when unknown
 	refused string        // why the counts are unknown, "" when known
+	via     string        // which source counted them, as grafana.Discovery words it
 	merges  []string      // relabelling collisions among the series found
+	// unchecked: relabelling collisions could not be looked for (count
+	// queries give no label sets).
+	unchecked bool
 }
 
 type metricCount struct {
@@ -153,7 +153,7 @@ func runPlan(ctx context.Context, stdout io.Writer, log *slog.Logger, a planArgs
 		cutoff = newest - a.retention.Milliseconds()
 	}
 	windows := extract.ClassifyWindows(p, a.now.Add(-headSpan).UnixMilli(), cutoff)
-	d, err := discover(ctx, a.client, ds, p, a.rules, max(a.concurrency, 1), log)
+	d, err := discover(ctx, &grafana.Source{Client: a.client, Datasource: ds, Via: a.via}, p, a.rules, log)
 	if err != nil {
 		return err
 	}
@@ -215,6 +215,7 @@ func runPlan(ctx context.Context, stdout io.Writer, log *slog.Logger, a planArgs
 			width = max(width, len(countString(m.series)))
 		}
 		width = max(width, len(countString(d.total)))
+		fmt.Fprintf(stdout, "series per metric, counted %s:\n", d.via)
 		tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintf(tw, "METRIC\t%*s\n", width, "SERIES")
 		for _, m := range d.metrics {
@@ -230,6 +231,9 @@ func runPlan(ctx context.Context, stdout io.Writer, log *slog.Logger, a planArgs
 	}
 	if len(d.merges) > 0 {
 		fmt.Fprintln(stdout, "recover fails every window in which merged series both have samples; drop fewer labels")
+	}
+	if d.unchecked {
+		fmt.Fprintln(stdout, "relabelling: series it would merge are not looked for (count queries give no label sets); recover fails a window where it merges series")
 	}
 
 	fmt.Fprintln(stdout)
@@ -275,13 +279,19 @@ func countString(n int) string {
 	return fmt.Sprint(n)
 }
 
-// discover lists the metric names the selectors match in the plan's range,
-// then counts each one's series. A lookup Grafana refuses (no permission,
-// no resources API) makes the counts unknown, which is said, not an error;
-// only a cancelled context is.
-func discover(ctx context.Context, c *grafana.Client, ds grafana.Datasource, p *extract.Plan, rules relabel.Rules, conc int, log *slog.Logger) (discovery, error) {
+// discover counts the series per metric name the selectors match in the
+// plan's range, through whichever source Grafana allows (the series API
+// through the datasource's resources or proxy, else count queries; see
+// grafana.Census), and says which. Where every source fails the counts are
+// unknown, which is said, not an error; only a cancelled context is.
+func discover(ctx context.Context, src *grafana.Source, p *extract.Plan, rules relabel.Rules, log *slog.Logger) (discovery, error) {
 	from, to := p.From, p.To-1 // the API's end is inclusive
-	refused := func(what string, err error) (discovery, error) {
+	cen, err := src.Census(ctx, p.Selectors, from, to)
+	var counts []map[string]int
+	if err == nil {
+		counts, err = cen.Count(ctx, labels.MetricName)
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return discovery{}, ctx.Err()
 		}
@@ -289,110 +299,57 @@ func discover(ctx context.Context, c *grafana.Client, ds grafana.Datasource, p *
 		why := err.Error()
 		var se *grafana.StatusError
 		if errors.As(err, &se) {
-			why = fmt.Sprintf("HTTP %d", se.Status)
+			// Without the path, which repeats the selectors URL-encoded;
+			// what the error says around it stays.
+			short := fmt.Sprintf("HTTP %d", se.Status)
 			if se.Message != "" {
-				why += ": " + se.Message
+				short += ": " + se.Message
 			}
-			if se.Status == http.StatusForbidden || se.Status == http.StatusUnauthorized {
-				why += " (the credentials may query but not use the datasource's label API)"
-			}
+			why = strings.Replace(why, se.Error(), short, 1)
 		}
-		return discovery{total: -1, refused: fmt.Sprintf("Grafana refused the %s lookup: %s", what, why)}, nil
+		return discovery{total: -1, refused: "series discovery failed: " + why}, nil
 	}
-	// metric name -> the selectors that match some of its series
-	bySel := map[string][]string{}
-	for _, s := range p.Selectors {
-		names, err := c.LabelValues(ctx, ds, labels.MetricName, s, from, to)
-		if err != nil {
-			return refused("metric name", err)
+	d := discovery{via: cen.Via.String()}
+	byName := counts[0]
+	names := make([]string, 0, len(byName))
+	for n := range byName {
+		if n != "" {
+			names = append(names, n)
 		}
-		for _, n := range names {
-			bySel[n] = append(bySel[n], s)
-		}
-	}
-	names := make([]string, 0, len(bySel))
-	for n := range bySel {
-		names = append(names, n)
 	}
 	slices.Sort(names)
-
-	d := discovery{metrics: make([]metricCount, len(names))}
-	found := make([][]labels.Labels, len(names))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(conc)
-	var (
-		mu       sync.Mutex
-		firstErr error
-	)
-	for i, n := range names {
-		d.metrics[i] = metricCount{name: n, series: -1}
-		g.Go(func() error {
-			matches := make([]string, 0, len(bySel[n]))
-			for _, s := range bySel[n] {
-				ms, err := parser.NewParser(parser.Options{}).ParseMetricSelector(s)
-				if err != nil {
-					return err // the plan's selectors are parsed already
-				}
-				ms = append(ms, labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, n))
-				matches = append(matches, extract.Canonical(ms))
-			}
-			ls, err := c.Series(gctx, ds, matches, from, to)
-			if err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-				return nil
-			}
-			found[i] = ls
-			d.metrics[i].series = len(ls)
-			return nil
-		})
+	for _, n := range names {
+		d.metrics = append(d.metrics, metricCount{name: n, series: byName[n]})
+		d.total += byName[n]
 	}
-	if err := g.Wait(); err != nil {
-		return discovery{}, err
-	}
-	if firstErr != nil {
-		r, err := refused("series", firstErr)
-		if err != nil {
-			return r, err
-		}
-		d.total, d.refused = -1, r.refused+"; metric names are listed without counts"
-		for i := range d.metrics {
-			d.metrics[i].series = -1
-		}
-		return d, nil
-	}
-	for _, ls := range found {
-		d.total += len(ls)
-	}
-	if !rules.Empty() {
-		d.merges = merges(found, rules, 3)
+	switch {
+	case rules.Empty():
+	case cen.Sets == nil:
+		d.unchecked = true
+	default:
+		d.merges = merges(cen.Sets, rules, 3)
 	}
 	return d, nil
 }
 
 // merges describes up to limit pairs of the series found that relabelling
 // turns into one label set, and how many more there are.
-func merges(found [][]labels.Labels, rules relabel.Rules, limit int) []string {
+func merges(found []labels.Labels, rules relabel.Rules, limit int) []string {
 	seen := map[string]labels.Labels{}
 	var out []string
 	more := 0
-	for _, list := range found {
-		for _, ls := range list {
-			res := rules.Apply(ls)
-			key := res.String()
-			if prev, ok := seen[key]; ok && !labels.Equal(prev, ls) {
-				if len(out) < limit {
-					out = append(out, fmt.Sprintf("%s and %s both become %s", prev, ls, res))
-				} else {
-					more++
-				}
-				continue
+	for _, ls := range found {
+		res := rules.Apply(ls)
+		key := res.String()
+		if prev, ok := seen[key]; ok && !labels.Equal(prev, ls) {
+			if len(out) < limit {
+				out = append(out, fmt.Sprintf("%s and %s both become %s", prev, ls, res))
+			} else {
+				more++
 			}
-			seen[key] = ls
+			continue
 		}
+		seen[key] = ls
 	}
 	if more > 0 {
 		out = append(out, fmt.Sprintf("and %d more", more))

@@ -102,39 +102,62 @@ func TestPlanMarksHeadAndRetention(t *testing.T) {
 	}
 }
 
-func TestPlanWithoutDiscovery(t *testing.T) {
+// TestPlanDiscoverySources: plan counts the series through whichever
+// source Grafana allows and names it; where none answers, the counts are
+// unknown and the plan still runs.
+func TestPlanDiscoverySources(t *testing.T) {
 	from, to := dataStart, dataStart.Add(4*time.Hour)
+	countsRefused := func(c sim.PromCall) *sim.PromReply {
+		if strings.Contains(c.Expr, "last_over_time(") {
+			return &sim.PromReply{Status: http.StatusUnprocessableEntity, Body: `{"status":"error","errorType":"execution","error":"the query exceeded the maximum number of chunks (limit: 1 chunks) (err-mimir-max-chunks-per-query)"}`}
+		}
+		return nil
+	}
 	for _, tc := range []struct {
-		name, path, want string
-		metrics          bool
+		name                         string
+		refuseResources, refuseProxy int
+		intercept                    func(sim.PromCall) *sim.PromReply
+		extra                        []string
+		want                         []string
 	}{
-		{"names refused", "/api/v1/label/__name__/values", "series: unknown: Grafana refused the metric name lookup: HTTP 403", false},
-		{"series refused", "/api/v1/series", "series: unknown: Grafana refused the series lookup: HTTP 403", true},
+		{"the series API", 0, 0, nil, nil,
+			[]string{"series per metric, counted via the series API:", "up           3", "total        5", "samples: 4800"}},
+		{"resources refused: the datasource proxy", http.StatusNotFound, 0, nil, nil,
+			[]string{"series per metric, counted via the datasource proxy:", "up           3", "total        5"}},
+		{"--via proxy: the datasource proxy", 0, 0, nil, []string{"--via", "proxy"},
+			[]string{"series per metric, counted via the datasource proxy:", "total        5"}},
+		{"both refused: count queries", http.StatusForbidden, http.StatusForbidden, nil, []string{"--drop-label", "cluster"},
+			[]string{"series per metric, counted via count queries:", "up           3", "total        5", "samples: 4800",
+				"relabelling: series it would merge are not looked for (count queries give no label sets)"}},
+		{"both refused, --via proxy: count queries through the proxy", http.StatusForbidden, http.StatusForbidden, nil, []string{"--via", "proxy"},
+			[]string{"series per metric, counted via count queries:", "total        5"}},
+		{"everything refused: unknown", http.StatusForbidden, http.StatusForbidden, countsRefused, nil,
+			[]string{"series: unknown: series discovery failed: Grafana refused Prometheus's label API on every path (the series API: HTTP 403", "err-mimir-max-chunks-per-query", "samples and bytes: unknown"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := sim.New(sim.Config{Series: planData(from, to), Tokens: []string{testToken}, Intercept: func(c sim.PromCall) *sim.PromReply {
-				if c.Path == tc.path {
-					return &sim.PromReply{Status: http.StatusForbidden, Body: `{"message":"Access denied"}`}
-				}
-				return nil
-			}})
+			srv := sim.New(sim.Config{Series: planData(from, to), Tokens: []string{testToken},
+				RefuseResources: tc.refuseResources, RefuseProxyLookups: tc.refuseProxy, Intercept: tc.intercept})
 			hs := httptest.NewServer(srv)
 			defer hs.Close()
 			out := t.TempDir()
-			stdout, stderr, err := runCLI(t, "recover", "--dry-run", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
-				"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out)
+			args := append([]string{"recover", "--dry-run", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+				"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out}, tc.extra...)
+			stdout, stderr, err := runCLI(t, args...)
 			if err != nil {
 				t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
 			}
-			for _, want := range []string{tc.want, "requests: 2", "samples and bytes: unknown", "nothing was written"} {
+			for _, want := range append(tc.want, "requests: 2", "nothing was written") {
 				if !strings.Contains(stdout, want) {
 					t.Errorf("output lacks %q:\n%s", want, stdout)
 				}
 			}
-			if got := strings.Contains(stdout, "up      unknown"); got != tc.metrics {
-				t.Errorf("metrics listed without counts: %v, want %v:\n%s", got, tc.metrics, stdout)
+			if entries, err := os.ReadDir(out); err != nil || len(entries) > 0 {
+				t.Errorf("the plan wrote %v (%v)", entries, err)
 			}
-			checkNothingWritten(t, srv, out)
+			// Data queries are sent only to count.
+			if c := srv.Counters(); c.Queries+c.ProxyQueries > 0 && !strings.Contains(stdout, "count queries") && !strings.Contains(stdout, "series: unknown") {
+				t.Errorf("the plan sent %d data queries", c.Queries+c.ProxyQueries)
+			}
 		})
 	}
 }

@@ -90,7 +90,7 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 				return err
 			}
 			if dryRun {
-				pa := planArgs{plan: plan, client: client, datasource: conn.datasource, out: out, retention: ret, now: now, rules: rules, scrape: scrape, concurrency: sel.concurrency, via: sel.transport}
+				pa := planArgs{plan: plan, client: client, datasource: conn.datasource, out: out, retention: ret, now: now, rules: rules, scrape: scrape, via: sel.transport}
 				prior := &recovery{plan: plan, grafanaURL: conn.url, datasource: conn.datasource, out: out, statePath: statePath, restart: restart, relabel: rules}
 				if onlyGaps {
 					prior.onlyGaps = &local

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -126,6 +127,64 @@ func TestRecoverShardsBeforeFetching(t *testing.T) {
 	if c := srv.Counters(); shards < 2 || c.Queries != int64(2*shards) || c.FailedQueries != 0 {
 		t.Errorf("%d shards: want at least 2, each asked in both windows once (%d queries, %d refused as too big)", shards, c.Queries, c.FailedQueries)
 	}
+	installedExactly(t, out, data, from, to)
+}
+
+// TestRecoverShardsByCountQueries: where Grafana refuses the series API
+// through the resources and through the proxy, recover shards a selector
+// from count queries instead: no query fetches more than the limit of
+// series, and the blocks are exactly the source, as the real Prometheus
+// serves them.
+func TestRecoverShardsByCountQueries(t *testing.T) {
+	const limit = 20
+	data := sim.DemoSeries(dataStart, dataEnd, 8)
+	var mu sync.Mutex
+	most := 0 // the most series a data query selected
+	srv := sim.New(sim.Config{Series: data, Tokens: []string{testToken},
+		RefuseResources: http.StatusNotFound, RefuseProxyLookups: http.StatusForbidden,
+		Intercept: func(c sim.PromCall) *sim.PromReply {
+			if c.Path != "/api/v1/query" || strings.Contains(c.Expr, "last_over_time(") {
+				return nil
+			}
+			n := 0
+			for _, s := range data {
+				if matchesSeries(t, c.Expr, s.Labels) {
+					n++
+				}
+			}
+			mu.Lock()
+			most = max(most, n)
+			mu.Unlock()
+			return nil
+		}})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	from, to := dataStart.Add(2*time.Hour), dataStart.Add(6*time.Hour)
+	out := t.TempDir()
+	stdout, stderr, err := runCLI(t, "recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out, "--max-series-per-query", strconv.Itoa(limit))
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+	}
+	m := regexp.MustCompile(`msg="sharding a large selector" .* series=(\d+) shards=(\d+) discovery="via count queries"`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no sharding via count queries logged:\n%s", stderr)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if series, _ := strconv.Atoi(m[1]); series != len(data) || most > limit || most == 0 {
+		t.Errorf("counted %s series of %d; a data query selected up to %d series, want 1 to %d", m[1], len(data), most, limit)
+	}
+	if c := srv.Counters(); c.FailedQueries != 0 {
+		t.Errorf("%d queries failed", c.FailedQueries)
+	}
+	installedExactly(t, out, data, from, to)
+}
+
+// installedExactly checks that the blocks in out hold exactly the samples of
+// data in [from, to), read back and as the real Prometheus serves them.
+func installedExactly(t *testing.T, out string, data []extract.Series, from, to time.Time) {
+	t.Helper()
 	got, err := blocks.ReadSeries(out, from.UnixMilli(), to.UnixMilli())
 	if err != nil {
 		t.Fatal(err)

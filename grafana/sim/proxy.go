@@ -35,14 +35,14 @@ func (s *Server) proxyRoutes(m *http.ServeMux) {
 		h := s.proxyQuery
 		switch p {
 		case "series":
-			h = s.series
+			h = refuse(s.cfg.RefuseProxyLookups, s.series)
 		case "labels":
-			h = s.labelNames
+			h = refuse(s.cfg.RefuseProxyLookups, s.labelNames)
 		}
 		m.Handle("GET "+proxyPrefix+p, s.authed(dsProxy(h)))
 		m.Handle("POST "+proxyPrefix+p, s.authed(dsProxy(h)))
 	}
-	m.Handle("GET "+proxyPrefix+"label/{name}/values", s.authed(dsProxy(s.labelValues)))
+	m.Handle("GET "+proxyPrefix+"label/{name}/values", s.authed(dsProxy(refuse(s.cfg.RefuseProxyLookups, s.labelValues))))
 	m.Handle("POST /api/datasources/proxy/uid/{uid}/", s.authed(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusForbidden, map[string]any{"message": "non allow-listed POSTs not allowed on proxied Prometheus datasource"})
 	}))

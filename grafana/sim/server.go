@@ -10,8 +10,9 @@
 // (service-account tokens, basic auth, session cookies that must be rotated,
 // the CSRF origin check). Label lookups through the datasource's resources
 // (/api/datasources/uid/UID/resources/api/v1/labels and .../label/NAME/values)
-// answer from the same series, and Config can play Mimir's series and
-// samples limits. The datasource proxy
+// answer from the same series (Config can refuse them, and the proxy's
+// lookups, as a Grafana or gateway that does not serve them would), and
+// Config can play Mimir's series and samples limits. The datasource proxy
 // (/api/datasources/proxy/uid/UID/api/v1/query, query_range, series, labels,
 // label/NAME/values) answers Prometheus's own JSON from the same engine,
 // native histograms included, which /api/ds/query turns into heatmap cells.
@@ -87,6 +88,17 @@ type Config struct {
 	// with 422 execution "query processing would load too many samples
 	// into memory in query execution".
 	MaxSamplesPerQuery int
+	// RefuseResources, when set, is the status every request under
+	// /api/datasources/uid/UID/resources/ gets, with Grafana's JSON
+	// message, as from a Grafana whose Prometheus plugin serves no
+	// resources (404) or whose credentials may query but not call them
+	// (403).
+	RefuseResources int
+	// RefuseProxyLookups, when set, is the status the datasource proxy's
+	// label and series lookups get (labels, label/NAME/values, series),
+	// as behind a gateway that passes only query and query_range; the
+	// proxy's queries still answer.
+	RefuseProxyLookups int
 }
 
 // PromCall is one request Grafana's Prometheus datasource sends upstream.
@@ -204,15 +216,30 @@ func (s *Server) routes() {
 	m.Handle("GET /api/datasources", s.authed(s.listDatasources))
 	m.Handle("GET /api/datasources/uid/{uid}", s.authed(s.datasourceByUID))
 	m.Handle("GET /api/datasources/name/{name}", s.authed(s.datasourceByName))
-	m.Handle("GET /api/datasources/uid/{uid}/resources/api/v1/labels", s.authed(s.labelNames))
-	m.Handle("GET /api/datasources/uid/{uid}/resources/api/v1/label/{name}/values", s.authed(s.labelValues))
-	m.Handle("GET /api/datasources/uid/{uid}/resources/api/v1/series", s.authed(s.series))
+	m.Handle("GET /api/datasources/uid/{uid}/resources/api/v1/labels", s.authed(refuse(s.cfg.RefuseResources, s.labelNames)))
+	m.Handle("GET /api/datasources/uid/{uid}/resources/api/v1/label/{name}/values", s.authed(refuse(s.cfg.RefuseResources, s.labelValues)))
+	m.Handle("GET /api/datasources/uid/{uid}/resources/api/v1/series", s.authed(refuse(s.cfg.RefuseResources, s.series)))
 	s.proxyRoutes(m)
 	m.Handle("POST /api/user/auth-tokens/rotate", s.csrf(http.HandlerFunc(s.rotate)))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not found"})
 	})
 	s.mux = m
+}
+
+// refuse answers every request with status, when set, as Grafana refuses a
+// route: JSON with its message; else h answers.
+func refuse(status int, h http.HandlerFunc) http.HandlerFunc {
+	if status == 0 {
+		return h
+	}
+	return func(w http.ResponseWriter, _ *http.Request) {
+		msg := "Not found"
+		if status == http.StatusForbidden {
+			msg = "You'll need additional permissions to perform this action. Permissions needed: datasources:query"
+		}
+		writeJSON(w, status, map[string]any{"message": msg})
+	}
 }
 
 // ServeHTTP routes a request.
