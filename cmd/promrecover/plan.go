@@ -79,13 +79,9 @@ The estimates are rough: samples are series x range / --scrape-interval (or
 			if err != nil {
 				return err
 			}
-			pa := planArgs{plan: plan, client: client, datasource: conn.datasource,
-				out: out, retention: ret, now: now, rules: rules, scrape: scrape, via: sel.transport}
-			prior := &recovery{plan: plan, grafanaURL: conn.url, datasource: conn.datasource, out: out, statePath: statePath, restart: restart, relabel: rules}
-			if pa.earlier, pa.state, err = prior.earlierDone(); err != nil {
-				return err
-			}
-			return runPlan(cmd.Context(), cmd.OutOrStdout(), log, pa)
+			r := &recovery{plan: plan, client: client, grafanaURL: conn.url, datasource: conn.datasource, out: out, statePath: statePath,
+				restart: restart, retention: ret, now: now, relabel: rules, via: sel.transport}
+			return printPlan(cmd, log, r, scrape)
 		},
 	}
 	conn.register(cmd.Flags())
@@ -98,6 +94,18 @@ The estimates are rough: samples are series x range / --scrape-interval (or
 	cmd.Flags().DurationVar(&scrape, "scrape-interval", defaultScrape, "typical scrape interval, for the estimate of samples and bytes")
 	rl.register(cmd.Flags())
 	return cmd
+}
+
+// printPlan prints what recovering r would fetch, leaving out what an
+// earlier run of the same plan installed; plan and recover --dry-run share it.
+func printPlan(cmd *cobra.Command, log *slog.Logger, r *recovery, scrape time.Duration) error {
+	pa := planArgs{plan: r.plan, client: r.client, datasource: r.datasource, out: r.out, retention: r.retention,
+		now: r.now, rules: r.relabel, scrape: scrape, via: r.via}
+	var err error
+	if pa.earlier, pa.state, err = r.earlierDone(); err != nil {
+		return err
+	}
+	return runPlan(cmd.Context(), cmd.OutOrStdout(), log, pa)
 }
 
 type planArgs struct {

@@ -89,23 +89,6 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 			if err != nil {
 				return err
 			}
-			if dryRun {
-				pa := planArgs{plan: plan, client: client, datasource: conn.datasource, out: out, retention: ret, now: now, rules: rules, scrape: scrape, via: sel.transport}
-				prior := &recovery{plan: plan, grafanaURL: conn.url, datasource: conn.datasource, out: out, statePath: statePath, restart: restart, relabel: rules}
-				if onlyGaps {
-					prior.onlyGaps = &local
-				}
-				if pa.earlier, pa.state, err = prior.earlierDone(); err != nil {
-					return err
-				}
-				return runPlan(cmd.Context(), cmd.OutOrStdout(), log, pa)
-			}
-			if out == "" {
-				return errors.New("--out is required: the Prometheus data directory to put the blocks in")
-			}
-			// From here on the run has started: --summary-json reports it
-			// however it ends.
-			defer func() { err = rep.write(cmd.Context(), cmd.OutOrStdout(), err) }()
 			r := &recovery{relabel: rules, plan: plan, client: client, grafanaURL: conn.url, datasource: conn.datasource, session: conn.session,
 				out: out, statePath: statePath, restart: restart, retention: ret, concurrency: sel.concurrency, now: now, resumeHint: sel.pinned(plan), maxSeries: sel.maxSeries, progress: showProgress, via: sel.transport,
 				sum: &rep.sum}
@@ -115,6 +98,15 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 				}
 				r.onlyGaps = &local
 			}
+			if dryRun {
+				return printPlan(cmd, log, r, scrape)
+			}
+			if out == "" {
+				return errors.New("--out is required: the Prometheus data directory to put the blocks in")
+			}
+			// From here on the run has started: --summary-json reports it
+			// however it ends.
+			defer func() { err = rep.write(cmd.Context(), cmd.OutOrStdout(), err) }()
 			_, err = r.run(cmd.Context(), log, cmd.OutOrStdout())
 			return err
 		},
