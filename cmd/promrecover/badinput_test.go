@@ -118,7 +118,7 @@ func TestBadInput(t *testing.T) {
 		name string
 		// before runs before the server starts (config, middleware, --out);
 		// after runs once it is up (sessions).
-		before, after func(t *testing.T, e *badEnv) bool
+		before, after func(t *testing.T, e *badEnv)
 		flags         map[string]string
 		want          []string // in one line: the error, or a NOT RECOVERED line of the summary
 		queries       int64    // /api/ds/query requests expected
@@ -148,46 +148,42 @@ func TestBadInput(t *testing.T) {
 			flags: map[string]string{"--token": "", "--user": "admin", "--password": password + "-wrong"},
 			want:  []string{"HTTP 401", "Grafana refused the user and password", "use a service account token"}},
 		{name: "revoked session",
-			after: func(t *testing.T, e *badEnv) bool {
+			after: func(t *testing.T, e *badEnv) {
 				e.flags["--token"] = ""
 				e.flags["--session"] = e.srv.Login("admin")
 				e.srv.RevokeSessions()
-				return true
 			},
 			want: []string{"HTTP 401", "Grafana refused the session cookie", "log in again to Grafana in a browser, copy the value of the new grafana_session cookie", "--session or GRAFANA_SESSION"}},
 		{name: "the datasource refused Grafana",
-			before: func(t *testing.T, e *badEnv) bool {
+			before: func(t *testing.T, e *badEnv) {
 				e.cfg.Intercept = func(sim.PromCall) *sim.PromReply {
 					return &sim.PromReply{Status: http.StatusUnauthorized, Body: `{"status":"error","errorType":"unauthorized","error":"authentication error: invalid token"}`}
 				}
-				return true
 			},
 			want:    []string{"the datasource refused Grafana's credentials"},
 			queries: 1},
 		{name: "nothing listens at --grafana-url",
-			after: func(t *testing.T, e *badEnv) bool {
+			after: func(t *testing.T, e *badEnv) {
 				l, err := net.Listen("tcp", "127.0.0.1:0")
 				if err != nil {
 					t.Fatal(err)
 				}
 				e.flags["--grafana-url"] = "http://" + l.Addr().String()
 				l.Close()
-				return true
 			},
 			flags: map[string]string{"--retries": "1"},
 			want:  []string{"connection refused", "check the host and port of --grafana-url", "that this machine can reach it"}},
 		{name: "--out does not exist",
-			before: func(t *testing.T, e *badEnv) bool { e.out = filepath.Join(e.root, "prometheus-data"); return true },
+			before: func(t *testing.T, e *badEnv) { e.out = filepath.Join(e.root, "prometheus-data") },
 			want:   []string{"prometheus-data: no such directory", "create it or point --out at the Prometheus data directory"}},
 		{name: "--out not writable",
-			before: func(t *testing.T, e *badEnv) bool { return fstest.Unwritable(t, e.out) },
+			before: func(t *testing.T, e *badEnv) { fstest.Unwritable(t, e.out) },
 			want:   []string{"cannot write there", "run as a user who can write to the Prometheus data directory"}},
 		{name: "--out not a Prometheus data directory",
-			before: func(t *testing.T, e *badEnv) bool {
+			before: func(t *testing.T, e *badEnv) {
 				if err := os.WriteFile(filepath.Join(e.out, "docker-compose.yml"), []byte("services: {}\n"), 0o644); err != nil {
 					t.Fatal(err)
 				}
-				return true
 			},
 			want: []string{"does not look like a Prometheus data directory", "docker-compose.yml", "point --out at an empty directory or at the Prometheus data directory"}},
 		{name: "frame with a wrong field type",
@@ -234,8 +230,8 @@ func TestBadInput(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(e.out, "wal", "00000000"), []byte("wal segment"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if tc.before != nil && !tc.before(t, e) {
-				t.Skip("this machine cannot set the case up (see the log above)")
+			if tc.before != nil {
+				tc.before(t, e)
 			}
 			e.srv = sim.New(e.cfg)
 			var h http.Handler = e.srv
@@ -250,8 +246,8 @@ func TestBadInput(t *testing.T) {
 			for k, v := range tc.flags {
 				e.flags[k] = v
 			}
-			if tc.after != nil && !tc.after(t, e) {
-				t.Skip("this machine cannot set the case up (see the log above)")
+			if tc.after != nil {
+				tc.after(t, e)
 			}
 			args := []string{"recover"}
 			for _, k := range slices.Sorted(maps.Keys(e.flags)) {
@@ -317,10 +313,9 @@ func TestBadInput(t *testing.T) {
 }
 
 // answer makes a case's server answer every query with body.
-func answer(body string) func(t *testing.T, e *badEnv) bool {
-	return func(t *testing.T, e *badEnv) bool {
+func answer(body string) func(t *testing.T, e *badEnv) {
+	return func(t *testing.T, e *badEnv) {
 		e.wrap = replaceAnswer(body)
-		return true
 	}
 }
 

@@ -99,7 +99,7 @@ func startInTerminal(t *testing.T, cmd *exec.Cmd) *ptyOutput {
 	t.Helper()
 	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 160})
 	if err != nil {
-		t.Skipf("no pseudo-terminal: %v", err)
+		t.Fatalf("no pseudo-terminal (/dev/ptmx), which this test needs: %v", err)
 	}
 	o := &ptyOutput{grew: make(chan struct{}, 1), closed: make(chan struct{})}
 	go func() {
