@@ -16,7 +16,7 @@
 #   KEEP=1 bench/e2e.sh              # keep the work dir (blocks, logs)
 #
 # The simulator builds each datasource proxy answer whole in memory before
-# encoding it (grafana/sim), as Prometheus does; that is the server's cost,
+# encoding it (internal/sim), as Prometheus does; that is the server's cost,
 # shown apart (SIM CPU and SIM MiB, the CPU time and peak resident set of
 # the simulator started for that run), not promrecover's.
 #

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/promrecover/promrecover/extract"
@@ -46,14 +47,14 @@ func WriteOpenMetrics(w io.Writer, series []extract.Series) error {
 		if len(s.Samples) == 0 {
 			continue
 		}
-		if s.Labels.Get(labels.MetricName) == "" {
+		if s.Labels.Get(model.MetricNameLabel) == "" {
 			return fmt.Errorf("series %s has no metric name, which OpenMetrics text cannot carry", s.Labels)
 		}
 		order = append(order, i)
 	}
 	slices.SortStableFunc(order, func(a, b int) int {
 		la, lb := series[a].Labels, series[b].Labels
-		return cmp.Or(strings.Compare(la.Get(labels.MetricName), lb.Get(labels.MetricName)), labels.Compare(la, lb))
+		return cmp.Or(strings.Compare(la.Get(model.MetricNameLabel), lb.Get(model.MetricNameLabel)), labels.Compare(la, lb))
 	})
 	bw := bufio.NewWriter(w)
 	var (
@@ -62,7 +63,7 @@ func WriteOpenMetrics(w io.Writer, series []extract.Series) error {
 	)
 	for _, i := range order {
 		s := series[i]
-		name := s.Labels.Get(labels.MetricName)
+		name := s.Labels.Get(model.MetricNameLabel)
 		if name != family || buf == nil {
 			family = name
 			buf = append(append(append(buf[:0], "# TYPE "...), metricName(name)...), " unknown\n"...)
@@ -96,7 +97,7 @@ func WriteOpenMetrics(w io.Writer, series []extract.Series) error {
 // labels. A name that is not a legacy metric name goes inside the braces,
 // quoted: `{"name",label="value"}`.
 func seriesText(l labels.Labels) []byte {
-	name := l.Get(labels.MetricName)
+	name := l.Get(model.MetricNameLabel)
 	var b []byte
 	quoted := !legacyName(name, true)
 	if !quoted {
@@ -116,7 +117,7 @@ func seriesText(l labels.Labels) []byte {
 		b = appendQuoted(b, name)
 	}
 	l.Range(func(lb labels.Label) {
-		if lb.Name == labels.MetricName {
+		if lb.Name == model.MetricNameLabel {
 			return
 		}
 		open()

@@ -118,7 +118,7 @@ func Canonical(ms []*labels.Matcher) string {
 	vs := &parser.VectorSelector{LabelMatchers: ms}
 	var names []*labels.Matcher
 	for _, m := range ms {
-		if m.Name == labels.MetricName {
+		if m.Name == model.MetricNameLabel {
 			names = append(names, m)
 		}
 	}

@@ -19,7 +19,7 @@ import (
 
 	"github.com/promrecover/promrecover/export"
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/grafana/sim"
+	"github.com/promrecover/promrecover/internal/sim"
 )
 
 // queryLog records the refIds of every /api/ds/query request.

@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/grafana/sim"
+	"github.com/promrecover/promrecover/internal/sim"
 )
 
 // Benchmark bodies are real /api/ds/query answers of the built-in server:

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/promrecover/promrecover/grafana/sim"
+	"github.com/promrecover/promrecover/internal/sim"
 )
 
 // resetMidBody lets the server answer, sends the status line, the headers

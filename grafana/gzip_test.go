@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/grafana/sim"
+	"github.com/promrecover/promrecover/internal/sim"
 )
 
 // plainOnly hides the client's Accept-Encoding from the server, which then

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/grafana/sim"
+	"github.com/promrecover/promrecover/internal/sim"
 )
 
 var (

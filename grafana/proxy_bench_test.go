@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/grafana/sim"
+	"github.com/promrecover/promrecover/internal/sim"
 )
 
 // BenchmarkDecodeProxy decodes the datasource proxy's answers (Prometheus's

@@ -19,7 +19,7 @@ import (
 	"github.com/prometheus/prometheus/model/value"
 
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/grafana/sim"
+	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/nativehist"
 )
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/promrecover/promrecover/extract"
@@ -39,7 +40,7 @@ func (s *Source) shard(ctx context.Context, sel string, from, to int64, maxSerie
 	if err != nil {
 		return nil, err
 	}
-	counts, err := cen.Count(ctx, labels.MetricName)
+	counts, err := cen.Count(ctx, model.MetricNameLabel)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +55,7 @@ func (s *Source) shard(ctx context.Context, sel string, from, to int64, maxSerie
 	}
 	opts := s.Split.withDefaults()
 	shards := shardByName(cen.matchers[0], byName, maxSeries, func(name string) (string, map[string]int) {
-		sub := cen.Narrow(labels.MetricName, name)
+		sub := cen.Narrow(model.MetricNameLabel, name)
 		names, err := sub.LabelNames(ctx)
 		var byLabel []map[string]int
 		best, i := "", -1
@@ -89,14 +90,14 @@ func shardByName(ms []*labels.Matcher, byName map[string]int, maxSeries int, cut
 	var out []string
 	for _, bin := range pack(byName, maxSeries) {
 		if len(bin) == 1 && byName[bin[0]] > maxSeries {
-			pinned := with(ms, labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, bin[0]))
+			pinned := with(ms, labels.MustNewMatcher(labels.MatchEqual, model.MetricNameLabel, bin[0]))
 			label, counts := cut(bin[0])
 			out = append(out, shardByLabel(pinned, label, counts, maxSeries)...)
 			continue
 		}
-		out = append(out, extract.Canonical(with(ms, oneOf(labels.MetricName, bin))))
+		out = append(out, extract.Canonical(with(ms, oneOf(model.MetricNameLabel, bin))))
 	}
-	return append(out, extract.Canonical(with(ms, noneOf(labels.MetricName, sortedKeys(byName)))))
+	return append(out, extract.Canonical(with(ms, noneOf(model.MetricNameLabel, sortedKeys(byName)))))
 }
 
 // shardByLabel cuts one metric's series by the values of label, given the

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
@@ -63,11 +64,11 @@ func TestShardsAreDisjointAndComplete(t *testing.T) {
 	ms, _ := parser.NewParser(parser.Options{}).ParseMetricSelector(`{job="api"}`)
 	cen := &Census{Via: SeriesAPI, Sets: found, matchers: [][]*labels.Matcher{ms}}
 	ctx := context.Background()
-	counts, _ := cen.Count(ctx, labels.MetricName)
+	counts, _ := cen.Count(ctx, model.MetricNameLabel)
 	byName := counts[0]
 	const limit = 10
 	shards := shardByName(ms, byName, limit, func(name string) (string, map[string]int) {
-		sub := cen.Narrow(labels.MetricName, name)
+		sub := cen.Narrow(model.MetricNameLabel, name)
 		c, _ := sub.Count(ctx, "instance")
 		delete(c[0], "")
 		return "instance", c[0]

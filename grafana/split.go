@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
@@ -306,10 +307,10 @@ func (sp *splitter) bySeries(ctx context.Context, p part) (part, []part, string,
 		return p, nil, "", nil
 	}
 	src := sp.src
-	if !p.pinned(labels.MetricName) {
+	if !p.pinned(model.MetricNameLabel) {
 		var lists [][]string
 		err := sp.discover(ctx, func() (err error) {
-			lists, _, err = src.LabelValues(ctx, []string{labels.MetricName}, p.sel, p.from, p.to)
+			lists, _, err = src.LabelValues(ctx, []string{model.MetricNameLabel}, p.sel, p.from, p.to)
 			return err
 		})
 		if err != nil {
@@ -317,8 +318,8 @@ func (sp *splitter) bySeries(ctx context.Context, p part) (part, []part, string,
 		}
 		var parts []part
 		for _, n := range lists[0] {
-			if n != "" && p.admits(labels.MetricName, n) {
-				parts = append(parts, p.pin(labels.MetricName, n))
+			if n != "" && p.admits(model.MetricNameLabel, n) {
+				parts = append(parts, p.pin(model.MetricNameLabel, n))
 			}
 		}
 		switch len(parts) {
@@ -448,7 +449,7 @@ func splitCandidates(names []string, ms []*labels.Matcher) []string {
 	p := part{ms: ms}
 	var out []string
 	for _, n := range names {
-		if n != labels.MetricName && !p.pinned(n) {
+		if n != model.MetricNameLabel && !p.pinned(n) {
 			out = append(out, n)
 		}
 	}

@@ -1,4 +1,4 @@
-// Command simserver serves the Grafana simulator (grafana/sim) with a
+// Command simserver serves the Grafana simulator (internal/sim) with a
 // synthetic data set on a loopback address, for bench/e2e.sh: 10,000
 // series scraped every 15s by default, computed as they are asked for, so
 // the server's memory does not grow with the range.
@@ -22,7 +22,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/promrecover/promrecover/grafana/sim"
+	"github.com/promrecover/promrecover/internal/sim"
 )
 
 func main() {

@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/promrecover/promrecover/grafana/sim"
 	"github.com/promrecover/promrecover/internal/fstest"
+	"github.com/promrecover/promrecover/internal/sim"
 )
 
 // One window of the demo data: a case that should fetch sends one query.

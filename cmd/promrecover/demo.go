@@ -14,7 +14,7 @@ import (
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/grafana"
-	"github.com/promrecover/promrecover/grafana/sim"
+	"github.com/promrecover/promrecover/internal/sim"
 )
 
 func newDemoCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra.Command {

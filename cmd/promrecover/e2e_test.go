@@ -25,8 +25,8 @@ import (
 	"github.com/prometheus/prometheus/model/value"
 
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/grafana/sim"
 	"github.com/promrecover/promrecover/internal/matrixtest"
+	"github.com/promrecover/promrecover/internal/sim"
 )
 
 // The data set every end-to-end test recovers from: ten hours of the demo's
@@ -158,7 +158,7 @@ func matchesAny(ls labels.Labels, match []string) bool {
 			if ls.Get(name) == strings.Trim(val, `"`) {
 				return true
 			}
-		} else if ls.Get(labels.MetricName) == m {
+		} else if ls.Get(model.MetricNameLabel) == m {
 			return true
 		}
 	}

@@ -19,7 +19,7 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/grafana/sim"
+	"github.com/promrecover/promrecover/internal/sim"
 )
 
 // afterQueries runs do once, right after the nth /api/ds/query request has

@@ -10,7 +10,7 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/grafana/sim"
+	"github.com/promrecover/promrecover/internal/sim"
 )
 
 // TestGapsThenOnlyGaps builds the data a Prometheus kept after losing

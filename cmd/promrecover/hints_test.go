@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/promrecover/promrecover/grafana/sim"
+	"github.com/promrecover/promrecover/internal/sim"
 )
 
 // rotateRefusal answers Grafana's rotate endpoint as something in the way

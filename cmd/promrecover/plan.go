@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/spf13/cobra"
 
@@ -297,7 +298,7 @@ func discover(ctx context.Context, src *grafana.Source, p *extract.Plan, rules r
 	cen, err := src.Census(ctx, p.Selectors, from, to)
 	var counts []map[string]int
 	if err == nil {
-		counts, err = cen.Count(ctx, labels.MetricName)
+		counts, err = cen.Count(ctx, model.MetricNameLabel)
 	}
 	if err != nil {
 		if ctx.Err() != nil {

@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/grafana/sim"
+	"github.com/promrecover/promrecover/internal/sim"
 )
 
 func planData(from, to time.Time) []extract.Series {

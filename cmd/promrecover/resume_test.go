@@ -15,7 +15,7 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/grafana/sim"
+	"github.com/promrecover/promrecover/internal/sim"
 )
 
 // gate lets the first n queries through and holds every later one until

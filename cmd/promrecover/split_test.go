@@ -10,12 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/grafana/sim"
+	"github.com/promrecover/promrecover/internal/sim"
 )
 
 // TestRecoverSplitsAndNamesWhatItCannotGet runs recover against a datasource
@@ -27,7 +28,7 @@ func TestRecoverSplitsAndNamesWhatItCannotGet(t *testing.T) {
 	// The demo's series of one instance of one metric: what cannot be had.
 	var lost labels.Labels
 	for _, s := range data {
-		if s.Labels.Get(labels.MetricName) == "http_requests_total" {
+		if s.Labels.Get(model.MetricNameLabel) == "http_requests_total" {
 			lost = s.Labels
 			break
 		}

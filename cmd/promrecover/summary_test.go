@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/promrecover/promrecover/grafana/sim"
+	"github.com/promrecover/promrecover/internal/sim"
 )
 
 // TestSummaryJSON runs recover, export and import to good and bad ends and

@@ -17,7 +17,7 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/grafana/sim"
+	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/nativehist"
 )
 
@@ -148,7 +148,7 @@ func TestRecoverNativeHistogramsOverDSQuery(t *testing.T) {
 	for _, s := range written {
 		// The demo's classic histogram is http_request_duration_seconds_bucket,
 		// _sum and _count: other names.
-		if name := s.Labels.Get(labels.MetricName); len(s.Histograms) > 0 || name == "http_request_duration_seconds" || name == "clock_skew_seconds" {
+		if name := s.Labels.Get(model.MetricNameLabel); len(s.Histograms) > 0 || name == "http_request_duration_seconds" || name == "clock_skew_seconds" {
 			t.Errorf("series %s was written over /api/ds/query", s.Labels)
 		}
 	}

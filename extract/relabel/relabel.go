@@ -44,7 +44,7 @@ func Parse(drop, set []string) (Rules, error) {
 		if !model.UTF8Validation.IsValidLabelName(name) {
 			return fmt.Errorf("%s %q: not a valid label name", flag, name)
 		}
-		if name == labels.MetricName {
+		if name == model.MetricNameLabel {
 			return fmt.Errorf("%s %s: the metric name cannot be dropped or changed", flag, name)
 		}
 		return nil

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
@@ -260,7 +261,7 @@ func addMetadata(q *promQuery, f *frame) {
 	}
 	f.interval = q.step.Milliseconds()
 	f.displayName = displayName(q, f.labels)
-	if name := f.labels.Get(labels.MetricName); name != "" {
+	if name := f.labels.Get(model.MetricNameLabel); name != "" {
 		f.valueName = name
 	}
 }
@@ -295,15 +296,15 @@ func displayName(q *promQuery, lset labels.Labels) string {
 // metricNameFromLabels mirrors promlib's copy of common/model's String():
 // the pairs are formatted with %q and then sorted as strings.
 func metricNameFromLabels(lset labels.Labels) string {
-	name := lset.Get(labels.MetricName)
+	name := lset.Get(model.MetricNameLabel)
 	var pairs []string
 	lset.Range(func(l labels.Label) {
-		if l.Name != labels.MetricName {
+		if l.Name != model.MetricNameLabel {
 			pairs = append(pairs, l.Name+"="+strconv.Quote(l.Value))
 		}
 	})
 	if len(pairs) == 0 {
-		if lset.Has(labels.MetricName) {
+		if lset.Has(model.MetricNameLabel) {
 			return name
 		}
 		return "{}"

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -39,9 +40,9 @@ func NativeHistogramSeries(start, end time.Time, seed int64) []extract.Series {
 	}
 	skew := func(rng *rand.Rand) float64 { return rng.NormFloat64() * 0.02 }
 	sources := []source{
-		{labels.FromStrings(labels.MetricName, "http_request_duration_seconds", "instance", "10.0.1.10:8080", "job", "api"), latency, false},
-		{labels.FromStrings(labels.MetricName, "http_request_duration_seconds", "instance", "10.0.1.11:8080", "job", "api"), latency, true},
-		{labels.FromStrings(labels.MetricName, "clock_skew_seconds", "instance", "10.0.2.10:9100", "job", "node"), skew, false},
+		{labels.FromStrings(model.MetricNameLabel, "http_request_duration_seconds", "instance", "10.0.1.10:8080", "job", "api"), latency, false},
+		{labels.FromStrings(model.MetricNameLabel, "http_request_duration_seconds", "instance", "10.0.1.11:8080", "job", "api"), latency, true},
+		{labels.FromStrings(model.MetricNameLabel, "clock_skew_seconds", "instance", "10.0.2.10:9100", "job", "node"), skew, false},
 	}
 	out := make([]extract.Series, 0, len(sources))
 	for i, src := range sources {

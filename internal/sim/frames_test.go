@@ -16,6 +16,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	jsoniter "github.com/json-iterator/go"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/promql"
@@ -386,7 +387,7 @@ func TestHeatmapCellsMatchSDK(t *testing.T) {
 	var points []promql.HPoint
 	var lset labels.Labels
 	for _, s := range NativeHistogramSeries(start, start.Add(10*time.Minute), 3) {
-		if s.Labels.Get(labels.MetricName) != "clock_skew_seconds" {
+		if s.Labels.Get(model.MetricNameLabel) != "clock_skew_seconds" {
 			continue
 		}
 		lset = s.Labels

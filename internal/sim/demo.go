@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/promrecover/promrecover/extract"
@@ -68,7 +69,7 @@ func demoTarget(start, end time.Time, seed int64, idx uint64, job, instance stri
 		pos = 0
 		return func(name string, v float64, extra ...string) {
 			if pos == len(series) {
-				kv := append([]string{labels.MetricName, name, "job", job, "instance", instance}, extra...)
+				kv := append([]string{model.MetricNameLabel, name, "job", job, "instance", instance}, extra...)
 				series = append(series, extract.Series{Labels: labels.FromStrings(kv...)})
 			}
 			series[pos].Samples = append(series[pos].Samples, extract.Sample{T: t, V: v})

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
@@ -72,7 +73,7 @@ func newMemSource(in []extract.Series) *memSource {
 	}
 	m := &memSource{list: out, byName: map[string][]int{}}
 	for i, s := range out {
-		name := s.Labels.Get(labels.MetricName)
+		name := s.Labels.Get(model.MetricNameLabel)
 		m.byName[name] = append(m.byName[name], i)
 	}
 	return m
@@ -143,7 +144,7 @@ func (q *querier) matching(ms []*labels.Matcher, yield func(i int)) {
 	var candidates []int
 	scanAll := true
 	for _, m := range ms {
-		if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+		if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual {
 			candidates, scanAll = src.withName(m.Value), false
 			break
 		}

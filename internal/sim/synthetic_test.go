@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/storage"
@@ -48,12 +49,12 @@ func TestSyntheticLabels(t *testing.T) {
 			t.Fatalf("label set %s twice", lset)
 		}
 		seen[lset.String()] = true
-		for _, l := range []string{labels.MetricName, "job", "instance", "env", "region"} {
+		for _, l := range []string{model.MetricNameLabel, "job", "instance", "env", "region"} {
 			if lset.Get(l) == "" {
 				t.Fatalf("series %s has no %s", lset, l)
 			}
 		}
-		names[lset.Get(labels.MetricName)]++
+		names[lset.Get(model.MetricNameLabel)]++
 		jobs[lset.Get("job")] = true
 	}
 	want := map[string]int{
@@ -109,13 +110,13 @@ func TestSyntheticMatchers(t *testing.T) {
 	q, _ := st.Querier(mint, maxt)
 	all := s.SeriesIn(mint, maxt+1)
 	cases := [][]*labels.Matcher{
-		{labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".+")},
-		{labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, "http_.*")},
-		{labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, "temp.+|up")},
-		{labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, "up"), labels.MustNewMatcher(labels.MatchEqual, "job", "api")},
-		{labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, "http_requests_total"), labels.MustNewMatcher(labels.MatchRegexp, "code", "5.."), labels.MustNewMatcher(labels.MatchNotEqual, "env", "prod")},
-		{labels.MustNewMatcher(labels.MatchNotRegexp, labels.MetricName, "node_.*"), labels.MustNewMatcher(labels.MatchEqual, "region", "us-east-1")},
-		{labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, "no_such_metric")},
+		{labels.MustNewMatcher(labels.MatchRegexp, model.MetricNameLabel, ".+")},
+		{labels.MustNewMatcher(labels.MatchRegexp, model.MetricNameLabel, "http_.*")},
+		{labels.MustNewMatcher(labels.MatchRegexp, model.MetricNameLabel, "temp.+|up")},
+		{labels.MustNewMatcher(labels.MatchEqual, model.MetricNameLabel, "up"), labels.MustNewMatcher(labels.MatchEqual, "job", "api")},
+		{labels.MustNewMatcher(labels.MatchEqual, model.MetricNameLabel, "http_requests_total"), labels.MustNewMatcher(labels.MatchRegexp, "code", "5.."), labels.MustNewMatcher(labels.MatchNotEqual, "env", "prod")},
+		{labels.MustNewMatcher(labels.MatchNotRegexp, model.MetricNameLabel, "node_.*"), labels.MustNewMatcher(labels.MatchEqual, "region", "us-east-1")},
+		{labels.MustNewMatcher(labels.MatchEqual, model.MetricNameLabel, "no_such_metric")},
 	}
 	for _, ms := range cases {
 		var want []extract.Series
@@ -213,7 +214,7 @@ func TestSyntheticSamples(t *testing.T) {
 		if len(sr.Samples) != 3*240 {
 			t.Fatalf("%s: %d samples in 3h, want one per 15s", sr.Labels, len(sr.Samples))
 		}
-		name := sr.Labels.Get(labels.MetricName)
+		name := sr.Labels.Get(model.MetricNameLabel)
 		counter := strings.HasSuffix(name, "_total") || strings.HasSuffix(name, "_sum") || strings.HasSuffix(name, "_count")
 		for i, smp := range sr.Samples {
 			if smp.T < t0 || smp.T >= t0+3*hourMs {
@@ -274,11 +275,11 @@ func TestSyntheticStorage(t *testing.T) {
 	st := &store{src: newSynthSource(s)}
 	mint, maxt := t0+600_000, t0+hourMs
 	q, _ := st.Querier(mint, maxt)
-	got := selectAll(t, q, labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".+"))
+	got := selectAll(t, q, labels.MustNewMatcher(labels.MatchRegexp, model.MetricNameLabel, ".+"))
 	if err := extract.Compare(s.SeriesIn(mint, maxt+1), got); err != nil {
 		t.Fatal(err)
 	}
-	set := q.Select(context.Background(), false, nil, labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, "up"))
+	set := q.Select(context.Background(), false, nil, labels.MustNewMatcher(labels.MatchEqual, model.MetricNameLabel, "up"))
 	var it chunkenc.Iterator
 	for set.Next() {
 		want := s.SeriesIn(mint, maxt+1)

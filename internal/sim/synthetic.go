@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
@@ -230,7 +231,7 @@ func (g *synthGen) labels(id int) labels.Labels {
 		env = "staging"
 	}
 	b := labels.NewScratchBuilder(5 + len(slot.extra)/2)
-	b.Add(labels.MetricName, slot.name)
+	b.Add(model.MetricNameLabel, slot.name)
 	b.Add("job", synthJobs[tgt%len(synthJobs)])
 	b.Add("instance", fmt.Sprintf("10.%d.%d.%d:9100", (tgt>>16)&255, (tgt>>8)&255, tgt&255))
 	b.Add("env", env)
@@ -341,7 +342,7 @@ func newSynthSource(s *Synthetic) *synthSource {
 	sorted := make([]labels.Labels, g.series)
 	for i, id := range src.ids {
 		sorted[i] = src.lsets[id]
-		name := sorted[i].Get(labels.MetricName)
+		name := sorted[i].Get(model.MetricNameLabel)
 		src.byName[name] = append(src.byName[name], i)
 	}
 	src.lsets = sorted
