@@ -335,7 +335,6 @@ func TestGoldenFrames(t *testing.T) {
 	type tc struct {
 		name  string
 		build func() []frame
-		drop  []string // meta.custom keys the golden predates
 	}
 	cases := []tc{
 		{name: "matrix_with_nans", build: func() []frame {

@@ -28,6 +28,7 @@ func (s *Server) queryable() storage.Queryable {
 // errMaxSeries is Mimir's limiter error (pkg/util/limiter, globalerror
 // MaxSeriesPerQuery with its per-tenant flag).
 func errMaxSeries(limit int) error {
+	//lint:ignore ST1005 Mimir's own text, verbatim: clients match on it
 	return fmt.Errorf("the query exceeded the maximum number of series (limit: %d series) (err-mimir-max-series-per-query). To adjust the related per-tenant limit, configure -querier.max-fetched-series-per-query, or contact your service administrator.", limit)
 }
 
