@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -194,7 +195,7 @@ func (s *Source) LabelValues(ctx context.Context, names []string, selector strin
 			counts, err := s.countBy(ctx, []string{selector}, names, from, to)
 			for i, c := range counts {
 				delete(c, "") // the series without the label
-				out[i] = sortedKeys(c)
+				out[i] = slices.Sorted(maps.Keys(c))
 			}
 			return out, CountQueries, ar.and(err)
 		}
@@ -291,7 +292,7 @@ func (c *Census) LabelNames(ctx context.Context) ([]string, error) {
 	for _, ls := range c.Sets {
 		ls.Range(func(l labels.Label) { seen[l.Name] = struct{}{} })
 	}
-	return sortedKeys(seen), nil
+	return slices.Sorted(maps.Keys(seen)), nil
 }
 
 // Narrow is the census of the series whose label name equals value.
@@ -306,7 +307,7 @@ func (c *Census) Narrow(name, value string) *Census {
 	m := labels.MustNewMatcher(labels.MatchEqual, name, value)
 	n.matchers = make([][]*labels.Matcher, len(c.matchers))
 	for i, ms := range c.matchers {
-		n.matchers[i] = with(ms, m)
+		n.matchers[i] = append(slices.Clone(ms), m)
 	}
 	return &n
 }
@@ -316,16 +317,6 @@ func (c *Census) selectors() []string {
 	for i, ms := range c.matchers {
 		out[i] = extract.Canonical(ms)
 	}
-	return out
-}
-
-// sortedKeys lists a map's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
 	return out
 }
 
@@ -361,7 +352,7 @@ func (s *Source) countBy(ctx context.Context, selectors, names []string, from, t
 	for i, name := range names {
 		out[i] = map[string]int{}
 		by := name
-		if !model.LabelName(name).IsValidLegacy() {
+		if !model.LegacyValidation.IsValidLabelName(name) {
 			by = strconv.Quote(name) // Prometheus 3's form for UTF-8 names
 		}
 		exprs[i] = func(sel string) string { return "count by (" + by + ") (" + sel + ")" }
@@ -385,7 +376,7 @@ func (s *Source) probeLabelNames(ctx context.Context, selectors []string, from, 
 	err := s.countQueries(ctx, selectors, from, to, true, []func(string) string{probe}, func(_ int, ser extract.Series) {
 		ser.Labels.Range(func(l labels.Label) { seen[l.Name] = struct{}{} })
 	})
-	return sortedKeys(seen), err
+	return slices.Sorted(maps.Keys(seen)), err
 }
 
 const probeSeries = 10

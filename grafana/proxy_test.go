@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/prometheus/model/value"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/split"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/nativehist"
 )
@@ -223,40 +224,40 @@ func TestProxyErrorsClassified(t *testing.T) {
 		name   string
 		reply  sim.PromReply
 		check  func(error) bool
-		kind   splitKind
+		kind   split.Kind
 		status int // what the proxy answered
 	}{
 		{"over a Mimir limit: too big, split by series",
 			sim.PromReply{Status: 422, Body: `{"status":"error","errorType":"execution","error":"the query exceeded the maximum number of series (limit: 10 series) (err-mimir-max-series-per-query)"}`},
-			func(err error) bool { var tb *tooBigError; return errors.As(err, &tb) }, seriesFirst, 422},
+			func(err error) bool { var tb *tooBigError; return errors.As(err, &tb) }, split.SeriesFirst, 422},
 		{"over 11,000 points: too big, split by time",
 			sim.PromReply{Status: 400, Body: `{"status":"error","errorType":"bad_data","error":"exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"}`},
-			func(err error) bool { var tb *tooBigError; return errors.As(err, &tb) }, timeFirst, 400},
+			func(err error) bool { var tb *tooBigError; return errors.As(err, &tb) }, split.TimeFirst, 400},
 		{"Prometheus timed out: retried, then split as slow",
 			sim.PromReply{Status: 503, Body: `{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}`},
-			func(err error) bool { var rq *retryQuery; return errors.As(err, &rq) }, slow, 503},
+			func(err error) bool { var rq *retryQuery; return errors.As(err, &rq) }, split.Slow, 503},
 		{"the datasource refused Grafana: abort",
 			sim.PromReply{Status: 401, Body: `{"status":"error","errorType":"unauthorized","error":"bad token"}`},
 			func(err error) bool {
 				var ae *extract.AbortError
 				return errors.As(err, &ae) && strings.Contains(err.Error(), "datasource refused Grafana's credentials")
-			}, noSplit, 400},
+			}, split.NoSplit, 400},
 		{"a bad query: permanent, not split",
 			sim.PromReply{Status: 400, Body: `{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": parse error"}`},
 			func(err error) bool {
 				var rq *retryQuery
 				var ae *extract.AbortError
 				return !errors.As(err, &rq) && !errors.As(err, &ae)
-			}, noSplit, 400},
+			}, split.NoSplit, 400},
 		{"too many requests: retried by the client",
 			sim.PromReply{Status: 429, Body: "too many outstanding requests"},
-			func(err error) bool { var se *StatusError; return errors.As(err, &se) && se.Status == 429 }, noSplit, 429},
+			func(err error) bool { var se *StatusError; return errors.As(err, &se) && se.Status == 429 }, split.NoSplit, 429},
 		// Grafana's data proxy answers 504 with no body when Prometheus
 		// sends no headers within [dataproxy] timeout (pkg/util/proxyutil,
 		// errorHandler).
 		{"the data proxy timed out: retried by the client, then split as slow",
 			sim.PromReply{Status: 504},
-			func(err error) bool { var se *StatusError; return errors.As(err, &se) && se.Status == 504 }, slow, 504},
+			func(err error) bool { var se *StatusError; return errors.As(err, &se) && se.Status == 504 }, split.Slow, 504},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

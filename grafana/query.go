@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/split"
 )
 
 // Datasource is a Grafana datasource as the API lists it.
@@ -141,15 +142,15 @@ type Source struct {
 	Via        Transport
 	// Split bounds the adaptive splitting of a unit that is too big for
 	// the datasource's limits or keeps timing out; zero values take the
-	// defaults (see SplitOptions).
-	Split SplitOptions
+	// defaults (see split.Options).
+	Split split.Options
 }
 
 // Fetch implements extract.Source. A unit the datasource refuses as too big
 // (Mimir's series, chunk and sample limits, Prometheus's 11,000 points), or
 // one that still times out after the client's retries, is split by metric
 // name, by a label's values and by time, and the parts are fetched one by
-// one (see split.go). Parts that cannot pass even at the smallest size are
+// one (see package split). Parts that cannot pass even at the smallest size are
 // returned as an *extract.PartialError beside everything that was fetched.
 func (s *Source) Fetch(ctx context.Context, u extract.Unit) ([]extract.Series, error) {
 	var out []extract.Series
@@ -171,11 +172,7 @@ func (s *Source) Stream(ctx context.Context, u extract.Unit, add func([]extract.
 
 // recover splits a unit whose query failed in a way a split may mend.
 func (s *Source) recover(ctx context.Context, u extract.Unit, err error, add func([]extract.Series) error) error {
-	kind := splitKindOf(ctx, err)
-	if kind == noSplit {
-		return err
-	}
-	series, err := s.split(ctx, u, kind, err)
+	series, err := s.splitter().Split(ctx, u, err)
 	if len(series) > 0 {
 		if aerr := add(series); aerr != nil {
 			return aerr
@@ -262,7 +259,7 @@ func (s *Source) StreamBatch(ctx context.Context, units []extract.Unit, add func
 		switch {
 		case errors.As(e, &abort) || ctx.Err() != nil:
 			errs[i] = e
-		case err != nil && splitKindOf(ctx, err) == noSplit:
+		case err != nil && splitKindOf(ctx, err) == split.NoSplit:
 			// The request failed as a whole and no smaller one would fare
 			// better: the server is down or refuses us.
 			errs[i] = e

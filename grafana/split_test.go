@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/split"
 	"github.com/promrecover/promrecover/internal/sim"
 )
 
@@ -218,75 +219,87 @@ func checkNoRepeats(t *testing.T, calls []sim.PromCall, allowed func(sim.PromCal
 	}
 }
 
+func timeoutLong(c sim.PromCall) *sim.PromReply {
+	if isQueryCall(c) && callSpan(c) > 30*time.Minute {
+		return &sim.PromReply{Status: http.StatusGatewayTimeout, Body: "upstream request timeout"}
+	}
+	return nil
+}
+
+func forbidden(c sim.PromCall) *sim.PromReply {
+	if !isQueryCall(c) {
+		return &sim.PromReply{Status: http.StatusForbidden, Body: `{"message":"Access denied to this data source"}`}
+	}
+	return nil
+}
+
+func noDiscovery(c sim.PromCall) *sim.PromReply {
+	if isQueryCall(c) && strings.Contains(c.Expr, "last_over_time(") {
+		return &sim.PromReply{Status: http.StatusUnprocessableEntity, Body: chunksLimit}
+	}
+	return forbidden(c)
+}
+
+func neverC(c sim.PromCall) *sim.PromReply {
+	if isQueryCall(c) && touches(c.Expr, bigC) {
+		return &sim.PromReply{Status: http.StatusUnprocessableEntity, Body: chunksLimit}
+	}
+	return nil
+}
+
+func timeoutC(c sim.PromCall) *sim.PromReply {
+	if isQueryCall(c) && touches(c.Expr, bigC) {
+		return &sim.PromReply{Status: http.StatusGatewayTimeout, Body: "upstream request timeout"}
+	}
+	return nil
+}
+
+// fetchSplitCase is a unit fetched from the simulator with its limits and
+// faults, in raw mode and in step mode, by TestFetchSplits.
+type fetchSplitCase struct {
+	name      string
+	sel       string
+	cfg       sim.Config
+	retries   uint
+	firstBy   string   // the first split decision
+	onlyBy    string   // when set, every split decision
+	alsoBy    string   // a split decision that must be among them
+	missing   []string // series not returned (labels as printed)
+	gapSel    string   // the one gap expected, over the whole unit
+	gapReason []string // parts of its reason
+	logged    string   // a message that must be logged
+}
+
+// fetchSplitCases check the adapter end to end: the splitting itself is
+// tested in package split against a fake source.
+var fetchSplitCases = []fetchSplitCase{
+	{name: "series limit: by metric name", sel: `{__name__=~"req_total|mem_bytes|temp"}`,
+		cfg: sim.Config{MaxSeriesPerQuery: 7}, firstBy: "metric name"},
+	{name: "series limit: by a label's values, with the series that lack it", sel: `req_total`,
+		cfg: sim.Config{MaxSeriesPerQuery: 3}, firstBy: "label instance", onlyBy: "label instance"},
+	{name: "series limit: by name, then label", sel: `{job=~"api|node"}`,
+		cfg: sim.Config{MaxSeriesPerQuery: 3}, firstBy: "metric name"},
+	{name: "too many samples in one series: by time", sel: `fine`,
+		cfg: sim.Config{MaxSamplesPerQuery: 2000}, onlyBy: "time"},
+	{name: "a timeout that survives retries: by time", sel: `{__name__=~"req_total|mem_bytes"}`,
+		cfg: sim.Config{Intercept: timeoutLong}, retries: 1, onlyBy: "time"},
+	{name: "label lookups forbidden: by metric name through count queries", sel: `{__name__=~"mem_bytes|temp"}`,
+		cfg: sim.Config{MaxSamplesPerQuery: 2000, Intercept: forbidden}, firstBy: "metric name"},
+	{name: "label lookups forbidden, count queries too big: by time", sel: `{__name__=~"mem_bytes|temp"}`,
+		cfg: sim.Config{MaxSamplesPerQuery: 2000, Intercept: noDiscovery}, onlyBy: "time", logged: "series discovery failed; splitting by time only"},
+	{name: "a series that never passes is the only gap", sel: `{__name__=~"big|mem_bytes"}`,
+		cfg: sim.Config{Intercept: neverC}, firstBy: "metric name",
+		missing: []string{bigC.String()}, gapSel: `big{instance="c"}`, gapReason: []string{"err-mimir-max-chunks-per-query", "too big for the datasource's limits, split as far as it goes"}},
+	{name: "a series that always times out is the only gap", sel: `{__name__=~"big|mem_bytes"}`,
+		cfg: sim.Config{Intercept: timeoutC}, retries: 1, firstBy: "time", alsoBy: "metric name",
+		missing: []string{bigC.String()}, gapSel: `big{instance="c"}`, gapReason: []string{"still timing out after every retry", "status code 504"}},
+	{name: "label lookups forbidden, the limit never passes: the gap says why", sel: `{__name__=~"mem_bytes|temp"}`,
+		cfg: sim.Config{MaxSeriesPerQuery: 3, Intercept: forbidden}, onlyBy: "time",
+		missing: []string{"*"}, gapSel: `{__name__=~"mem_bytes|temp"}`, gapReason: []string{"err-mimir-max-series-per-query", "series discovery", "HTTP 403", "by time only"}},
+}
+
 func TestFetchSplits(t *testing.T) {
-	timeout := func(c sim.PromCall) *sim.PromReply {
-		if isQueryCall(c) && callSpan(c) > 30*time.Minute {
-			return &sim.PromReply{Status: http.StatusGatewayTimeout, Body: "upstream request timeout"}
-		}
-		return nil
-	}
-	forbidden := func(c sim.PromCall) *sim.PromReply {
-		if !isQueryCall(c) {
-			return &sim.PromReply{Status: http.StatusForbidden, Body: `{"message":"Access denied to this data source"}`}
-		}
-		return nil
-	}
-	noDiscovery := func(c sim.PromCall) *sim.PromReply {
-		if isQueryCall(c) && strings.Contains(c.Expr, "last_over_time(") {
-			return &sim.PromReply{Status: http.StatusUnprocessableEntity, Body: chunksLimit}
-		}
-		return forbidden(c)
-	}
-	neverC := func(c sim.PromCall) *sim.PromReply {
-		if isQueryCall(c) && touches(c.Expr, bigC) {
-			return &sim.PromReply{Status: http.StatusUnprocessableEntity, Body: chunksLimit}
-		}
-		return nil
-	}
-	timeoutC := func(c sim.PromCall) *sim.PromReply {
-		if isQueryCall(c) && touches(c.Expr, bigC) {
-			return &sim.PromReply{Status: http.StatusGatewayTimeout, Body: "upstream request timeout"}
-		}
-		return nil
-	}
-	cases := []struct {
-		name      string
-		sel       string
-		cfg       sim.Config
-		retries   uint
-		firstBy   string   // the first split decision
-		onlyBy    string   // when set, every split decision
-		alsoBy    string   // a split decision that must be among them
-		missing   []string // series not returned (labels as printed)
-		gapSel    string   // the one gap expected, over the whole unit
-		gapReason []string // parts of its reason
-		logged    string   // a message that must be logged
-	}{
-		{name: "series limit: by metric name", sel: `{__name__=~"req_total|mem_bytes|temp"}`,
-			cfg: sim.Config{MaxSeriesPerQuery: 7}, firstBy: "metric name"},
-		{name: "series limit: by a label's values, with the series that lack it", sel: `req_total`,
-			cfg: sim.Config{MaxSeriesPerQuery: 3}, firstBy: "label instance", onlyBy: "label instance"},
-		{name: "series limit: by name, then label", sel: `{job=~"api|node"}`,
-			cfg: sim.Config{MaxSeriesPerQuery: 3}, firstBy: "metric name"},
-		{name: "too many samples in one series: by time", sel: `fine`,
-			cfg: sim.Config{MaxSamplesPerQuery: 2000}, onlyBy: "time"},
-		{name: "a timeout that survives retries: by time", sel: `{__name__=~"req_total|mem_bytes"}`,
-			cfg: sim.Config{Intercept: timeout}, retries: 1, onlyBy: "time"},
-		{name: "label lookups forbidden: by metric name through count queries", sel: `{__name__=~"mem_bytes|temp"}`,
-			cfg: sim.Config{MaxSamplesPerQuery: 2000, Intercept: forbidden}, firstBy: "metric name"},
-		{name: "label lookups forbidden, count queries too big: by time", sel: `{__name__=~"mem_bytes|temp"}`,
-			cfg: sim.Config{MaxSamplesPerQuery: 2000, Intercept: noDiscovery}, onlyBy: "time", logged: "series discovery failed; splitting by time only"},
-		{name: "a series that never passes is the only gap", sel: `{__name__=~"big|mem_bytes"}`,
-			cfg: sim.Config{Intercept: neverC}, firstBy: "metric name",
-			missing: []string{bigC.String()}, gapSel: `big{instance="c"}`, gapReason: []string{"err-mimir-max-chunks-per-query", "too big for the datasource's limits, split as far as it goes"}},
-		{name: "a series that always times out is the only gap", sel: `{__name__=~"big|mem_bytes"}`,
-			cfg: sim.Config{Intercept: timeoutC}, retries: 1, firstBy: "time", alsoBy: "metric name",
-			missing: []string{bigC.String()}, gapSel: `big{instance="c"}`, gapReason: []string{"still timing out after every retry", "status code 504"}},
-		{name: "label lookups forbidden, the limit never passes: the gap says why", sel: `{__name__=~"mem_bytes|temp"}`,
-			cfg: sim.Config{MaxSeriesPerQuery: 3, Intercept: forbidden}, onlyBy: "time",
-			missing: []string{"*"}, gapSel: `{__name__=~"mem_bytes|temp"}`, gapReason: []string{"err-mimir-max-series-per-query", "series discovery", "HTTP 403", "by time only"}},
-	}
-	for _, tc := range cases {
+	for _, tc := range fetchSplitCases {
 		for _, step := range []time.Duration{0, 15 * time.Second, time.Second} {
 			if step == time.Second && tc.sel != "fine" {
 				continue // only the dense series needs a fine step to be too big
@@ -298,68 +311,73 @@ func TestFetchSplits(t *testing.T) {
 			if step > 0 {
 				mode = "step " + step.String()
 			}
-			t.Run(tc.name+"/"+mode, func(t *testing.T) {
-				u := extract.Unit{Window: spWindow, From: spWindow.Start, To: spWindow.End, Selector: tc.sel, Step: step}
-				ref := fetchWith(t, sim.Config{}, u, 0)
-				if ref.err != nil || len(ref.splitsBy()) != 0 {
-					t.Fatalf("reference fetch: %v, splits %v", ref.err, ref.splitsBy())
-				}
-				for i := range ref.series {
-					ref.series[i].Normalize(u.From, u.To)
-				}
-				if step == 0 {
-					if err := extract.Compare(selected(t, tc.sel, u.From, u.To), ref.series); err != nil {
-						t.Fatalf("the reference fetch is not the source: %v", err)
-					}
-				}
-				want := slices.DeleteFunc(slices.Clone(ref.series), func(s extract.Series) bool {
-					return slices.Contains(tc.missing, "*") || slices.Contains(tc.missing, s.Labels.String())
-				})
-
-				run := fetchWith(t, tc.cfg, u, tc.retries)
-				var partial *extract.PartialError
-				if tc.gapSel == "" {
-					if run.err != nil {
-						t.Fatalf("Fetch: %v", run.err)
-					}
-				} else {
-					if !errors.As(run.err, &partial) || len(partial.Gaps) != 1 {
-						t.Fatalf("Fetch error = %v; want a PartialError with one gap", run.err)
-					}
-					g := partial.Gaps[0]
-					if g.Selector != tc.gapSel || g.From != u.From || g.To != u.To {
-						t.Fatalf("gap %s; want %s over the whole unit", g, tc.gapSel)
-					}
-					for _, p := range tc.gapReason {
-						if !strings.Contains(g.Reason, p) {
-							t.Errorf("gap reason %q lacks %q", g.Reason, p)
-						}
-					}
-				}
-				t.Logf("%d series, %d upstream calls, splits by %v, error %v", len(run.series), len(run.calls), run.splitsBy(), run.err)
-				checkWhole(t, u, run.series)
-				if err := extract.Compare(want, run.series); err != nil {
-					t.Fatalf("the parts put together are not the source: %v", err)
-				}
-				by := run.splitsBy()
-				if len(by) == 0 || (tc.firstBy != "" && by[0] != tc.firstBy) {
-					t.Fatalf("splits by %v; want the first by %q", by, tc.firstBy)
-				}
-				if tc.onlyBy != "" && slices.ContainsFunc(by, func(b string) bool { return b != tc.onlyBy }) {
-					t.Fatalf("splits by %v; want only by %q", by, tc.onlyBy)
-				}
-				if tc.alsoBy != "" && !slices.Contains(by, tc.alsoBy) {
-					t.Fatalf("splits by %v; want one by %q", by, tc.alsoBy)
-				}
-				if tc.logged != "" && !run.logged(tc.logged) {
-					t.Errorf("no %q in the log", tc.logged)
-				}
-				checkNoRepeats(t, run.calls, func(c sim.PromCall) bool { return tc.retries > 0 && tc.cfg.Intercept(c) != nil })
-				if tc.retries > 0 && run.stats.Retries == 0 {
-					t.Errorf("no retries before splitting on a timeout")
-				}
-			})
+			t.Run(tc.name+"/"+mode, func(t *testing.T) { checkFetchSplit(t, tc, step) })
 		}
+	}
+}
+
+// checkFetchSplit fetches one of fetchSplitCases at step: the parts put
+// together must be what a fetch without limits gets (less what the case
+// misses), split as the case says, with no query sent twice.
+func checkFetchSplit(t *testing.T, tc fetchSplitCase, step time.Duration) {
+	u := extract.Unit{Window: spWindow, From: spWindow.Start, To: spWindow.End, Selector: tc.sel, Step: step}
+	ref := fetchWith(t, sim.Config{}, u, 0)
+	if ref.err != nil || len(ref.splitsBy()) != 0 {
+		t.Fatalf("reference fetch: %v, splits %v", ref.err, ref.splitsBy())
+	}
+	for i := range ref.series {
+		ref.series[i].Normalize(u.From, u.To)
+	}
+	if step == 0 {
+		if err := extract.Compare(selected(t, tc.sel, u.From, u.To), ref.series); err != nil {
+			t.Fatalf("the reference fetch is not the source: %v", err)
+		}
+	}
+	want := slices.DeleteFunc(slices.Clone(ref.series), func(s extract.Series) bool {
+		return slices.Contains(tc.missing, "*") || slices.Contains(tc.missing, s.Labels.String())
+	})
+
+	run := fetchWith(t, tc.cfg, u, tc.retries)
+	var partial *extract.PartialError
+	if tc.gapSel == "" {
+		if run.err != nil {
+			t.Fatalf("Fetch: %v", run.err)
+		}
+	} else {
+		if !errors.As(run.err, &partial) || len(partial.Gaps) != 1 {
+			t.Fatalf("Fetch error = %v; want a PartialError with one gap", run.err)
+		}
+		g := partial.Gaps[0]
+		if g.Selector != tc.gapSel || g.From != u.From || g.To != u.To {
+			t.Fatalf("gap %s; want %s over the whole unit", g, tc.gapSel)
+		}
+		for _, p := range tc.gapReason {
+			if !strings.Contains(g.Reason, p) {
+				t.Errorf("gap reason %q lacks %q", g.Reason, p)
+			}
+		}
+	}
+	t.Logf("%d series, %d upstream calls, splits by %v, error %v", len(run.series), len(run.calls), run.splitsBy(), run.err)
+	checkWhole(t, u, run.series)
+	if err := extract.Compare(want, run.series); err != nil {
+		t.Fatalf("the parts put together are not the source: %v", err)
+	}
+	by := run.splitsBy()
+	if len(by) == 0 || (tc.firstBy != "" && by[0] != tc.firstBy) {
+		t.Fatalf("splits by %v; want the first by %q", by, tc.firstBy)
+	}
+	if tc.onlyBy != "" && slices.ContainsFunc(by, func(b string) bool { return b != tc.onlyBy }) {
+		t.Fatalf("splits by %v; want only by %q", by, tc.onlyBy)
+	}
+	if tc.alsoBy != "" && !slices.Contains(by, tc.alsoBy) {
+		t.Fatalf("splits by %v; want one by %q", by, tc.alsoBy)
+	}
+	if tc.logged != "" && !run.logged(tc.logged) {
+		t.Errorf("no %q in the log", tc.logged)
+	}
+	checkNoRepeats(t, run.calls, func(c sim.PromCall) bool { return tc.retries > 0 && tc.cfg.Intercept(c) != nil })
+	if tc.retries > 0 && run.stats.Retries == 0 {
+		t.Errorf("no retries before splitting on a timeout")
 	}
 }
 
@@ -433,11 +451,11 @@ func TestFetchSplitBounds(t *testing.T) {
 	u := extract.Unit{Window: spWindow, From: spWindow.Start, To: spWindow.End, Selector: "fine"}
 	for _, tc := range []struct {
 		name   string
-		opts   SplitOptions
+		opts   split.Options
 		reason string
 	}{
-		{"queries", SplitOptions{MaxQueries: 3}, "used up the 3 queries"},
-		{"depth", SplitOptions{MaxDepth: 1}, "split 1 times in a row"},
+		{"queries", split.Options{MaxQueries: 3}, "used up the 3 queries"},
+		{"depth", split.Options{MaxDepth: 1}, "split 1 times in a row"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := sim.New(sim.Config{Series: spData, Tokens: []string{token}, MaxSamplesPerQuery: 500})
@@ -487,23 +505,23 @@ func TestSplitKind(t *testing.T) {
 		name string
 		ctx  context.Context
 		err  error
-		want splitKind
+		want split.Kind
 	}{
-		{"series limit", ctx, tooBig("execution: (err-mimir-max-series-per-query)"), seriesFirst},
-		{"chunks limit", ctx, tooBig("execution: (err-mimir-max-chunks-per-query)"), seriesFirst},
-		{"chunk bytes limit", ctx, tooBig("execution: (err-mimir-max-fetched-chunk-bytes-per-query)"), seriesFirst},
-		{"samples limit", ctx, tooBig("execution: query processing would load too many samples into memory in query execution"), seriesFirst},
-		{"11,000 points", ctx, tooBig("bad_data: exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"), timeFirst},
-		{"query length", ctx, tooBig("execution: the total query time range exceeds the limit (err-mimir-max-total-query-length)"), timeFirst},
-		{"504 from Grafana", ctx, &StatusError{Status: 504}, slow},
-		{"refId timed out", ctx, queryError("up", &Result{Status: 503, Error: "timeout: query timed out in expression evaluation"}), slow},
-		{"refId 504", ctx, queryError("up", &Result{Status: 500, Error: "unexpected response with status code 504: gateway timeout"}), slow},
-		{"client timeout", ctx, fmt.Errorf("POST /api/ds/query: %w", timeoutErr), slow},
-		{"500 from Grafana", ctx, &StatusError{Status: 500}, noSplit},
-		{"refId 503", ctx, queryError("up", &Result{Status: 503, Error: "unavailable: ingester unavailable"}), noSplit},
-		{"bad query", ctx, queryError("up", &Result{Status: 400, Error: "bad_data: parse error"}), noSplit},
-		{"abort", ctx, &extract.AbortError{Err: &StatusError{Status: 504}}, noSplit},
-		{"run cancelled", canceled, &StatusError{Status: 504}, noSplit},
+		{"series limit", ctx, tooBig("execution: (err-mimir-max-series-per-query)"), split.SeriesFirst},
+		{"chunks limit", ctx, tooBig("execution: (err-mimir-max-chunks-per-query)"), split.SeriesFirst},
+		{"chunk bytes limit", ctx, tooBig("execution: (err-mimir-max-fetched-chunk-bytes-per-query)"), split.SeriesFirst},
+		{"samples limit", ctx, tooBig("execution: query processing would load too many samples into memory in query execution"), split.SeriesFirst},
+		{"11,000 points", ctx, tooBig("bad_data: exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"), split.TimeFirst},
+		{"query length", ctx, tooBig("execution: the total query time range exceeds the limit (err-mimir-max-total-query-length)"), split.TimeFirst},
+		{"504 from Grafana", ctx, &StatusError{Status: 504}, split.Slow},
+		{"refId timed out", ctx, queryError("up", &Result{Status: 503, Error: "timeout: query timed out in expression evaluation"}), split.Slow},
+		{"refId 504", ctx, queryError("up", &Result{Status: 500, Error: "unexpected response with status code 504: gateway timeout"}), split.Slow},
+		{"client timeout", ctx, fmt.Errorf("POST /api/ds/query: %w", timeoutErr), split.Slow},
+		{"500 from Grafana", ctx, &StatusError{Status: 500}, split.NoSplit},
+		{"refId 503", ctx, queryError("up", &Result{Status: 503, Error: "unavailable: ingester unavailable"}), split.NoSplit},
+		{"bad query", ctx, queryError("up", &Result{Status: 400, Error: "bad_data: parse error"}), split.NoSplit},
+		{"abort", ctx, &extract.AbortError{Err: &StatusError{Status: 504}}, split.NoSplit},
+		{"run cancelled", canceled, &StatusError{Status: 504}, split.NoSplit},
 	}
 	for _, tc := range cases {
 		if got := splitKindOf(tc.ctx, tc.err); got != tc.want {
@@ -517,73 +535,6 @@ type timeoutNetErr struct{}
 func (*timeoutNetErr) Error() string   { return "Client.Timeout exceeded while awaiting headers" }
 func (*timeoutNetErr) Timeout() bool   { return true }
 func (*timeoutNetErr) Temporary() bool { return true }
-
-func TestTimeSplitAlignment(t *testing.T) {
-	sp := &splitter{opts: SplitOptions{MinRange: 15 * time.Second}.withDefaults()}
-	p := part{sel: "up", from: 1000, to: 1000 + 7*15000 + 2000}
-	sp.u.Step = 15 * time.Second
-	parts, _ := sp.byTime(p)
-	// steps at 15000, 30000, ..., 105000: 7 of them; the first half gets 3.
-	if len(parts) != 2 || parts[0].from != 1000 || parts[0].to != 60000 || parts[1].from != 60000 || parts[1].to != p.to {
-		t.Fatalf("step halves %+v", parts)
-	}
-	one := part{sel: "up", from: 14000, to: 29000}
-	if parts, _ := sp.byTime(one); parts != nil {
-		t.Fatalf("a part with one step was split: %+v", parts)
-	}
-	// With the default minimum of a minute, halves hold 4 steps of 15s.
-	sp.opts.MinRange = time.Minute
-	if parts, _ := sp.byTime(p); parts != nil {
-		t.Fatalf("7 steps of 15s were split into halves under a minute: %+v", parts)
-	}
-	if parts, _ := sp.byTime(part{sel: "up", from: 0, to: 8 * 15000}); len(parts) != 2 || parts[0].to != 60000 {
-		t.Fatalf("8 steps: %+v", parts)
-	}
-	sp.u.Step = 0
-	if parts, _ := sp.byTime(part{sel: "up", from: 0, to: 119999}); parts != nil {
-		t.Fatalf("a raw part under two minutes was split: %+v", parts)
-	}
-	if parts, _ := sp.byTime(part{sel: "up", from: 0, to: 120000}); len(parts) != 2 || parts[0].to != 60000 {
-		t.Fatalf("raw halves %+v", parts)
-	}
-}
-
-func TestCoalesceGaps(t *testing.T) {
-	in := []extract.Gap{
-		{Selector: "a", From: 0, To: 10, Reason: "r1"},
-		{Selector: "a", From: 10, To: 20, Reason: "r2"},
-		{Selector: "b", From: 20, To: 30},
-		{Selector: "a", From: 30, To: 40},
-	}
-	got := coalesceGaps(in)
-	if len(got) != 3 || got[0].To != 20 || got[0].Reason != "r1" || got[2].From != 30 {
-		t.Fatalf("coalesced %+v", got)
-	}
-}
-
-func TestPinnedSelectors(t *testing.T) {
-	ms, _ := parser.NewParser(parser.Options{}).ParseMetricSelector(`{__name__=~"a.*|b", job=~"x|y", env!=""}`)
-	p := part{ms: ms}
-	cases := []struct {
-		got, want string
-	}{
-		{p.pin("__name__", "abc").sel, `abc{env!="",job=~"x|y"}`},
-		{p.pin("__name__", "abc").pin("job", "x").sel, `abc{env!="",job="x"}`},
-		{p.pin("__name__", "my.metric").sel, `{__name__="my.metric",env!="",job=~"x|y"}`},
-		{p.pin("__name__", "abc").pin("instance", "").sel, `abc{env!="",instance="",job=~"x|y"}`},
-	}
-	for _, tc := range cases {
-		if tc.got != tc.want {
-			t.Errorf("got %s, want %s", tc.got, tc.want)
-		}
-		if _, err := parser.NewParser(parser.Options{}).ParseMetricSelector(tc.got); err != nil {
-			t.Errorf("%s does not parse: %v", tc.got, err)
-		}
-	}
-	if p.admits("job", "") || !p.admits("instance", "") || p.admits("__name__", "c") {
-		t.Error("admits")
-	}
-}
 
 // TestFetchSplitSurvivesAMissedLabelValue: a label lookup that leaves a value
 // out (an index that lags, a value that appeared later) must not make its
