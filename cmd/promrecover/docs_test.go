@@ -80,7 +80,7 @@ func TestCLIReferenceIsMachineIndependent(t *testing.T) {
 // genCLIDocs writes one Markdown page per command into dir, as a user's
 // binary has them: with cobra's help and completion commands, which Execute
 // adds, and without the generation date, so that the pages change only when
-// the help does.
+// the help does. Each page says it is generated, and how to refresh it.
 func genCLIDocs(t *testing.T, dir string) {
 	t.Helper()
 	root := newRoot(io.Discard, io.Discard)
@@ -94,7 +94,11 @@ func genCLIDocs(t *testing.T, dir string) {
 		}
 	}
 	walk(root)
-	if err := doc.GenMarkdownTree(root, dir); err != nil {
+	header := func(string) string {
+		return "<!-- Generated from the commands' help by TestCLIReferenceUpToDate; refresh with: " + refreshCLIDocs + " -->\n\n"
+	}
+	link := func(name string) string { return name }
+	if err := doc.GenMarkdownTreeCustom(root, dir, header, link); err != nil {
 		t.Fatal(err)
 	}
 }
