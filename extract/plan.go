@@ -81,7 +81,7 @@ func NewPlan(from, to time.Time, step time.Duration, selectors []string) (*Plan,
 			return nil, ParamErrorf("the selector %q has no matcher; give at least one, e.g. '{job=\"node\"}', or no selector for every series", s)
 		}
 		if !slices.ContainsFunc(ms, func(m *labels.Matcher) bool { return !m.Matches("") }) {
-			return nil, ParamErrorf("the selector %q is not one Prometheus accepts: it needs at least one matcher that does not match the empty string, e.g. '{job=\"node\"}' or '{job=~\".+\"}'", s)
+			return nil, ParamErrorf("the selector %q is not a series selector Prometheus accepts: it needs at least one matcher that does not match the empty string, e.g. '{job=\"node\"}' or '{job=~\".+\"}'", s)
 		}
 		canon := Canonical(ms)
 		if !seen[canon] {
