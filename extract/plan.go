@@ -121,7 +121,7 @@ func Canonical(ms []*labels.Matcher) string {
 			names = append(names, m)
 		}
 	}
-	if len(names) == 1 && names[0].Type == labels.MatchEqual && model.IsValidLegacyMetricName(names[0].Value) {
+	if len(names) == 1 && names[0].Type == labels.MatchEqual && model.LegacyValidation.IsValidMetricName(names[0].Value) {
 		vs.Name = names[0].Value
 	}
 	return vs.String()

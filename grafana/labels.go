@@ -361,7 +361,7 @@ func (s *Source) countBy(ctx context.Context, selectors, names []string, from, t
 	for i, name := range names {
 		out[i] = map[string]int{}
 		by := name
-		if !model.LabelName(name).IsValidLegacy() {
+		if !model.LegacyValidation.IsValidLabelName(name) {
 			by = strconv.Quote(name) // Prometheus 3's form for UTF-8 names
 		}
 		exprs[i] = func(sel string) string { return "count by (" + by + ") (" + sel + ")" }
