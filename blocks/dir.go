@@ -2,7 +2,6 @@ package blocks
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/oklog/ulid/v2"
+	"github.com/promrecover/promrecover/extract"
 )
 
 // tmpForCreation is Prometheus's own suffix for blocks being written: a
@@ -39,29 +39,29 @@ var prometheusEntries = map[string]bool{
 }
 
 // checkOutDir makes sure dir is a directory we may add blocks to. The errors
-// name the problem and the fix, because the usual mistake is pointing --out
-// at the wrong place (a Docker volume name instead of its mount point, say).
+// name the problem and the fix, because the usual mistake is the wrong
+// directory (a Docker volume name instead of its mount point, say).
 func checkOutDir(dir string) error {
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("--out %s: no such directory; create it or point --out at the Prometheus data directory (for a Docker volume: docker volume inspect NAME --format '{{ .Mountpoint }}')", dir)
+		return extract.ParamErrorf("the output directory %s: no such directory; create it or give the Prometheus data directory (for a Docker volume: docker volume inspect NAME --format '{{ .Mountpoint }}')", dir)
 	case errors.Is(err, syscall.ENOTDIR):
-		return fmt.Errorf("--out %s: part of the path is a file, not a directory; point --out at the Prometheus data directory (for a Docker volume: docker volume inspect NAME --format '{{ .Mountpoint }}')", dir)
+		return extract.ParamErrorf("the output directory %s: part of the path is a file, not a directory; give the Prometheus data directory (for a Docker volume: docker volume inspect NAME --format '{{ .Mountpoint }}')", dir)
 	case errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("--out %s: %w; run as a user who can read and write the Prometheus data directory", dir, err)
+		return extract.ParamErrorf("the output directory %s: %w; run as a user who can read and write the Prometheus data directory", dir, err)
 	case err != nil:
-		return fmt.Errorf("--out %s: %w", dir, err)
+		return extract.ParamErrorf("the output directory %s: %w", dir, err)
 	case !fi.IsDir():
-		return fmt.Errorf("--out %s: is a file, not a directory; point --out at the Prometheus data directory (the one holding wal/ and the block directories)", dir)
+		return extract.ParamErrorf("the output directory %s: is a file, not a directory; give the Prometheus data directory (the one holding wal/ and the block directories)", dir)
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("--out %s: cannot list it: %w; run as a user who can read and write the Prometheus data directory", dir, err)
+		return extract.ParamErrorf("the output directory %s: cannot list it: %w; run as a user who can read and write the Prometheus data directory", dir, err)
 	}
 	for _, e := range entries {
 		if !belongsToPrometheus(e) {
-			return fmt.Errorf("--out %s: does not look like a Prometheus data directory (it holds %q); point --out at an empty directory or at the Prometheus data directory (the one holding wal/ and the block directories)", dir, filepath.Join(dir, e.Name()))
+			return extract.ParamErrorf("the output directory %s: does not look like a Prometheus data directory (it holds %q); give an empty directory or the Prometheus data directory (the one holding wal/ and the block directories)", dir, filepath.Join(dir, e.Name()))
 		}
 	}
 	return nil
@@ -92,7 +92,7 @@ func isULID(s string) bool {
 // writableError explains a failed attempt to create something in dir.
 func writableError(dir string, err error) error {
 	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
-		return fmt.Errorf("--out %s: cannot write there: %w; run as a user who can write to the Prometheus data directory (the official image runs as uid 65534), or mount it read-write", dir, err)
+		return extract.ParamErrorf("the output directory %s: cannot write there: %w; run as a user who can write to the Prometheus data directory (the official image runs as uid 65534), or mount it read-write", dir, err)
 	}
-	return fmt.Errorf("--out %s: cannot write there: %w", dir, err)
+	return extract.ParamErrorf("the output directory %s: cannot write there: %w", dir, err)
 }

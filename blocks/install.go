@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/promrecover/promrecover/extract"
 )
 
 // owner is who should own what we put in the output directory.
@@ -21,7 +23,7 @@ func chownTarget(dir string) (*owner, error) {
 	}
 	fi, err := os.Stat(dir)
 	if err != nil {
-		return nil, fmt.Errorf("--out %s: %w", dir, err)
+		return nil, extract.ParamErrorf("the output directory %s: %w", dir, err)
 	}
 	uid, gid, ok := fileOwner(fi)
 	if !ok {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/promrecover/promrecover/extract"
 )
 
 // stagingLock is the file in a staging area that its run holds an exclusive
@@ -37,7 +39,7 @@ func lockStaging(staging string) (*os.File, error) {
 func removeStaleStaging(dir string, logger *slog.Logger) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("--out %s: %w", dir, err)
+		return extract.ParamErrorf("the output directory %s: %w", dir, err)
 	}
 	for _, e := range entries {
 		if !e.IsDir() || !strings.HasSuffix(e.Name(), tmpForCreation) {
@@ -49,17 +51,17 @@ func removeStaleStaging(dir string, logger *slog.Logger) error {
 			continue // Prometheus's own
 		}
 		if err != nil {
-			return fmt.Errorf("--out %s: staging area %s: %w", dir, staging, err)
+			return extract.ParamErrorf("the output directory %s: staging area %s: %w", dir, staging, err)
 		}
 		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err != nil {
 			f.Close()
-			return fmt.Errorf("--out %s: another promrecover is writing into it (staging area %s is locked); wait for it to finish or stop it, then run again", dir, staging)
+			return extract.ParamErrorf("the output directory %s: another promrecover is writing into it (staging area %s is locked); wait for it to finish or stop it, then run again", dir, staging)
 		}
 		err = os.RemoveAll(staging)
 		f.Close()
 		if err != nil {
-			return fmt.Errorf("--out %s: removing the staging area %s that an interrupted run left: %w", dir, staging, err)
+			return extract.ParamErrorf("the output directory %s: removing the staging area %s that an interrupted run left: %w", dir, staging, err)
 		}
 		logger.Info("removed the staging area of an interrupted run", "dir", staging)
 	}

@@ -89,13 +89,13 @@ type Client struct {
 func NewClient(o Options) (*Client, error) {
 	base, err := url.Parse(strings.TrimRight(o.URL, "/"))
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("--grafana-url %q is not an http(s) URL; give the address you open Grafana at, e.g. https://example.grafana.net", o.URL)
+		return nil, extract.ParamErrorf("the Grafana URL %q is not an http(s) URL; give the address you open Grafana at, e.g. https://example.grafana.net", o.URL)
 	}
 	if err := checkURL(base); err != nil {
 		return nil, err
 	}
 	if base.User != nil {
-		return nil, errors.New("--grafana-url holds credentials; pass them with --user/--password or GRAFANA_USER/GRAFANA_PASSWORD instead, so they stay out of logs")
+		return nil, extract.ParamErrorf("the Grafana URL holds credentials; give them as the user and password instead, so they stay out of logs")
 	}
 	n := 0
 	for _, set := range []bool{o.Auth.Token != "", o.Auth.Session != "", o.Auth.User != ""} {
@@ -107,7 +107,7 @@ func NewClient(o Options) (*Client, error) {
 		return nil, ErrManyCredentials
 	}
 	if o.Auth.User != "" && o.Auth.Password == "" {
-		return nil, errors.New("--user needs --password (or GRAFANA_PASSWORD)")
+		return nil, extract.ParamErrorf("a user needs a password")
 	}
 	if err := checkCredentials(o.Auth); err != nil {
 		return nil, err
@@ -327,13 +327,13 @@ func (c *Client) explainUnauthorized(se *StatusError) error {
 	case se.MessageID == "api-key.organization-mismatch":
 		return orgMismatch(se, c.opts.OrgID)
 	case c.opts.Auth.Session != "":
-		return fmt.Errorf("%w: Grafana refused the session cookie (revoked, expired or logged out); %s", se, relogin(c.opts.Auth.CookieName))
+		return fmt.Errorf("%w: Grafana refused the session cookie (revoked, expired or logged out); %w", se, relogin(c.opts.Auth.CookieName))
 	case c.opts.Auth.Token != "":
 		return fmt.Errorf("%w: Grafana refused the token; use a service account token (glsa_...) of this Grafana instance that is not expired", se)
 	case c.opts.Auth.User != "":
 		return fmt.Errorf("%w: Grafana refused the user and password (basic auth may be disabled on this instance; use a service account token)", se)
 	}
-	return fmt.Errorf("%w: Grafana wants credentials: pass --token, --session or --user/--password", se)
+	return extract.ParamErrorf("%w: Grafana wants credentials: give a token, a session or a user and password", se)
 }
 
 // isTransient reports a network failure on the way to Grafana or while

@@ -172,7 +172,7 @@ func TestResolveDatasource(t *testing.T) {
 		{"grafanacloud-prom", "grafanacloud-prom", ""},
 		{"grafanacloud-example-prom", "grafanacloud-prom", ""},
 		{"logs", "", "not Prometheus"},
-		{"nope", "", "promrecover datasources"},
+		{"nope", "", "give as the datasource one of"},
 	}
 	for _, tc := range cases {
 		ds, err := c.ResolveDatasource(context.Background(), tc.ref)

@@ -27,7 +27,7 @@ func TestUnreachable(t *testing.T) {
 		err  error
 		want string // "" when the failure is worth retrying
 	}{
-		{"unknown host", wrap(&net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "grafana.example.com", IsNotFound: true}}), "check the spelling of --grafana-url"},
+		{"unknown host", wrap(&net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "grafana.example.com", IsNotFound: true}}), "check the spelling of the Grafana URL"},
 		{"resolver down", wrap(&net.OpError{Op: "dial", Err: &net.DNSError{Err: "server misbehaving", Name: "grafana.example.com", IsTemporary: true}}), ""},
 		{"untrusted certificate", wrap(x509.UnknownAuthorityError{}), "SSL_CERT_FILE"},
 		{"certificate for another host", wrap(x509.HostnameError{Certificate: &x509.Certificate{}, Host: "grafana.example.com"}), "names the host the certificate is for"},
@@ -102,7 +102,7 @@ func TestNothingAnswered(t *testing.T) {
 	}
 	_, err = c.Datasources(context.Background())
 	var abort *extract.AbortError
-	if !errors.As(err, &abort) || !strings.Contains(err.Error(), "check the host and port of --grafana-url") || strings.Contains(err.Error(), "glsa_secret") {
+	if !errors.As(err, &abort) || !strings.Contains(err.Error(), "check the host and port of the Grafana URL") || strings.Contains(err.Error(), "glsa_secret") {
 		t.Fatalf("err = %v, want an abort naming the fix", err)
 	}
 	if s := c.Stats(); s.Retries != 1 {

@@ -358,12 +358,12 @@ func TestDSQueryRefusesNativeHistograms(t *testing.T) {
 		if err == nil {
 			t.Fatalf("step %s: native histograms over /api/ds/query were accepted", step)
 		}
-		for _, want := range []string{`"heatmap-cells"`, `http_request_duration_seconds`, `clock_skew_seconds`, "--via proxy"} {
+		for _, want := range []string{`"heatmap-cells"`, `http_request_duration_seconds`, `clock_skew_seconds`, "through the datasource proxy"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("step %s: the error does not say %s: %v", step, want, err)
 			}
 		}
-		if !strings.HasSuffix(err.Error(), "recover them with --via proxy") {
+		if !strings.HasSuffix(err.Error(), "recover them through the datasource proxy") {
 			t.Errorf("step %s: the error does not end with the hint: %v", step, err)
 		}
 	}

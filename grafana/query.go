@@ -380,7 +380,7 @@ func (s *Source) check(expr string, u extract.Unit, res *Result, series int) err
 		s.Client.opts.Log.Warn("Grafana notice", "query", expr, "severity", n.Severity, "text", n.Text)
 	}
 	if len(res.Unsupported) > 0 {
-		return fmt.Errorf("%s: %s; /api/ds/query cannot carry these faithfully (native histograms arrive as heatmap cells without count and sum), so nothing of them is written; recover them with --via proxy", expr, strings.Join(res.Unsupported, "; "))
+		return extract.ParamErrorf("%s: %s; /api/ds/query cannot carry these faithfully (native histograms arrive as heatmap cells without count and sum), so nothing of them is written; recover them through the datasource proxy", expr, strings.Join(res.Unsupported, "; "))
 	}
 	if u.Step > 0 && series > 0 {
 		if err := checkStep(res.ExecutedQueryString, u.Step); err != nil {
@@ -406,6 +406,7 @@ func checkStep(executed string, want time.Duration) error {
 	const prefix = "Step: "
 	i := strings.LastIndex(executed, prefix)
 	if i < 0 {
+		//lint:ignore ST1005 Grafana is a name, and this text is a NOT RECOVERED line's reason
 		return fmt.Errorf("Grafana did not report the step it used (no %q in executedQueryString %q), so the exact step %s cannot be confirmed", prefix, executed, want)
 	}
 	got, err := time.ParseDuration(strings.TrimSpace(executed[i+len(prefix):]))
@@ -413,7 +414,7 @@ func checkStep(executed string, want time.Duration) error {
 		return fmt.Errorf("cannot read the step in executedQueryString %q: %v", executed, err)
 	}
 	if got != want {
-		return fmt.Errorf("Grafana ran the query at step %s, not the %s asked for (a datasource minimum interval above %s forces this); choose --step %s or lower the datasource's scrape interval setting", got, want, want, got)
+		return extract.ParamErrorf("Grafana ran the query at step %s, not the %s asked for (a datasource minimum interval above %s forces this); choose the step %s or lower the datasource's scrape interval setting", got, want, want, got)
 	}
 	return nil
 }

@@ -44,7 +44,7 @@ type Options struct {
 	Size    int64                // bytes of the input read through Reader, when known ahead
 	Stats   func() grafana.Stats // the client's counters; nil when there is no client
 	Every   time.Duration        // between plain records when stderr is not a terminal; 0: DefaultEvery
-	Hide    bool                 // show nothing (--quiet)
+	Hide    bool                 // show nothing (asked to be quiet)
 }
 
 // Console is stderr, shared by log records and progress. Log handlers write

@@ -139,7 +139,7 @@ func runImport(ctx context.Context, log *slog.Logger, stdout io.Writer, stdin io
 	fmt.Fprintf(stdout, "read %d samples of %d series; written %d samples in %d blocks\n", read, res.DistinctSeries, written, len(installed))
 	printBlocks(stdout, installed)
 	for _, f := range failed {
-		fmt.Fprintf(stdout, "NOT IMPORTED %s: %v\n", f.Window, f.Err)
+		fmt.Fprintf(stdout, "NOT IMPORTED %s: %s\n", f.Window, userText(f.Err))
 	}
 	if n := len(installed); n > 0 && installed[n-1].MaxTime > time.Now().Add(-headSpan).UnixMilli() {
 		log.Warn("the data reaches into the last 3h, which a running Prometheus still holds in its head block; the imported samples there overlap it")

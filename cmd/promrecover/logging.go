@@ -36,7 +36,7 @@ func registerLogging(root *cobra.Command, stderr io.Writer) (func() *slog.Logger
 
 	console := progress.NewConsole(stderr)
 	logger := func() *slog.Logger {
-		o := &slog.HandlerOptions{Level: slog.LevelInfo}
+		o := &slog.HandlerOptions{Level: slog.LevelInfo, ReplaceAttr: userAttr}
 		switch {
 		case verbose:
 			o.Level = slog.LevelDebug

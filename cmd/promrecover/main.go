@@ -114,6 +114,13 @@ GRAFANA_USER and GRAFANA_PASSWORD) or flags; every command's --help has examples
 	)
 	addVersion(root)
 	addCompletions(root, configure)
+	// Every error a command returns leaves through here, so here the
+	// libraries' errors get their flag names (errors.go).
+	for _, c := range append(root.Commands(), root) {
+		if run := c.RunE; run != nil {
+			c.RunE = func(cmd *cobra.Command, args []string) error { return forUser(run(cmd, args)) }
+		}
+	}
 	return root
 }
 

@@ -305,7 +305,7 @@ func discover(ctx context.Context, src *grafana.Source, p *extract.Plan, rules r
 			return discovery{}, ctx.Err()
 		}
 		log.Debug("series discovery failed", "err", err)
-		why := err.Error()
+		why := userText(err)
 		var se *grafana.StatusError
 		if errors.As(err, &se) {
 			// Without the path, which repeats the selectors URL-encoded;

@@ -238,7 +238,7 @@ func (r *recovery) run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 			msg += fmt.Sprintf(", and %d parts of recovered windows could not be fetched (listed above)", gaps)
 		}
 		if runErr != nil {
-			msg += ": " + runErr.Error()
+			msg += ": " + userText(runErr)
 		}
 		switch {
 		case collided(failed):

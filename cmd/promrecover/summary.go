@@ -70,11 +70,11 @@ func printSummary(w io.Writer, s summary) {
 		fmt.Fprintf(w, "NOT RECOVERED %s: %s\n", f.Window, windowReason(f.Err))
 	}
 	for _, g := range res.Gaps() {
-		fmt.Fprintf(w, "NOT RECOVERED %s\n", g)
+		fmt.Fprintf(w, "NOT RECOVERED %s\n", userReason(g.String()))
 	}
 	for _, e := range s.earlier {
 		for _, g := range e.Gaps {
-			fmt.Fprintf(w, "NOT RECOVERED (by an earlier run) %s\n", g)
+			fmt.Fprintf(w, "NOT RECOVERED (by an earlier run) %s\n", userReason(g.String()))
 		}
 	}
 	for _, r := range res.Windows {
@@ -95,7 +95,7 @@ func windowReason(err error) string {
 	}
 	var abort *extract.AbortError
 	if !errors.As(err, &abort) {
-		return err.Error()
+		return userText(err)
 	}
 	var se *grafana.StatusError
 	if errors.As(err, &se) {
@@ -279,7 +279,7 @@ func (r *report) document(ctx context.Context, runErr error) reportDoc {
 		if errors.As(runErr, &ex) {
 			d.ExitCode = ex.code
 		}
-		d.Error = runErr.Error()
+		d.Error = userText(runErr)
 	}
 	if s.ds.UID != "" {
 		d.Datasource = &reportDatasource{UID: s.ds.UID, Name: s.ds.Name}
@@ -293,7 +293,7 @@ func (r *report) document(ctx context.Context, runErr error) reportDoc {
 	}
 	missing := func(kind string, g extract.Gap, earlier bool) {
 		d.NotRecovered = append(d.NotRecovered, reportMissing{Kind: kind, Selector: g.Selector, From: extract.FormatTime(g.From), To: extract.FormatTime(g.To),
-			FromMs: g.From, ToMs: g.To, Reason: g.Reason, Earlier: earlier})
+			FromMs: g.From, ToMs: g.To, Reason: userReason(g.Reason), Earlier: earlier})
 	}
 	d.Windows.Earlier = len(s.earlier)
 	for _, e := range s.earlier {
@@ -309,7 +309,7 @@ func (r *report) document(ctx context.Context, runErr error) reportDoc {
 			d.Windows.Total = len(res.Windows)
 		}
 		for _, f := range failed {
-			missing("window", extract.Gap{From: f.Window.Start, To: f.Window.End, Reason: f.Err.Error()}, false)
+			missing("window", extract.Gap{From: f.Window.Start, To: f.Window.End, Reason: userText(f.Err)}, false)
 		}
 		for _, g := range res.Gaps() {
 			missing("gap", g, false)

@@ -37,21 +37,21 @@ type Rules struct {
 // the same as no label, so say --drop-label NAME.
 func Parse(drop, set []string) (Rules, error) {
 	var r Rules
-	check := func(flag, name string) error {
+	check := func(what, name string) error {
 		if name == "" {
-			return fmt.Errorf("%s: empty label name", flag)
+			return extract.ParamErrorf("%s: empty label name", what)
 		}
 		if !model.UTF8Validation.IsValidLabelName(name) {
-			return fmt.Errorf("%s %q: not a valid label name", flag, name)
+			return extract.ParamErrorf("%s %q: not a valid label name", what, name)
 		}
 		if name == model.MetricNameLabel {
-			return fmt.Errorf("%s %s: the metric name cannot be dropped or changed", flag, name)
+			return extract.ParamErrorf("%s %s: the metric name cannot be dropped or changed", what, name)
 		}
 		return nil
 	}
 	for _, d := range drop {
 		d = strings.TrimSpace(d)
-		if err := check("--drop-label", d); err != nil {
+		if err := check("the label to drop", d); err != nil {
 			return Rules{}, err
 		}
 		if !slices.Contains(r.drop, d) {
@@ -62,20 +62,20 @@ func Parse(drop, set []string) (Rules, error) {
 		name, value, ok := strings.Cut(s, "=")
 		name = strings.TrimSpace(name)
 		if !ok {
-			return Rules{}, fmt.Errorf("--set-label %q: write NAME=VALUE, e.g. --set-label env=prod", s)
+			return Rules{}, extract.ParamErrorf("the label to set %q: write NAME=VALUE, e.g. env=prod", s)
 		}
-		if err := check("--set-label", name); err != nil {
+		if err := check("the label to set", name); err != nil {
 			return Rules{}, err
 		}
 		if value == "" {
-			return Rules{}, fmt.Errorf("--set-label %q: an empty value removes the label in Prometheus; use --drop-label %s", s, name)
+			return Rules{}, extract.ParamErrorf("the label to set %q: an empty value removes the label in Prometheus; drop %s instead", s, name)
 		}
 		if slices.Contains(r.drop, name) {
-			return Rules{}, fmt.Errorf("label %s is both dropped (--drop-label) and set (--set-label); give one", name)
+			return Rules{}, extract.ParamErrorf("label %s is both dropped and set; give one", name)
 		}
 		if i := slices.IndexFunc(r.set, func(l labels.Label) bool { return l.Name == name }); i >= 0 {
 			if r.set[i].Value != value {
-				return Rules{}, fmt.Errorf("--set-label %s is given twice with different values (%q and %q)", name, r.set[i].Value, value)
+				return Rules{}, extract.ParamErrorf("the label to set %s is given twice with different values (%q and %q)", name, r.set[i].Value, value)
 			}
 			continue
 		}

@@ -26,7 +26,7 @@ func TestParse(t *testing.T) {
 		{[]string{""}, nil, "empty label name", true},
 		{nil, []string{"=x"}, "empty label name", true},
 		{nil, []string{"env"}, "write NAME=VALUE", true},
-		{nil, []string{"env="}, "use --drop-label env", true},
+		{nil, []string{"env="}, "drop env instead", true},
 		{[]string{"env"}, []string{"env=prod"}, "both dropped", true},
 		{nil, []string{"env=a", "env=b"}, "different values", true},
 		{[]string{"bad\xffname"}, nil, "not a valid label name", true},

@@ -109,7 +109,7 @@ const version = 1
 // A state of another plan is refused unless restart, which starts over, or
 // unless that plan was complete: then nothing can be resumed and refusing
 // would only make the next recovery into the same directory (another job,
-// an --only-gaps fill) need --restart for no reason. The rotated session
+// a fill of only the gaps) need a restart for no reason. The rotated session
 // cookie is kept either way.
 func Open(path string, plan Plan, restart bool) (*File, error) {
 	f := &File{path: path, d: data{Version: version, Plan: plan}}
@@ -124,7 +124,7 @@ func Open(path string, plan Plan, restart bool) (*File, error) {
 	}
 	var d data
 	if err := json.Unmarshal(raw, &d); err != nil || d.Version != version {
-		return nil, fmt.Errorf("the resume state %s is not one this version of promrecover wrote (%v); move it away, or pass --restart to start over", path, err)
+		return nil, extract.ParamErrorf("the resume state %s is not one this version of promrecover wrote (%v); move it away, or restart to start over", path, err)
 	}
 	if !d.Plan.equal(plan) && d.Complete {
 		f.d.Session, f.replaced = d.Session, &d.Plan
@@ -132,7 +132,7 @@ func Open(path string, plan Plan, restart bool) (*File, error) {
 	}
 	if !d.Plan.equal(plan) {
 		old, _ := json.Marshal(d.Plan)
-		return nil, fmt.Errorf("the resume state %s is for another recovery: %s; run that command again to resume it, or pass --restart to start this one over (blocks already written stay)", path, old)
+		return nil, extract.ParamErrorf("the resume state %s is for another recovery: %s; run that recovery again to resume it, or restart to start this one over (blocks already written stay)", path, old)
 	}
 	f.d = d
 	return f, nil

@@ -62,7 +62,7 @@ func TestStateKeepsWindowsAndTheRotatedSession(t *testing.T) {
 	if err := os.WriteFile(path, []byte("{garbage"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(path, plan, false); err == nil || !strings.Contains(err.Error(), "--restart") {
+	if _, err := Open(path, plan, false); err == nil || !strings.Contains(err.Error(), "restart to start over") {
 		t.Fatalf("garbage: %v", err)
 	}
 }

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/promrecover/promrecover/extract"
+)
+
+// The libraries say what is wrong in their own terms (the Grafana URL, the
+// step, the output directory) and return it as an *extract.ParamError; the
+// user gave those values as flags, so what the user reads names the flags.
+// flagWording holds, for each library Format, the same text in flag terms,
+// with the same verbs in the same order.
+var flagWording = map[string]string{
+	"the range's start (%s) must be before its end (%s)":                                                            "--from (%s) must be before --to (%s)",
+	"the step must be positive":                                                                                     "--step must be positive",
+	"the step %s: Prometheus steps are whole milliseconds":                                                          "--step %s: Prometheus steps are whole milliseconds",
+	"the step %s is too fine: a 2h window would need more than %d points a series; use 1s or more":                  "--step %s is too fine: a 2h window would need more than %d points a series; use 1s or more",
+	"the selector %q is not a series selector (%v); write one like 'up' or '{job=\\\"node\\\"}'":                    "--match %q is not a series selector (%v); write one like 'up' or '{job=\\\"node\\\"}'",
+	"the selector %q has no matcher; give at least one, e.g. '{job=\\\"node\\\"}', or no selector for every series": "--match %q has no matcher; give at least one, e.g. '{job=\\\"node\\\"}', or leave --match out for every series",
+	"the selector %q is not a series selector Prometheus accepts: it needs at least one matcher that does not match the empty string, e.g. '{job=\\\"node\\\"}' or '{job=~\\\".+\\\"}'": "--match %q is not a series selector Prometheus accepts: it needs at least one matcher that does not match the empty string, e.g. '{job=\\\"node\\\"}' or '{job=~\\\".+\\\"}'",
+	"the Grafana URL %q is not an http(s) URL; give the address you open Grafana at, e.g. https://example.grafana.net":                                                                  "--grafana-url %q is not an http(s) URL; give the address you open Grafana at, e.g. https://example.grafana.net",
+	"the Grafana URL holds credentials; give them as the user and password instead, so they stay out of logs":                                                                           "--grafana-url holds credentials; pass them with --user/--password or GRAFANA_USER/GRAFANA_PASSWORD instead, so they stay out of logs",
+	"a user needs a password": "--user needs --password (or GRAFANA_PASSWORD)",
+	"%w: Grafana wants credentials: give a token, a session or a user and password":                                                                                                                                         "%w: Grafana wants credentials: pass --token, --session or --user/--password",
+	"%s: %s; /api/ds/query cannot carry these faithfully (native histograms arrive as heatmap cells without count and sum), so nothing of them is written; recover them through the datasource proxy":                       "%s: %s; /api/ds/query cannot carry these faithfully (native histograms arrive as heatmap cells without count and sum), so nothing of them is written; recover them with --via proxy",
+	"Grafana ran the query at step %s, not the %s asked for (a datasource minimum interval above %s forces this); choose the step %s or lower the datasource's scrape interval setting":                                     "Grafana ran the query at step %s, not the %s asked for (a datasource minimum interval above %s forces this); choose --step %s or lower the datasource's scrape interval setting",
+	"give one kind of credentials: a token, a session, or a user and password":                                                                                                                                              "give one kind of credentials: --token, --session, or --user/--password",
+	"create a service account token (glsa_...) in Grafana under Administration > Users and access > Service accounts, give it the Viewer role (or datasources:query), and give it as the token":                             "create a service account token (glsa_...) in Grafana under Administration > Users and access > Service accounts, give it the Viewer role (or datasources:query), and pass it with --token or GRAFANA_TOKEN",
+	"the Grafana URL %s is a Prometheus (Mimir) endpoint, not Grafana: promrecover reads through Grafana's HTTP API; give the address you open Grafana at, e.g. https://<stack>.grafana.net":                                "--grafana-url %s is a Prometheus (Mimir) endpoint, not Grafana: promrecover reads through Grafana's HTTP API; give the address you open Grafana at, e.g. https://<stack>.grafana.net",
+	"%w: the token belongs to another organization than %d; ask for no organization to use the token's own, or create a service account token in organization %d":                                                           "%w: the token belongs to another organization than --org-id %d; leave --org-id out to use the token's own organization, or create a service account token in organization %d",
+	"the session is neither a cookie value nor a Cookie header; give the value of the %s cookie only":                                                                                                                       "the session (--session or GRAFANA_SESSION) is neither a cookie value nor a Cookie header; pass the value of the %s cookie only",
+	"the session holds the cookies %s but none named %s; give the value of the %s cookie, or the cookie's name if this Grafana's [auth] login_cookie_name is another":                                                       "the session (--session or GRAFANA_SESSION) holds the cookies %s but none named %s; pass the value of the %s cookie, or --cookie-name NAME if this Grafana's [auth] login_cookie_name is another",
+	"log in again to Grafana in a browser, copy the value of the new %s cookie (developer tools > Application or Storage > Cookies) and give it as the session; or use a service account token, which never needs rotating": "log in again to Grafana in a browser, copy the value of the new %s cookie (developer tools > Application or Storage > Cookies) and pass it with --session or GRAFANA_SESSION; or use a service account token (--token), which never needs rotating",
+	"%w: Grafana's CSRF check refused a cookie-authenticated request whose Origin header names another host than the one Grafana was asked for. promrecover sends no Origin header: a proxy between it and Grafana added it. Fix one of: make the proxy stop adding Origin (or forward the Host Grafana expects); add that origin's host to Grafana's [security] csrf_trusted_origins; or use a service account token, which the CSRF check does not apply to": "%w: Grafana's CSRF check refused a cookie-authenticated request whose Origin header names another host than the one Grafana was asked for. promrecover sends no Origin header: a proxy between it and Grafana added it. Fix one of: make the proxy stop adding Origin (or forward the Host Grafana expects); add that origin's host to Grafana's [security] csrf_trusted_origins; or use a service account token (--token), which the CSRF check does not apply to",
+	"; Prometheus answers at most 11,000 points per series and query: choose a larger step (at least the range of a query / 11,000), or no step to fetch the raw samples, which this limit does not apply to":                                                                                                                                                                                                                                                  "; Prometheus answers at most 11,000 points per series and query: choose a larger --step (at least the range of a query / 11,000), or leave --step out to fetch the raw samples, which this limit does not apply to",
+	"; narrow the selector, or lower the most series a query may match so large selectors are sharded before fetching": "; narrow the selector with --match, or lower --max-series-per-query so large selectors are sharded before fetching",
+	"%s %s answered with %w, not Grafana's JSON API: either the Grafana URL %s is not the address Grafana serves its API at (a missing sub-path such as /grafana, or another application), or a login proxy in front of Grafana (SSO, oauth2-proxy, an access gateway) answered with its login page; give the URL at which %s/api/health answers JSON, or one that bypasses the login proxy": "%s %s answered with %w, not Grafana's JSON API: either --grafana-url %s is not the address Grafana serves its API at (a missing sub-path such as /grafana, or another application), or a login proxy in front of Grafana (SSO, oauth2-proxy, an access gateway) answered with its login page; give the URL at which %s/api/health answers JSON, or one that bypasses the login proxy",
+	"%w. Through the datasource proxy the page may also come from the datasource's URL, which Grafana forwards the query to (a login page in front of Prometheus, or an address that is not Prometheus's): check it in Grafana under Connections > Data sources with Save & test, or read through /api/ds/query":                                                                             "%w. Through the datasource proxy the page may also come from the datasource's URL, which Grafana forwards the query to (a login page in front of Prometheus, or an address that is not Prometheus's): check it in Grafana under Connections > Data sources with Save & test, or read through /api/ds/query (--via ds)",
+	"%w: no such host; check the spelling of the Grafana URL %s (the address you open Grafana at)": "%w: no such host; check the spelling of --grafana-url %s (the address you open Grafana at)",
+	"%w: this machine does not trust the TLS certificate of %s; if Grafana's certificate comes from a private CA, add the CA to the system's trust store or point SSL_CERT_FILE at its PEM file, and check that the Grafana URL names the host the certificate is for": "%w: this machine does not trust the TLS certificate of %s; if Grafana's certificate comes from a private CA, add the CA to the system's trust store or point SSL_CERT_FILE at its PEM file, and check that --grafana-url names the host the certificate is for",
+	"%w: %s answers plain HTTP on that port: write http:// in the Grafana URL, or give the port Grafana serves HTTPS on":                                                                                                                                               "%w: %s answers plain HTTP on that port: write http:// in --grafana-url, or give the port Grafana serves HTTPS on",
+	"%w; nothing answered there after every retry: check the host and port of the Grafana URL (the address you open Grafana at) and that this machine can reach it (a firewall; HTTPS_PROXY and NO_PROXY when a proxy is needed)":                                      "%w; nothing answered there after every retry: check the host and port of --grafana-url (the address you open Grafana at; GRAFANA_URL when the flag is not given) and that this machine can reach it (a firewall; HTTPS_PROXY and NO_PROXY when a proxy is needed)",
+	"%s; these credentials see no Prometheus datasource (check the organization, or the service account's permissions)":                                                                                                                                                "%s; these credentials see no Prometheus datasource (check --org-id, or the service account's permissions)",
+	"%s; give as the datasource one of the uids or names the datasources list, e.g. %s (%d more)":                                                                                                                                                                      "%s; give --datasource one of the uids or names of 'promrecover datasources', e.g. %s (%d more)",
+	"%s; give as the datasource one of the uids (or names) the datasources list: %s":                                                                                                                                                                                   "%s; give --datasource one of the uids (or names) 'promrecover datasources' lists: %s",
+	"%s (it set %s: if this Grafana's [auth] login_cookie_name is one of these, give it as the cookie's name)":                                                                                                                                                         "%s (it set %s: if this Grafana's [auth] login_cookie_name is one of these, pass it with --cookie-name)",
+	"the output directory %s: no such directory; create it or give the Prometheus data directory (for a Docker volume: docker volume inspect NAME --format '{{ .Mountpoint }}')":                                                                                       "--out %s: no such directory; create it or point --out at the Prometheus data directory (for a Docker volume: docker volume inspect NAME --format '{{ .Mountpoint }}')",
+	"the output directory %s: part of the path is a file, not a directory; give the Prometheus data directory (for a Docker volume: docker volume inspect NAME --format '{{ .Mountpoint }}')":                                                                          "--out %s: part of the path is a file, not a directory; point --out at the Prometheus data directory (for a Docker volume: docker volume inspect NAME --format '{{ .Mountpoint }}')",
+	"the output directory %s: %w; run as a user who can read and write the Prometheus data directory":                                                                                                                                                                  "--out %s: %w; run as a user who can read and write the Prometheus data directory",
+	"the output directory %s: is a file, not a directory; give the Prometheus data directory (the one holding wal/ and the block directories)":                                                                                                                         "--out %s: is a file, not a directory; point --out at the Prometheus data directory (the one holding wal/ and the block directories)",
+	"the output directory %s: cannot list it: %w; run as a user who can read and write the Prometheus data directory":                                                                                                                                                  "--out %s: cannot list it: %w; run as a user who can read and write the Prometheus data directory",
+	"the output directory %s: does not look like a Prometheus data directory (it holds %q); give an empty directory or the Prometheus data directory (the one holding wal/ and the block directories)":                                                                 "--out %s: does not look like a Prometheus data directory (it holds %q); point --out at an empty directory or at the Prometheus data directory (the one holding wal/ and the block directories)",
+	"the output directory %s: cannot write there: %w; run as a user who can write to the Prometheus data directory (the official image runs as uid 65534), or mount it read-write":                                                                                     "--out %s: cannot write there: %w; run as a user who can write to the Prometheus data directory (the official image runs as uid 65534), or mount it read-write",
+	"the output directory %s: cannot write there: %w": "--out %s: cannot write there: %w",
+	"the output directory %s: staging area %s: %w":    "--out %s: staging area %s: %w",
+	"the output directory %s: another promrecover is writing into it (staging area %s is locked); wait for it to finish or stop it, then run again": "--out %s: another promrecover is writing into it (staging area %s is locked); wait for it to finish or stop it, then run again",
+	"the output directory %s: removing the staging area %s that an interrupted run left: %w":                                                        "--out %s: removing the staging area %s that an interrupted run left: %w",
+	"the output directory %s: %w": "--out %s: %w",
+	"the resume state %s is not one this version of promrecover wrote (%v); move it away, or restart to start over":                                          "the resume state %s is not one this version of promrecover wrote (%v); move it away, or pass --restart to start over",
+	"the resume state %s is for another recovery: %s; run that recovery again to resume it, or restart to start this one over (blocks already written stay)": "the resume state %s is for another recovery: %s; run that command again to resume it, or pass --restart to start this one over (blocks already written stay)",
+	"the label to set %q: write NAME=VALUE, e.g. env=prod":                                                                                                   "--set-label %q: write NAME=VALUE, e.g. --set-label env=prod",
+	"the label to set %q: an empty value removes the label in Prometheus; drop %s instead":                                                                   "--set-label %q: an empty value removes the label in Prometheus; use --drop-label %s",
+	"label %s is both dropped and set; give one":                                                                                                             "label %s is both dropped (--drop-label) and set (--set-label); give one",
+	"the label to set %s is given twice with different values (%q and %q)":                                                                                   "--set-label %s is given twice with different values (%q and %q)",
+}
+
+// argWording names the flags behind the words a Format takes as an argument.
+var argWording = map[string]string{
+	"the label to drop": "--drop-label",
+	"the label to set":  "--set-label",
+}
+
+// userText is err's text as the user reads it: every ParamError in its tree
+// reworded in flag terms. The libraries' wrappers have already copied each
+// ParamError's text into their own, so it is replaced where it stands; the
+// outer ones first, as their wording still holds the inner ones' text.
+func userText(err error) string {
+	text := err.Error()
+	walk(err, func(pe *extract.ParamError) {
+		if cli, ok := flagWording[pe.Format]; ok {
+			args := make([]any, len(pe.Args))
+			for i, a := range pe.Args {
+				if s, ok := a.(string); ok && argWording[s] != "" {
+					a = argWording[s]
+				}
+				args[i] = a
+			}
+			text = strings.ReplaceAll(text, pe.Error(), fmt.Errorf(cli, args...).Error())
+		}
+	})
+	return text
+}
+
+// userReason rewords a text that kept no error, a gap's reason: the
+// ParamErrors without arguments are fixed texts, found as they are.
+func userReason(reason string) string {
+	for neutral, cli := range flagWording {
+		if !strings.Contains(neutral, "%") {
+			reason = strings.ReplaceAll(reason, neutral, cli)
+		}
+	}
+	return reason
+}
+
+func walk(err error, f func(*extract.ParamError)) {
+	if pe, ok := err.(*extract.ParamError); ok {
+		f(pe)
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			walk(e, f)
+		}
+	case interface{ Unwrap() error }:
+		if e := u.Unwrap(); e != nil {
+			walk(e, f)
+		}
+	}
+}
+
+// userError is an error as the user reads it; errors.Is and As still see
+// the library's error beneath.
+type userError struct {
+	text string
+	err  error
+}
+
+func (e *userError) Error() string { return e.text }
+func (e *userError) Unwrap() error { return e.err }
+
+// forUser returns err reworded for the user, or err itself when nothing in
+// it names a parameter.
+func forUser(err error) error {
+	if err == nil {
+		return nil
+	}
+	if text := userText(err); text != err.Error() {
+		return &userError{text, err}
+	}
+	return err
+}
+
+// userAttr rewords the errors and reasons the libraries log, as the
+// slog.HandlerOptions ReplaceAttr hook.
+func userAttr(_ []string, a slog.Attr) slog.Attr {
+	switch v := a.Value.Any().(type) {
+	case error:
+		return slog.Any(a.Key, forUser(v))
+	case string:
+		if a.Key == "reason" {
+			return slog.String(a.Key, userReason(v))
+		}
+	}
+	return a
+}
