@@ -3,7 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -52,6 +58,76 @@ func TestFlagWordingVerbs(t *testing.T) {
 	for neutral, cli := range flagWording {
 		if a, b := strings.Join(verbs.FindAllString(neutral, -1), ""), strings.Join(verbs.FindAllString(cli, -1), ""); a != b {
 			t.Errorf("%q takes %s, its wording %s", neutral, a, b)
+		}
+	}
+}
+
+// TestEveryParamErrorHasAWording keeps flagWording complete: a library
+// message that names a parameter but has no wording here would reach the
+// user in the library's terms, with no test failing on its own.
+func TestEveryParamErrorHasAWording(t *testing.T) {
+	fset := token.NewFileSet()
+	formats := map[string]string{} // format -> where it is built
+	literals := map[string]bool{}  // every string the libraries hold, for fixed texts such as hints
+	const root = "../.."
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != root && (d.Name() == "cmd" || d.Name() == "internal" || d.Name() == "bench" || strings.HasPrefix(d.Name(), ".")) {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				if v, err := strconv.Unquote(lit.Value); err == nil {
+					literals[v] = true
+				}
+			}
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) == 0 {
+				return true
+			}
+			if fn, ok := call.Fun.(*ast.SelectorExpr); !ok || fn.Sel.Name != "ParamErrorf" {
+				if id, ok := call.Fun.(*ast.Ident); !ok || id.Name != "ParamErrorf" {
+					return true
+				}
+			}
+			at := fset.Position(call.Pos()).String()
+			lit, ok := call.Args[0].(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				t.Errorf("%s: ParamErrorf's format is not a string literal, so no wording can be checked for it", at)
+				return true
+			}
+			format, err := strconv.Unquote(lit.Value)
+			if err != nil {
+				t.Fatalf("%s: %v", at, err)
+			}
+			formats[format] = at
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(formats) == 0 {
+		t.Fatal("found no ParamErrorf call: the walk looks in the wrong place")
+	}
+	for format, at := range formats {
+		if _, ok := flagWording[format]; !ok {
+			t.Errorf("%s: no flag wording for %q", at, format)
+		}
+	}
+	for format := range flagWording {
+		if !literals[format] {
+			t.Errorf("flagWording holds %q, which no library says any more", format)
 		}
 	}
 }
