@@ -252,7 +252,6 @@ func (d *decoder) series() (extract.Series, error) {
 	return out, nil
 }
 
-
 // values reads [[t,"v"],...].
 func (d *decoder) values() error {
 	it := d.it
@@ -314,7 +313,7 @@ type posReader struct {
 	lineStart int64  // the offset after the last line break before last
 	// last is emptied by a Read that gives nothing, the iterator's buffer
 	// being unchanged then; a syntax error is at its end anyway.
-	eof       bool
+	eof bool
 }
 
 func (p *posReader) Read(b []byte) (int, error) {

@@ -39,7 +39,9 @@ func benchSeries(replicas int) []extract.Series {
 	return out
 }
 
-func promTime(t time.Time) string { return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64) }
+func promTime(t time.Time) string {
+	return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64)
+}
 
 // modelSamples counts the float samples of body as prometheus/common/model
 // reads them: the reference the fast reader must agree with.
