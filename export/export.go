@@ -1,20 +1,14 @@
-// Package export is the end of the pipeline that writes series to files, for
-// inspection or for loading elsewhere: as the Prometheus HTTP API's matrix
-// JSON, the form prometheus/common/model reads, native histograms included
-// (this file; stale markers aside, see Stream); as JSON Lines, one matrix
-// element a line (jsonl.go); and as the OpenMetrics text that promtool tsdb
-// create-blocks-from openmetrics reads, floats only (openmetrics.go).
+// Package export is the end of the pipeline that collects series in memory
+// for a file: Matrix, the sink an export (and verify --against a file)
+// fills, whose Series the format packages (format/promjson, format/jsonl,
+// format/openmetrics) then write.
 package export
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"io"
 	"slices"
 	"sync"
 
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/promrecover/promrecover/extract"
@@ -94,42 +88,7 @@ func (m *Matrix) Series() []extract.Series {
 	return out
 }
 
-// labelsOf gives a metric's labels, sorted.
-func labelsOf(m model.Metric) labels.Labels {
-	b := labels.NewScratchBuilder(len(m))
-	for k, v := range m {
-		b.Add(string(k), string(v))
-	}
-	b.Sort()
-	return b.Labels()
-}
-
 const (
 	minInt64 = -1 << 63
 	maxInt64 = 1<<63 - 1
 )
-
-// WriteJSON writes series as {"status":"success","data":{"resultType":
-// "matrix","result":[...]}}, each series a Stream, so that the API's clients
-// read it back exactly (NaN and ±Inf as strings, ms times, native
-// histograms as the API prints them; stale markers aside, see Stream).
-func WriteJSON(w io.Writer, series []extract.Series) error {
-	matrix := make([]*Stream, 0, len(series))
-	for _, s := range series {
-		matrix = append(matrix, NewStream(s))
-	}
-	body := struct {
-		Status string `json:"status"`
-		Data   struct {
-			ResultType string    `json:"resultType"`
-			Result     []*Stream `json:"result"`
-		} `json:"data"`
-	}{Status: "success"}
-	body.Data.ResultType = "matrix"
-	body.Data.Result = matrix
-	bw := bufio.NewWriter(w)
-	if err := json.NewEncoder(bw).Encode(body); err != nil {
-		return err
-	}
-	return bw.Flush()
-}

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/format/promjson"
 )
 
 func TestMatrixMergesWindowsAndDropsDiscarded(t *testing.T) {
@@ -52,7 +53,7 @@ func TestMatrixMergesWindowsAndDropsDiscarded(t *testing.T) {
 	}
 
 	var buf bytes.Buffer
-	if err := WriteJSON(&buf, got); err != nil {
+	if err := promjson.Write(&buf, got); err != nil {
 		t.Fatal(err)
 	}
 	var ans struct {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/promrecover/promrecover/format/promjson"
 )
 
 func decodeJSON(v any) func(int, io.Reader) error {
@@ -20,11 +22,12 @@ func decodeJSON(v any) func(int, io.Reader) error {
 // another try (a proxy cut it, the connection dropped); a body that is
 // well-formed but says something impossible would fail the same way again.
 // encoding/json reports a body that is not JSON as *json.SyntaxError, the
-// /api/ds/query decoder as *SyntaxError.
+// /api/ds/query decoder as *SyntaxError, promjson as *promjson.SyntaxError.
 func decodeFailure(err error) error {
 	var se *json.SyntaxError
 	var dse *SyntaxError
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.As(err, &se) || errors.As(err, &dse) {
+	var pse *promjson.SyntaxError
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.As(err, &se) || errors.As(err, &dse) || errors.As(err, &pse) {
 		return &retryQuery{err}
 	}
 	return err

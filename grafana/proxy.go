@@ -6,18 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
-	jsoniter "github.com/json-iterator/go"
-	"github.com/prometheus/common/model"
-	"github.com/prometheus/prometheus/model/labels"
-
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/nativehist"
+	"github.com/promrecover/promrecover/format/promjson"
 )
 
 // Transport says which of Grafana's APIs a Source reads through.
@@ -43,7 +37,8 @@ func (t Transport) String() string {
 	return "ds"
 }
 
-// ParseTransport reads --via.
+// ParseTransport reads a transport's name; the error names the value and
+// the choices, for the caller to prefix with its flag.
 func ParseTransport(v string) (Transport, error) {
 	switch v {
 	case "ds", "":
@@ -51,7 +46,7 @@ func ParseTransport(v string) (Transport, error) {
 	case "proxy":
 		return Proxy, nil
 	}
-	return DSQuery, fmt.Errorf("--via %q: use ds (Grafana's /api/ds/query) or proxy (the datasource proxy, for native histograms)", v)
+	return DSQuery, fmt.Errorf("%q: use ds (Grafana's /api/ds/query) or proxy (the datasource proxy, for native histograms)", v)
 }
 
 // promAnswerStatuses are the error statuses whose bodies Prometheus fills
@@ -120,166 +115,21 @@ func proxyError(expr string, status int, body io.Reader) error {
 }
 
 // decodePromMatrix reads Prometheus's answer to a query whose result is a
-// matrix, handing each series to add as soon as it is decoded, so memory
-// holds one series, not the answer; the series is valid only during the
-// call. Values keep Prometheus's text exactly ("NaN", "+Inf" and shortest
-// round-trip digits parse back to the same float64), timestamps come back
-// as the exact millisecond, and native histograms are rebuilt with
-// nativehist.FromAPI (one it cannot rebuild exactly fails the query, naming
-// the series). It returns Prometheus's warnings and infos.
-//
-// It walks the answer with jsoniter's iterator, allocating per series, not
-// per sample: 13-16M samples/s on one core here, against 36-40M for the
-// /api/ds/query frame decoder on the same data in the same run
-// (BenchmarkDecodeProxy, BenchmarkDecodeStream). Decoding into
-// prometheus/common/model's types with encoding/json, as a first version
-// did, read about 0.6M samples/s: every value pair goes through its own
-// json.Unmarshal.
+// matrix with promjson.Read, handing each series to add as it is decoded,
+// and words what is wrong with an answer for a query's error.
 func decodePromMatrix(r io.Reader, add func(extract.Series) error) ([]string, error) {
-	cr := &readCounter{r: r}
-	it := jsoniter.Parse(jsoniter.ConfigCompatibleWithStandardLibrary, cr, 64<<10)
-	d := &promDecoder{it: it, read: cr}
-	var status, resultType string
-	var notes []string
-	sawResult := false
-	for key := it.ReadObject(); key != "" && it.Error == nil; key = it.ReadObject() {
-		switch key {
-		case "status":
-			status = it.ReadString()
-		case "warnings", "infos":
-			for it.ReadArray() {
-				notes = append(notes, it.ReadString())
-			}
-		case "data":
-			for k := it.ReadObject(); k != "" && it.Error == nil; k = it.ReadObject() {
-				if k == "resultType" {
-					resultType = it.ReadString()
-					continue
-				}
-				if k != "result" {
-					it.Skip()
-					continue
-				}
-				if resultType != "matrix" {
-					return nil, fmt.Errorf("result of type %q; a range selector or range query answers a matrix", resultType)
-				}
-				sawResult = true
-				for it.ReadArray() {
-					ser, err := d.series()
-					if err != nil {
-						return nil, err
-					}
-					if it.Error != nil {
-						break
-					}
-					if err := add(ser); err != nil {
-						return nil, err
-					}
-				}
-			}
-		default:
-			it.Skip()
-		}
-	}
+	notes, err := promjson.Read(r, add)
+	var (
+		st  *promjson.StatusError
+		rte *promjson.ResultTypeError
+	)
 	switch {
-	case it.Error != nil && it.Error != io.EOF:
-		return nil, d.syntaxError("")
-	case status != "success":
-		return nil, fmt.Errorf("status %q in a 2xx answer", status)
-	case !sawResult:
-		return nil, errors.New("no data.result in the answer")
+	case errors.As(err, &st):
+		return nil, fmt.Errorf("status %q in a 2xx answer", st.Status)
+	case errors.As(err, &rte):
+		return nil, fmt.Errorf("result of type %q; a range selector or range query answers a matrix", rte.Type)
+	case errors.Is(err, promjson.ErrNoData), errors.Is(err, promjson.ErrNoResult):
+		return nil, promjson.ErrNoResult
 	}
-	return notes, nil
-}
-
-// promDecoder reads series of a matrix, reusing its buffers from one
-// series to the next.
-type promDecoder struct {
-	it      *jsoniter.Iterator
-	read    *readCounter
-	lb      labels.ScratchBuilder
-	samples []extract.Sample
-	hists   []extract.HistogramSample
-}
-
-// series reads {"metric":{...},"values":[[t,"v"],...],"histograms":[[t,{...}],...]}.
-func (d *promDecoder) series() (extract.Series, error) {
-	it := d.it
-	d.lb.Reset()
-	d.samples, d.hists = d.samples[:0], d.hists[:0]
-	var pairs []model.SampleHistogramPair
-	for k := it.ReadObject(); k != "" && it.Error == nil; k = it.ReadObject() {
-		switch k {
-		case "metric":
-			for name := it.ReadObject(); name != "" && it.Error == nil; name = it.ReadObject() {
-				d.lb.Add(name, it.ReadString())
-			}
-		case "values":
-			for it.ReadArray() {
-				it.ReadArray()
-				// Seconds with three decimals are read into the nearest
-				// float64, within a ten-thousandth of a millisecond for
-				// any date: rounding gives the exact millisecond.
-				t := int64(math.Round(it.ReadFloat64() * 1000))
-				it.ReadArray()
-				text := it.ReadStringAsSlice() // valid until the next read
-				v, err := strconv.ParseFloat(unsafeString(text), 64)
-				if err != nil {
-					err = fmt.Errorf("sample value %q: %w", string(text), errors.Unwrap(err))
-				}
-				if it.ReadArray() || it.Error != nil {
-					return extract.Series{}, d.syntaxError(`a sample is not a [time, "value"] pair`)
-				}
-				if err != nil {
-					return extract.Series{}, err
-				}
-				d.samples = append(d.samples, extract.Sample{T: t, V: v})
-			}
-		case "histograms":
-			// Histograms are few beside floats: model's own decoding is
-			// fast enough for them.
-			it.ReadVal(&pairs)
-		default:
-			it.Skip()
-		}
-	}
-	d.lb.Sort()
-	out := extract.Series{Labels: d.lb.Labels(), Samples: d.samples}
-	for _, p := range pairs {
-		if p.Histogram == nil {
-			return out, d.syntaxError("a histogram sample without its histogram")
-		}
-		h, fh, err := nativehist.FromAPI(p.Histogram)
-		if err != nil {
-			return out, fmt.Errorf("series %s at %s: %w", out.Labels, p.Timestamp.Time().UTC().Format("2006-01-02T15:04:05.000Z"), err)
-		}
-		d.hists = append(d.hists, extract.HistogramSample{T: int64(p.Timestamp), H: h, FH: fh})
-	}
-	// What the API form does not show (an empty zero bucket's threshold, a
-	// bucketless histogram's schema) is taken from the series' neighbouring
-	// samples, as the original most likely had it.
-	nativehist.FillSeries(d.hists)
-	out.Histograms = d.hists
-	return out, nil
-}
-
-// syntaxError is a body that is not the JSON expected: the iterator's own
-// error when it has one (a body cut short says EOF), else msg.
-func (d *promDecoder) syntaxError(msg string) *SyntaxError {
-	if d.it.Error != nil && d.it.Error != io.EOF {
-		msg = d.it.Error.Error()
-	}
-	return &SyntaxError{msg: msg, Offset: d.read.n}
-}
-
-// readCounter counts the bytes read, for where a syntax error was found.
-type readCounter struct {
-	r io.Reader
-	n int64
-}
-
-func (c *readCounter) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
+	return notes, err
 }

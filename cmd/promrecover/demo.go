@@ -47,7 +47,7 @@ data set also holds native histograms, read through the datasource proxy.`,
 			log := logger()
 			transport, err := grafana.ParseTransport(via)
 			if err != nil {
-				return err
+				return fmt.Errorf("--via %w", err)
 			}
 			if err := emptyDir(out); err != nil {
 				return err

@@ -14,6 +14,9 @@ import (
 	"github.com/promrecover/promrecover/export"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/relabel"
+	"github.com/promrecover/promrecover/format/jsonl"
+	"github.com/promrecover/promrecover/format/openmetrics"
+	"github.com/promrecover/promrecover/format/promjson"
 	"github.com/promrecover/promrecover/grafana"
 	"github.com/promrecover/promrecover/progress"
 )
@@ -134,11 +137,17 @@ The file is written only when every window was fetched.`,
 func exportWriter(format string) (func(io.Writer, []extract.Series) error, error) {
 	switch format {
 	case "json":
-		return export.WriteJSON, nil
+		return promjson.Write, nil
 	case "jsonl":
-		return export.WriteJSONL, nil
+		return jsonl.Write, nil
 	case "openmetrics":
-		return export.WriteOpenMetrics, nil
+		return func(w io.Writer, series []extract.Series) error {
+			err := openmetrics.Write(w, series)
+			if he := (*openmetrics.HistogramsError)(nil); errors.As(err, &he) {
+				return fmt.Errorf("%w; export it with --format json or --format jsonl", err)
+			}
+			return err
+		}, nil
 	}
 	return nil, fmt.Errorf("--format %q: use json, jsonl or openmetrics", format)
 }

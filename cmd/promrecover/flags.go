@@ -141,7 +141,7 @@ func (s *selectFlags) plan(now time.Time) (*extract.Plan, error) {
 		return nil, errors.New("--concurrency must be at least 1")
 	}
 	if s.transport, err = grafana.ParseTransport(s.via); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--via %w", err)
 	}
 	return extract.NewPlan(from, to, s.step, s.match)
 }

@@ -2,16 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/url"
 	"slices"
-	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -20,9 +15,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/promrecover/promrecover/blocks"
-	"github.com/promrecover/promrecover/export"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/gaps"
+	"github.com/promrecover/promrecover/promapi"
 )
 
 // localFlags say where the data that survived is.
@@ -123,8 +118,9 @@ func (l *localFlags) index(ctx context.Context, p *extract.Plan, log *slog.Logge
 		return ix, nil
 	}
 	seen := map[uint64]bool{}
+	client := promapi.New(l.promURL, promapi.Options{})
 	for _, sel := range p.Selectors {
-		series, err := queryRaw(ctx, l.promURL, sel, mint, maxt)
+		series, err := queryRaw(ctx, client, sel, mint, maxt)
 		if err != nil {
 			return nil, err
 		}
@@ -150,39 +146,19 @@ func matches(ms []*labels.Matcher, ls labels.Labels) bool {
 }
 
 // queryRaw asks a Prometheus for the raw samples of sel in [mint, maxt).
-func queryRaw(ctx context.Context, base, sel string, mint, maxt int64) ([]extract.Series, error) {
-	q := url.Values{
-		"query": {fmt.Sprintf("%s[%dms]", sel, maxt-mint)},
-		"time":  {strconv.FormatFloat(float64(maxt-1)/1000, 'f', 3, 64)},
+func queryRaw(ctx context.Context, c *promapi.Client, sel string, mint, maxt int64) ([]extract.Series, error) {
+	var out []extract.Series
+	err := c.QueryMatrix(ctx, fmt.Sprintf("%s[%dms]", sel, maxt-mint), maxt-1, func(s extract.Series) error {
+		// The series is the reader's until the call returns.
+		out = append(out, extract.Series{Labels: s.Labels, Samples: slices.Clone(s.Samples), Histograms: slices.Clone(s.Histograms)})
+		return nil
+	})
+	var ae *promapi.AnswerError
+	if errors.As(err, &ae) {
+		return nil, fmt.Errorf("--prometheus-url: the query for %s failed (HTTP %d): %s%v; for a large range, read the data directory with --data instead", sel, ae.HTTPStatus, ae.Message, ae.Err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/api/v1/query?"+q.Encode(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("--prometheus-url: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("--prometheus-url: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("--prometheus-url: reading the answer: %w", err)
-	}
-	var ans struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			Result []export.Stream `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(body, &ans); err != nil || ans.Status != "success" {
-		return nil, fmt.Errorf("--prometheus-url: the query for %s failed (HTTP %d): %s%v; for a large range, read the data directory with --data instead", sel, resp.StatusCode, ans.Error, err)
-	}
-	out := make([]extract.Series, len(ans.Data.Result))
-	for i := range ans.Data.Result {
-		if out[i], err = ans.Data.Result[i].Series(); err != nil {
-			return nil, fmt.Errorf("--prometheus-url: %w", err)
-		}
 	}
 	return out, nil
 }

@@ -13,8 +13,9 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract/relabel"
+	"github.com/promrecover/promrecover/format/jsonl"
+	"github.com/promrecover/promrecover/importer"
 	"github.com/promrecover/promrecover/progress"
-	"github.com/promrecover/promrecover/textfile"
 )
 
 func newImportCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra.Command {
@@ -57,7 +58,7 @@ a window it already gave samples for, installs nothing.`,
 			if out == "" {
 				return errors.New("--out is required: the Prometheus data directory to put the blocks in")
 			}
-			f, err := textfile.ParseFormat(format)
+			f, err := importer.ParseFormat(format)
 			if err != nil {
 				return fmt.Errorf("--format: %w", err)
 			}
@@ -65,7 +66,8 @@ a window it already gave samples for, installs nothing.`,
 			if err != nil {
 				return err
 			}
-			err = runImport(cmd.Context(), log, cmd.OutOrStdout(), cmd.InOrStdin(), args[0], out, f, rules, &rep.sum, showProgress)
+			err = runImport(cmd.Context(), importRun{log: log, stdout: cmd.OutOrStdout(), stdin: cmd.InOrStdin(), path: args[0], out: out,
+				format: f, rules: rules, sum: &rep.sum, showProgress: showProgress})
 			return rep.write(cmd.Context(), cmd.OutOrStdout(), err)
 		},
 	}
@@ -76,8 +78,31 @@ a window it already gave samples for, installs nothing.`,
 	return cmd
 }
 
-// runImport imports path into out, filling sum as it goes.
-func runImport(ctx context.Context, log *slog.Logger, stdout io.Writer, stdin io.Reader, path, out string, format textfile.Format, rules relabel.Rules, sum *summary, showProgress progressFunc) error {
+// importRun is what an import reads, where it writes and what it reports
+// to.
+type importRun struct {
+	log          *slog.Logger
+	stdout       io.Writer
+	stdin        io.Reader
+	path, out    string // the file (- for stdin) and the data directory
+	format       importer.Format
+	rules        relabel.Rules
+	sum          *summary // filled as the import goes
+	showProgress progressFunc
+}
+
+// withWriterHint completes a JSON Lines line that is no series with what
+// writes the series wanted.
+func withWriterHint(err error) error {
+	if ns := (*jsonl.NotSeriesError)(nil); errors.As(err, &ns) {
+		return fmt.Errorf("%w as promrecover export --format jsonl writes it", err)
+	}
+	return err
+}
+
+// runImport imports r.path into r.out, filling r.sum as it goes.
+func runImport(ctx context.Context, r importRun) error {
+	log, stdout, stdin, path, out, sum := r.log, r.stdout, r.stdin, r.path, r.out, r.sum
 	start := time.Now()
 	sum.input = path
 	defer func() { sum.elapsed = time.Since(start) }()
@@ -105,10 +130,10 @@ func runImport(ctx context.Context, log *slog.Logger, stdout io.Writer, stdin io
 			size = st.Size()
 		}
 	}
-	show := showProgress(log, progress.Options{Size: size})
-	res, err := textfile.Import(ctx, show.Reader(in), textfile.Options{Format: format}, show.Wrap(relabel.Wrap(sink, rules)))
+	show := r.showProgress(log, progress.Options{Size: size})
+	res, err := importer.Import(ctx, show.Reader(in), importer.Options{Format: r.format}, show.Wrap(relabel.Wrap(sink, r.rules)))
 	show.Stop()
-	if err != nil {
+	if err = withWriterHint(err); err != nil {
 		return fmt.Errorf("%s: %w; nothing was installed", name, err)
 	}
 	installed := sink.Blocks()
@@ -132,7 +157,7 @@ func runImport(ctx context.Context, log *slog.Logger, stdout io.Writer, stdin io
 	written, _ := blockTotals(installed)
 	failed := res.Failed()
 	what := string(res.Format)
-	if res.Format == textfile.OpenMetrics || res.Format == textfile.JSONL {
+	if res.Format == importer.OpenMetrics || res.Format == importer.JSONL {
 		what += fmt.Sprintf(", %d lines", res.Lines)
 	}
 	fmt.Fprintf(stdout, "\nimported %d of %d windows from %s (%s) in %s\n", len(res.Windows)-len(failed), len(res.Windows), name, what, time.Since(start).Round(time.Millisecond))

@@ -16,7 +16,7 @@ import (
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/export"
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/textfile"
+	"github.com/promrecover/promrecover/importer"
 )
 
 func newVerifyCmd(logger func() *slog.Logger) *cobra.Command {
@@ -47,7 +47,7 @@ text cannot carry a stale marker: blocks holding one differ from such a file.`,
   promrecover verify ./data --against lost.om --from 2025-08-03T02:00:00Z --to 2025-08-03T04:00:00Z`,
 		Args: oneArg("the directory of the blocks (a Prometheus data directory, or the --out of recover or import)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := textfile.ParseFormat(format)
+			f, err := importer.ParseFormat(format)
 			if err != nil {
 				return fmt.Errorf("--format: %w", err)
 			}
@@ -64,7 +64,7 @@ text cannot carry a stale marker: blocks holding one differ from such a file.`,
 	return cmd
 }
 
-func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format textfile.Format, fromFlag, toFlag string) error {
+func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format importer.Format, fromFlag, toFlag string) error {
 	stdout := cmd.OutOrStdout()
 	list, err := blocks.List(dir)
 	switch {
@@ -142,7 +142,7 @@ func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format
 }
 
 // readExport reads an export file of any format.
-func readExport(cmd *cobra.Command, path string, format textfile.Format) ([]extract.Series, string, error) {
+func readExport(cmd *cobra.Command, path string, format importer.Format) ([]extract.Series, string, error) {
 	name, in := path, io.Reader(cmd.InOrStdin())
 	if path == "-" {
 		name = "stdin"
@@ -155,8 +155,8 @@ func readExport(cmd *cobra.Command, path string, format textfile.Format) ([]extr
 		in = f
 	}
 	m := export.NewMatrix()
-	res, err := textfile.Import(cmd.Context(), in, textfile.Options{Format: format}, m)
-	if err != nil {
+	res, err := importer.Import(cmd.Context(), in, importer.Options{Format: format}, m)
+	if err = withWriterHint(err); err != nil {
 		return nil, name, fmt.Errorf("%s: %w", name, err)
 	}
 	if f := res.Failed(); len(f) > 0 {

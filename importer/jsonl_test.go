@@ -1,4 +1,4 @@
-package textfile
+package importer
 
 import (
 	"bufio"
@@ -10,8 +10,9 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/promrecover/promrecover/export"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/format/jsonl"
+	"github.com/promrecover/promrecover/format/openmetrics"
 )
 
 func TestJSONLFromExport(t *testing.T) {
@@ -20,7 +21,7 @@ func TestJSONLFromExport(t *testing.T) {
 		{Labels: labels.FromStrings("__name__", "b"), Samples: []extract.Sample{{T: h0 - 1, V: math.Inf(1)}, {T: h0, V: math.Inf(-1)}, {T: h0 + 7, V: math.Copysign(0, -1)}}},
 	}
 	var b bytes.Buffer
-	if err := export.WriteJSONL(&b, src); err != nil {
+	if err := jsonl.Write(&b, src); err != nil {
 		t.Fatal(err)
 	}
 	// Blank lines anywhere, and a last line without a line break.
@@ -104,7 +105,7 @@ func TestExportOpenMetricsReadsLikePromtool(t *testing.T) {
 		{Labels: labels.FromStrings("__name__", "x.y", "a.b", "1"), Samples: smp},
 	}
 	var b bytes.Buffer
-	if err := export.WriteOpenMetrics(&b, in); err != nil {
+	if err := openmetrics.Write(&b, in); err != nil {
 		t.Fatal(err)
 	}
 	want, err := promtoolReads(b.String())

@@ -1,16 +1,17 @@
-// Package textfile reads series from files, the Prometheus API's matrix JSON
-// (what `promrecover export` writes), JSON Lines (one matrix element a line,
-// `promrecover export --format jsonl`) and OpenMetrics text (what `promtool
-// tsdb create-blocks-from openmetrics` reads), and hands them to an
+// Package importer is import's pipeline: it tells the file's format
+// (format/promjson, format/jsonl or format/openmetrics, whose readers read
+// it), routes each series into its 2h windows and hands them to an
 // extract.Sink window by window, the way a recovery does.
 //
 // Reading is one pass over the input. OpenMetrics text lists each series'
 // samples together, so only the series being read is held in memory (and,
 // in the sink, each window's block in the making, compressed): when the next
 // series starts, the finished one is cut into its 2h windows and each part
-// goes to the sink, which appends it to that window's block at once. The windows are finished (Done) when the whole input has been read
-// without error; an input that is malformed anywhere gets every window
-// discarded, so no block of it is installed.
+// goes to the sink, which appends it to that window's block at once. The
+// JSON formats are read a series at a time too. The windows are finished
+// (Done) when the whole input has been read without error; an input that is
+// malformed anywhere gets every window discarded, so no block of it is
+// installed.
 //
 // A series must arrive at most once per window: each series' samples for a
 // window must be together in the file. Files grouped by series (exporters,
@@ -18,7 +19,7 @@
 // and then by series both qualify; a file that comes back to a series in a
 // window it already gave samples for is refused with the line where that
 // happens, since honouring it would mean holding the whole file in memory.
-package textfile
+package importer
 
 import (
 	"bufio"
@@ -28,6 +29,7 @@ import (
 	"io"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/format/jsonl"
 )
 
 // Format is the kind of input file.
@@ -139,7 +141,10 @@ func detect(br *bufio.Reader) (Format, error) {
 		case '{':
 			// The first key is near; Peek returns less at the end of the input.
 			head, _ := br.Peek(min(n-1+4096, br.Size()))
-			return jsonKind(head[n-1:]), nil
+			if jsonl.IsJSONL(head[n-1:]) {
+				return JSONL, nil
+			}
+			return JSON, nil
 		}
 		return OpenMetrics, nil
 	}

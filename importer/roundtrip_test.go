@@ -1,4 +1,4 @@
-package export_test
+package importer_test
 
 import (
 	"bytes"
@@ -15,8 +15,11 @@ import (
 
 	"github.com/promrecover/promrecover/export"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/format/jsonl"
+	"github.com/promrecover/promrecover/format/openmetrics"
+	"github.com/promrecover/promrecover/format/promjson"
+	"github.com/promrecover/promrecover/importer"
 	"github.com/promrecover/promrecover/nativehist"
-	"github.com/promrecover/promrecover/textfile"
 )
 
 var t0 = time.Date(2024, 8, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
@@ -59,18 +62,18 @@ func awkward() []extract.Series {
 
 func writers() map[string]func(*bytes.Buffer, []extract.Series) error {
 	return map[string]func(*bytes.Buffer, []extract.Series) error{
-		"json":        func(b *bytes.Buffer, s []extract.Series) error { return export.WriteJSON(b, s) },
-		"jsonl":       func(b *bytes.Buffer, s []extract.Series) error { return export.WriteJSONL(b, s) },
-		"openmetrics": func(b *bytes.Buffer, s []extract.Series) error { return export.WriteOpenMetrics(b, s) },
+		"json":        func(b *bytes.Buffer, s []extract.Series) error { return promjson.Write(b, s) },
+		"jsonl":       func(b *bytes.Buffer, s []extract.Series) error { return jsonl.Write(b, s) },
+		"openmetrics": func(b *bytes.Buffer, s []extract.Series) error { return openmetrics.Write(b, s) },
 	}
 }
 
-// read imports text with textfile, as promrecover import does, detecting
+// read imports text with importer, as promrecover import does, detecting
 // the format or told it.
-func read(t *testing.T, text []byte, format textfile.Format) ([]extract.Series, textfile.Format) {
+func read(t *testing.T, text []byte, format importer.Format) ([]extract.Series, importer.Format) {
 	t.Helper()
 	m := export.NewMatrix()
-	res, err := textfile.Import(context.Background(), bytes.NewReader(text), textfile.Options{Format: format}, m)
+	res, err := importer.Import(context.Background(), bytes.NewReader(text), importer.Options{Format: format}, m)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, text)
 	}
@@ -88,9 +91,9 @@ func TestRoundTripThroughTextfile(t *testing.T) {
 			if err := write(&b, in); err != nil {
 				t.Fatal(err)
 			}
-			for _, format := range []textfile.Format{textfile.Auto, textfile.Format(name)} {
+			for _, format := range []importer.Format{importer.Auto, importer.Format(name)} {
 				got, detected := read(t, b.Bytes(), format)
-				if detected != textfile.Format(name) {
+				if detected != importer.Format(name) {
 					t.Errorf("read as %q, want %q", detected, name)
 				}
 				if err := extract.Compare(in, got); err != nil {
@@ -104,10 +107,10 @@ func TestRoundTripThroughTextfile(t *testing.T) {
 func TestJSONLLinesAreMatrixElements(t *testing.T) {
 	in := awkward()
 	var b, whole bytes.Buffer
-	if err := export.WriteJSONL(&b, in); err != nil {
+	if err := jsonl.Write(&b, in); err != nil {
 		t.Fatal(err)
 	}
-	if err := export.WriteJSON(&whole, in); err != nil {
+	if err := promjson.Write(&whole, in); err != nil {
 		t.Fatal(err)
 	}
 	var env struct {
@@ -168,7 +171,7 @@ func TestOpenMetricsText(t *testing.T) {
 		{Labels: labels.FromStrings("__name__", "empty")},
 	}
 	var b bytes.Buffer
-	if err := export.WriteOpenMetrics(&b, in); err != nil {
+	if err := openmetrics.Write(&b, in); err != nil {
 		t.Fatal(err)
 	}
 	want := `# TYPE node_load1 unknown
@@ -183,7 +186,7 @@ up{job="b"} 1 1722470400.123
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
-	if err := export.WriteOpenMetrics(&b, []extract.Series{{Labels: labels.FromStrings("job", "x"), Samples: []extract.Sample{{T: 1, V: 1}}}}); err == nil || !strings.Contains(err.Error(), "no metric name") {
+	if err := openmetrics.Write(&b, []extract.Series{{Labels: labels.FromStrings("job", "x"), Samples: []extract.Sample{{T: 1, V: 1}}}}); err == nil || !strings.Contains(err.Error(), "no metric name") {
 		t.Errorf("a series without a name: %v", err)
 	}
 }
@@ -200,10 +203,10 @@ func TestOpenMetricsTimestamps(t *testing.T) {
 		in = append(in, s)
 	}
 	var b bytes.Buffer
-	if err := export.WriteOpenMetrics(&b, in); err != nil {
+	if err := openmetrics.Write(&b, in); err != nil {
 		t.Fatal(err)
 	}
-	got, _ := read(t, b.Bytes(), textfile.Auto)
+	got, _ := read(t, b.Bytes(), importer.Auto)
 	if err := extract.Compare(in, got); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package export
+package promjson
 
 import (
 	"cmp"
@@ -15,8 +15,8 @@ import (
 	"github.com/promrecover/promrecover/nativehist"
 )
 
-// Stream is one series as the JSON formats write it and promrecover import
-// reads it: an element of the Prometheus API's matrix (model.SampleStream),
+// Stream is one series as the JSON formats write it (and JSON Lines reads
+// it): an element of the Prometheus API's matrix (model.SampleStream),
 //
 //	{"metric":{...},"values":[[<unix seconds>,"<value>"],...],
 //	 "histograms":[[<unix seconds>,{"count":"..","sum":"..","buckets":[...]}],...]}
@@ -112,4 +112,14 @@ func (st *Stream) Series() (extract.Series, error) {
 	}
 	nativehist.FillSeries(s.Histograms)
 	return s, nil
+}
+
+// labelsOf gives a metric's labels, sorted.
+func labelsOf(m model.Metric) labels.Labels {
+	b := labels.NewScratchBuilder(len(m))
+	for k, v := range m {
+		b.Add(string(k), string(v))
+	}
+	b.Sort()
+	return b.Labels()
 }

@@ -1,4 +1,4 @@
-package textfile
+package importer
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 // memory, into a sink that only counts (the reading side alone) and into
 // TSDB blocks (all of import but the file system reads).
 //
-//	go test -run '^$' -bench BenchmarkImportOpenMetrics -benchtime 3x ./textfile/
+//	go test -run '^$' -bench BenchmarkImportOpenMetrics -benchtime 3x ./importer/
 func BenchmarkImportOpenMetrics(b *testing.B) {
 	cfg := omgen.Default
 	if testing.Short() {

@@ -1,4 +1,8 @@
-package export
+// Package openmetrics is the OpenMetrics text that promtool tsdb
+// create-blocks-from openmetrics reads: Write writes it so that promtool
+// and import read back exactly what was written, and Read reads it as
+// promtool does, with Prometheus's own parser.
+package openmetrics
 
 import (
 	"bufio"
@@ -17,7 +21,7 @@ import (
 	"github.com/promrecover/promrecover/extract"
 )
 
-// WriteOpenMetrics writes series as the OpenMetrics text that promtool tsdb
+// Write writes series as the OpenMetrics text that promtool tsdb
 // create-blocks-from openmetrics reads, and promrecover import with it:
 //
 //	# TYPE up unknown
@@ -36,13 +40,13 @@ import (
 // line breaks; names that are not legacy Prometheus names are quoted, as
 // OpenMetrics 1.0 with UTF-8 names allows. Series without samples are left
 // out; a series without a metric name is an error, since OpenMetrics has
-// no way to write it, and so is a series with native histograms, rather
-// than leave them out unsaid.
-func WriteOpenMetrics(w io.Writer, series []extract.Series) error {
+// no way to write it, and so is a series with native histograms (a
+// *HistogramsError), rather than leave them out unsaid.
+func Write(w io.Writer, series []extract.Series) error {
 	order := make([]int, 0, len(series))
 	for i, s := range series {
 		if len(s.Histograms) > 0 {
-			return fmt.Errorf("series %s holds native histograms, which OpenMetrics text cannot carry; export it with --format json or --format jsonl", s.Labels)
+			return &HistogramsError{Labels: s.Labels}
 		}
 		if len(s.Samples) == 0 {
 			continue
@@ -91,6 +95,14 @@ func WriteOpenMetrics(w io.Writer, series []extract.Series) error {
 		return err
 	}
 	return bw.Flush()
+}
+
+// HistogramsError is a series with native histograms, which OpenMetrics
+// text cannot carry; the caller says which format would.
+type HistogramsError struct{ Labels labels.Labels }
+
+func (e *HistogramsError) Error() string {
+	return fmt.Sprintf("series %s holds native histograms, which OpenMetrics text cannot carry", e.Labels)
 }
 
 // seriesText is `name{label="value",...}`, or the name alone without

@@ -1,4 +1,4 @@
-package textfile
+package openmetrics
 
 import (
 	"bytes"
@@ -24,7 +24,22 @@ import (
 // through one buffer of this size, so memory does not grow with the file.
 const defaultChunkSize = 1 << 20
 
-// readOpenMetrics reads OpenMetrics text as promtool does, with Prometheus's
+// ReadOptions tune Read.
+type ReadOptions struct {
+	// MinTime and MaxTime bound the sample times, [MinTime, MaxTime) in
+	// ms: a sample outside is an error naming its line, with a hint when
+	// it looks like milliseconds written for seconds.
+	MinTime, MaxTime int64
+	// ChunkSize is how many bytes are parsed at a time (default 1 MiB);
+	// tests make it small to put chunk boundaries everywhere.
+	ChunkSize int
+}
+
+// AddFunc takes a series' run of lines: its labels, its samples (valid only
+// during the call) and the run's first line.
+type AddFunc func(lset labels.Labels, samples []extract.Sample, line int64) error
+
+// Read reads OpenMetrics text as promtool does, with Prometheus's
 // own parser (model/textparse), so that a file means to import what it means
 // to promtool: labels (including the parser's rewriting of le and quantile
 // values to OpenMetrics's canonical form), timestamps (seconds, multiplied by
@@ -33,12 +48,14 @@ const defaultChunkSize = 1 << 20
 // returns the number of lines read.
 //
 // One hand-written hot path sits in front of the parser, see sampleLine.
-func readOpenMetrics(ctx context.Context, r io.Reader, chunkSize int, rt *router) (int64, error) {
+// An error of add is returned as it is.
+func Read(ctx context.Context, r io.Reader, opts ReadOptions, add AddFunc) (int64, error) {
+	chunkSize := opts.ChunkSize
 	if chunkSize <= 0 {
 		chunkSize = defaultChunkSize
 	}
 	c := &chunker{r: r, buf: make([]byte, chunkSize)}
-	lp := &lineParser{}
+	lp := &lineParser{min: opts.MinTime, max: opts.MaxTime}
 	var (
 		line int64 // the line being read, from 1
 		cur  omSeries
@@ -60,8 +77,8 @@ func readOpenMetrics(ctx context.Context, r io.Reader, chunkSize int, rt *router
 				ln, data = data, nil // the input's last line, without a line break
 			}
 			if smp, ok := cur.sampleLine(ln); ok {
-				if smp.T < MinTime || smp.T >= MaxTime {
-					return line, timeError(line, cur.lset, smp.T)
+				if smp.T < opts.MinTime || smp.T >= opts.MaxTime {
+					return line, timeError(line, cur.lset, smp.T, opts.MinTime, opts.MaxTime)
 				}
 				cur.samples = append(cur.samples, smp)
 				continue
@@ -70,12 +87,12 @@ func readOpenMetrics(ctx context.Context, r io.Reader, chunkSize int, rt *router
 				if len(data) > 0 || !last {
 					return line, fmt.Errorf("line %d: '# EOF' must be the last line, and more follows it", line)
 				}
-				return line, cur.flush(rt)
+				return line, cur.flush(add)
 			}
 			if ln[len(ln)-1] != '\n' {
 				return line, fmt.Errorf("line %d: the input ends in the middle of this line, without the closing '# EOF' line that OpenMetrics requires (was it cut short?)", line)
 			}
-			if err := lp.parse(ln, line, &cur, rt); err != nil {
+			if err := lp.parse(ln, line, &cur, add); err != nil {
 				return line, err
 			}
 		}
@@ -89,11 +106,12 @@ func readOpenMetrics(ctx context.Context, r io.Reader, chunkSize int, rt *router
 // does not simply repeat the series before it (HELP, TYPE and UNIT lines, the
 // first line of each series, anything unusual).
 type lineParser struct {
-	buf   []byte
-	mtype model.MetricType // of the last TYPE line
+	buf      []byte
+	mtype    model.MetricType // of the last TYPE line
+	min, max int64            // the sample times allowed, [min, max)
 }
 
-func (lp *lineParser) parse(ln []byte, line int64, cur *omSeries, rt *router) error {
+func (lp *lineParser) parse(ln []byte, line int64, cur *omSeries, add AddFunc) error {
 	// The parser's only state from line to line that matters to what it
 	// returns is the type of the last TYPE line (it rewrites le="1" to
 	// le="1.0" in histograms, and quantiles in summaries). It is restored
@@ -118,14 +136,14 @@ func (lp *lineParser) parse(ln []byte, line int64, cur *omSeries, rt *router) er
 	switch et {
 	case textparse.EntrySeries:
 		sb, ts, v := p.Series()
-		if err := cur.start(p, sb, line, rt); err != nil {
+		if err := cur.start(p, sb, line, add); err != nil {
 			return err
 		}
 		if ts == nil {
 			return fmt.Errorf("line %d: the sample of %s has no timestamp; every sample to import needs one (seconds since the epoch, as promtool wants)", line, cur.lset)
 		}
-		if *ts < MinTime || *ts >= MaxTime {
-			return timeError(line, cur.lset, *ts)
+		if *ts < lp.min || *ts >= lp.max {
+			return timeError(line, cur.lset, *ts, lp.min, lp.max)
 		}
 		cur.samples = append(cur.samples, extract.Sample{T: *ts, V: v})
 	case textparse.EntryType:
@@ -205,7 +223,7 @@ func parseFloat(b []byte) (float64, bool) {
 // start handles a line the parser read: either the same series written
 // another way (labels in another order, an empty label), or a new series,
 // which ends the run.
-func (s *omSeries) start(p textparse.Parser, sb []byte, line int64, rt *router) error {
+func (s *omSeries) start(p textparse.Parser, sb []byte, line int64, add AddFunc) error {
 	var l labels.Labels
 	p.Labels(&l)
 	l = l.WithoutEmpty()
@@ -213,18 +231,18 @@ func (s *omSeries) start(p textparse.Parser, sb []byte, line int64, rt *router) 
 	if len(s.samples) > 0 && labels.Equal(l, s.lset) {
 		return nil
 	}
-	if err := s.flush(rt); err != nil {
+	if err := s.flush(add); err != nil {
 		return err
 	}
 	s.lset, s.line = l, line
 	return nil
 }
 
-func (s *omSeries) flush(rt *router) error {
+func (s *omSeries) flush(add AddFunc) error {
 	if len(s.samples) == 0 {
 		return nil
 	}
-	err := rt.add(s.lset, s.samples, nil, location{line: s.line})
+	err := add(s.lset, s.samples, s.line)
 	s.samples = s.samples[:0]
 	return err
 }
@@ -237,13 +255,13 @@ func parseError(line int64, err error) error {
 	return fmt.Errorf("line %d: %w", line, err)
 }
 
-func timeError(line int64, lset labels.Labels, t int64) error {
+func timeError(line int64, lset labels.Labels, t, minTime, maxTime int64) error {
 	hint := ""
-	if t >= MaxTime && t/1000 >= MinTime && t/1000 < MaxTime {
+	if t >= maxTime && t/1000 >= minTime && t/1000 < maxTime {
 		hint = "; it looks like milliseconds, and OpenMetrics timestamps are seconds"
 	}
 	return fmt.Errorf("line %d: the sample of %s is at %d ms, outside %s..%s%s",
-		line, lset, t, time.UnixMilli(MinTime).UTC().Format("2006"), time.UnixMilli(MaxTime).UTC().Format("2006"), hint)
+		line, lset, t, time.UnixMilli(minTime).UTC().Format("2006"), time.UnixMilli(maxTime).UTC().Format("2006"), hint)
 }
 
 // chunker cuts the input into chunks of whole lines; only the last chunk may

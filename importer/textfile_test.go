@@ -1,4 +1,4 @@
-package textfile
+package importer
 
 import (
 	"bytes"
@@ -18,8 +18,8 @@ import (
 	"github.com/prometheus/prometheus/model/value"
 
 	"github.com/promrecover/promrecover/bench/omgen"
-	"github.com/promrecover/promrecover/export"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/format/promjson"
 )
 
 // recordingSink keeps what it is given and checks blocks.Sink's contract: a
@@ -310,7 +310,7 @@ func TestJSONFromExport(t *testing.T) {
 		{Labels: labels.FromStrings("__name__", "b"), Samples: []extract.Sample{{T: h0 - 1, V: math.Inf(1)}, {T: h0, V: math.Inf(-1)}, {T: h0 + 7, V: -0.0}}},
 	}
 	var b bytes.Buffer
-	if err := export.WriteJSON(&b, src); err != nil {
+	if err := promjson.Write(&b, src); err != nil {
 		t.Fatal(err)
 	}
 	sink := newRecordingSink(t)
