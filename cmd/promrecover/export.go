@@ -13,9 +13,7 @@ import (
 
 	"github.com/promrecover/promrecover/export"
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/extract/relabel"
-	"github.com/promrecover/promrecover/grafana"
-	"github.com/promrecover/promrecover/progress"
+	"github.com/promrecover/promrecover/recovery"
 )
 
 func newExportCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra.Command {
@@ -87,21 +85,16 @@ The file is written only when every window was fetched.`,
 				rep.sum.plan, rep.sum.stats, rep.sum.elapsed = plan, &st, time.Since(start)
 				err = rep.write(cmd.Context(), cmd.OutOrStdout(), err)
 			}()
-			ds, err := client.ResolveDatasource(cmd.Context(), conn.datasource)
-			if err != nil {
+			sink := export.NewMatrix()
+			j := &recovery.Job{Plan: plan, Connect: grafanaConn(client, conn.datasource, sel.transport), Sink: sink, Relabel: rules,
+				Concurrency: sel.concurrency, MaxSeries: sel.maxSeries, Progress: showProgress.of(log, client), Log: log}
+			o, err := j.Run(cmd.Context())
+			rep.sum.ds, rep.sum.res = o.Origin, o.Result
+			if o.Result == nil {
 				return err
 			}
-			rep.sum.ds = ds
-			sink := export.NewMatrix()
-			src := &grafana.Source{Client: client, Datasource: ds, Via: sel.transport}
-			if sel.maxSeries > 0 {
-				plan.Selectors = src.Shard(cmd.Context(), plan.Selectors, plan.From, plan.To, sel.maxSeries)
-			}
-			show := showProgress(log, progress.Options{Windows: len(plan.Windows), Stats: client.Stats})
-			res, err := extract.Run(cmd.Context(), plan, src, show.Wrap(relabel.Wrap(sink, rules)), sel.concurrency, log)
-			show.Stop()
-			rep.sum.res = res
-			if failed, gaps := res.Failed(), res.Gaps(); len(failed) > 0 || len(gaps) > 0 || err != nil {
+			res := o.Result
+			if failed, gaps := res.Failed(), res.Gaps(); len(failed) > 0 || len(gaps) > 0 || o.Err != nil {
 				for _, f := range failed {
 					fmt.Fprintf(cmd.ErrOrStderr(), "NOT FETCHED %s: %s\n", f.Window, windowReason(f.Err))
 				}
