@@ -27,7 +27,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/grafana"
 )
 
 // barRefresh is how often the bars are redrawn: often enough to look live,
@@ -40,11 +39,17 @@ const DefaultEvery = 5 * time.Second
 
 // Options describe what to show of one run.
 type Options struct {
-	Windows int                  // windows the run fetches; 0 when not known ahead, as in an import
-	Size    int64                // bytes of the input read through Reader, when known ahead
-	Stats   func() grafana.Stats // the client's counters; nil when there is no client
-	Every   time.Duration        // between plain records when stderr is not a terminal; 0: DefaultEvery
-	Hide    bool                 // show nothing (asked to be quiet)
+	Windows int             // windows the run fetches; 0 when not known ahead, as in an import
+	Size    int64           // bytes of the input read through Reader, when known ahead
+	Stats   func() Counters // the source's counters; nil when there is no client
+	Every   time.Duration   // between plain records when stderr is not a terminal; 0: DefaultEvery
+	Hide    bool            // show nothing (asked to be quiet)
+}
+
+// Counters are what a source's client has done over the wire so far: every
+// source that talks HTTP keeps them, whatever its API.
+type Counters struct {
+	Requests, Retries, WireBytes int64 // WireBytes: the answers as received (compressed)
 }
 
 // Console is stderr, shared by log records and progress. Log handlers write
@@ -208,7 +213,7 @@ type snapshot struct {
 	total, windows, failed, samples int64
 	read, size                      int64 // bytes of the input
 	elapsed                         time.Duration
-	stats                           *grafana.Stats // nil without a client
+	stats                           *Counters // nil without a client
 }
 
 // finished counts windows done either way, which is what the ETA goes by.
@@ -251,7 +256,7 @@ func (s snapshot) readText() string {
 	return fmt.Sprintf("% .1f of % .1f", decor.SizeB1024(s.read), decor.SizeB1024(s.size))
 }
 
-func received(st *grafana.Stats) string { return fmt.Sprintf("% .1f", decor.SizeB1024(st.WireBytes)) }
+func received(st *Counters) string { return fmt.Sprintf("% .1f", decor.SizeB1024(st.WireBytes)) }
 
 // display is how a Run is shown.
 type display interface {

@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/grafana"
 )
 
 // fakeSink refuses Done for the windows in failDone.
@@ -87,7 +86,7 @@ func TestProgressCounts(t *testing.T) {
 // TestProgressPlain: not a terminal, progress is log records in the log's
 // format, and the last one has the totals whatever the timing.
 func TestProgressPlain(t *testing.T) {
-	stats := func() grafana.Stats { return grafana.Stats{Requests: 7, Retries: 1, WireBytes: 3 << 20} }
+	stats := func() Counters { return Counters{Requests: 7, Retries: 1, WireBytes: 3 << 20} }
 	cases := []struct {
 		name string
 		o    Options
@@ -182,7 +181,7 @@ func TestProgressBarsOnTerminal(t *testing.T) {
 
 	c := NewConsole(tty)
 	log := slog.New(slog.NewTextHandler(c, nil))
-	stats := func() grafana.Stats { return grafana.Stats{Requests: 4, WireBytes: 2048} }
+	stats := func() Counters { return Counters{Requests: 4, WireBytes: 2048} }
 	r := c.Start(log, Options{Windows: 2, Stats: stats})
 	sink := r.Wrap(fakeSink{})
 	feed(t, sink, 1, 0)

@@ -15,6 +15,7 @@ import (
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/grafana"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/recovery"
 )
 
 func newDemoCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra.Command {
@@ -82,8 +83,11 @@ data set also holds native histograms, read through the datasource proxy.`,
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "demo: Grafana-compatible server at http://%s with %d series over the last 10h\n", ln.Addr(), len(data))
 			fmt.Fprintf(w, "demo: lost range %s .. %s, recovering into %s\n", from.Format(time.RFC3339), to.Format(time.RFC3339), out)
-			r := &recovery{plan: plan, client: client, grafanaURL: "http://" + ln.Addr().String(), datasource: "grafanacloud-prom", out: out, concurrency: concurrency, now: now, progress: showProgress, via: transport}
-			if _, err := r.run(cmd.Context(), log, w); err != nil {
+			const datasource = "grafanacloud-prom"
+			j := &recovery.Job{Plan: plan, Connect: grafanaConn(client, datasource, transport), Out: out,
+				State:       recovery.StateOptions{URL: "http://" + ln.Addr().String(), Datasource: datasource},
+				Concurrency: concurrency, Now: now, Progress: showProgress.of(log, client), Log: log}
+			if err := runRecovery(cmd.Context(), w, j, client, &summary{}, ""); err != nil {
 				return err
 			}
 			got, err := blocks.ReadSeries(out, plan.From, plan.To)

@@ -13,12 +13,10 @@ import (
 
 	"github.com/promrecover/promrecover/export"
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/extract/relabel"
 	"github.com/promrecover/promrecover/format/jsonl"
 	"github.com/promrecover/promrecover/format/openmetrics"
 	"github.com/promrecover/promrecover/format/promjson"
-	"github.com/promrecover/promrecover/grafana"
-	"github.com/promrecover/promrecover/progress"
+	"github.com/promrecover/promrecover/recovery"
 )
 
 func newExportCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra.Command {
@@ -47,23 +45,8 @@ reads back exactly:
                It cannot carry stale markers, which it writes as NaN.
 
 The file is written only when every window was fetched.`,
-		Example: `  # Once per shell: credentials from the environment, typed at a prompt,
-  # stay out of the shell history and the process list.
-  read -rsp 'service account token: ' GRAFANA_TOKEN && export GRAFANA_TOKEN
-  export GRAFANA_URL=https://example.grafana.net
-
-  # Prometheus's own range JSON of one metric.
-  promrecover export --datasource grafanacloud-prom --from now-6h --to now-3h \
-      --match up --output up.json
-
-  # OpenMetrics text, to install elsewhere with 'promrecover import' or promtool.
-  promrecover export --datasource grafanacloud-prom --from 2025-08-03T02:00:00Z \
-      --to 2025-08-03T08:30:00Z --match '{job="traffic"}' --format openmetrics --output lost.om
-
-  # Straight into another machine's data directory.
-  promrecover export --datasource grafanacloud-prom --from now-6h --to now-3h --format jsonl -o - |
-      ssh prom-host promrecover import - --out /var/lib/prometheus`,
-		Args: cobra.NoArgs,
+		Example: exportExample,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			log := logger()
 			if err := rep.check(); err != nil {
@@ -90,21 +73,16 @@ The file is written only when every window was fetched.`,
 				rep.sum.plan, rep.sum.stats, rep.sum.elapsed = plan, &st, time.Since(start)
 				err = rep.write(cmd.Context(), cmd.OutOrStdout(), err)
 			}()
-			ds, err := client.ResolveDatasource(cmd.Context(), conn.datasource)
-			if err != nil {
+			sink := export.NewMatrix()
+			j := &recovery.Job{Plan: plan, Connect: grafanaConn(client, conn.datasource, sel.transport), Sink: sink, Relabel: rules,
+				Concurrency: sel.concurrency, MaxSeries: sel.maxSeries, Progress: showProgress.of(log, client), Log: log}
+			o, err := j.Run(cmd.Context())
+			rep.sum.ds, rep.sum.res = o.Origin, o.Result
+			if o.Result == nil {
 				return err
 			}
-			rep.sum.ds = ds
-			sink := export.NewMatrix()
-			src := &grafana.Source{Client: client, Datasource: ds, Via: sel.transport}
-			if sel.maxSeries > 0 {
-				plan.Selectors = src.Shard(cmd.Context(), plan.Selectors, plan.From, plan.To, sel.maxSeries)
-			}
-			show := showProgress(log, progress.Options{Windows: len(plan.Windows), Stats: client.Stats})
-			res, err := extract.Run(cmd.Context(), plan, src, show.Wrap(relabel.Wrap(sink, rules)), sel.concurrency, log)
-			show.Stop()
-			rep.sum.res = res
-			if failed, gaps := res.Failed(), res.Gaps(); len(failed) > 0 || len(gaps) > 0 || err != nil {
+			res := o.Result
+			if failed, gaps := res.Failed(), res.Gaps(); len(failed) > 0 || len(gaps) > 0 || o.Err != nil {
 				for _, f := range failed {
 					fmt.Fprintf(cmd.ErrOrStderr(), "NOT FETCHED %s: %s\n", f.Window, windowReason(f.Err))
 				}
@@ -132,6 +110,23 @@ The file is written only when every window was fetched.`,
 	rep.register(cmd.Flags())
 	return cmd
 }
+
+const exportExample = `  # Once per shell: credentials from the environment, typed at a prompt,
+  # stay out of the shell history and the process list.
+  read -rsp 'service account token: ' GRAFANA_TOKEN && export GRAFANA_TOKEN
+  export GRAFANA_URL=https://example.grafana.net
+
+  # Prometheus's own range JSON of one metric.
+  promrecover export --datasource grafanacloud-prom --from now-6h --to now-3h \
+      --match up --output up.json
+
+  # OpenMetrics text, to install elsewhere with 'promrecover import' or promtool.
+  promrecover export --datasource grafanacloud-prom --from 2025-08-03T02:00:00Z \
+      --to 2025-08-03T08:30:00Z --match '{job="traffic"}' --format openmetrics --output lost.om
+
+  # Straight into another machine's data directory.
+  promrecover export --datasource grafanacloud-prom --from now-6h --to now-3h --format jsonl -o - |
+      ssh prom-host promrecover import - --out /var/lib/prometheus`
 
 // exportWriter returns the writer of an export --format.
 func exportWriter(format string) (func(io.Writer, []extract.Series) error, error) {

@@ -18,12 +18,13 @@ import (
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/state"
 	"github.com/promrecover/promrecover/grafana"
+	"github.com/promrecover/promrecover/recovery"
 )
 
 // summary is what a run reports at its end. A run fills it as it goes, so
 // that a run that fails partway still has what it got to for --summary-json.
 type summary struct {
-	ds        grafana.Datasource
+	ds        recovery.Origin
 	plan      *extract.Plan
 	input     string // import: the file read
 	res       *extract.Result

@@ -1,0 +1,226 @@
+// Package recovery is the orchestration of one run: it settles what an
+// earlier run of the same plan left (resume), connects to the source, shards
+// the selectors and fetches the plan into a sink, and says how it ended as a
+// value, which the command turns into its messages and exit code. recover,
+// export and demo run a Job; plan reports on one without running it.
+package recovery
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/promrecover/promrecover/blocks"
+	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/gaps"
+	"github.com/promrecover/promrecover/extract/relabel"
+	"github.com/promrecover/promrecover/extract/state"
+	"github.com/promrecover/promrecover/progress"
+)
+
+// HeadSpan is how far back a running Prometheus's head block reaches: blocks
+// written there overlap data Prometheus still holds in memory.
+const HeadSpan = 3 * time.Hour
+
+// Source is a door to the data, with what sharding asks of it before
+// anything is fetched. Any source that can count its series by label values
+// can shard; one that cannot returns the selectors as they are.
+type Source interface {
+	extract.Source
+	Shard(ctx context.Context, selectors []string, from, to int64, maxSeries int) []string
+}
+
+// Origin names a source in the log and the summary.
+type Origin struct {
+	Name, UID string
+	Via       string // the API it is read through
+}
+
+// Census is what series discovery found of a selection.
+type Census struct {
+	Via   string          // which API answered, as the plan words it
+	Sets  []labels.Labels // the series' label sets; nil when the API gives none
+	Count func(ctx context.Context, name string) (map[string]int, error)
+}
+
+// Conn is a job's source once reached.
+type Conn struct {
+	Source Source
+	Origin Origin
+	// Census looks up the series selectors match in [from, to] (epoch ms,
+	// both inclusive), for the plan's counts.
+	Census func(ctx context.Context, selectors []string, from, to int64) (*Census, error)
+}
+
+// Job is one run of a plan from a source into a sink.
+type Job struct {
+	Plan *extract.Plan
+	// Connect reaches the source. Run calls it once the resume state is
+	// settled, so that a state that does not fit fails before any request.
+	Connect func(context.Context) (Conn, error)
+	// Sink receives the series. When nil, verified TSDB blocks are
+	// installed into Out, and a resume state records them.
+	Sink        extract.Sink
+	Out         string // the Prometheus data directory; "" when not given
+	State       StateOptions
+	Relabel     relabel.Rules
+	Concurrency int
+	MaxSeries   int // shard selectors matching more series; 0: never
+	// OnlyGaps, when set, reads the surviving data: only samples in its
+	// holes are written.
+	OnlyGaps  func(context.Context, *extract.Plan) (*gaps.Index, error)
+	Now       time.Time
+	Retention time.Duration // of the Prometheus that loads the blocks; 0: unknown
+	// Progress starts showing a run of this many windows; nil shows none.
+	Progress func(windows int) *progress.Run
+	Log      *slog.Logger
+}
+
+// StateOptions say where a job's resume state is and what it is keyed by.
+type StateOptions struct {
+	Path    string // "" means blocks.StateFileName in Out
+	Restart bool   // drop a state left by another plan instead of failing
+	// URL and Datasource name the source in the state's fingerprint.
+	URL, Datasource string
+	// Opened, when set, is called with the state before anything is
+	// fetched (Grafana keeps its rotating session cookie there).
+	Opened func(*state.File)
+}
+
+// Status is how a run ended.
+type Status int
+
+const (
+	Complete    Status = iota
+	Interrupted        // cancelled: the same job again finishes it
+	Incomplete         // windows failed, or parts of them could not be fetched
+	Empty              // nothing matched, and nothing was recovered earlier
+)
+
+// Outcome is what a run did. Run fills it as it goes, so that a run that
+// fails partway still says what it got to.
+type Outcome struct {
+	Origin    Origin
+	State     string         // the resume state's path; "" without one
+	Earlier   []state.Window // recovered by earlier runs of the plan, skipped
+	Result    *extract.Result
+	Err       error // what stopped extract.Run early, if anything
+	Installed []blocks.Block
+	Covered   int64 // with OnlyGaps: fetched samples where surviving data has samples, not written
+}
+
+// Status classifies the outcome of a run that fetched.
+func (o *Outcome) Status() Status {
+	switch {
+	case errors.Is(o.Err, context.Canceled):
+		return Interrupted
+	case len(o.Result.Failed()) > 0 || o.Gaps() > 0 || o.Err != nil:
+		return Incomplete
+	}
+	if _, samples := o.Result.Totals(); samples == 0 && len(o.Earlier) == 0 {
+		return Empty
+	}
+	return Complete
+}
+
+// Gaps counts the parts of recovered windows that could not be fetched, by
+// this run and earlier ones.
+func (o *Outcome) Gaps() int {
+	n := len(o.Result.Gaps())
+	for _, w := range o.Earlier {
+		n += len(w.Gaps)
+	}
+	return n
+}
+
+// Recovered counts the windows recovered, by this run and earlier ones.
+func (o *Outcome) Recovered() int {
+	return len(o.Earlier) + len(o.Result.Windows) - len(o.Result.Failed())
+}
+
+// Collided says whether a window failed because relabelling merged series:
+// the same job would merge them again.
+func (o *Outcome) Collided() bool {
+	for _, f := range o.Result.Failed() {
+		var c *relabel.CollisionError
+		if errors.As(f.Err, &c) {
+			return true
+		}
+	}
+	return false
+}
+
+// Run runs the job. Its error is one that stopped it before anything was
+// fetched, or the failure to record a complete recovery; how the fetch went
+// is in the Outcome, which is never nil.
+func (j *Job) Run(ctx context.Context) (*Outcome, error) {
+	o := &Outcome{}
+	todo := *j.Plan
+	sink := j.Sink
+	var bs *blocks.Sink
+	var st *state.File
+	if sink == nil {
+		var err error
+		if bs, err = blocks.NewSink(j.Out, j.Log); err != nil {
+			return o, err
+		}
+		defer func() {
+			if err := bs.Close(); err != nil {
+				j.Log.Error("removing the staging directory", "err", err)
+			}
+		}()
+		if st, err = j.settle(bs, o); err != nil {
+			return o, err
+		}
+		todo = remaining(j.Plan, o.Earlier)
+		sink = bs
+	}
+	conn, err := j.Connect(ctx)
+	if err != nil {
+		return o, err
+	}
+	o.Origin = conn.Origin
+	if bs != nil {
+		j.Log.Info("recovering", "datasource", o.Origin.Name, "uid", o.Origin.UID, "via", o.Origin.Via, "windows", len(todo.Windows), "done earlier", len(o.Earlier), "selectors", len(j.Plan.Selectors), "out", j.Out)
+	}
+	// The holes are read before anything is written: blocks this run
+	// installs must not count as surviving data.
+	var filter *gaps.Filter
+	if j.OnlyGaps != nil {
+		ix, err := j.OnlyGaps(ctx, j.Plan)
+		if err != nil {
+			return o, err
+		}
+		filter = gaps.NewFilter(sink, ix)
+		sink = filter
+	}
+	if j.MaxSeries > 0 && len(todo.Windows) > 0 {
+		todo.Selectors = conn.Source.Shard(ctx, todo.Selectors, todo.From, todo.To, j.MaxSeries)
+	}
+	o.Result, o.Err = j.fetch(ctx, &todo, conn.Source, sink)
+	if bs != nil {
+		o.Installed = bs.Blocks()
+	}
+	if filter != nil {
+		o.Covered = filter.Dropped()
+	}
+	if st != nil && o.Status() == Complete {
+		return o, st.Complete()
+	}
+	return o, nil
+}
+
+// fetch runs the plan through relabelling and the progress display into
+// sink.
+func (j *Job) fetch(ctx context.Context, p *extract.Plan, src extract.Source, sink extract.Sink) (*extract.Result, error) {
+	sink = relabel.Wrap(sink, j.Relabel)
+	if j.Progress != nil {
+		show := j.Progress(len(p.Windows))
+		defer show.Stop()
+		sink = show.Wrap(sink)
+	}
+	return extract.Run(ctx, p, src, sink, j.Concurrency, j.Log)
+}

@@ -1,0 +1,263 @@
+package recovery
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/promrecover/promrecover/blocks"
+	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/relabel"
+	"github.com/promrecover/promrecover/extract/state"
+)
+
+// from and now place the test plan's two windows well before the head.
+var (
+	from = time.Date(2025, 8, 3, 2, 0, 0, 0, time.UTC)
+	now  = from.Add(24 * time.Hour)
+)
+
+// fakeSource serves the same series for every selector; fail fails the
+// units of the windows starting at the given times.
+type fakeSource struct {
+	series  []extract.Series
+	fail    map[int64]error
+	sharded []string // what Shard returns; nil: the selectors as they are
+}
+
+func (f *fakeSource) Stream(_ context.Context, u extract.Unit, add func([]extract.Series) error) error {
+	if err := f.fail[u.Window.Start]; err != nil {
+		return err
+	}
+	return add(extract.Clip(f.series, u.From, u.To))
+}
+
+func (f *fakeSource) Shard(_ context.Context, selectors []string, _, _ int64, _ int) []string {
+	if f.sharded != nil {
+		return f.sharded
+	}
+	return selectors
+}
+
+// scraped is one series per label set, scraped every 15s over the plan.
+func scraped(sets ...labels.Labels) *fakeSource {
+	src := &fakeSource{}
+	for _, ls := range sets {
+		s := extract.Series{Labels: ls}
+		for t := from; t.Before(from.Add(4 * time.Hour)); t = t.Add(15 * time.Second) {
+			s.Samples = append(s.Samples, extract.Sample{T: t.UnixMilli(), V: 1})
+		}
+		src.series = append(src.series, s)
+	}
+	return src
+}
+
+func up(job string) labels.Labels { return labels.FromStrings("__name__", "up", "job", job) }
+
+// newJob recovers [from, from+4h) of up from src into dir, logging into log.
+func newJob(t *testing.T, dir string, src *fakeSource, log *bytes.Buffer) *Job {
+	t.Helper()
+	plan, err := extract.NewPlan(from, from.Add(4*time.Hour), 0, []string{"up"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Job{
+		Plan: plan,
+		Connect: func(context.Context) (Conn, error) {
+			return Conn{Source: src, Origin: Origin{Name: "fake", UID: "f1", Via: "test"}}, nil
+		},
+		Out:         dir,
+		State:       StateOptions{URL: "http://grafana.test", Datasource: "fake"},
+		Concurrency: 2,
+		Now:         now,
+		Log:         slog.New(slog.NewTextHandler(log, nil)),
+	}
+}
+
+func TestRunResumes(t *testing.T) {
+	second := from.Add(2 * time.Hour).UnixMilli()
+	tests := []struct {
+		name    string
+		first   *fakeSource // the earlier run; nil for none
+		between func(t *testing.T, dir string, o *Outcome)
+		then    *fakeSource
+		// What the second run ends as, how many windows it skips and
+		// fetches, and what it logs.
+		status           Status
+		earlier, fetched int
+		log              string
+	}{
+		{name: "a first run recovers every window", then: scraped(up("a")), status: Complete, fetched: 2},
+		{name: "a failed window is all the next run fetches",
+			first:  &fakeSource{series: scraped(up("a")).series, fail: map[int64]error{second: errors.New("HTTP 502")}},
+			then:   scraped(up("a")),
+			status: Complete, earlier: 1, fetched: 1, log: "resuming: windows recovered by an earlier run are skipped"},
+		{name: "a recorded block that is gone is fetched again",
+			first: &fakeSource{series: scraped(up("a")).series, fail: map[int64]error{second: errors.New("HTTP 502")}},
+			between: func(t *testing.T, dir string, o *Outcome) {
+				if err := os.RemoveAll(filepath.Join(dir, o.Installed[0].ULID)); err != nil {
+					t.Fatal(err)
+				}
+			},
+			then:   scraped(up("a")),
+			status: Complete, fetched: 2, log: "a block recorded by an earlier run is not in --out"},
+		{name: "a window still failing leaves the run incomplete",
+			then:   &fakeSource{series: scraped(up("a")).series, fail: map[int64]error{second: errors.New("HTTP 502")}},
+			status: Incomplete, fetched: 2},
+		{name: "nothing matched", then: &fakeSource{}, status: Empty, fetched: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var log bytes.Buffer
+			if tt.first != nil {
+				o, err := newJob(t, dir, tt.first, &log).Run(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tt.between != nil {
+					tt.between(t, dir, o)
+				}
+				log.Reset()
+			}
+			o, err := newJob(t, dir, tt.then, &log).Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := o.Status(); got != tt.status {
+				t.Errorf("status %d, want %d", got, tt.status)
+			}
+			if len(o.Earlier) != tt.earlier || len(o.Result.Windows) != tt.fetched {
+				t.Errorf("%d windows skipped and %d fetched, want %d and %d", len(o.Earlier), len(o.Result.Windows), tt.earlier, tt.fetched)
+			}
+			if o.State != filepath.Join(dir, blocks.StateFileName) || o.Origin.Name != "fake" {
+				t.Errorf("state %q, origin %+v", o.State, o.Origin)
+			}
+			if !strings.Contains(log.String(), tt.log) {
+				t.Errorf("the log lacks %q:\n%s", tt.log, log.String())
+			}
+			if got, want := o.Recovered(), tt.earlier+tt.fetched-len(o.Result.Failed()); got != want {
+				t.Errorf("recovered %d, want %d", got, want)
+			}
+			// A run that left windows undone keeps its state for the
+			// same plan; a complete one, or one that wrote nothing,
+			// lets a recovery of another plan take it over.
+			other := newJob(t, dir, tt.then, &log)
+			other.Plan.Selectors = []string{"down"}
+			_, err = other.openState()
+			if keeps := tt.status == Incomplete; (err != nil) != keeps {
+				t.Errorf("another plan opens the state: %v; the run left windows undone: %v", err, keeps)
+			}
+		})
+	}
+}
+
+func TestRunStopsBeforeConnectingOnAStateOfAnotherPlan(t *testing.T) {
+	dir := t.TempDir()
+	var log bytes.Buffer
+	failing := &fakeSource{series: scraped(up("a")).series, fail: map[int64]error{from.UnixMilli(): errors.New("HTTP 502")}}
+	if _, err := newJob(t, dir, failing, &log).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	j := newJob(t, dir, scraped(up("a")), &log)
+	j.Plan.Selectors = []string{"down"}
+	j.Connect = func(context.Context) (Conn, error) {
+		t.Error("connected although the state does not fit")
+		return Conn{}, errors.New("not reached")
+	}
+	o, err := j.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "is for another recovery") {
+		t.Errorf("error %v", err)
+	}
+	if o == nil || o.Result != nil {
+		t.Errorf("outcome %+v", o)
+	}
+	j.State.Restart = true
+	j.Connect = newJob(t, dir, scraped(up("a")), &log).Connect
+	if o, err := j.Run(context.Background()); err != nil || o.Status() != Complete {
+		t.Errorf("with a restart: %v, %+v", err, o)
+	}
+}
+
+func TestRunIntoAnotherSinkKeepsNoState(t *testing.T) {
+	dir := t.TempDir()
+	var log bytes.Buffer
+	sink := &countingSink{}
+	src := scraped(up("a"), up("b"))
+	src.sharded = []string{`up{job="a"}`, `up{job!="a"}`}
+	j := newJob(t, dir, src, &log)
+	j.Sink, j.MaxSeries = sink, 1
+	o, err := j.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.State != "" || len(o.Installed) > 0 || o.Status() != Complete {
+		t.Errorf("outcome %+v", o)
+	}
+	// Two windows of two shards, each shard served both series.
+	if sink.adds != 4 || sink.done != 2 {
+		t.Errorf("%d adds and %d windows done, want 4 and 2", sink.adds, sink.done)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) > 0 {
+		t.Errorf("wrote into --out: %v %v", entries, err)
+	}
+	if strings.Contains(log.String(), "recovering") {
+		t.Errorf("an export logs as a recovery:\n%s", log.String())
+	}
+}
+
+type countingSink struct{ adds, done int }
+
+func (s *countingSink) Add(context.Context, extract.Window, []extract.Series) error {
+	s.adds++
+	return nil
+}
+func (s *countingSink) Done(context.Context, extract.Window, []extract.Gap) error {
+	s.done++
+	return nil
+}
+func (s *countingSink) Discard(extract.Window) {}
+
+func TestOutcomeStatus(t *testing.T) {
+	w0 := extract.Window{Start: 0, End: extract.WindowMs}
+	ok := extract.WindowResult{Window: w0, Samples: 3}
+	collision := extract.WindowResult{Window: w0, Err: &relabel.CollisionError{}}
+	tests := []struct {
+		name     string
+		o        Outcome
+		status   Status
+		gaps     int
+		collided bool
+	}{
+		{"complete", Outcome{Result: &extract.Result{Windows: []extract.WindowResult{ok}}}, Complete, 0, false},
+		{"all done earlier", Outcome{Result: &extract.Result{}, Earlier: []state.Window{{Start: 0}}}, Complete, 0, false},
+		{"empty", Outcome{Result: &extract.Result{Windows: []extract.WindowResult{{Window: w0}}}}, Empty, 0, false},
+		{"interrupted", Outcome{Result: &extract.Result{}, Err: context.Canceled}, Interrupted, 0, false},
+		{"a gap of an earlier run", Outcome{Result: &extract.Result{Windows: []extract.WindowResult{ok}}, Earlier: []state.Window{{Gaps: []extract.Gap{{}}}}}, Incomplete, 1, false},
+		{"a gap of this run", Outcome{Result: &extract.Result{Windows: []extract.WindowResult{{Window: w0, Samples: 1, Gaps: []extract.Gap{{}, {}}}}}}, Incomplete, 2, false},
+		{"stopped", Outcome{Result: &extract.Result{Windows: []extract.WindowResult{ok}}, Err: errors.New("refused")}, Incomplete, 0, false},
+		{"merged series", Outcome{Result: &extract.Result{Windows: []extract.WindowResult{collision}}}, Incomplete, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.o.Status(); got != tt.status {
+				t.Errorf("status %d, want %d", got, tt.status)
+			}
+			if got := tt.o.Gaps(); got != tt.gaps {
+				t.Errorf("gaps %d, want %d", got, tt.gaps)
+			}
+			if got := tt.o.Collided(); got != tt.collided {
+				t.Errorf("collided %v, want %v", got, tt.collided)
+			}
+		})
+	}
+}

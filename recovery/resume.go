@@ -1,0 +1,193 @@
+package recovery
+
+import (
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/promrecover/promrecover/blocks"
+	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/state"
+)
+
+// DirError is a failure to read the data directory the blocks go to.
+type DirError struct {
+	Dir string
+	Err error
+}
+
+func (e *DirError) Error() string { return e.Dir + ": " + e.Err.Error() }
+func (e *DirError) Unwrap() error { return e.Err }
+
+// settle opens the resume state, takes over what earlier runs recorded into
+// o, has sink record what it installs, and warns about what Prometheus will
+// make of the blocks: everything before the source is reached.
+func (j *Job) settle(sink *blocks.Sink, o *Outcome) (*state.File, error) {
+	st, err := j.openState()
+	if err != nil {
+		return nil, err
+	}
+	o.State = st.Path()
+	if old, ok := st.Replaced(); ok {
+		j.replacing(old, st.Path())
+	}
+	if o.Earlier, err = j.resume(st); err != nil {
+		return nil, err
+	}
+	if j.State.Opened != nil {
+		j.State.Opened(st)
+	}
+	sink.OnInstall = func(b blocks.Block) error {
+		return st.Record(state.Window{Start: b.Window.Start, End: b.Window.End, ULID: b.ULID, Series: b.Series, Samples: b.Samples, Gaps: b.Gaps})
+	}
+	j.warn()
+	return st, nil
+}
+
+// replacing tells that the state of an earlier, complete recovery makes way
+// for this one, and warns when both cover the same time: the series both
+// select are then written twice, as overlapping blocks.
+func (j *Job) replacing(old state.Plan, path string) {
+	j.Log.Info("the recovery recorded in the resume state was complete; this one keeps its own there", "state", path, "earlier", old.From+".."+old.To, "earlier selectors", old.Selectors)
+	from, errFrom := time.Parse(time.RFC3339Nano, old.From)
+	to, errTo := time.Parse(time.RFC3339Nano, old.To)
+	if errFrom != nil || errTo != nil || j.OnlyGaps != nil {
+		return
+	}
+	if from.UnixMilli() < j.Plan.To && j.Plan.From < to.UnixMilli() {
+		j.Log.Warn("this range overlaps the earlier recovery's: series both select are written again, as blocks overlapping the earlier ones (Prometheus merges identical samples); add --only-gaps to write only what is missing",
+			"earlier", old.From+".."+old.To, "earlier selectors", old.Selectors)
+	}
+}
+
+// openState opens the resume state of the job's plan. Unless it restarts,
+// it writes nothing, so that a plan can read it too.
+func (j *Job) openState() (*state.File, error) {
+	path := j.State.Path
+	if path == "" {
+		path = filepath.Join(j.Out, blocks.StateFileName)
+	}
+	fingerprint := state.NewPlan(j.State.URL, j.State.Datasource, j.Plan)
+	// How the source is read is not part of the plan: both of Grafana's
+	// transports ask Prometheus the same queries and get the same float
+	// samples, and a window holding native histograms fails whole over
+	// /api/ds/query, so it is never recorded as done. Running again
+	// through the proxy then fetches exactly the windows that failed.
+	fingerprint.Relabel, fingerprint.OnlyGaps = j.Relabel.String(), j.OnlyGaps != nil
+	return state.Open(path, fingerprint, j.State.Restart)
+}
+
+// installed splits the windows st records into those whose blocks are still
+// in Out (as themselves, or compacted by Prometheus into others) and those
+// whose blocks are not. It only reads.
+func (j *Job) installed(st *state.File) (done, lost []state.Window, err error) {
+	recorded := st.Windows()
+	if len(recorded) == 0 {
+		// Nothing to look for: Out need not even exist yet (plan).
+		return nil, nil, nil
+	}
+	ids := make([]string, len(recorded))
+	for i, w := range recorded {
+		ids[i] = w.ULID
+	}
+	present, err := blocks.Installed(j.Out, ids)
+	if err != nil {
+		return nil, nil, &DirError{Dir: j.Out, Err: err}
+	}
+	for _, w := range recorded {
+		if present[w.ULID] {
+			done = append(done, w)
+		} else {
+			lost = append(lost, w)
+		}
+	}
+	return done, lost, nil
+}
+
+// Done is what an earlier run of the same plan recovered whose blocks are
+// still there, and the state file that says so.
+type Done struct {
+	Windows []state.Window
+	State   string
+}
+
+// EarlierDone is what running the job would skip. It writes nothing. With
+// no Out there is nothing to resume into, and a restart drops the state:
+// then nothing is done.
+func (j *Job) EarlierDone() (Done, error) {
+	if j.Out == "" || j.State.Restart {
+		return Done{}, nil
+	}
+	st, err := j.openState()
+	if err != nil {
+		return Done{}, err
+	}
+	done, _, err := j.installed(st)
+	return Done{Windows: done, State: st.Path()}, err
+}
+
+// remaining is the part of p that the earlier windows do not cover.
+func remaining(p *extract.Plan, earlier []state.Window) extract.Plan {
+	todo := *p
+	todo.Windows = slices.DeleteFunc(slices.Clone(p.Windows), func(w extract.Window) bool {
+		return slices.ContainsFunc(earlier, func(e state.Window) bool { return e.Start == w.Start })
+	})
+	return todo
+}
+
+// resume returns the windows earlier runs of this plan installed whose blocks
+// are still there. A recorded block that is not there was recorded by a run
+// that died before the rename: it is forgotten, and its window fetched again.
+func (j *Job) resume(st *state.File) ([]state.Window, error) {
+	done, lost, err := j.installed(st)
+	if err != nil {
+		return nil, err
+	}
+	missing := make([]int64, len(lost))
+	for i, w := range lost {
+		missing[i] = w.Start
+		j.Log.Info("a block recorded by an earlier run is not in --out; its window is fetched again", "ulid", w.ULID)
+	}
+	if len(missing) > 0 {
+		if err := st.Forget(missing); err != nil {
+			return nil, err
+		}
+	}
+	if len(done) > 0 {
+		j.Log.Info("resuming: windows recovered by an earlier run are skipped", "windows", len(done), "state", st.Path())
+	}
+	return done, nil
+}
+
+// warn says, before anything is fetched, what Prometheus will do with blocks
+// that overlap its head or fall outside its retention.
+func (j *Job) warn() {
+	if j.Plan.To > j.Now.Add(-HeadSpan).UnixMilli() {
+		j.Log.Warn("the range reaches into the last 3h, which a running Prometheus still holds in its head block; recovered samples there overlap it. Stop at --to now-3h unless Prometheus was down for that time too")
+	}
+	if j.Retention <= 0 {
+		return
+	}
+	cutoff := j.retentionCutoff()
+	for _, w := range j.Plan.Windows {
+		if w.End <= cutoff {
+			j.Log.Warn("window is older than the retention: Prometheus will delete its block at the next reload", "window", w.String(), "retention", j.Retention)
+		}
+	}
+}
+
+// retentionCutoff is the end (epoch ms) at or before which a window's block
+// is past the retention: counted from the newest block in Out, or from now
+// when that is newer. 0 when the retention is unknown.
+func (j *Job) retentionCutoff() int64 {
+	if j.Retention <= 0 {
+		return 0
+	}
+	newest := j.Now.UnixMilli()
+	if j.Out != "" {
+		if t, ok, err := blocks.NewestMaxTime(j.Out); err == nil && ok && t > newest {
+			newest = t
+		}
+	}
+	return newest - j.Retention.Milliseconds()
+}
