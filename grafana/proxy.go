@@ -11,12 +11,14 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	jsoniter "github.com/json-iterator/go"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/grafana/frames"
 	"github.com/promrecover/promrecover/nativehist"
 )
 
@@ -116,7 +118,7 @@ func proxyError(expr string, status int, body io.Reader) error {
 	if json.Unmarshal(raw, &pe) == nil && pe.Status == "error" {
 		msg = pe.ErrorType + ": " + pe.Error
 	}
-	return queryError(expr, &Result{Status: status, Error: msg})
+	return queryError(expr, &frames.Result{Status: status, Error: msg})
 }
 
 // decodePromMatrix reads Prometheus's answer to a query whose result is a
@@ -223,7 +225,7 @@ func (d *promDecoder) series() (extract.Series, error) {
 				t := int64(math.Round(it.ReadFloat64() * 1000))
 				it.ReadArray()
 				text := it.ReadStringAsSlice() // valid until the next read
-				v, err := strconv.ParseFloat(unsafeString(text), 64)
+				v, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(text), len(text)), 64)
 				if err != nil {
 					err = fmt.Errorf("sample value %q: %w", string(text), errors.Unwrap(err))
 				}
@@ -265,11 +267,11 @@ func (d *promDecoder) series() (extract.Series, error) {
 
 // syntaxError is a body that is not the JSON expected: the iterator's own
 // error when it has one (a body cut short says EOF), else msg.
-func (d *promDecoder) syntaxError(msg string) *SyntaxError {
+func (d *promDecoder) syntaxError(msg string) *frames.SyntaxError {
 	if d.it.Error != nil && d.it.Error != io.EOF {
 		msg = d.it.Error.Error()
 	}
-	return &SyntaxError{msg: msg, Offset: d.read.n}
+	return &frames.SyntaxError{Msg: msg, Offset: d.read.n}
 }
 
 // readCounter counts the bytes read, for where a syntax error was found.

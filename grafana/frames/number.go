@@ -1,4 +1,4 @@
-package grafana
+package frames
 
 import (
 	"encoding/binary"
@@ -11,7 +11,7 @@ import (
 	"github.com/promrecover/promrecover/extract"
 )
 
-// The hot path of DecodeStream: data.values columns, millions of numbers per
+// The hot path of Decode: data.values columns, millions of numbers per
 // answer. Each column is read by a loop (floatColumn, timeColumn) that works
 // on the scanner's buffer directly, keeps scanWindow bytes ahead so that a
 // number is never cut by the buffer's end, and checks and converts each
@@ -23,8 +23,8 @@ import (
 // decimal mantissa of at most 19 digits is converted by Clinger's fast path
 // when it and the power of ten are exact in a float64 (one correctly
 // rounded IEEE multiplication or division), else by Eisel-Lemire
-// (decode_float.go); only what both decline goes to strconv.ParseFloat, on
-// the bytes in place. decode_float_test.go checks every path against
+// (float.go); only what both decline goes to strconv.ParseFloat, on
+// the bytes in place. float_test.go checks every path against
 // strconv.
 
 // Outcomes of parsing a number in a column.
@@ -149,7 +149,7 @@ func parseFloatAt(b []byte, p int, atEOF bool, bits int) (float64, int, int, err
 // parseIntAt parses the JSON number at b[p:] as an int64, for timestamps.
 // For numNotInt the returned index is the number's end. Its start repeats
 // parseFloatAt's: shared, it does not inline, and the call per number
-// showed in BenchmarkDecodeStream.
+// showed in BenchmarkDecode.
 func parseIntAt(b []byte, p int, atEOF bool) (int64, int, int) {
 	start := p
 	neg := false
@@ -359,7 +359,7 @@ func (d *decoder) floatColumn(c *column, times []int64) error {
 // floatColumn does. Its loop is a copy of floatColumn's, rare cases
 // included: sharing the loop through a func or a type parameter costs a
 // call per value, and moving even the rare cases into shared helpers cost
-// about 3% in BenchmarkDecodeStream.
+// about 3% in BenchmarkDecode.
 func (d *decoder) timeColumn(c *column) error {
 	s := d.s
 	d.f.times, c.n = d.f.times[:0], 0
