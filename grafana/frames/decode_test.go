@@ -24,7 +24,7 @@ import (
 	"github.com/promrecover/promrecover/internal/matrixtest"
 )
 
-const decGoldenDir = "../testdata/grafana-golden"
+const decGoldenDir = "../../testdata/grafana-golden"
 
 // sameFloat compares bit for bit, except that any NaN matches any NaN: JSON
 // cannot carry a NaN's payload, so a stale marker arrives as a plain NaN.
