@@ -1,8 +1,8 @@
 package frames
 
-// The decoder this package had before DecodeStream (encoding/json for the
+// The decoder promrecover had before Decode (encoding/json for the
 // structure, a scanner for the columns), kept as the reference that
-// TestDecodeSameAsReference compares DecodeStream with.
+// TestDecodeSameAsReference compares Decode with.
 
 import (
 	"encoding/json"

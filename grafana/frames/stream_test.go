@@ -163,7 +163,7 @@ func mangle(rnd *rand.Rand, body []byte) []byte {
 	return b
 }
 
-// DecodeStream (through Decode) gives what the encoding/json-based decoder
+// Decode (through decodeAll) gives what the encoding/json-based decoder
 // it replaced gave: the same results for every body that decoded, and an
 // error for every body that did not, including thousands of mangled ones.
 // The only intended difference: a member that carries data (frames,
@@ -650,7 +650,7 @@ func (h *peakHandler) Series(refID string, s extract.Series) error {
 	return nil
 }
 
-// The memory DecodeStream holds does not grow with the number of frames:
+// The memory Decode holds does not grow with the number of frames:
 // four times the frames, the same live heap, and per frame it allocates
 // only the series' labels. (Allocation counts are deterministic; timings
 // are not, and nothing here asserts on time.)
@@ -676,7 +676,7 @@ func TestDecodeMemoryBounded(t *testing.T) {
 	}
 }
 
-// Decode's allocations do not grow with the samples, and DecodeStream's
+// decodeAll's allocations do not grow with the samples, and Decode's
 // not even with the frames beyond the labels.
 func TestDecodeStreamAllocs(t *testing.T) {
 	frames, _ := manySeries(100, 480)
@@ -693,7 +693,7 @@ func TestDecodeStreamAllocs(t *testing.T) {
 	}
 }
 
-// FuzzDecodeSameAsReference checks DecodeStream against the decoder it
+// FuzzDecodeSameAsReference checks Decode against the decoder it
 // replaced on arbitrary bodies: the same results whenever the reference
 // decodes, an error whenever it does not.
 func FuzzDecodeSameAsReference(f *testing.F) {
