@@ -17,10 +17,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/grafana/frames"
 	"github.com/promrecover/promrecover/internal/sim"
 )
 
@@ -141,6 +144,34 @@ func TestFetchSlowerThanTimeout(t *testing.T) {
 	}
 }
 
+// decodedResult is a refId's result with the series that came before it.
+type decodedResult struct {
+	frames.Result
+	Series []extract.Series
+}
+
+// decodeResults reads an /api/ds/query answer whole, by refId.
+func decodeResults(r io.Reader) (map[string]*decodedResult, error) {
+	h := &resultsHandler{results: map[string]*decodedResult{}}
+	return h.results, frames.Decode(r, h)
+}
+
+type resultsHandler struct {
+	results map[string]*decodedResult
+	series  []extract.Series
+}
+
+func (h *resultsHandler) Series(_ string, s extract.Series) error {
+	h.series = append(h.series, extract.Series{Labels: s.Labels, Samples: slices.Clone(s.Samples)})
+	return nil
+}
+
+func (h *resultsHandler) Result(r *frames.Result) error {
+	h.results[r.RefID] = &decodedResult{Result: *r, Series: h.series}
+	h.series = nil
+	return nil
+}
+
 // withRefIDB adds to every /api/ds/query request a second query, refId B,
 // that fails (a PromQL syntax error), and passes the request on: Grafana then
 // answers HTTP 400 with A's frames beside B's error.
@@ -201,13 +232,13 @@ func TestFailedRefIDBesideGoodOne(t *testing.T) {
 				if resp.StatusCode != http.StatusBadRequest {
 					t.Fatalf("HTTP %d; Grafana answers 400 when any refId failed", resp.StatusCode)
 				}
-				dec, err := Decode(resp.Body)
+				dec, err := decodeResults(resp.Body)
 				if err != nil {
 					t.Fatalf("Decode: %v", err)
 				}
-				a, b := dec.result("A"), dec.result("B")
+				a, b := dec["A"], dec["B"]
 				if a == nil || b == nil {
-					t.Fatalf("results %+v; want A and B", dec.Results)
+					t.Fatalf("results %+v; want A and B", dec)
 				}
 				if a.Error != "" || a.Status != http.StatusOK {
 					t.Fatalf("A: status %d, error %q; want a success", a.Status, a.Error)

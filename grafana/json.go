@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/promrecover/promrecover/format/promjson"
+	"github.com/promrecover/promrecover/grafana/frames"
 )
 
 func decodeJSON(v any) func(int, io.Reader) error {
@@ -22,10 +23,10 @@ func decodeJSON(v any) func(int, io.Reader) error {
 // another try (a proxy cut it, the connection dropped); a body that is
 // well-formed but says something impossible would fail the same way again.
 // encoding/json reports a body that is not JSON as *json.SyntaxError, the
-// /api/ds/query decoder as *SyntaxError, promjson as *promjson.SyntaxError.
+// /api/ds/query decoder as *frames.SyntaxError, promjson as *promjson.SyntaxError.
 func decodeFailure(err error) error {
 	var se *json.SyntaxError
-	var dse *SyntaxError
+	var dse *frames.SyntaxError
 	var pse *promjson.SyntaxError
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.As(err, &se) || errors.As(err, &dse) || errors.As(err, &pse) {
 		return &retryQuery{err}

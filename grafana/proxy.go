@@ -12,6 +12,7 @@ import (
 
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/format/promjson"
+	"github.com/promrecover/promrecover/grafana/frames"
 )
 
 // Transport says which of Grafana's APIs a Source reads through.
@@ -111,7 +112,7 @@ func proxyError(expr string, status int, body io.Reader) error {
 	if json.Unmarshal(raw, &pe) == nil && pe.Status == "error" {
 		msg = pe.ErrorType + ": " + pe.Error
 	}
-	return queryError(expr, &Result{Status: status, Error: msg})
+	return queryError(expr, &frames.Result{Status: status, Error: msg})
 }
 
 // decodePromMatrix reads Prometheus's answer to a query whose result is a

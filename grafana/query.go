@@ -16,6 +16,7 @@ import (
 
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/split"
+	"github.com/promrecover/promrecover/grafana/frames"
 )
 
 // Datasource is a Grafana datasource as the API lists it.
@@ -303,7 +304,7 @@ func (s *Source) request(ctx context.Context, units []extract.Unit, add func(int
 	single := len(req.Queries) == 1
 	err := s.Client.call(ctx, http.MethodPost, "/api/ds/query", req, []int{http.StatusBadRequest}, func(status int, body io.Reader) error {
 		h := &answer{s: s, req: req, units: units, index: index, add: add, errs: errs, single: single, seen: map[string]bool{}, series: map[string]int{}}
-		if err := DecodeStream(body, h); err != nil {
+		if err := frames.Decode(body, h); err != nil {
 			if h.verdict != nil {
 				return h.verdict // a refId's own error, for the client to judge
 			}
@@ -351,7 +352,7 @@ func (a *answer) Series(refID string, s extract.Series) error {
 	return a.add(i, a.one[:])
 }
 
-func (a *answer) Result(r *Result) error {
+func (a *answer) Result(r *frames.Result) error {
 	i, ok := a.index[r.RefID]
 	if !ok {
 		return nil
@@ -375,7 +376,7 @@ func (a *answer) Result(r *Result) error {
 // check judges one refId's answer once its series have gone by: a step
 // other than the one asked for, or frames that are not float series, fail
 // the unit (and so its window, which is discarded whole).
-func (s *Source) check(expr string, u extract.Unit, res *Result, series int) error {
+func (s *Source) check(expr string, u extract.Unit, res *frames.Result, series int) error {
 	for _, n := range res.Notices {
 		s.Client.opts.Log.Warn("Grafana notice", "query", expr, "severity", n.Severity, "text", n.Text)
 	}
@@ -385,15 +386,6 @@ func (s *Source) check(expr string, u extract.Unit, res *Result, series int) err
 	if u.Step > 0 && series > 0 {
 		if err := checkStep(res.ExecutedQueryString, u.Step); err != nil {
 			return fmt.Errorf("%s: %w", expr, err)
-		}
-	}
-	return nil
-}
-
-func (r *Response) result(refID string) *Result {
-	for i := range r.Results {
-		if r.Results[i].RefID == refID {
-			return &r.Results[i]
 		}
 	}
 	return nil
@@ -422,7 +414,7 @@ func checkStep(executed string, want time.Duration) error {
 // queryError explains a failed refId and says whether another try may pass:
 // a *retryQuery may, a *tooBigError never will unchanged (split it), and an
 // *extract.AbortError means no other query can pass either.
-func queryError(expr string, r *Result) error {
+func queryError(expr string, r *frames.Result) error {
 	err := fmt.Errorf("query %s failed (status %d): %s", expr, r.Status, r.Error)
 	msg := strings.ToLower(r.Error)
 	switch {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/grafana/frames"
 )
 
 func TestBuildQuery(t *testing.T) {
@@ -111,7 +112,7 @@ func TestQueryErrorKinds(t *testing.T) {
 		{"bad_data: parse error: unexpected end of input", 400, false, ""},
 	}
 	for _, tc := range cases {
-		err := queryError("up", &Result{Status: tc.status, Error: tc.msg})
+		err := queryError("up", &frames.Result{Status: tc.status, Error: tc.msg})
 		var rq *retryQuery
 		if errors.As(err, &rq) != tc.retryable {
 			t.Errorf("%q: retryable = %v", tc.msg, !tc.retryable)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/split"
+	"github.com/promrecover/promrecover/grafana/frames"
 	"github.com/promrecover/promrecover/internal/sim"
 )
 
@@ -487,7 +488,7 @@ func TestQueryErrorAborts(t *testing.T) {
 		{"[plugin.unavailable] plugin unavailable", 500, "plugin is missing"},
 	}
 	for _, tc := range cases {
-		err := queryError("up[1h]", &Result{Status: tc.status, Error: tc.msg})
+		err := queryError("up[1h]", &frames.Result{Status: tc.status, Error: tc.msg})
 		var ae *extract.AbortError
 		if !errors.As(err, &ae) || !strings.Contains(err.Error(), tc.part) || !strings.Contains(err.Error(), tc.msg) {
 			t.Errorf("%q: %v; want an abort saying %q", tc.msg, err, tc.part)
@@ -499,7 +500,7 @@ func TestSplitKind(t *testing.T) {
 	ctx := context.Background()
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
-	tooBig := func(msg string) error { return queryError("up", &Result{Status: 422, Error: msg}) }
+	tooBig := func(msg string) error { return queryError("up", &frames.Result{Status: 422, Error: msg}) }
 	timeoutErr := &timeoutNetErr{}
 	cases := []struct {
 		name string
@@ -514,12 +515,12 @@ func TestSplitKind(t *testing.T) {
 		{"11,000 points", ctx, tooBig("bad_data: exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"), split.TimeFirst},
 		{"query length", ctx, tooBig("execution: the total query time range exceeds the limit (err-mimir-max-total-query-length)"), split.TimeFirst},
 		{"504 from Grafana", ctx, &StatusError{Status: 504}, split.Slow},
-		{"refId timed out", ctx, queryError("up", &Result{Status: 503, Error: "timeout: query timed out in expression evaluation"}), split.Slow},
-		{"refId 504", ctx, queryError("up", &Result{Status: 500, Error: "unexpected response with status code 504: gateway timeout"}), split.Slow},
+		{"refId timed out", ctx, queryError("up", &frames.Result{Status: 503, Error: "timeout: query timed out in expression evaluation"}), split.Slow},
+		{"refId 504", ctx, queryError("up", &frames.Result{Status: 500, Error: "unexpected response with status code 504: gateway timeout"}), split.Slow},
 		{"client timeout", ctx, fmt.Errorf("POST /api/ds/query: %w", timeoutErr), split.Slow},
 		{"500 from Grafana", ctx, &StatusError{Status: 500}, split.NoSplit},
-		{"refId 503", ctx, queryError("up", &Result{Status: 503, Error: "unavailable: ingester unavailable"}), split.NoSplit},
-		{"bad query", ctx, queryError("up", &Result{Status: 400, Error: "bad_data: parse error"}), split.NoSplit},
+		{"refId 503", ctx, queryError("up", &frames.Result{Status: 503, Error: "unavailable: ingester unavailable"}), split.NoSplit},
+		{"bad query", ctx, queryError("up", &frames.Result{Status: 400, Error: "bad_data: parse error"}), split.NoSplit},
 		{"abort", ctx, &extract.AbortError{Err: &StatusError{Status: 504}}, split.NoSplit},
 		{"run cancelled", canceled, &StatusError{Status: 504}, split.NoSplit},
 	}

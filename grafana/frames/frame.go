@@ -1,4 +1,4 @@
-package grafana
+package frames
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"github.com/promrecover/promrecover/extract"
 )
 
-// Frames: how DecodeStream reads one data frame into reusable buffers,
+// Frames: how Decode reads one data frame into reusable buffers,
 // checks it in the order the checks always ran, and hands its series over.
 
 // span is a string in the frame's arena.

@@ -1,4 +1,4 @@
-package grafana
+package frames
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 )
 
-// This file is the byte scanner under DecodeStream: JSON read from an
+// This file is the byte scanner under Decode: JSON read from an
 // io.Reader through one fixed-size buffer, checked as strictly as
 // encoding/json checks it, without allocating per value.
 //
@@ -26,14 +26,16 @@ import (
 // SyntaxError reports a body that is not valid JSON. It plays the part of
 // *json.SyntaxError (whose message cannot be set outside encoding/json): a
 // caller tells a garbled body (worth another try) from a well-formed one that
-// says something impossible by errors.As on this type.
+// says something impossible by errors.As on this type. Its fields are
+// exported so that another decoder of Grafana's answers can report its
+// syntax errors the same way.
 type SyntaxError struct {
-	msg    string
-	Offset int64 // bytes of the body read before the error
+	Msg    string // what is wrong, in encoding/json's words
+	Offset int64  // bytes of the body read before the error
 }
 
 func (e *SyntaxError) Error() string {
-	return e.msg + " (at byte " + strconv.FormatInt(e.Offset, 10) + ")"
+	return e.Msg + " (at byte " + strconv.FormatInt(e.Offset, 10) + ")"
 }
 
 const (
@@ -170,7 +172,7 @@ func (s *scanner) errEnd() error {
 }
 
 func (s *scanner) syntaxAt(pos int, format string, args ...any) error {
-	return &SyntaxError{msg: fmt.Sprintf(format, args...), Offset: s.base + int64(pos)}
+	return &SyntaxError{Msg: fmt.Sprintf(format, args...), Offset: s.base + int64(pos)}
 }
 
 // quoteChar formats c as encoding/json does in its syntax errors.

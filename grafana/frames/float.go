@@ -1,4 +1,4 @@
-package grafana
+package frames
 
 import (
 	"math"
@@ -15,7 +15,7 @@ import (
 // digits). This is a transcription of Go's internal/strconv/atofeisel.go
 // (BSD licence), float64 only; where it cannot decide (a halfway case, or
 // an exponent outside the table) it says so and the caller uses strconv.
-// decode_float_test.go checks it against strconv.ParseFloat.
+// float_test.go checks it against strconv.ParseFloat.
 
 const (
 	elMinExp = -64

@@ -1,4 +1,4 @@
-package grafana
+package frames
 
 import (
 	"encoding/binary"
@@ -11,7 +11,7 @@ import (
 	"github.com/promrecover/promrecover/extract"
 )
 
-// The hot path of DecodeStream: data.values columns, millions of numbers per
+// The hot path of Decode: data.values columns, millions of numbers per
 // answer. Each column is read by a loop (floatColumn, timeColumn) that works
 // on the scanner's buffer directly, keeps scanWindow bytes ahead so that a
 // number is never cut by the buffer's end, and checks and converts each
@@ -23,8 +23,8 @@ import (
 // decimal mantissa of at most 19 digits is converted by Clinger's fast path
 // when it and the power of ten are exact in a float64 (one correctly
 // rounded IEEE multiplication or division), else by Eisel-Lemire
-// (decode_float.go); only what both decline goes to strconv.ParseFloat, on
-// the bytes in place. decode_float_test.go checks every path against
+// (float.go); only what both decline goes to strconv.ParseFloat, on
+// the bytes in place. float_test.go checks every path against
 // strconv.
 
 // Outcomes of parsing a number in a column.
@@ -109,29 +109,8 @@ func parseFloatAt(b []byte, p int, atEOF bool, bits int) (float64, int, int, err
 		return 0, p, numMore, nil
 	}
 	if nd <= 19 { // mant is exact
-		v, ok := 0.0, false
-		switch {
-		case mant > 1<<53:
-		case bits == 32:
-			// Every integer up to 2^24 is exact in a float32.
-			v, ok = float64(mant), exp == 0 && mant <= 1<<24
-		case exp == 0:
-			v, ok = float64(mant), true
-		case 0 < exp && exp <= 22:
-			v, ok = float64(mant)*pow10[exp], true
-		case -22 <= exp && exp < 0:
-			v, ok = float64(mant)/pow10[-exp], true
-		}
-		if ok {
-			if neg {
-				v = -v
-			}
+		if v, ok := exactFloat(mant, exp, neg, bits); ok {
 			return v, p, numOK, nil
-		}
-		if bits == 64 {
-			if v, ok := eiselLemire64(mant, exp, neg); ok {
-				return v, p, numOK, nil
-			}
 		}
 	}
 	v, err := strconv.ParseFloat(unsafeString(b[start:p]), bits)
@@ -144,6 +123,35 @@ func parseFloatAt(b []byte, p int, atEOF bool, bits int) (float64, int, int, err
 		return 0, p, numRange, err
 	}
 	return v, p, numOK, nil
+}
+
+// exactFloat converts (-1 if neg) mant*10^exp, mant exact, without
+// strconv: by Clinger's fast path, then for a float64 by Eisel-Lemire. It
+// reports false where both decline.
+func exactFloat(mant uint64, exp int, neg bool, bits int) (float64, bool) {
+	v, ok := 0.0, false
+	switch {
+	case mant > 1<<53:
+	case bits == 32:
+		// Every integer up to 2^24 is exact in a float32.
+		v, ok = float64(mant), exp == 0 && mant <= 1<<24
+	case exp == 0:
+		v, ok = float64(mant), true
+	case 0 < exp && exp <= 22:
+		v, ok = float64(mant)*pow10[exp], true
+	case -22 <= exp && exp < 0:
+		v, ok = float64(mant)/pow10[-exp], true
+	}
+	if ok {
+		if neg {
+			v = -v
+		}
+		return v, true
+	}
+	if bits == 64 {
+		return eiselLemire64(mant, exp, neg)
+	}
+	return 0, false
 }
 
 // parseIntAt parses the JSON number at b[p:] as an int64, for timestamps.
@@ -356,10 +364,11 @@ func (d *decoder) floatColumn(c *column, times []int64) error {
 }
 
 // timeColumn reads the elements of the time column into d.f.times, as
-// floatColumn does. Its loop is a copy of floatColumn's, rare cases
+// floatColumn does. Its loop is a copy of floatColumn's, rare number cases
 // included: sharing the loop through a func or a type parameter costs a
 // call per value, and moving even the rare cases into shared helpers cost
-// about 3% in BenchmarkDecodeStream.
+// about 3% in BenchmarkDecodeStream. Only elements that are not numbers
+// (notTime) are read out of line; they never come in Grafana's answers.
 func (d *decoder) timeColumn(c *column) error {
 	s := d.s
 	d.f.times, c.n = d.f.times[:0], 0
@@ -432,23 +441,9 @@ func (d *decoder) timeColumn(c *column) error {
 			}
 			times = append(times, v)
 			p = q
-		case ch == 'n':
-			s.pos = p
-			if err := s.literal("null"); err != nil {
-				return err
-			}
-			b, p = s.buf[:s.end], s.pos
-			if !c.err.set {
-				c.err = colError{set: true, row: row, msg: "null timestamp"}
-			}
-			times = append(times, 0)
 		default:
-			if !valueStart(ch) {
-				return s.syntaxAt(p, "invalid character %s looking for beginning of value", quoteChar(ch))
-			}
 			s.pos = p
-			s.lexicalError(c, row)
-			if err := s.skip(); err != nil {
+			if err := s.notTime(c, ch, row); err != nil {
 				return err
 			}
 			b, p = s.buf[:s.end], s.pos
@@ -470,6 +465,26 @@ func (d *decoder) timeColumn(c *column) error {
 		}
 		b, p = s.buf[:s.end], s.pos
 	}
+}
+
+// notTime reads, at s.pos, an element of the time column that is not a
+// number (ch is its first byte): a null, or a value of another type, either
+// noted as the column's first error.
+func (s *scanner) notTime(c *column, ch byte, row int) error {
+	if ch == 'n' {
+		if err := s.literal("null"); err != nil {
+			return err
+		}
+		if !c.err.set {
+			c.err = colError{set: true, row: row, msg: "null timestamp"}
+		}
+		return nil
+	}
+	if !valueStart(ch) {
+		return s.syntaxAt(s.pos, "invalid character %s looking for beginning of value", quoteChar(ch))
+	}
+	s.lexicalError(c, row)
+	return s.skip()
 }
 
 // The fast paths below read numbers eight bytes at a time (SWAR, as

@@ -1,8 +1,8 @@
-package grafana
+package frames
 
-// The decoder this package had before DecodeStream (encoding/json for the
+// The decoder promrecover had before Decode (encoding/json for the
 // structure, a scanner for the columns), kept as the reference that
-// TestDecodeSameAsReference compares DecodeStream with.
+// TestDecodeSameAsReference compares Decode with.
 
 import (
 	"encoding/json"
@@ -26,12 +26,12 @@ import (
 // The body is read in one pass: the outer objects token by token, each
 // refId's result with encoding/json, leaving the data.values columns as raw
 // bytes that a small scanner turns into samples (see refColumn).
-func refDecode(r io.Reader) (*Response, error) {
+func refDecode(r io.Reader) (*response, error) {
 	dec := json.NewDecoder(r)
 	if err := refExpectDelim(dec, '{', "the body"); err != nil {
 		return nil, err
 	}
-	resp := &Response{}
+	resp := &response{}
 	found := false
 	for dec.More() {
 		key, err := refObjectKey(dec, "the body")
@@ -65,11 +65,11 @@ func refDecode(r io.Reader) (*Response, error) {
 		}
 		return nil, fmt.Errorf("the body is followed by %v", tok)
 	}
-	slices.SortStableFunc(resp.Results, func(a, b Result) int { return strings.Compare(a.RefID, b.RefID) })
+	slices.SortStableFunc(resp.Results, func(a, b result) int { return strings.Compare(a.RefID, b.RefID) })
 	return resp, nil
 }
 
-func refDecodeResults(dec *json.Decoder, resp *Response) error {
+func refDecodeResults(dec *json.Decoder, resp *response) error {
 	if err := refExpectDelim(dec, '{', `"results"`); err != nil {
 		return err
 	}
@@ -180,8 +180,8 @@ type refFrameDecoder struct {
 	kinds []uint8 // entity kind per row of the current field
 }
 
-func (d *refFrameDecoder) result(refID string, w *refWireResult) (Result, error) {
-	res := Result{RefID: refID, Status: w.Status, Error: w.Error, ErrorSource: w.ErrorSource}
+func (d *refFrameDecoder) result(refID string, w *refWireResult) (result, error) {
+	res := result{Result: Result{RefID: refID, Status: w.Status, Error: w.Error, ErrorSource: w.ErrorSource}}
 	for i := range w.Frames {
 		f := &w.Frames[i]
 		if m := f.Schema.Meta; m != nil {
@@ -216,7 +216,7 @@ func refFrameName(i int, f *refWireFrame) string {
 }
 
 // frame decodes the index'th frame f into res.
-func (d *refFrameDecoder) frame(res *Result, f *refWireFrame, index int) error {
+func (d *refFrameDecoder) frame(res *result, f *refWireFrame, index int) error {
 	fields, cols := f.Schema.Fields, f.Data.Values
 	if len(cols) != len(fields) {
 		return fmt.Errorf("the schema has %d fields but data.values has %d columns", len(fields), len(cols))

@@ -1,4 +1,4 @@
-package grafana
+package frames
 
 import (
 	"bytes"
@@ -24,7 +24,7 @@ import (
 	"github.com/promrecover/promrecover/internal/matrixtest"
 )
 
-const decGoldenDir = "../testdata/grafana-golden"
+const decGoldenDir = "../../testdata/grafana-golden"
 
 // sameFloat compares bit for bit, except that any NaN matches any NaN: JSON
 // cannot carry a NaN's payload, so a stale marker arrives as a plain NaN.
@@ -59,7 +59,7 @@ func checkSeries(t *testing.T, got, want []extract.Series) {
 }
 
 // checkResult compares everything; want.Unsupported holds substrings.
-func checkResult(t *testing.T, got, want Result) {
+func checkResult(t *testing.T, got, want result) {
 	t.Helper()
 	if got.RefID != want.RefID || got.Status != want.Status || got.Error != want.Error || got.ErrorSource != want.ErrorSource {
 		t.Fatalf("refId %s: got (%q, %d, %q, %q), want (%q, %d, %q, %q)", want.RefID,
@@ -80,15 +80,6 @@ func checkResult(t *testing.T, got, want Result) {
 		}
 	}
 	checkSeries(t, got.Series, want.Series)
-}
-
-func decodeBody(t testing.TB, body []byte) *Response {
-	t.Helper()
-	resp, err := Decode(bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("Decode: %v", err)
-	}
-	return resp
 }
 
 // promMatrix reads a Prometheus query_range answer.
@@ -126,17 +117,17 @@ func TestDecodeGolden(t *testing.T) {
 		return b.Labels()
 	}
 	// Goldens without a Prometheus answer, and extra checks for some with one.
-	checks := map[string]func(t *testing.T, r Result){
-		"warnings_no_data": func(t *testing.T, r Result) {
-			checkResult(t, r, Result{RefID: "A", Status: 200, Notices: []Notice{{"warning", "warning 1"}, {"warning", "warning 2"}}})
+	checks := map[string]func(t *testing.T, r result){
+		"warnings_no_data": func(t *testing.T, r result) {
+			checkResult(t, r, result{Result: Result{RefID: "A", Status: 200, Notices: []Notice{{"warning", "warning 1"}, {"warning", "warning 2"}}}})
 		},
-		"range_simple": func(t *testing.T, r Result) {
-			checkResult(t, r, Result{RefID: "A", Status: 200, ExecutedQueryString: "Expr: \nStep: 1s", Series: []extract.Series{
+		"range_simple": func(t *testing.T, r result) {
+			checkResult(t, r, result{Result: Result{RefID: "A", Status: 200, ExecutedQueryString: "Expr: \nStep: 1s"}, Series: []extract.Series{
 				{Labels: withCode("200"), Samples: []extract.Sample{{T: 1641889530123, V: 21}, {T: 1641889531123, V: 32}, {T: 1641889532123, V: 43}}},
 				{Labels: withCode("400"), Samples: []extract.Sample{{T: 1641889529123, V: 54}, {T: 1641889532123, V: 76}}},
 			}})
 		},
-		"range_missing": func(t *testing.T, r Result) {
+		"range_missing": func(t *testing.T, r result) {
 			if r.ExecutedQueryString != "Expr: test1\nStep: 1s" {
 				t.Errorf("executedQueryString %q", r.ExecutedQueryString)
 			}
@@ -191,7 +182,7 @@ func TestDecodeGolden(t *testing.T) {
 		if len(resp.Results) != 1 {
 			t.Fatalf("%d results", len(resp.Results))
 		}
-		checkResult(t, resp.Results[0], Result{RefID: "A", Status: 400, Error: want, ErrorSource: "downstream"})
+		checkResult(t, resp.Results[0], result{Result: Result{RefID: "A", Status: 400, Error: want, ErrorSource: "downstream"}})
 		if !strings.HasPrefix(resp.Results[0].Error, `bad_data: invalid parameter "start"`) {
 			t.Errorf("error %q", resp.Results[0].Error)
 		}
@@ -389,7 +380,7 @@ func TestDecodeSDKRoundTrip(t *testing.T) {
 	cases := []struct {
 		name      string
 		responses backend.Responses
-		want      []Result
+		want      []result
 	}{{
 		name: "special values, meta and notices",
 		responses: backend.Responses{"A": {Frames: data.Frames{
@@ -399,8 +390,8 @@ func TestDecodeSDKRoundTrip(t *testing.T) {
 			}),
 			tsFrame(noName, decSteps(3, time.Second), []float64{math.Inf(1), math.NaN(), math.Inf(-1)}),
 		}}},
-		want: []Result{{RefID: "A", Status: 200, ExecutedQueryString: "Expr: up\nStep: 15s",
-			Notices: []Notice{{"warning", "warning 1"}, {"info", "info \"quoted\"\nline"}},
+		want: []result{{Result: Result{RefID: "A", Status: 200, ExecutedQueryString: "Expr: up\nStep: 15s",
+			Notices: []Notice{{"warning", "warning 1"}, {"info", "info \"quoted\"\nline"}}},
 			Series: []extract.Series{
 				decSeries(up, decSteps(len(special), 15*time.Second), special),
 				decSeries(noName, decSteps(3, time.Second), []float64{math.Inf(1), math.NaN(), math.Inf(-1)}),
@@ -408,27 +399,27 @@ func TestDecodeSDKRoundTrip(t *testing.T) {
 	}, {
 		name:      "nullable field: nil is a missing sample",
 		responses: backend.Responses{"A": {Frames: data.Frames{tsFrame(up, decSteps(len(nullable), time.Minute), nullable)}}},
-		want:      []Result{{RefID: "A", Status: 200, Series: []extract.Series{decSeries(up, decSteps(len(nullable), time.Minute), nullable)}}},
+		want:      []result{{Result: Result{RefID: "A", Status: 200}, Series: []extract.Series{decSeries(up, decSteps(len(nullable), time.Minute), nullable)}}},
 	}, {
 		name:      "sub-millisecond nanos do not move the millisecond",
 		responses: backend.Responses{"A": {Frames: data.Frames{tsFrame(up, nanoTimes, []float64{1, 2, 3, 4})}}},
-		want: []Result{{RefID: "A", Status: 200, Series: []extract.Series{{Labels: labels.FromMap(up), Samples: []extract.Sample{
+		want: []result{{Result: Result{RefID: "A", Status: 200}, Series: []extract.Series{{Labels: labels.FromMap(up), Samples: []extract.Sample{
 			{T: 1735682400000, V: 1}, {T: 1735682400000, V: 2}, {T: 1735682400001, V: 3}, {T: -1500, V: 4},
 		}}}}},
 	}, {
 		name:      "500 series of 480 samples",
 		responses: backend.Responses{"A": {Frames: manyFrames}},
-		want:      []Result{{RefID: "A", Status: 200, Series: manyWant}},
+		want:      []result{{Result: Result{RefID: "A", Status: 200}, Series: manyWant}},
 	}, {
 		name: "empty result",
 		responses: backend.Responses{"A": {Frames: data.Frames{withMeta(data.NewFrame(""), &data.FrameMeta{
 			Type: data.FrameTypeTimeSeriesMulti, ExecutedQueryString: "Expr: nothing\nStep: 15s",
 		})}}},
-		want: []Result{{RefID: "A", Status: 200, ExecutedQueryString: "Expr: nothing\nStep: 15s"}},
+		want: []result{{Result: Result{RefID: "A", Status: 200, ExecutedQueryString: "Expr: nothing\nStep: 15s"}}},
 	}, {
 		name:      "warnings only",
 		responses: backend.Responses{"A": {Frames: data.Frames{withMeta(data.NewFrame("Warnings"), &data.FrameMeta{Notices: notices[:1]})}}},
-		want:      []Result{{RefID: "A", Status: 200, Notices: []Notice{{"warning", "warning 1"}}}},
+		want:      []result{{Result: Result{RefID: "A", Status: 200, Notices: []Notice{{"warning", "warning 1"}}}}},
 	}, {
 		name: "failed refIds beside a goodFrameJSON one",
 		responses: backend.Responses{
@@ -437,28 +428,25 @@ func TestDecodeSDKRoundTrip(t *testing.T) {
 			"B": {Error: errors.New(`bad_data: invalid parameter "query": 1:1: parse error`), Status: backend.StatusBadRequest, ErrorSource: backend.ErrorSourceDownstream},
 			"A": {Frames: data.Frames{tsFrame(up, decSteps(2, time.Second), []float64{3, 4})}},
 		},
-		want: []Result{
-			{RefID: "A", Status: 200, Series: []extract.Series{decSeries(up, decSteps(2, time.Second), []float64{3, 4})}},
-			{RefID: "B", Status: 400, Error: `bad_data: invalid parameter "query": 1:1: parse error`, ErrorSource: "downstream"},
-			{RefID: "C", Status: 502, Error: "unexpected response with status code 502: <html>", ErrorSource: "downstream",
-				Series: []extract.Series{decSeries(up, decSteps(2, time.Second), []float64{1, 2})}},
+		want: []result{
+			{Result: Result{RefID: "A", Status: 200}, Series: []extract.Series{decSeries(up, decSteps(2, time.Second), []float64{3, 4})}},
+			{Result: Result{RefID: "B", Status: 400, Error: `bad_data: invalid parameter "query": 1:1: parse error`, ErrorSource: "downstream"}},
+			{Result: Result{RefID: "C", Status: 502, Error: "unexpected response with status code 502: <html>", ErrorSource: "downstream"}, Series: []extract.Series{decSeries(up, decSteps(2, time.Second), []float64{1, 2})}},
 		},
 	}, {
 		name:      "wide frame with several numeric types",
 		responses: backend.Responses{"A": {Frames: data.Frames{wide}}},
-		want:      []Result{{RefID: "A", Status: 200, Series: wideWant}},
+		want:      []result{{Result: Result{RefID: "A", Status: 200}, Series: wideWant}},
 	}, {
 		name: "frames that are not float series are reported",
 		responses: backend.Responses{"A": {Frames: data.Frames{
 			heatmap, emptyHeatmap, tsFrame(up, decSteps(1, time.Second), []float64{1}), table, stringsOnly,
 		}}},
-		want: []Result{{RefID: "A", Status: 200,
-			Series: []extract.Series{decSeries(up, decSteps(1, time.Second), []float64{1})},
-			Unsupported: []string{
-				`frame 0 ("heatmap"): meta.type "heatmap-cells"`,
-				`frame 3: meta.type "table" is not a float time series`,
-				`frame 4 ("strings"): no time field`,
-			}}},
+		want: []result{{Result: Result{RefID: "A", Status: 200, Unsupported: []string{
+			`frame 0 ("heatmap"): meta.type "heatmap-cells"`,
+			`frame 3: meta.type "table" is not a float time series`,
+			`frame 4 ("strings"): no time field`,
+		}}, Series: []extract.Series{decSeries(up, decSteps(1, time.Second), []float64{1})}}},
 	}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -552,7 +540,7 @@ func TestDecodeMalformed(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, err := Decode(strings.NewReader(tc.body))
+			resp, err := decodeAll(strings.NewReader(tc.body))
 			if err == nil {
 				t.Fatalf("no error; decoded %+v", resp)
 			}
@@ -574,7 +562,7 @@ func TestDecodeTruncated(t *testing.T) {
 	})
 	decodeBody(t, body)
 	for n := range len(body) {
-		_, err := Decode(bytes.NewReader(body[:n]))
+		_, err := decodeAll(bytes.NewReader(body[:n]))
 		var se *json.SyntaxError
 		if err == nil || !errors.Is(err, io.ErrUnexpectedEOF) && !errors.As(err, &se) {
 			t.Fatalf("body cut at %d (%q): error %v", n, body[:n], err)
@@ -606,7 +594,7 @@ func TestDecodeMangled(t *testing.T) {
 				b = slices.Insert(b, i, alphabet[rnd.Intn(len(alphabet))])
 			}
 		}
-		_, _ = Decode(bytes.NewReader(b))
+		_, _ = decodeAll(bytes.NewReader(b))
 	}
 }
 
@@ -633,7 +621,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte(bodyJSON(frameJSON(timeFieldJSON+","+valueFieldJSON, `{"values":[[1,2],[null,5]],"entities":[null,{"NaN":[0]}],"nanos":[[1,2],null]}`))))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		resp, err := Decode(bytes.NewReader(body))
+		resp, err := decodeAll(bytes.NewReader(body))
 		if err != nil {
 			return
 		}

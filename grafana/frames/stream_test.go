@@ -1,4 +1,4 @@
-package grafana
+package frames
 
 import (
 	"bytes"
@@ -126,7 +126,7 @@ func malformedBodies() []string {
 }
 
 // sameResponse compares two decoded responses entirely.
-func sameResponse(t *testing.T, what string, got, want *Response) {
+func sameResponse(t *testing.T, what string, got, want *response) {
 	t.Helper()
 	if len(got.Results) != len(want.Results) {
 		t.Fatalf("%s: %d results, want %d", what, len(got.Results), len(want.Results))
@@ -163,7 +163,7 @@ func mangle(rnd *rand.Rand, body []byte) []byte {
 	return b
 }
 
-// DecodeStream (through Decode) gives what the encoding/json-based decoder
+// Decode (through decodeAll) gives what the encoding/json-based decoder
 // it replaced gave: the same results for every body that decoded, and an
 // error for every body that did not, including thousands of mangled ones.
 // The only intended difference: a member that carries data (frames,
@@ -174,7 +174,7 @@ func TestDecodeSameAsReference(t *testing.T) {
 	var mismatches []string
 	compare := func(name string, body []byte) {
 		want, werr := refDecode(bytes.NewReader(body))
-		got, err := Decode(bytes.NewReader(body))
+		got, err := decodeAll(bytes.NewReader(body))
 		switch {
 		case werr == nil && err == nil:
 			sameResponse(t, name, got, want)
@@ -189,12 +189,12 @@ func TestDecodeSameAsReference(t *testing.T) {
 	n := 0
 	for _, c := range decodeCorpus(t) {
 		compare(c.name, c.body)
-		if _, err := Decode(bytes.NewReader(c.body)); err == nil {
+		if _, err := decodeAll(bytes.NewReader(c.body)); err == nil {
 			// Cut anywhere, a good body is a cut body, never something
 			// else: what the caller retries.
 			step := 1 + len(c.body)/2000
 			for i := 0; i < len(c.body); i += step {
-				_, err := Decode(bytes.NewReader(c.body[:i]))
+				_, err := decodeAll(bytes.NewReader(c.body[:i]))
 				var se *SyntaxError
 				if !errors.Is(err, io.ErrUnexpectedEOF) && !errors.As(err, &se) {
 					t.Fatalf("%s cut at %d: %v", c.name, i, err)
@@ -218,7 +218,7 @@ func TestDecodeSameAsReference(t *testing.T) {
 // decodeOutcome is what Decode made of a body: the response as text, or
 // the error.
 func decodeOutcome(r io.Reader) string {
-	resp, err := Decode(r)
+	resp, err := decodeAll(r)
 	if err != nil {
 		return "error: " + err.Error()
 	}
@@ -249,7 +249,7 @@ func TestDecodeReadError(t *testing.T) {
 	boom := errors.New("connection reset by peer")
 	for _, n := range []int{0, 1, 50, len(body) / 2, len(body) - 1} {
 		r := io.MultiReader(bytes.NewReader(body[:n]), iotest.ErrReader(boom))
-		_, err := Decode(r)
+		_, err := decodeAll(r)
 		if !errors.Is(err, boom) {
 			t.Errorf("cut at %d: %v", n, err)
 		}
@@ -258,7 +258,7 @@ func TestDecodeReadError(t *testing.T) {
 	// damage shows (a gzip stream checks its CRC at the end): the rest is
 	// read, and the read error comes with the decoding error.
 	bad := bodyJSON(frameJSON(timeFieldJSON+","+valueFieldJSON, `{"values":[[1],[1,2]]}`)) + strings.Repeat(" ", 100000)
-	_, err := Decode(io.MultiReader(strings.NewReader(bad), iotest.ErrReader(boom)))
+	_, err := decodeAll(io.MultiReader(strings.NewReader(bad), iotest.ErrReader(boom)))
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "more values than the 1 timestamps") {
 		t.Errorf("damaged body: %v", err)
 	}
@@ -313,7 +313,7 @@ func TestDecodeDataBeforeSchema(t *testing.T) {
 		t.Fatalf("not reordered: %.200s", body)
 	}
 	for _, r := range []io.Reader{bytes.NewReader(body), iotest.OneByteReader(bytes.NewReader(body))} {
-		resp, err := Decode(r)
+		resp, err := decodeAll(r)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -321,7 +321,7 @@ func TestDecodeDataBeforeSchema(t *testing.T) {
 	}
 	// Errors in such a frame are found and placed as well.
 	tv := timeFieldJSON + "," + valueFieldJSON
-	_, err := Decode(strings.NewReader(`{"results":{"A":{"frames":[{"data":{"values":[[1,2],[1,"x"]]},"schema":{"name":"n","fields":[` + tv + `]}}]}}}`))
+	_, err := decodeAll(strings.NewReader(`{"results":{"A":{"frames":[{"data":{"values":[[1,2],[1,"x"]]},"schema":{"name":"n","fields":[` + tv + `]}}]}}}`))
 	if err == nil || !strings.Contains(err.Error(), `refId "A": frame 0 ("n"): field 1 ("Value"): row 1: the value is a string`) {
 		t.Errorf("error %v", err)
 	}
@@ -360,7 +360,7 @@ func TestDecodeLabelStrings(t *testing.T) {
 				t.Fatalf("%d: reference: %v", i, err)
 			}
 			for _, r := range []io.Reader{strings.NewReader(body), iotest.OneByteReader(strings.NewReader(body))} {
-				got, err := Decode(r)
+				got, err := decodeAll(r)
 				if err != nil {
 					t.Fatalf("%d %s: %v", i, where, err)
 				}
@@ -370,7 +370,7 @@ func TestDecodeLabelStrings(t *testing.T) {
 	}
 	// Bad escapes are syntax errors.
 	for _, v := range []string{`\x`, `\u12`, `\u12G4`, "tab\there"} {
-		_, err := Decode(strings.NewReader(bodyJSON(frameJSON(timeFieldJSON+`,{"name":"v","type":"number","labels":{"a":"`+v+`"}}`, `{"values":[[1],[2]]}`))))
+		_, err := decodeAll(strings.NewReader(bodyJSON(frameJSON(timeFieldJSON+`,{"name":"v","type":"number","labels":{"a":"`+v+`"}}`, `{"values":[[1],[2]]}`))))
 		var se *SyntaxError
 		if !errors.As(err, &se) {
 			t.Errorf("%q: %v", v, err)
@@ -378,8 +378,9 @@ func TestDecodeLabelStrings(t *testing.T) {
 	}
 }
 
-// Syntax errors are *SyntaxError, which decodeFailure marks for a retry
-// like a cut body; a well-formed body that makes no sense is not retried.
+// Syntax errors are *SyntaxError and a cut body keeps io.ErrUnexpectedEOF,
+// which grafana marks for a retry (TestDecodeFailure there); a well-formed
+// body that makes no sense is neither.
 func TestDecodeErrorKinds(t *testing.T) {
 	tv := timeFieldJSON + "," + valueFieldJSON
 	for _, tc := range []struct {
@@ -401,14 +402,10 @@ func TestDecodeErrorKinds(t *testing.T) {
 		{bodyJSON(frameJSON(tv, `{"values":[[1],[1,2]]}`)), false, false},
 		{bodyJSON(frameJSON(tv, `{"values":5}`)), false, false},
 	} {
-		_, err := Decode(strings.NewReader(tc.body))
+		_, err := decodeAll(strings.NewReader(tc.body))
 		var se *SyntaxError
 		if err == nil || errors.As(err, &se) != tc.syntax || errors.Is(err, io.ErrUnexpectedEOF) != tc.eof {
 			t.Errorf("%s: error %v (syntax %v, eof %v)", tc.body, err, errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF))
-		}
-		var rq *retryQuery
-		if retry := errors.As(decodeFailure(err), &rq); retry != (tc.syntax || tc.eof) {
-			t.Errorf("%s: retry %v for %v", tc.body, retry, err)
 		}
 	}
 }
@@ -456,32 +453,28 @@ func TestDecodeStreamHandler(t *testing.T) {
 
 	t.Run("order and data", func(t *testing.T) {
 		var r recorder
-		if err := DecodeStream(bytes.NewReader(body), &r); err != nil {
+		if err := Decode(bytes.NewReader(body), &r); err != nil {
 			t.Fatal(err)
 		}
 		// refIds in body order (sorted, as Grafana writes them), each one's
 		// series in order, then its result.
-		var got []Result
+		var got []result
 		var series []extract.Series
 		for _, e := range r.events {
 			if e.series != nil {
 				series = append(series, *e.series)
 				continue
 			}
-			if e.result.Series != nil {
-				t.Errorf("refId %s: Result has %d series; they go to Series", e.result.RefID, len(e.result.Series))
-			}
-			res := *e.result
-			res.Series, series = series, nil
-			got = append(got, res)
+			got = append(got, result{Result: *e.result, Series: series})
+			series = nil
 		}
 		if len(series) > 0 {
 			t.Fatalf("%d series after the last result", len(series))
 		}
-		want := []Result{
-			{RefID: "A", Status: 200, Series: wantA, Notices: []Notice{{"warning", "careful"}}},
-			{RefID: "B", Status: 400, Error: "partial", Series: wantB},
-			{RefID: "C", Status: 502, Error: "failed"},
+		want := []result{
+			{Result: Result{RefID: "A", Status: 200, Notices: []Notice{{"warning", "careful"}}}, Series: wantA},
+			{Result: Result{RefID: "B", Status: 400, Error: "partial"}, Series: wantB},
+			{Result: Result{RefID: "C", Status: 502, Error: "failed"}},
 		}
 		if len(got) != len(want) {
 			t.Fatalf("%d results, want %d", len(got), len(want))
@@ -502,7 +495,7 @@ func TestDecodeStreamHandler(t *testing.T) {
 
 	t.Run("samples are reused, Decode's copies are not", func(t *testing.T) {
 		var r recorder
-		if err := DecodeStream(bytes.NewReader(body), &r); err != nil {
+		if err := Decode(bytes.NewReader(body), &r); err != nil {
 			t.Fatal(err)
 		}
 		// The decoder hands the next series in the same memory...
@@ -527,7 +520,7 @@ func TestDecodeStreamHandler(t *testing.T) {
 		total := len(wantA) + len(wantB) + 3
 		for _, at := range []int{1, 2, len(wantA), len(wantA) + 1, len(wantA) + 2, total} {
 			r := recorder{failAt: at, err: fmt.Errorf("wrapped: %w", errStop)}
-			err := DecodeStream(bytes.NewReader(body), &r)
+			err := Decode(bytes.NewReader(body), &r)
 			if !errors.Is(err, errStop) || err != r.err {
 				t.Errorf("failing call %d: error %v", at, err)
 			}
@@ -606,13 +599,13 @@ func (g *frameBody) Read(p []byte) (int, error) {
 // at four points while decoding) and what decoding allocated.
 func memUse(t *testing.T, n, rows int) (peak, allocBytes, allocs uint64, bodyBytes int64) {
 	gen := newFrameBody(t, n, rows)
-	counted := &readCounter{r: gen}
+	counted := &byteCounter{r: gen}
 	var before, ms runtime.MemStats
 	runtime.GC()
 	runtime.GC() // and what sync.Pools kept for one more cycle
 	runtime.ReadMemStats(&before)
 	h := &peakHandler{every: n / 4}
-	if err := DecodeStream(counted, h); err != nil {
+	if err := Decode(counted, h); err != nil {
 		t.Fatal(err)
 	}
 	runtime.ReadMemStats(&ms)
@@ -620,6 +613,18 @@ func memUse(t *testing.T, n, rows int) (peak, allocBytes, allocs uint64, bodyByt
 		t.Fatalf("%d series of %d samples, want %d of %d", h.series, h.samples, n, n*rows)
 	}
 	return h.peak - min(h.peak, before.HeapAlloc), ms.TotalAlloc - before.TotalAlloc - h.measureAlloc, ms.Mallocs - before.Mallocs - h.measureMallocs, counted.n
+}
+
+// byteCounter counts the bytes read through it: the body's size.
+type byteCounter struct {
+	r io.Reader
+	n int64
+}
+
+func (c *byteCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // peakHandler collects garbage every so many series and notes the live
@@ -645,7 +650,7 @@ func (h *peakHandler) Series(refID string, s extract.Series) error {
 	return nil
 }
 
-// The memory DecodeStream holds does not grow with the number of frames:
+// The memory Decode holds does not grow with the number of frames:
 // four times the frames, the same live heap, and per frame it allocates
 // only the series' labels. (Allocation counts are deterministic; timings
 // are not, and nothing here asserts on time.)
@@ -671,14 +676,14 @@ func TestDecodeMemoryBounded(t *testing.T) {
 	}
 }
 
-// Decode's allocations do not grow with the samples, and DecodeStream's
+// decodeAll's allocations do not grow with the samples, and Decode's
 // not even with the frames beyond the labels.
 func TestDecodeStreamAllocs(t *testing.T) {
 	frames, _ := manySeries(100, 480)
 	body := decMarshal(t, backend.Responses{"A": {Frames: frames}})
 	var h discard
 	allocs := testing.AllocsPerRun(3, func() {
-		if err := DecodeStream(bytes.NewReader(body), &h); err != nil {
+		if err := Decode(bytes.NewReader(body), &h); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -688,7 +693,7 @@ func TestDecodeStreamAllocs(t *testing.T) {
 	}
 }
 
-// FuzzDecodeSameAsReference checks DecodeStream against the decoder it
+// FuzzDecodeSameAsReference checks Decode against the decoder it
 // replaced on arbitrary bodies: the same results whenever the reference
 // decodes, an error whenever it does not.
 func FuzzDecodeSameAsReference(f *testing.F) {
@@ -699,7 +704,7 @@ func FuzzDecodeSameAsReference(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		want, werr := refDecode(bytes.NewReader(body))
-		got, err := Decode(bytes.NewReader(body))
+		got, err := decodeAll(bytes.NewReader(body))
 		switch {
 		case werr == nil && err == nil:
 			sameResponse(t, "fuzz", got, want)
