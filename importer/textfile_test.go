@@ -203,7 +203,7 @@ func TestOpenMetricsValuesAndLabels(t *testing.T) {
 		ser(-inf, "__name__", "g", "k", "-inf"),
 		ser(nan, "__name__", "g", "k", "nan"),
 		ser(math.Float64frombits(value.StaleNaN), "__name__", "g", "k", "stale"),
-		ser(-0.0, "__name__", "g", "k", "minus zero"),
+		ser(math.Copysign(0, -1), "__name__", "g", "k", "minus zero"),
 		ser(1, "__name__", "g", "k", `quote " and \ backslash`),
 		ser(3, "__name__", "h_bucket", "le", "1"),
 		ser(4, "__name__", "h_bucket", "le", "+Inf"),
@@ -307,7 +307,7 @@ func TestBadOpenMetrics(t *testing.T) {
 func TestJSONFromExport(t *testing.T) {
 	src := []extract.Series{
 		{Labels: labels.FromStrings("__name__", "a", "job", "x"), Samples: []extract.Sample{{T: h0 + 1, V: 1}, {T: h0 + 2*h + 5, V: math.NaN()}}},
-		{Labels: labels.FromStrings("__name__", "b"), Samples: []extract.Sample{{T: h0 - 1, V: math.Inf(1)}, {T: h0, V: math.Inf(-1)}, {T: h0 + 7, V: -0.0}}},
+		{Labels: labels.FromStrings("__name__", "b"), Samples: []extract.Sample{{T: h0 - 1, V: math.Inf(1)}, {T: h0, V: math.Inf(-1)}, {T: h0 + 7, V: math.Copysign(0, -1)}}},
 	}
 	var b bytes.Buffer
 	if err := promjson.Write(&b, src); err != nil {
