@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/split"
 )
 
 // Discovery: which metric names and label values a selection covers, and
@@ -393,7 +394,7 @@ func (s *Source) countQueries(ctx context.Context, selectors []string, from, to 
 	step := countStep.Milliseconds()
 	for end := to; ; end -= slice {
 		start := max(from, end-slice)
-		at := ceilTo(end, step)
+		at := split.CeilTo(end, step)
 		terms := make([]string, len(selectors))
 		for i, sel := range selectors {
 			// One millisecond more: the left end is left out by
