@@ -7,6 +7,7 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/relabel"
 	"github.com/promrecover/promrecover/extract/state"
 )
 
@@ -73,8 +74,17 @@ func (j *Job) openState() (*state.File, error) {
 	// samples, and a window holding native histograms fails whole over
 	// /api/ds/query, so it is never recorded as done. Running again
 	// through the proxy then fetches exactly the windows that failed.
-	fingerprint.Relabel, fingerprint.OnlyGaps = j.Relabel.String(), j.OnlyGaps != nil
+	fingerprint.Relabel, fingerprint.OnlyGaps = relabelKey(j.Relabel), j.OnlyGaps != nil
 	return state.Open(path, fingerprint, j.State.Restart)
+}
+
+// relabelKey is the rules as the resume state's plan records them. The
+// first states recorded them in the words of the command line that gave
+// them, and a state written so must keep matching the same rules, or
+// resuming it would look like another recovery: so the form stays, although
+// nothing else here speaks of the command line.
+func relabelKey(r relabel.Rules) string {
+	return r.Describe("--drop-label ", "--set-label ", " ")
 }
 
 // installed splits the windows st records into those whose blocks are still

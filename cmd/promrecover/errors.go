@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/relabel"
 )
 
 // The libraries say what is wrong in their own terms (the Grafana URL, the
@@ -68,6 +69,7 @@ var flagWording = map[string]string{
 	"the label to set %q: an empty value removes the label in Prometheus; drop %s instead": "--set-label %q: an empty value removes the label in Prometheus; use --drop-label %s",
 	"label %s is both dropped and set; give one":                                           "label %s is both dropped (--drop-label) and set (--set-label); give one",
 	"the label to set %s is given twice with different values (%q and %q)":                 "--set-label %s is given twice with different values (%q and %q)",
+	"relabelling (%s) merges two series: %s and %s both become %s; drop fewer labels (or set fewer) so that every series stays distinct, or narrow the selector to one of them": "relabelling (%s) merges two series: %s and %s both become %s; drop fewer labels (or set fewer) so that every series stays distinct, or narrow --match to one of them",
 }
 
 // argWording names the flags behind the words a Format takes as an argument.
@@ -75,6 +77,23 @@ var argWording = map[string]string{
 	"the label to drop": "--drop-label",
 	"the label to set":  "--set-label",
 }
+
+// userArg is a Format's argument as the user reads it: words that stand for
+// a flag name the flag, and relabelling rules are the flags that gave them.
+func userArg(a any) any {
+	switch v := a.(type) {
+	case string:
+		if f := argWording[v]; f != "" {
+			return f
+		}
+	case relabel.Rules:
+		return rulesAsFlags(v)
+	}
+	return a
+}
+
+// rulesAsFlags is rules as the flags that give them.
+func rulesAsFlags(r relabel.Rules) string { return r.Describe("--drop-label ", "--set-label ", " ") }
 
 // userText is err's text as the user reads it: every ParamError in its tree
 // reworded in flag terms. The libraries' wrappers have already copied each
@@ -86,10 +105,7 @@ func userText(err error) string {
 		if cli, ok := flagWording[pe.Format]; ok {
 			args := make([]any, len(pe.Args))
 			for i, a := range pe.Args {
-				if s, ok := a.(string); ok && argWording[s] != "" {
-					a = argWording[s]
-				}
-				args[i] = a
+				args[i] = userArg(a)
 			}
 			text = strings.ReplaceAll(text, pe.Error(), fmt.Errorf(cli, args...).Error())
 		}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/relabel"
 )
@@ -23,6 +24,12 @@ func TestUserText(t *testing.T) {
 	dial := errors.New("dial tcp 127.0.0.1:1: connect: connection refused")
 	_, relabelErr := relabel.Parse(nil, []string{"env="})
 	_, planErr := extract.NewPlan(dataStart, dataStart, 0, nil)
+	rules, err := relabel.Parse([]string{"instance"}, []string{"env=prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	collision := &relabel.CollisionError{A: labels.FromStrings("__name__", "up", "instance", "a"), B: labels.FromStrings("__name__", "up", "instance", "b"),
+		Result: labels.FromStrings("__name__", "up", "env", "prod"), Rules: rules}
 	cases := []struct {
 		err  error
 		want string
@@ -35,6 +42,8 @@ func TestUserText(t *testing.T) {
 			"check the host and port of --grafana-url (the address you open Grafana at; GRAFANA_URL when the flag is not given)"},
 		{extract.ParamErrorf("%s; give as the datasource one of the uids (or names) the datasources list: %s", `datasource "nope" not found by uid or name`, "a (b)"),
 			`datasource "nope" not found by uid or name; give --datasource one of the uids (or names) 'promrecover datasources' lists: a (b)`},
+		{fmt.Errorf("window 2025-08-03T00:00:00Z: %w", collision),
+			`window 2025-08-03T00:00:00Z: relabelling (--drop-label instance --set-label env=prod) merges two series: {__name__="up", instance="a"} and {__name__="up", instance="b"} both become {__name__="up", env="prod"}; drop fewer labels (or set fewer) so that every series stays distinct, or narrow --match to one of them`},
 		// Nested: the outer wording still holds the inner's neutral text.
 		{extract.ParamErrorf("the session is due: %w", extract.ParamErrorf("the resume state %s is not one this version of promrecover wrote (%v); move it away, or restart to start over", "s.json", nil)),
 			"the session is due: the resume state s.json is not one this version of promrecover wrote (<nil>); move it away, or pass --restart to start over"},
@@ -49,6 +58,25 @@ func TestUserText(t *testing.T) {
 	}
 	if got, want := userReason("x; narrow the selector, or lower the most series a query may match so large selectors are sharded before fetching"), "x; narrow the selector with --match, or lower --max-series-per-query so large selectors are sharded before fetching"; got != want {
 		t.Errorf("userReason = %q, want %q", got, want)
+	}
+}
+
+func TestRulesAsFlags(t *testing.T) {
+	for _, tc := range []struct {
+		drop, set []string
+		want      string
+	}{
+		{nil, nil, ""},
+		{[]string{"cluster", "cluster", " replica "}, []string{"env=prod", "env=prod"}, "--drop-label cluster --drop-label replica --set-label env=prod"},
+		{nil, []string{"b=1", "a=x=y"}, "--set-label a=x=y --set-label b=1"},
+	} {
+		r, err := relabel.Parse(tc.drop, tc.set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rulesAsFlags(r); got != tc.want {
+			t.Errorf("rulesAsFlags(%q, %q) = %q, want %q", tc.drop, tc.set, got, tc.want)
+		}
 	}
 }
 
