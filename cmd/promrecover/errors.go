@@ -162,9 +162,31 @@ func forUser(err error) error {
 	return err
 }
 
-// userAttr rewords the errors and reasons the libraries log, as the
-// slog.HandlerOptions ReplaceAttr hook.
-func userAttr(_ []string, a slog.Attr) slog.Attr {
+// messageWording holds, for each message a library logs that names a
+// parameter, the same message in flag terms.
+//
+// The records are reworded by the handler, like the errors they carry,
+// rather than reported by the libraries as typed warnings that the command
+// would log itself: so they stay where and when the libraries log them, in
+// order with the other records, at their level and with their attributes,
+// whichever library logs and whichever command runs it, with no hook for
+// each job a command builds and no second way to log beside slog.
+// TestEveryLibraryMessageHasAWording keeps the table complete.
+var messageWording = map[string]string{
+	"this range overlaps the earlier recovery's: series both select are written again, as blocks overlapping the earlier ones (Prometheus merges identical samples); to write only what is missing, fill only the gaps": "this range overlaps the earlier recovery's: series both select are written again, as blocks overlapping the earlier ones (Prometheus merges identical samples); add --only-gaps to write only what is missing",
+	"a block recorded by an earlier run is not in the output directory; its window is fetched again":                                                                                                                    "a block recorded by an earlier run is not in --out; its window is fetched again",
+	"the range reaches into the last 3h, which a running Prometheus still holds in its head block; recovered samples there overlap it. End the range 3h ago unless Prometheus was down for that time too":               "the range reaches into the last 3h, which a running Prometheus still holds in its head block; recovered samples there overlap it. Stop at --to now-3h unless Prometheus was down for that time too",
+}
+
+// userAttr rewords the messages, errors and reasons the libraries log, as
+// the slog.HandlerOptions ReplaceAttr hook.
+func userAttr(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) == 0 && a.Key == slog.MessageKey {
+		if cli, ok := messageWording[a.Value.String()]; ok {
+			return slog.String(a.Key, cli)
+		}
+		return a
+	}
 	switch v := a.Value.Any().(type) {
 	case error:
 		return slog.Any(a.Key, forUser(v))
