@@ -29,8 +29,8 @@ import (
 //  1. Prometheus's label and series API through the datasource's
 //     resources, /api/datasources/uid/UID/resources/api/v1/...;
 //  2. the same API through the datasource proxy,
-//     /api/datasources/proxy/uid/UID/api/v1/... (first with --via proxy,
-//     whose queries already take that path);
+//     /api/datasources/proxy/uid/UID/api/v1/... (first when the source
+//     reads through the proxy, whose queries already take that path);
 //  3. count queries through the run's own query path (see countBy).
 //
 // A path Grafana refuses (see routeRefused) is remembered per client and
