@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/split"
 )
 
 // Discovery: which metric names and label values a selection covers, and
@@ -28,8 +29,8 @@ import (
 //  1. Prometheus's label and series API through the datasource's
 //     resources, /api/datasources/uid/UID/resources/api/v1/...;
 //  2. the same API through the datasource proxy,
-//     /api/datasources/proxy/uid/UID/api/v1/... (first with --via proxy,
-//     whose queries already take that path);
+//     /api/datasources/proxy/uid/UID/api/v1/... (first when the source
+//     reads through the proxy, whose queries already take that path);
 //  3. count queries through the run's own query path (see countBy).
 //
 // A path Grafana refuses (see routeRefused) is remembered per client and
@@ -232,7 +233,7 @@ func (s *Source) Series(ctx context.Context, selectors []string, from, to int64)
 type Census struct {
 	Via Discovery
 	// Sets are the series' label sets; nil via count queries.
-	Sets     []labels.Labels
+	Sets     split.Sets
 	src      *Source
 	matchers [][]*labels.Matcher // one set a selector
 	from, to int64
@@ -272,14 +273,7 @@ func (c *Census) Count(ctx context.Context, names ...string) ([]map[string]int, 
 		counts, err := c.src.countBy(ctx, c.selectors(), names, c.from, c.to)
 		return counts, c.refused.and(err)
 	}
-	out := make([]map[string]int, len(names))
-	for i, name := range names {
-		out[i] = map[string]int{}
-		for _, ls := range c.Sets {
-			out[i][ls.Get(name)]++
-		}
-	}
-	return out, nil
+	return c.Sets.Count(ctx, names...)
 }
 
 // LabelNames lists the label names of the series.
@@ -288,22 +282,13 @@ func (c *Census) LabelNames(ctx context.Context) ([]string, error) {
 		names, err := c.src.probeLabelNames(ctx, c.selectors(), c.from, c.to)
 		return names, c.refused.and(err)
 	}
-	seen := map[string]struct{}{}
-	for _, ls := range c.Sets {
-		ls.Range(func(l labels.Label) { seen[l.Name] = struct{}{} })
-	}
-	return slices.Sorted(maps.Keys(seen)), nil
+	return c.Sets.LabelNames(ctx)
 }
 
 // Narrow is the census of the series whose label name equals value.
 func (c *Census) Narrow(name, value string) *Census {
 	n := *c
-	n.Sets = nil
-	for _, ls := range c.Sets {
-		if ls.Get(name) == value {
-			n.Sets = append(n.Sets, ls)
-		}
-	}
+	n.Sets = c.Sets.Where(name, value)
 	m := labels.MustNewMatcher(labels.MatchEqual, name, value)
 	n.matchers = make([][]*labels.Matcher, len(c.matchers))
 	for i, ms := range c.matchers {
@@ -393,7 +378,7 @@ func (s *Source) countQueries(ctx context.Context, selectors []string, from, to 
 	step := countStep.Milliseconds()
 	for end := to; ; end -= slice {
 		start := max(from, end-slice)
-		at := ceilTo(end, step)
+		at := split.CeilTo(end, step)
 		terms := make([]string, len(selectors))
 		for i, sel := range selectors {
 			// One millisecond more: the left end is left out by

@@ -115,7 +115,7 @@ func stepped(data []extract.Series, from, to int64, step time.Duration) []extrac
 	var out []extract.Series
 	for _, s := range data {
 		c := extract.Series{Labels: s.Labels}
-		for ts := ceilTo(from, st); ts < to; ts += st {
+		for ts := split.CeilTo(from, st); ts < to; ts += st {
 			var f *extract.Sample
 			var h *extract.HistogramSample
 			for i := range s.Samples {

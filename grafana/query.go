@@ -84,8 +84,8 @@ func unitQuery(u extract.Unit) (promQuery, bool) {
 		return promQuery{expr: fmt.Sprintf("%s[%dms]", u.Selector, u.To-u.From+1), from: u.From, to: u.To, instant: true}, true
 	}
 	step := u.Step.Milliseconds()
-	first := ceilTo(u.From, step)
-	last := ceilTo(u.To, step) - step
+	first := split.CeilTo(u.From, step)
+	last := split.CeilTo(u.To, step) - step
 	if first > last {
 		return promQuery{}, false
 	}
@@ -121,17 +121,6 @@ func formatInterval(d time.Duration) string {
 		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
 	}
 	return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
-}
-
-func ceilTo(t, step int64) int64 {
-	r := t % step
-	switch {
-	case r == 0:
-		return t
-	case r > 0:
-		return t - r + step
-	}
-	return t - r
 }
 
 // Source fetches units through /api/ds/query, or through the datasource

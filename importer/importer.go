@@ -45,7 +45,7 @@ const (
 	OpenMetrics Format = "openmetrics"
 )
 
-// ParseFormat reads a --format value.
+// ParseFormat reads the name of a format; "" is Auto.
 func ParseFormat(s string) (Format, error) {
 	switch Format(s) {
 	case Auto, JSON, JSONL, OpenMetrics:

@@ -41,9 +41,17 @@ type Origin struct {
 
 // Census is what series discovery found of a selection.
 type Census struct {
-	Via   string          // which API answered, as the plan words it
-	Sets  []labels.Labels // the series' label sets; nil when the API gives none
-	Count func(ctx context.Context, name string) (map[string]int, error)
+	Via  string          // which API answered, as the plan words it
+	Sets []labels.Labels // the series' label sets; nil when the API gives none
+	// Counter counts the series by label values: split.Sets of the sets
+	// where the API listed them; where it did not, the source's own way.
+	Counter
+}
+
+// Counter counts series by their value of each of names (a map a name);
+// the series without it count under "". split.Census is one.
+type Counter interface {
+	Count(ctx context.Context, names ...string) ([]map[string]int, error)
 }
 
 // Conn is a job's source once reached.

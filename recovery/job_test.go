@@ -108,7 +108,7 @@ func TestRunResumes(t *testing.T) {
 				}
 			},
 			then:   scraped(up("a")),
-			status: Complete, fetched: 2, log: "a block recorded by an earlier run is not in --out"},
+			status: Complete, fetched: 2, log: "a block recorded by an earlier run is not in the output directory"},
 		{name: "a window still failing leaves the run incomplete",
 			then:   &fakeSource{series: scraped(up("a")).series, fail: map[int64]error{second: errors.New("HTTP 502")}},
 			status: Incomplete, fetched: 2},

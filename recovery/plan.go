@@ -98,7 +98,11 @@ func (j *Job) discover(ctx context.Context, conn Conn) (Series, error) {
 	cen, err := conn.Census(ctx, p.Selectors, from, to)
 	var byName map[string]int
 	if err == nil {
-		byName, err = cen.Count(ctx, model.MetricNameLabel)
+		var counts []map[string]int
+		counts, err = cen.Count(ctx, model.MetricNameLabel)
+		if err == nil {
+			byName = counts[0]
+		}
 	}
 	if err != nil {
 		if ctx.Err() != nil {

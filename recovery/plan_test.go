@@ -12,6 +12,7 @@ import (
 
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/relabel"
+	"github.com/promrecover/promrecover/extract/split"
 	"github.com/promrecover/promrecover/extract/state"
 )
 
@@ -29,13 +30,7 @@ func censusOf(sets []labels.Labels, withSets bool, err error) func(context.Conte
 		if err != nil {
 			return nil, err
 		}
-		c := &Census{Via: "via the series API", Count: func(_ context.Context, name string) (map[string]int, error) {
-			m := map[string]int{}
-			for _, ls := range sets {
-				m[ls.Get(name)]++
-			}
-			return m, nil
-		}}
+		c := &Census{Via: "via the series API", Counter: split.Sets(sets)}
 		if withSets {
 			c.Sets = sets
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/relabel"
 	"github.com/promrecover/promrecover/extract/state"
 )
 
@@ -55,7 +56,7 @@ func (j *Job) replacing(old state.Plan, path string) {
 		return
 	}
 	if from.UnixMilli() < j.Plan.To && j.Plan.From < to.UnixMilli() {
-		j.Log.Warn("this range overlaps the earlier recovery's: series both select are written again, as blocks overlapping the earlier ones (Prometheus merges identical samples); add --only-gaps to write only what is missing",
+		j.Log.Warn("this range overlaps the earlier recovery's: series both select are written again, as blocks overlapping the earlier ones (Prometheus merges identical samples); to write only what is missing, fill only the gaps",
 			"earlier", old.From+".."+old.To, "earlier selectors", old.Selectors)
 	}
 }
@@ -73,8 +74,17 @@ func (j *Job) openState() (*state.File, error) {
 	// samples, and a window holding native histograms fails whole over
 	// /api/ds/query, so it is never recorded as done. Running again
 	// through the proxy then fetches exactly the windows that failed.
-	fingerprint.Relabel, fingerprint.OnlyGaps = j.Relabel.String(), j.OnlyGaps != nil
+	fingerprint.Relabel, fingerprint.OnlyGaps = relabelKey(j.Relabel), j.OnlyGaps != nil
 	return state.Open(path, fingerprint, j.State.Restart)
+}
+
+// relabelKey is the rules as the resume state's plan records them. The
+// first states recorded them in the words of the command line that gave
+// them, and a state written so must keep matching the same rules, or
+// resuming it would look like another recovery: so the form stays, although
+// nothing else here speaks of the command line.
+func relabelKey(r relabel.Rules) string {
+	return r.Describe("--drop-label ", "--set-label ", " ")
 }
 
 // installed splits the windows st records into those whose blocks are still
@@ -146,7 +156,7 @@ func (j *Job) resume(st *state.File) ([]state.Window, error) {
 	missing := make([]int64, len(lost))
 	for i, w := range lost {
 		missing[i] = w.Start
-		j.Log.Info("a block recorded by an earlier run is not in --out; its window is fetched again", "ulid", w.ULID)
+		j.Log.Info("a block recorded by an earlier run is not in the output directory; its window is fetched again", "ulid", w.ULID)
 	}
 	if len(missing) > 0 {
 		if err := st.Forget(missing); err != nil {
@@ -163,7 +173,7 @@ func (j *Job) resume(st *state.File) ([]state.Window, error) {
 // that overlap its head or fall outside its retention.
 func (j *Job) warn() {
 	if j.Plan.To > j.Now.Add(-HeadSpan).UnixMilli() {
-		j.Log.Warn("the range reaches into the last 3h, which a running Prometheus still holds in its head block; recovered samples there overlap it. Stop at --to now-3h unless Prometheus was down for that time too")
+		j.Log.Warn("the range reaches into the last 3h, which a running Prometheus still holds in its head block; recovered samples there overlap it. End the range 3h ago unless Prometheus was down for that time too")
 	}
 	if j.Retention <= 0 {
 		return

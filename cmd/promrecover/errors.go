@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/relabel"
 )
 
 // The libraries say what is wrong in their own terms (the Grafana URL, the
@@ -68,6 +69,7 @@ var flagWording = map[string]string{
 	"the label to set %q: an empty value removes the label in Prometheus; drop %s instead": "--set-label %q: an empty value removes the label in Prometheus; use --drop-label %s",
 	"label %s is both dropped and set; give one":                                           "label %s is both dropped (--drop-label) and set (--set-label); give one",
 	"the label to set %s is given twice with different values (%q and %q)":                 "--set-label %s is given twice with different values (%q and %q)",
+	"relabelling (%s) merges two series: %s and %s both become %s; drop fewer labels (or set fewer) so that every series stays distinct, or narrow the selector to one of them": "relabelling (%s) merges two series: %s and %s both become %s; drop fewer labels (or set fewer) so that every series stays distinct, or narrow --match to one of them",
 }
 
 // argWording names the flags behind the words a Format takes as an argument.
@@ -75,6 +77,23 @@ var argWording = map[string]string{
 	"the label to drop": "--drop-label",
 	"the label to set":  "--set-label",
 }
+
+// userArg is a Format's argument as the user reads it: words that stand for
+// a flag name the flag, and relabelling rules are the flags that gave them.
+func userArg(a any) any {
+	switch v := a.(type) {
+	case string:
+		if f := argWording[v]; f != "" {
+			return f
+		}
+	case relabel.Rules:
+		return rulesAsFlags(v)
+	}
+	return a
+}
+
+// rulesAsFlags is rules as the flags that give them.
+func rulesAsFlags(r relabel.Rules) string { return r.Describe("--drop-label ", "--set-label ", " ") }
 
 // userText is err's text as the user reads it: every ParamError in its tree
 // reworded in flag terms. The libraries' wrappers have already copied each
@@ -86,10 +105,7 @@ func userText(err error) string {
 		if cli, ok := flagWording[pe.Format]; ok {
 			args := make([]any, len(pe.Args))
 			for i, a := range pe.Args {
-				if s, ok := a.(string); ok && argWording[s] != "" {
-					a = argWording[s]
-				}
-				args[i] = a
+				args[i] = userArg(a)
 			}
 			text = strings.ReplaceAll(text, pe.Error(), fmt.Errorf(cli, args...).Error())
 		}
@@ -146,9 +162,31 @@ func forUser(err error) error {
 	return err
 }
 
-// userAttr rewords the errors and reasons the libraries log, as the
-// slog.HandlerOptions ReplaceAttr hook.
-func userAttr(_ []string, a slog.Attr) slog.Attr {
+// messageWording holds, for each message a library logs that names a
+// parameter, the same message in flag terms.
+//
+// The records are reworded by the handler, like the errors they carry,
+// rather than reported by the libraries as typed warnings that the command
+// would log itself: so they stay where and when the libraries log them, in
+// order with the other records, at their level and with their attributes,
+// whichever library logs and whichever command runs it, with no hook for
+// each job a command builds and no second way to log beside slog.
+// TestEveryLibraryMessageHasAWording keeps the table complete.
+var messageWording = map[string]string{
+	"this range overlaps the earlier recovery's: series both select are written again, as blocks overlapping the earlier ones (Prometheus merges identical samples); to write only what is missing, fill only the gaps": "this range overlaps the earlier recovery's: series both select are written again, as blocks overlapping the earlier ones (Prometheus merges identical samples); add --only-gaps to write only what is missing",
+	"a block recorded by an earlier run is not in the output directory; its window is fetched again":                                                                                                                    "a block recorded by an earlier run is not in --out; its window is fetched again",
+	"the range reaches into the last 3h, which a running Prometheus still holds in its head block; recovered samples there overlap it. End the range 3h ago unless Prometheus was down for that time too":               "the range reaches into the last 3h, which a running Prometheus still holds in its head block; recovered samples there overlap it. Stop at --to now-3h unless Prometheus was down for that time too",
+}
+
+// userAttr rewords the messages, errors and reasons the libraries log, as
+// the slog.HandlerOptions ReplaceAttr hook.
+func userAttr(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) == 0 && a.Key == slog.MessageKey {
+		if cli, ok := messageWording[a.Value.String()]; ok {
+			return slog.String(a.Key, cli)
+		}
+		return a
+	}
 	switch v := a.Value.Any().(type) {
 	case error:
 		return slog.Any(a.Key, forUser(v))

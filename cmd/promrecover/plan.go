@@ -98,7 +98,7 @@ func printPlan(ctx context.Context, stdout io.Writer, j *recovery.Job, scrape ti
 		fmt.Fprintf(stdout, "  resampled at --step %s\n", p.Step)
 	}
 	if !j.Relabel.Empty() {
-		fmt.Fprintf(stdout, "relabelling before writing: %s (selectors match the labels as the source has them)\n", j.Relabel)
+		fmt.Fprintf(stdout, "relabelling before writing: %s (selectors match the labels as the source has them)\n", rulesAsFlags(j.Relabel))
 	}
 	fmt.Fprintln(stdout)
 	printWindows(stdout, r, j.Retention)

@@ -163,14 +163,7 @@ func grafanaConn(client *grafana.Client, datasource string, via grafana.Transpor
 			if err != nil {
 				return nil, err
 			}
-			count := func(ctx context.Context, name string) (map[string]int, error) {
-				counts, err := cen.Count(ctx, name)
-				if err != nil {
-					return nil, err
-				}
-				return counts[0], nil
-			}
-			return &recovery.Census{Via: cen.Via.String(), Sets: cen.Sets, Count: count}, nil
+			return &recovery.Census{Via: cen.Via.String(), Sets: cen.Sets, Counter: cen}, nil
 		}
 		return recovery.Conn{Source: src, Origin: recovery.Origin{Name: ds.Name, UID: ds.UID, Via: via.String()}, Census: census}, nil
 	}

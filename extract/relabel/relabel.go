@@ -1,7 +1,6 @@
 // Package relabel rewrites the labels of recovered series before they are
-// written: --drop-label removes a label (for example an external label that
-// remote_write added on the way to the cloud), --set-label gives one a fixed
-// value. Rules apply to what is written, not to what is asked: selectors still
+// written: a rule drops a label (for example an external label that
+// remote_write added on the way to the cloud) or gives one a fixed value. Rules apply to what is written, not to what is asked: selectors still
 // match the labels the series carry in the source.
 //
 // Two different source series that become one label set would be merged into
@@ -11,7 +10,6 @@ package relabel
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -28,13 +26,13 @@ type Rules struct {
 	set  []labels.Label // sorted by name, no duplicates
 }
 
-// Parse checks --drop-label NAME and --set-label NAME=VALUE flags. Names must
+// Parse checks the labels to drop (NAME) and to set (NAME=VALUE). Names must
 // be valid Prometheus label names. __name__ may be neither dropped nor set:
 // a series without a name cannot be queried the usual way, and renaming a
 // metric merges or splits series in ways better done with recording rules.
 // A label may not be both dropped and set, nor set twice to different values.
 // An empty value (NAME=) is refused as well: in Prometheus an empty label is
-// the same as no label, so say --drop-label NAME.
+// the same as no label, so the label is to be dropped.
 func Parse(drop, set []string) (Rules, error) {
 	var r Rules
 	check := func(what, name string) error {
@@ -89,16 +87,21 @@ func Parse(drop, set []string) (Rules, error) {
 // Empty reports whether the rules change nothing.
 func (r Rules) Empty() bool { return len(r.drop) == 0 && len(r.set) == 0 }
 
-// String describes the rules as the flags that give them.
-func (r Rules) String() string {
+// String describes the rules, drops first: "drop a, set b=1".
+func (r Rules) String() string { return r.Describe("drop ", "set ", ", ") }
+
+// Describe writes the rules in the caller's words: drop before each label
+// dropped, set before each NAME=VALUE set, drops first, each sorted, with
+// sep between them.
+func (r Rules) Describe(drop, set, sep string) string {
 	var parts []string
 	for _, d := range r.drop {
-		parts = append(parts, "--drop-label "+d)
+		parts = append(parts, drop+d)
 	}
 	for _, s := range r.set {
-		parts = append(parts, "--set-label "+s.Name+"="+s.Value)
+		parts = append(parts, set+s.Name+"="+s.Value)
 	}
-	return strings.Join(parts, " ")
+	return strings.Join(parts, sep)
 }
 
 // Apply returns ls rewritten: dropped labels removed, set labels added or
@@ -117,18 +120,23 @@ func (r Rules) Apply(ls labels.Labels) labels.Labels {
 	return b.Labels()
 }
 
-// CollisionError says that two different source series became one.
+// CollisionError says that two different source series became one. Its
+// fix concerns the rules and the selector the caller gave, so its text is
+// an *extract.ParamError's, which Unwrap returns, for a program to word in
+// its own terms.
 type CollisionError struct {
-	Window      extract.Window
-	A, B        labels.Labels // the source series
-	Result      labels.Labels // what both became
-	RulesString string
+	Window extract.Window
+	A, B   labels.Labels // the source series
+	Result labels.Labels // what both became
+	Rules  Rules
 }
 
-func (e *CollisionError) Error() string {
+func (e *CollisionError) Error() string { return e.Unwrap().Error() }
+
+func (e *CollisionError) Unwrap() error {
 	// The window is left to the caller, which names it already.
-	return fmt.Sprintf("relabelling (%s) merges two series: %s and %s both become %s; drop fewer labels (or set fewer) so that every series stays distinct, or narrow --match to one of them",
-		e.RulesString, e.A, e.B, e.Result)
+	return extract.ParamErrorf("relabelling (%s) merges two series: %s and %s both become %s; drop fewer labels (or set fewer) so that every series stays distinct, or narrow the selector to one of them",
+		e.Rules, e.A, e.B, e.Result)
 }
 
 // Wrap returns a sink that relabels each series before passing it to sink
@@ -190,7 +198,7 @@ func (s *relabelSink) Add(ctx context.Context, w extract.Window, series []extrac
 			}
 			if !labels.Equal(p.source, sr.Labels) {
 				ws.mu.Unlock()
-				return &CollisionError{Window: w, A: p.source, B: sr.Labels.Copy(), Result: res, RulesString: s.rules.String()}
+				return &CollisionError{Window: w, A: p.source, B: sr.Labels.Copy(), Result: res, Rules: s.rules}
 			}
 			known = true
 			break

@@ -19,8 +19,8 @@ func TestParse(t *testing.T) {
 		err       bool
 	}{
 		{nil, nil, "", false},
-		{[]string{"cluster", "cluster", " replica "}, []string{"env=prod", "env=prod"}, "--drop-label cluster --drop-label replica --set-label env=prod", false},
-		{nil, []string{"b=1", "a=x=y"}, "--set-label a=x=y --set-label b=1", false},
+		{[]string{"cluster", "cluster", " replica "}, []string{"env=prod", "env=prod"}, "drop cluster, drop replica, set env=prod", false},
+		{nil, []string{"b=1", "a=x=y"}, "set a=x=y, set b=1", false},
 		{[]string{"__name__"}, nil, "metric name cannot be dropped", true},
 		{nil, []string{"__name__=up"}, "metric name cannot be dropped or changed", true},
 		{[]string{""}, nil, "empty label name", true},
@@ -40,6 +40,26 @@ func TestParse(t *testing.T) {
 			t.Errorf("Parse(%q, %q): %v", tc.drop, tc.set, err)
 		case !tc.err && r.String() != tc.want:
 			t.Errorf("Parse(%q, %q) = %q, want %q", tc.drop, tc.set, r.String(), tc.want)
+		}
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	r, err := Parse([]string{"replica", "cluster"}, []string{"job=renamed", "env=prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		rules          Rules
+		drop, set, sep string
+		want           string
+	}{
+		{r, "-", "+", " ", "-cluster -replica +env=prod +job=renamed"},
+		{r, "drop ", "set ", ", ", r.String()},
+		{Rules{}, "-", "+", " ", ""},
+	} {
+		if got := tc.rules.Describe(tc.drop, tc.set, tc.sep); got != tc.want {
+			t.Errorf("Describe(%q, %q, %q) = %q, want %q", tc.drop, tc.set, tc.sep, got, tc.want)
 		}
 	}
 }
@@ -113,7 +133,11 @@ func TestWrap(t *testing.T) {
 	if !errors.As(err, &ce) {
 		t.Fatalf("collision not detected: %v", err)
 	}
-	for _, want := range []string{`cluster="a"`, `cluster="b"`, `{__name__="up", env="prod", job="x"}`, "drop fewer labels"} {
+	var pe *extract.ParamError
+	if !errors.As(err, &pe) || pe.Error() != err.Error() {
+		t.Errorf("the collision's text is not a ParamError's, for a program to word: %v", err)
+	}
+	for _, want := range []string{`cluster="a"`, `cluster="b"`, `{__name__="up", env="prod", job="x"}`, "drop fewer labels", "relabelling (drop cluster, set env=prod) merges", "narrow the selector to one of them"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -18,7 +17,7 @@ import (
 	"github.com/promrecover/promrecover/extract/split/splittest"
 )
 
-// setCensus counts label sets, as a source that lists them does; err fails
+// setCensus counts label sets as Sets does; err fails
 // every count and lookup of the metrics it names ("" for all).
 type setCensus struct {
 	sets   []labels.Labels
@@ -34,39 +33,23 @@ func (c setCensus) fail() error {
 	return nil
 }
 
-func (c setCensus) Count(_ context.Context, names ...string) ([]map[string]int, error) {
+func (c setCensus) Count(ctx context.Context, names ...string) ([]map[string]int, error) {
 	if err := c.fail(); err != nil {
 		return nil, err
 	}
-	out := make([]map[string]int, len(names))
-	for i, name := range names {
-		out[i] = map[string]int{}
-		for _, ls := range c.sets {
-			out[i][ls.Get(name)]++
-		}
-	}
-	return out, nil
+	return Sets(c.sets).Count(ctx, names...)
 }
 
-func (c setCensus) LabelNames(context.Context) ([]string, error) {
+func (c setCensus) LabelNames(ctx context.Context) ([]string, error) {
 	if err := c.fail(); err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
-	for _, ls := range c.sets {
-		ls.Range(func(l labels.Label) { seen[l.Name] = true })
-	}
-	return slices.Sorted(maps.Keys(seen)), nil
+	return Sets(c.sets).LabelNames(ctx)
 }
 
 func (c setCensus) Narrow(name, value string) Census {
 	n := c
-	n.sets = nil
-	for _, ls := range c.sets {
-		if ls.Get(name) == value {
-			n.sets = append(n.sets, ls)
-		}
-	}
+	n.sets = Sets(c.sets).Where(name, value)
 	if name == model.MetricNameLabel {
 		n.metric = value
 	}

@@ -385,8 +385,8 @@ func byTime(p part, step, minRange time.Duration) ([]part, string) {
 		mid = p.from + (p.to-p.from)/2
 	} else {
 		st := step.Milliseconds()
-		first := ceilTo(p.from, st)
-		n := (ceilTo(p.to, st) - first) / st // steps in [from, to)
+		first := CeilTo(p.from, st)
+		n := (CeilTo(p.to, st) - first) / st // steps in [from, to)
 		minSteps := max(1, (minMs+st-1)/st)
 		if n < 2*minSteps {
 			return nil, ""
@@ -399,9 +399,11 @@ func byTime(p part, step, minRange time.Duration) ([]part, string) {
 	}, "time"
 }
 
-// ceilTo rounds t up to a multiple of step, as the source aligns a range
-// query's steps.
-func ceilTo(t, step int64) int64 {
+// CeilTo rounds t (epoch ms) up to a multiple of step (ms): the first point
+// of a range query from t, as sources align a range query's points (Grafana
+// to multiples of its step). Splitting halves on those points; a source
+// builds its queries on them.
+func CeilTo(t, step int64) int64 {
 	r := t % step
 	switch {
 	case r == 0:

@@ -53,6 +53,23 @@ func TestTimeSplitAlignment(t *testing.T) {
 	}
 }
 
+func TestCeilTo(t *testing.T) {
+	for _, tc := range []struct{ t, step, want int64 }{
+		{0, 15000, 0},
+		{1, 15000, 15000},
+		{15000, 15000, 15000},
+		{15001, 15000, 30000},
+		{-1, 15000, 0},
+		{-15000, 15000, -15000},
+		{-15001, 15000, -15000},
+		{1754179200123, 1000, 1754179201000},
+	} {
+		if got := CeilTo(tc.t, tc.step); got != tc.want {
+			t.Errorf("CeilTo(%d, %d) = %d, want %d", tc.t, tc.step, got, tc.want)
+		}
+	}
+}
+
 func TestOptionsDefaults(t *testing.T) {
 	got := Options{MaxDepth: 3}.WithDefaults()
 	want := Options{MinRange: time.Minute, SlowRange: 15 * time.Minute, MaxDepth: 3, MaxLabelLookups: 8, MaxQueries: 20000}
