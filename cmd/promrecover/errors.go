@@ -1,10 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"log/slog"
-	"strings"
-
 	"github.com/promrecover/promrecover/extract"
 )
 
@@ -76,86 +72,16 @@ var argWording = map[string]string{
 	"the label to set":  "--set-label",
 }
 
-// userText is err's text as the user reads it: every ParamError in its tree
-// reworded in flag terms. The libraries' wrappers have already copied each
-// ParamError's text into their own, so it is replaced where it stands; the
-// outer ones first, as their wording still holds the inner ones' text.
-func userText(err error) string {
-	text := err.Error()
-	walk(err, func(pe *extract.ParamError) {
-		if cli, ok := flagWording[pe.Format]; ok {
-			args := make([]any, len(pe.Args))
-			for i, a := range pe.Args {
-				if s, ok := a.(string); ok && argWording[s] != "" {
-					a = argWording[s]
-				}
-				args[i] = a
-			}
-			text = strings.ReplaceAll(text, pe.Error(), fmt.Errorf(cli, args...).Error())
-		}
-	})
-	return text
-}
+// wording rewords the libraries' ParamErrors with flagWording.
+var wording = extract.Wording{Formats: flagWording, Args: argWording}
 
-// userReason rewords a text that kept no error, a gap's reason: the
-// ParamErrors without arguments are fixed texts, found as they are.
-func userReason(reason string) string {
-	for neutral, cli := range flagWording {
-		if !strings.Contains(neutral, "%") {
-			reason = strings.ReplaceAll(reason, neutral, cli)
-		}
-	}
-	return reason
-}
-
-func walk(err error, f func(*extract.ParamError)) {
-	if pe, ok := err.(*extract.ParamError); ok {
-		f(pe)
-	}
-	switch u := err.(type) {
-	case interface{ Unwrap() []error }:
-		for _, e := range u.Unwrap() {
-			walk(e, f)
-		}
-	case interface{ Unwrap() error }:
-		if e := u.Unwrap(); e != nil {
-			walk(e, f)
-		}
-	}
-}
-
-// userError is an error as the user reads it; errors.Is and As still see
-// the library's error beneath.
-type userError struct {
-	text string
-	err  error
-}
-
-func (e *userError) Error() string { return e.text }
-func (e *userError) Unwrap() error { return e.err }
-
-// forUser returns err reworded for the user, or err itself when nothing in
-// it names a parameter.
-func forUser(err error) error {
-	if err == nil {
-		return nil
-	}
-	if text := userText(err); text != err.Error() {
-		return &userError{text, err}
-	}
-	return err
-}
-
-// userAttr rewords the errors and reasons the libraries log, as the
-// slog.HandlerOptions ReplaceAttr hook.
-func userAttr(_ []string, a slog.Attr) slog.Attr {
-	switch v := a.Value.Any().(type) {
-	case error:
-		return slog.Any(a.Key, forUser(v))
-	case string:
-		if a.Key == "reason" {
-			return slog.String(a.Key, userReason(v))
-		}
-	}
-	return a
-}
+// userText is err's text as the user reads it, userReason that of a text
+// that kept no error (a gap's reason), forUser err as the user reads it
+// (errors.Is and As still see the library's error beneath) and userAttr
+// the hook that rewords what the libraries log.
+var (
+	userText   = wording.Text
+	userReason = wording.Reason
+	forUser    = wording.Error
+	userAttr   = wording.Attr
+)
