@@ -171,15 +171,12 @@ func (j *Job) Run(ctx context.Context) (*Outcome, error) {
 	var bs *blocks.Sink
 	var st *state.File
 	if sink == nil {
+		var closeSink func()
 		var err error
-		if bs, err = blocks.NewSink(j.Out, j.Log); err != nil {
+		if bs, closeSink, err = openBlocks(j.Out, j.Log); err != nil {
 			return o, err
 		}
-		defer func() {
-			if err := bs.Close(); err != nil {
-				j.Log.Error("removing the staging directory", "err", err)
-			}
-		}()
+		defer closeSink()
 		if st, err = j.settle(bs, o); err != nil {
 			return o, err
 		}

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"sort"
 
+	"github.com/promrecover/promrecover/internal/suggest"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
@@ -254,40 +254,11 @@ func deref(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-// closest is the synonym of name or the candidate with the fewest
-// single-character edits from it (ties: the first in sorted order), to
+// closest is the synonym of name or the candidate closest to it, to
 // suggest for a mistyped key.
 func closest(name string, candidates []string) string {
 	if s, ok := synonyms[name]; ok && slices.Contains(candidates, s) {
 		return s
 	}
-	sort.Strings(candidates)
-	best, bestD := "", -1
-	for _, c := range candidates {
-		if d := editDistance(name, c); bestD < 0 || d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
+	return suggest.Closest(name, candidates)
 }

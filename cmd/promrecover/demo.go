@@ -16,6 +16,7 @@ import (
 	"github.com/promrecover/promrecover/grafana"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/recovery"
+	"github.com/promrecover/promrecover/report"
 )
 
 func newDemoCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra.Command {
@@ -84,10 +85,10 @@ data set also holds native histograms, read through the datasource proxy.`,
 			fmt.Fprintf(w, "demo: Grafana-compatible server at http://%s with %d series over the last 10h\n", ln.Addr(), len(data))
 			fmt.Fprintf(w, "demo: lost range %s .. %s, recovering into %s\n", from.Format(time.RFC3339), to.Format(time.RFC3339), out)
 			const datasource = "grafanacloud-prom"
-			j := &recovery.Job{Plan: plan, Connect: grafanaConn(client, datasource, transport), Out: out,
+			j := &recovery.Job{Plan: plan, Connect: recovery.GrafanaConn(client, datasource, transport), Out: out,
 				State:       recovery.StateOptions{URL: "http://" + ln.Addr().String(), Datasource: datasource},
 				Concurrency: concurrency, Now: now, Progress: showProgress.of(log, client), Log: log}
-			if err := runRecovery(cmd.Context(), w, j, client, &summary{}, ""); err != nil {
+			if err := runRecovery(cmd.Context(), w, j, client, &report.Summary{}, ""); err != nil {
 				return err
 			}
 			got, err := blocks.ReadSeries(out, plan.From, plan.To)

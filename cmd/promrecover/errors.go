@@ -1,10 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"log/slog"
-	"strings"
-
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/relabel"
 )
@@ -95,82 +91,8 @@ func userArg(a any) any {
 // rulesAsFlags is rules as the flags that give them.
 func rulesAsFlags(r relabel.Rules) string { return r.Describe("--drop-label ", "--set-label ", " ") }
 
-// userText is err's text as the user reads it: every ParamError in its tree
-// reworded in flag terms. The libraries' wrappers have already copied each
-// ParamError's text into their own, so it is replaced where it stands; the
-// outer ones first, as their wording still holds the inner ones' text.
-func userText(err error) string {
-	text := err.Error()
-	walk(err, func(pe *extract.ParamError) {
-		if cli, ok := flagWording[pe.Format]; ok {
-			args := make([]any, len(pe.Args))
-			for i, a := range pe.Args {
-				args[i] = userArg(a)
-			}
-			text = strings.ReplaceAll(text, pe.Error(), fmt.Errorf(cli, args...).Error())
-		}
-	})
-	return text
-}
-
-// userReason rewords a text that kept no error, a gap's reason: the
-// ParamErrors without arguments are fixed texts, found as they are.
-func userReason(reason string) string {
-	for neutral, cli := range flagWording {
-		if !strings.Contains(neutral, "%") {
-			reason = strings.ReplaceAll(reason, neutral, cli)
-		}
-	}
-	return reason
-}
-
-func walk(err error, f func(*extract.ParamError)) {
-	if pe, ok := err.(*extract.ParamError); ok {
-		f(pe)
-	}
-	switch u := err.(type) {
-	case interface{ Unwrap() []error }:
-		for _, e := range u.Unwrap() {
-			walk(e, f)
-		}
-	case interface{ Unwrap() error }:
-		if e := u.Unwrap(); e != nil {
-			walk(e, f)
-		}
-	}
-}
-
-// userError is an error as the user reads it; errors.Is and As still see
-// the library's error beneath.
-type userError struct {
-	text string
-	err  error
-}
-
-func (e *userError) Error() string { return e.text }
-func (e *userError) Unwrap() error { return e.err }
-
-// forUser returns err reworded for the user, or err itself when nothing in
-// it names a parameter.
-func forUser(err error) error {
-	if err == nil {
-		return nil
-	}
-	if text := userText(err); text != err.Error() {
-		return &userError{text, err}
-	}
-	return err
-}
-
 // messageWording holds, for each message a library logs that names a
 // parameter, the same message in flag terms.
-//
-// The records are reworded by the handler, like the errors they carry,
-// rather than reported by the libraries as typed warnings that the command
-// would log itself: so they stay where and when the libraries log them, in
-// order with the other records, at their level and with their attributes,
-// whichever library logs and whichever command runs it, with no hook for
-// each job a command builds and no second way to log beside slog.
 // TestEveryLibraryMessageHasAWording keeps the table complete.
 var messageWording = map[string]string{
 	"this range overlaps the earlier recovery's: series both select are written again, as blocks overlapping the earlier ones (Prometheus merges identical samples); to write only what is missing, fill only the gaps": "this range overlaps the earlier recovery's: series both select are written again, as blocks overlapping the earlier ones (Prometheus merges identical samples); add --only-gaps to write only what is missing",
@@ -178,22 +100,16 @@ var messageWording = map[string]string{
 	"the range reaches into the last 3h, which a running Prometheus still holds in its head block; recovered samples there overlap it. End the range 3h ago unless Prometheus was down for that time too":               "the range reaches into the last 3h, which a running Prometheus still holds in its head block; recovered samples there overlap it. Stop at --to now-3h unless Prometheus was down for that time too",
 }
 
-// userAttr rewords the messages, errors and reasons the libraries log, as
-// the slog.HandlerOptions ReplaceAttr hook.
-func userAttr(groups []string, a slog.Attr) slog.Attr {
-	if len(groups) == 0 && a.Key == slog.MessageKey {
-		if cli, ok := messageWording[a.Value.String()]; ok {
-			return slog.String(a.Key, cli)
-		}
-		return a
-	}
-	switch v := a.Value.Any().(type) {
-	case error:
-		return slog.Any(a.Key, forUser(v))
-	case string:
-		if a.Key == "reason" {
-			return slog.String(a.Key, userReason(v))
-		}
-	}
-	return a
-}
+// wording rewords the libraries' ParamErrors with flagWording.
+var wording = extract.Wording{Formats: flagWording, Arg: userArg, Messages: messageWording}
+
+// userText is err's text as the user reads it, userReason that of a text
+// that kept no error (a gap's reason), forUser err as the user reads it
+// (errors.Is and As still see the library's error beneath) and userAttr
+// the hook that rewords what the libraries log.
+var (
+	userText   = wording.Text
+	userReason = wording.Reason
+	forUser    = wording.Error
+	userAttr   = wording.Attr
+)

@@ -17,6 +17,7 @@ import (
 	"github.com/promrecover/promrecover/format/openmetrics"
 	"github.com/promrecover/promrecover/format/promjson"
 	"github.com/promrecover/promrecover/recovery"
+	"github.com/promrecover/promrecover/report"
 )
 
 func newExportCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra.Command {
@@ -27,7 +28,7 @@ func newExportCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra.
 		output string
 		format string
 	)
-	rep := &report{command: "export"}
+	rep := &summaryJSON{command: "export"}
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Fetch series from Grafana and write them as matrix JSON, JSON Lines or OpenMetrics",
@@ -70,21 +71,21 @@ The file is written only when every window was fetched.`,
 			start := time.Now()
 			defer func() {
 				st := client.Stats()
-				rep.sum.plan, rep.sum.stats, rep.sum.elapsed = plan, &st, time.Since(start)
+				rep.sum.Plan, rep.sum.Stats, rep.sum.Elapsed = plan, &st, time.Since(start)
 				err = rep.write(cmd.Context(), cmd.OutOrStdout(), err)
 			}()
 			sink := export.NewMatrix()
-			j := &recovery.Job{Plan: plan, Connect: grafanaConn(client, conn.datasource, sel.transport), Sink: sink, Relabel: rules,
+			j := &recovery.Job{Plan: plan, Connect: recovery.GrafanaConn(client, conn.datasource, sel.transport), Sink: sink, Relabel: rules,
 				Concurrency: sel.concurrency, MaxSeries: sel.maxSeries, Progress: showProgress.of(log, client), Log: log}
 			o, err := j.Run(cmd.Context())
-			rep.sum.ds, rep.sum.res = o.Origin, o.Result
+			rep.sum.Origin, rep.sum.Result = o.Origin, o.Result
 			if o.Result == nil {
 				return err
 			}
 			res := o.Result
 			if failed, gaps := res.Failed(), res.Gaps(); len(failed) > 0 || len(gaps) > 0 || o.Err != nil {
 				for _, f := range failed {
-					fmt.Fprintf(cmd.ErrOrStderr(), "NOT FETCHED %s: %s\n", f.Window, windowReason(f.Err))
+					fmt.Fprintf(cmd.ErrOrStderr(), "NOT FETCHED %s: %s\n", f.Window, report.WindowReason(f.Err, words))
 				}
 				for _, g := range gaps {
 					fmt.Fprintf(cmd.ErrOrStderr(), "NOT FETCHED %s\n", g)
@@ -95,7 +96,7 @@ The file is written only when every window was fetched.`,
 			if err := writeOutput(output, cmd.OutOrStdout(), func(w io.Writer) error { return write(w, series) }); err != nil {
 				return err
 			}
-			rep.sum.exported = true
+			rep.sum.Exported = true
 			n, samples := res.Totals()
 			log.Info("exported", "series", n, "samples", samples, "format", format, "output", output)
 			return nil

@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/prometheus/common/model"
 	"github.com/spf13/pflag"
 
 	"github.com/promrecover/promrecover/extract"
@@ -129,11 +127,11 @@ func (s *selectFlags) plan(now time.Time) (*extract.Plan, error) {
 	if s.from == "" {
 		return nil, errors.New("--from is required: the start of the lost range, e.g. --from 2025-08-03T02:00:00Z or --from now-6h")
 	}
-	from, err := parseTime(s.from, now)
+	from, err := extract.ParseTime(s.from, now)
 	if err != nil {
 		return nil, fmt.Errorf("--from: %w", err)
 	}
-	to, err := parseTime(s.to, now)
+	to, err := extract.ParseTime(s.to, now)
 	if err != nil {
 		return nil, fmt.Errorf("--to: %w", err)
 	}
@@ -146,19 +144,6 @@ func (s *selectFlags) plan(now time.Time) (*extract.Plan, error) {
 	return extract.NewPlan(from, to, s.step, s.match)
 }
 
-// parseRetention reads --retention as Prometheus reads
-// --storage.tsdb.retention.time; empty means no retention to warn about.
-func parseRetention(v string) (time.Duration, error) {
-	if v == "" {
-		return 0, nil
-	}
-	d, err := model.ParseDuration(v)
-	if err != nil {
-		return 0, fmt.Errorf("--retention: %w", err)
-	}
-	return time.Duration(d), nil
-}
-
 // pinned gives the flags that name the plan's range absolutely when the user
 // gave it relative to now: "now" will have moved by the time they resume.
 func (s *selectFlags) pinned(p *extract.Plan) string {
@@ -167,36 +152,4 @@ func (s *selectFlags) pinned(p *extract.Plan) string {
 	}
 	f := func(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano) }
 	return fmt.Sprintf(" with --from %s --to %s", f(p.From), f(p.To))
-}
-
-// parseTime reads RFC 3339, unix seconds (with a fraction) or now[-+]duration
-// with Prometheus's duration units (ms, s, m, h, d, w, y).
-func parseTime(v string, now time.Time) (time.Time, error) {
-	v = strings.TrimSpace(v)
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t, nil
-	}
-	if f, err := strconv.ParseFloat(v, 64); err == nil {
-		sec := int64(f)
-		return time.Unix(sec, int64((f-float64(sec))*1e9)).Round(time.Millisecond), nil
-	}
-	if rest, ok := strings.CutPrefix(v, "now"); ok {
-		if rest == "" {
-			return now, nil
-		}
-		sign := time.Duration(1)
-		switch rest[0] {
-		case '-':
-			sign = -1
-		case '+':
-		default:
-			return time.Time{}, fmt.Errorf("%q: after 'now' comes -DURATION or +DURATION, e.g. now-6h", v)
-		}
-		d, err := model.ParseDuration(rest[1:])
-		if err != nil {
-			return time.Time{}, fmt.Errorf("%q: %v; write now-DURATION with Prometheus units (ms, s, m, h, d, w, y), e.g. now-6h or now-90m", v, err)
-		}
-		return now.Add(sign * time.Duration(d)), nil
-	}
-	return time.Time{}, fmt.Errorf("cannot read %q as a time: use RFC 3339 (2025-08-03T02:00:00Z), unix seconds (1754186400) or now-6h", v)
 }

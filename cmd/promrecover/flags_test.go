@@ -3,42 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
-	"time"
 )
-
-func TestParseTime(t *testing.T) {
-	now := time.Date(2025, 8, 3, 12, 0, 0, 0, time.UTC)
-	cases := []struct {
-		in      string
-		want    time.Time
-		errPart string
-	}{
-		{"2025-08-03T02:00:00Z", time.Date(2025, 8, 3, 2, 0, 0, 0, time.UTC), ""},
-		{"2025-08-03T04:00:00+02:00", time.Date(2025, 8, 3, 2, 0, 0, 0, time.UTC), ""},
-		{"1754186400", time.Date(2025, 8, 3, 2, 0, 0, 0, time.UTC), ""},
-		{"1754186400.5", time.Date(2025, 8, 3, 2, 0, 0, 500e6, time.UTC), ""},
-		{"now", now, ""},
-		{"now-6h", now.Add(-6 * time.Hour), ""},
-		{"now-1d", now.Add(-24 * time.Hour), ""},
-		{"now+90s", now.Add(90 * time.Second), ""},
-		{"now-6x", time.Time{}, "now-6x"},
-		{"now*2", time.Time{}, "after 'now'"},
-		{"yesterday", time.Time{}, "RFC 3339"},
-		{"2025-08-03 02:00", time.Time{}, "RFC 3339"},
-	}
-	for _, tc := range cases {
-		got, err := parseTime(tc.in, now)
-		if tc.errPart != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.errPart) {
-				t.Errorf("parseTime(%q) error = %v, want one containing %q", tc.in, err, tc.errPart)
-			}
-			continue
-		}
-		if err != nil || !got.Equal(tc.want) {
-			t.Errorf("parseTime(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
-		}
-	}
-}
 
 func TestBadInputFailsClearly(t *testing.T) {
 	cases := []struct {

@@ -11,17 +11,17 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/promrecover/promrecover/blocks"
-	"github.com/promrecover/promrecover/extract/relabel"
 	"github.com/promrecover/promrecover/format/jsonl"
 	"github.com/promrecover/promrecover/importer"
 	"github.com/promrecover/promrecover/progress"
+	"github.com/promrecover/promrecover/recovery"
+	"github.com/promrecover/promrecover/report"
 )
 
 func newImportCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra.Command {
 	var out, format string
 	var rl relabelFlags
-	rep := &report{command: "import"}
+	rep := &summaryJSON{command: "import"}
 	cmd := &cobra.Command{
 		Use:   "import FILE --out DIR",
 		Short: "Install TSDB blocks from a file: export's JSON, JSON Lines or OpenMetrics text",
@@ -66,8 +66,8 @@ a window it already gave samples for, installs nothing.`,
 			if err != nil {
 				return err
 			}
-			err = runImport(cmd.Context(), importRun{log: log, stdout: cmd.OutOrStdout(), stdin: cmd.InOrStdin(), path: args[0], out: out,
-				format: f, rules: rules, sum: &rep.sum, showProgress: showProgress})
+			im := &recovery.Import{Out: out, Format: f, Relabel: rules, Log: log}
+			err = runImport(cmd.Context(), cmd.OutOrStdout(), cmd.InOrStdin(), args[0], im, &rep.sum, showProgress)
 			return rep.write(cmd.Context(), cmd.OutOrStdout(), err)
 		},
 	}
@@ -76,19 +76,6 @@ a window it already gave samples for, installs nothing.`,
 	rep.register(cmd.Flags())
 	rl.register(cmd.Flags())
 	return cmd
-}
-
-// importRun is what an import reads, where it writes and what it reports
-// to.
-type importRun struct {
-	log          *slog.Logger
-	stdout       io.Writer
-	stdin        io.Reader
-	path, out    string // the file (- for stdin) and the data directory
-	format       importer.Format
-	rules        relabel.Rules
-	sum          *summary // filled as the import goes
-	showProgress progressFunc
 }
 
 // withWriterHint completes a JSON Lines line that is no series with what
@@ -100,79 +87,61 @@ func withWriterHint(err error) error {
 	return err
 }
 
-// runImport imports r.path into r.out, filling r.sum as it goes.
-func runImport(ctx context.Context, r importRun) error {
-	log, stdout, stdin, path, out, sum := r.log, r.stdout, r.stdin, r.path, r.out, r.sum
-	start := time.Now()
-	sum.input = path
-	defer func() { sum.elapsed = time.Since(start) }()
-	sink, err := blocks.NewSink(out, log)
+// openInput opens the file at path, or stdin for "-", with the name the
+// messages give it and its size when it is a regular file.
+func openInput(path string, stdin io.Reader) (name string, in io.Reader, size int64, closeIn func() error, err error) {
+	noClose := func() error { return nil }
+	if path == "-" {
+		return "stdin", stdin, 0, noClose, nil
+	}
+	f, err := os.Open(path)
 	if err != nil {
+		return path, nil, 0, noClose, err
+	}
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		size = st.Size()
+	}
+	return path, f, size, f.Close, nil
+}
+
+// runImport runs im on the file at path, filling sum as it goes, and prints
+// what it installed.
+func runImport(ctx context.Context, stdout io.Writer, stdin io.Reader, path string, im *recovery.Import, sum *report.Summary, show progressFunc) error {
+	start := time.Now()
+	sum.Input = path
+	defer func() { sum.Elapsed = time.Since(start) }()
+	var name string
+	var size int64 // of a regular file, for the progress; the windows are known only once read
+	closeIn := func() error { return nil }
+	defer func() { closeIn() }()
+	im.Open = func() (in io.Reader, err error) {
+		name, in, size, closeIn, err = openInput(path, stdin)
+		return in, err
+	}
+	im.Progress = func() *progress.Run { return show(im.Log, progress.Options{Size: size}) }
+	res, err := im.Run(ctx)
+	if re := (*recovery.ReadError)(nil); errors.As(err, &re) {
+		return fmt.Errorf("%s: %w; nothing was installed", name, withWriterHint(re.Err))
+	} else if err != nil {
 		return err
 	}
-	defer func() {
-		if err := sink.Close(); err != nil {
-			log.Error("removing the staging directory", "err", err)
-		}
-	}()
-	name, in := path, stdin
-	var size int64 // of a regular file, for the progress; the windows are known only once read
-	if path == "-" {
-		name = "stdin"
-	} else {
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		in = f
-		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-			size = st.Size()
-		}
-	}
-	show := r.showProgress(log, progress.Options{Size: size})
-	res, err := importer.Import(ctx, show.Reader(in), importer.Options{Format: r.format}, show.Wrap(relabel.Wrap(sink, r.rules)))
-	show.Stop()
-	if err = withWriterHint(err); err != nil {
-		return fmt.Errorf("%s: %w; nothing was installed", name, err)
-	}
-	installed := sink.Blocks()
-	// The sink verifies each block against what it was given; this checks
-	// that it was given everything read.
-	byWindow := map[int64]blocks.Block{}
-	for _, b := range installed {
-		byWindow[b.Window.Start] = b
-	}
-	for i, w := range res.Windows {
-		if b := byWindow[w.Window.Start]; w.Err == nil && b.Samples != uint64(w.Samples) {
-			res.Windows[i].Err = fmt.Errorf("%d samples were read for the window but its block %s holds %d", w.Samples, b.ULID, b.Samples)
-		}
-	}
-
-	var read int64
-	for _, w := range res.Windows {
-		read += w.Samples
-	}
-	sum.res, sum.read, sum.installed = &res.Result, read, installed
-	written, _ := blockTotals(installed)
+	sum.Result, sum.Read, sum.Installed = &res.Result.Result, res.Read, res.Installed
+	written, _ := report.Totals(res.Installed)
 	failed := res.Failed()
 	what := string(res.Format)
 	if res.Format == importer.OpenMetrics || res.Format == importer.JSONL {
 		what += fmt.Sprintf(", %d lines", res.Lines)
 	}
 	fmt.Fprintf(stdout, "\nimported %d of %d windows from %s (%s) in %s\n", len(res.Windows)-len(failed), len(res.Windows), name, what, time.Since(start).Round(time.Millisecond))
-	fmt.Fprintf(stdout, "read %d samples of %d series; written %d samples in %d blocks\n", read, res.DistinctSeries, written, len(installed))
-	printBlocks(stdout, installed)
+	fmt.Fprintf(stdout, "read %d samples of %d series; written %d samples in %d blocks\n", res.Read, res.DistinctSeries, written, len(res.Installed))
+	report.Installed(stdout, res.Installed)
 	for _, f := range failed {
 		fmt.Fprintf(stdout, "NOT IMPORTED %s: %s\n", f.Window, userText(f.Err))
-	}
-	if n := len(installed); n > 0 && installed[n-1].MaxTime > time.Now().Add(-headSpan).UnixMilli() {
-		log.Warn("the data reaches into the last 3h, which a running Prometheus still holds in its head block; the imported samples there overlap it")
 	}
 	switch {
 	case len(failed) > 0:
 		return &exitError{code: 1, msg: fmt.Sprintf("%d of %d windows were not imported (listed above); the others are installed", len(failed), len(res.Windows))}
-	case read == 0:
+	case res.Read == 0:
 		return &exitError{code: 1, msg: fmt.Sprintf("%s holds no samples; nothing was written", name)}
 	}
 	return nil

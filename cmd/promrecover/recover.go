@@ -17,6 +17,7 @@ import (
 	"github.com/promrecover/promrecover/grafana"
 	"github.com/promrecover/promrecover/progress"
 	"github.com/promrecover/promrecover/recovery"
+	"github.com/promrecover/promrecover/report"
 )
 
 // headSpan is how far back a running Prometheus's head block reaches.
@@ -38,9 +39,9 @@ type jobFlags struct {
 // job checks the flags, the cheap checks first, and builds the job they
 // describe, with the client it reads through.
 func (f *jobFlags) job(log *slog.Logger) (*recovery.Job, *grafana.Client, error) {
-	ret, err := parseRetention(f.retention)
+	ret, err := extract.ParseRetention(f.retention)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("--retention: %w", err)
 	}
 	rules, err := f.rl.rules()
 	if err != nil {
@@ -53,7 +54,7 @@ func (f *jobFlags) job(log *slog.Logger) (*recovery.Job, *grafana.Client, error)
 	}
 	return &recovery.Job{
 		Plan:    plan,
-		Connect: grafanaConn(client, f.conn.datasource, f.sel.transport),
+		Connect: recovery.GrafanaConn(client, f.conn.datasource, f.sel.transport),
 		Out:     f.out,
 		State:   recovery.StateOptions{Path: f.statePath, Restart: f.restart, URL: f.conn.url, Datasource: f.conn.datasource},
 		Relabel: rules, Concurrency: f.sel.concurrency, MaxSeries: f.sel.maxSeries, Now: now, Retention: ret, Log: log,
@@ -67,7 +68,7 @@ func newRecoverCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra
 		onlyGaps bool
 		local    localFlags
 	)
-	rep := &report{command: "recover"}
+	rep := &summaryJSON{command: "recover"}
 	cmd := &cobra.Command{
 		Use:   "recover",
 		Short: "Fetch a lost range from Grafana and install it as TSDB blocks",
@@ -150,25 +151,6 @@ const recoverExample = `  # Once per shell: credentials from the environment, ty
   unset GRAFANA_TOKEN; read -rsp 'grafana_session: ' GRAFANA_SESSION && export GRAFANA_SESSION
   promrecover recover --datasource grafanacloud-prom --from now-6h --to now-3h --out ./data`
 
-// grafanaConn reaches datasource through client, to be read via transport.
-func grafanaConn(client *grafana.Client, datasource string, via grafana.Transport) func(context.Context) (recovery.Conn, error) {
-	return func(ctx context.Context) (recovery.Conn, error) {
-		ds, err := client.ResolveDatasource(ctx, datasource)
-		if err != nil {
-			return recovery.Conn{}, err
-		}
-		src := &grafana.Source{Client: client, Datasource: ds, Via: via}
-		census := func(ctx context.Context, selectors []string, from, to int64) (*recovery.Census, error) {
-			cen, err := src.Census(ctx, selectors, from, to)
-			if err != nil {
-				return nil, err
-			}
-			return &recovery.Census{Via: cen.Via.String(), Sets: cen.Sets, Counter: cen}, nil
-		}
-		return recovery.Conn{Source: src, Origin: recovery.Origin{Name: ds.Name, UID: ds.UID, Via: via.String()}, Census: census}, nil
-	}
-}
-
 // of shows the progress of a job that reads through client.
 func (show progressFunc) of(log *slog.Logger, client *grafana.Client) func(int) *progress.Run {
 	stats := func() progress.Counters {
@@ -190,17 +172,17 @@ func outError(err error) error {
 // runRecovery runs j, filling sum as it goes, prints the summary and turns
 // the outcome into the command's error, which names the flags that help;
 // hint is the flags that pin a relative range for the run that resumes.
-func runRecovery(ctx context.Context, stdout io.Writer, j *recovery.Job, client *grafana.Client, sum *summary, hint string) error {
+func runRecovery(ctx context.Context, stdout io.Writer, j *recovery.Job, client *grafana.Client, sum *report.Summary, hint string) error {
 	start := time.Now()
 	o, err := j.Run(ctx)
 	stats := client.Stats()
-	sum.plan, sum.stats, sum.elapsed = j.Plan, &stats, time.Since(start)
-	sum.ds, sum.state, sum.earlier = o.Origin, o.State, o.Earlier
+	sum.Plan, sum.Stats, sum.Elapsed = j.Plan, &stats, time.Since(start)
+	sum.Origin, sum.State, sum.Earlier = o.Origin, o.State, o.Earlier
 	if o.Result == nil {
 		return outError(err)
 	}
-	sum.res, sum.installed, sum.covered = o.Result, o.Installed, o.Covered
-	printSummary(stdout, *sum)
+	sum.Result, sum.Installed, sum.Covered = o.Result, o.Installed, o.Covered
+	sum.Text(stdout, words)
 	total := len(j.Plan.Windows)
 	switch o.Status() {
 	case recovery.Interrupted:

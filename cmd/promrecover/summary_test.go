@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/report"
 )
 
 // TestSummaryJSON runs recover, export and import to good and bad ends and
@@ -41,27 +42,27 @@ func TestSummaryJSON(t *testing.T) {
 		args              []string
 		status            string
 		exit              int
-		windows           reportWindows
+		windows           report.Windows
 		missing           []missing
 		blocks            int
 		requests, written bool // the document has requests, and some samples were written
 	}{
 		{name: "recover, every window", args: append([]string{"recover"}, query(good.URL, "--out", t.TempDir())...),
-			status: "ok", windows: reportWindows{Total: 3, Recovered: 3}, blocks: 3, requests: true, written: true},
+			status: "ok", windows: report.Windows{Total: 3, Recovered: 3}, blocks: 3, requests: true, written: true},
 		{name: "recover, a window refused", args: append([]string{"recover"}, query(hs.URL, "--out", t.TempDir())...),
-			status: "incomplete", exit: 1, windows: reportWindows{Total: 3, Recovered: 2, Failed: 1},
+			status: "incomplete", exit: 1, windows: report.Windows{Total: 3, Recovered: 2, Failed: 1},
 			missing: []missing{{"window", "bad_data: invalid parameter"}}, blocks: 2, requests: true, written: true},
 		{name: "recover, unknown datasource", args: append([]string{"recover"}, append(query(good.URL, "--out", t.TempDir()), "--datasource", "nope")...),
-			status: "error", exit: 1, windows: reportWindows{Total: 3}, requests: true},
+			status: "error", exit: 1, windows: report.Windows{Total: 3}, requests: true},
 		{name: "recover, nothing matches", args: append([]string{"recover"}, query(good.URL, "--out", t.TempDir(), "--match", "no_such_metric")...),
-			status: "empty", exit: 1, windows: reportWindows{Total: 3, Recovered: 3}, requests: true},
+			status: "empty", exit: 1, windows: report.Windows{Total: 3, Recovered: 3}, requests: true},
 		{name: "export", args: append([]string{"export"}, query(good.URL, "--match", "up", "--output", exported)...),
-			status: "ok", windows: reportWindows{Total: 3, Recovered: 3}, requests: true, written: true},
+			status: "ok", windows: report.Windows{Total: 3, Recovered: 3}, requests: true, written: true},
 		{name: "export, a window refused", args: append([]string{"export"}, query(hs.URL, "--match", "up", "--output", filepath.Join(dir, "no.json"))...),
-			status: "incomplete", exit: 1, windows: reportWindows{Total: 3, Recovered: 2, Failed: 1},
+			status: "incomplete", exit: 1, windows: report.Windows{Total: 3, Recovered: 2, Failed: 1},
 			missing: []missing{{"window", "bad_data: invalid parameter"}}, requests: true},
 		{name: "import", args: []string{"import", exported, "--out", t.TempDir()},
-			status: "ok", windows: reportWindows{Total: 3, Recovered: 3}, blocks: 3, written: true},
+			status: "ok", windows: report.Windows{Total: 3, Recovered: 3}, blocks: 3, written: true},
 		{name: "import, malformed", args: []string{"import", broken, "--out", t.TempDir()},
 			status: "error", exit: 1},
 	}
@@ -80,7 +81,7 @@ func TestSummaryJSON(t *testing.T) {
 				t.Errorf("mode %v, want 0644", fi.Mode().Perm())
 			}
 			raw, _ := os.ReadFile(file)
-			var d reportDoc
+			var d report.Doc
 			if err := json.Unmarshal(raw, &d); err != nil {
 				t.Fatal(err)
 			}
@@ -164,7 +165,7 @@ func TestSummaryJSONInterrupted(t *testing.T) {
 	if rerr != nil {
 		t.Fatal(rerr)
 	}
-	var d reportDoc
+	var d report.Doc
 	if err := json.Unmarshal(raw, &d); err != nil {
 		t.Fatal(err)
 	}

@@ -3,20 +3,17 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
-	"math"
-	"os"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/promrecover/promrecover/blocks"
-	"github.com/promrecover/promrecover/export"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/importer"
+	"github.com/promrecover/promrecover/recovery"
+	"github.com/promrecover/promrecover/report"
 )
 
 func newVerifyCmd(logger func() *slog.Logger) *cobra.Command {
@@ -75,7 +72,7 @@ func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format
 	case len(list) == 0:
 		return &exitError{code: 1, msg: fmt.Sprintf("%s holds no TSDB blocks (directories named by a ULID, with a meta.json)", dir)}
 	}
-	printBlockList(stdout, list)
+	report.BlockList(stdout, list)
 	if ov := blocks.Overlaps(list); len(ov) > 0 {
 		fmt.Fprintf(stdout, "\n%d overlapping block pairs (Prometheus >= 2.39 queries them merged and merges them at its next compaction):\n", len(ov))
 		for _, o := range ov {
@@ -88,93 +85,48 @@ func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format
 		return nil
 	}
 
-	want, name, err := readExport(cmd, against, format)
+	name, in, _, closeIn, err := openInput(against, cmd.InOrStdin())
 	if err != nil {
-		return err
+		return fmt.Errorf("--against: %w", err)
 	}
-	mint, maxt := int64(math.MaxInt64), int64(math.MinInt64)
-	for _, s := range want {
-		for t := range s.Times() {
-			mint, maxt = min(mint, t), max(maxt, t+1)
-		}
+	defer closeIn()
+	want, err := recovery.ReadExport(cmd.Context(), in, format)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, withWriterHint(err))
 	}
+	mint, maxt := recovery.Span(want)
 	now := time.Now()
-	if fromFlag != "" {
-		t, err := parseTime(fromFlag, now)
-		if err != nil {
-			return fmt.Errorf("--from: %w", err)
+	for _, b := range []struct {
+		flag, value string
+		t           *int64
+	}{{"--from", fromFlag, &mint}, {"--to", toFlag, &maxt}} {
+		if b.value != "" {
+			t, err := extract.ParseTime(b.value, now)
+			if err != nil {
+				return fmt.Errorf("%s: %w", b.flag, err)
+			}
+			*b.t = t.UnixMilli()
 		}
-		mint = t.UnixMilli()
-	}
-	if toFlag != "" {
-		t, err := parseTime(toFlag, now)
-		if err != nil {
-			return fmt.Errorf("--to: %w", err)
-		}
-		maxt = t.UnixMilli()
 	}
 	if len(want) == 0 && (fromFlag == "" || toFlag == "") {
 		return &exitError{code: 1, msg: fmt.Sprintf("%s holds no samples; give --from and --to to check that the blocks hold none either", name)}
 	}
-	if maxt <= mint {
-		return fmt.Errorf("the compared range %s..%s is empty", extract.FormatTime(mint), extract.FormatTime(maxt))
-	}
-	want = extract.Clip(want, mint, maxt)
-	got, err := blocks.ReadSeries(dir, mint, maxt)
+	c, err := recovery.Compare(dir, want, mint, maxt)
 	if err != nil {
-		return fmt.Errorf("reading the blocks in %s: %w", dir, err)
+		return err
 	}
 	log.Debug("compared", "file", name, "from", extract.FormatTime(mint), "to", extract.FormatTime(maxt))
-	d := extract.Diff(want, got)
 	fmt.Fprintf(stdout, "\ncompared %s with %s over %s..%s\n", dir, name, extract.FormatTime(mint), extract.FormatTime(maxt))
 	fmt.Fprintf(stdout, "series: %d in the file, %d in the blocks; samples: %d equal, %d with another value, %d missing from the blocks, %d not in the file\n",
-		len(want), len(got), d.Equal, d.Differ, d.Missing, d.Extra)
-	if err := extract.Compare(want, got); err != nil {
-		first := d.First
+		len(c.Want), len(c.Got), c.Equal, c.Differ, c.Missing, c.Extra)
+	if c.Err != nil {
+		first := c.First
 		if first == "" {
-			first = err.Error()
+			first = c.Err.Error()
 		}
 		fmt.Fprintf(stdout, "FIRST DIFFERENCE %s\n", first)
-		return &exitError{code: 1, msg: fmt.Sprintf("the blocks in %s differ from %s: %d samples with another value, %d missing, %d not in the file", dir, name, d.Differ, d.Missing, d.Extra)}
+		return &exitError{code: 1, msg: fmt.Sprintf("the blocks in %s differ from %s: %d samples with another value, %d missing, %d not in the file", dir, name, c.Differ, c.Missing, c.Extra)}
 	}
-	fmt.Fprintf(stdout, "OK: the blocks hold exactly the file's %d samples of %d series\n", d.Equal, len(want))
+	fmt.Fprintf(stdout, "OK: the blocks hold exactly the file's %d samples of %d series\n", c.Equal, len(c.Want))
 	return nil
-}
-
-// readExport reads an export file of any format.
-func readExport(cmd *cobra.Command, path string, format importer.Format) ([]extract.Series, string, error) {
-	name, in := path, io.Reader(cmd.InOrStdin())
-	if path == "-" {
-		name = "stdin"
-	} else {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, name, fmt.Errorf("--against: %w", err)
-		}
-		defer f.Close()
-		in = f
-	}
-	m := export.NewMatrix()
-	res, err := importer.Import(cmd.Context(), in, importer.Options{Format: format}, m)
-	if err = withWriterHint(err); err != nil {
-		return nil, name, fmt.Errorf("%s: %w", name, err)
-	}
-	if f := res.Failed(); len(f) > 0 {
-		return nil, name, fmt.Errorf("%s: %w", name, f[0].Err)
-	}
-	return m.Series(), name, nil
-}
-
-func printBlockList(w io.Writer, list []blocks.BlockInfo) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "BLOCK ULID\tMIN TIME\tMAX TIME\tDURATION\tNUM SERIES\tNUM SAMPLES\tNUM CHUNKS\tSIZE")
-	var series, samples, chunks uint64
-	var size int64
-	for _, b := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", b.ULID, extract.FormatTime(b.MinTime), extract.FormatTime(b.MaxTime),
-			time.Duration(b.MaxTime-b.MinTime)*time.Millisecond, b.Series, b.Samples, b.Chunks, formatBytes(b.Size))
-		series, samples, chunks, size = series+b.Series, samples+b.Samples, chunks+b.Chunks, size+b.Size
-	}
-	tw.Flush()
-	fmt.Fprintf(w, "%d blocks, %d series (counted per block), %d samples, %d chunks, %s\n", len(list), series, samples, chunks, formatBytes(size))
 }

@@ -1,0 +1,180 @@
+package report
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/promrecover/promrecover/extract"
+)
+
+// Doc is the end-of-run summary for scripts. Its fields are the schema
+// docs/reference.md documents.
+type Doc struct {
+	Command  string `json:"command"`
+	Status   string `json:"status"`
+	ExitCode int    `json:"exit_code"`
+	Error    string `json:"error,omitempty"`
+	// Datasource and Range are those of recover and export; Input is the
+	// file import read.
+	Datasource *Datasource `json:"datasource,omitempty"`
+	Range      *Range      `json:"range,omitempty"`
+	Input      string      `json:"input,omitempty"`
+	Windows    Windows     `json:"windows"`
+	// NotRecovered lists every whole window and every part of a window
+	// that is missing from the result.
+	NotRecovered []Missing `json:"not_recovered"`
+	Requests     *Requests `json:"requests,omitempty"`
+	Samples      Samples   `json:"samples"`
+	Blocks       []Block   `json:"blocks"`
+	StateFile    string    `json:"state_file,omitempty"`
+	Elapsed      float64   `json:"elapsed_seconds"`
+}
+
+type Datasource struct {
+	UID  string `json:"uid"`
+	Name string `json:"name"`
+}
+
+type Range struct {
+	From   string `json:"from"`
+	To     string `json:"to"`
+	FromMs int64  `json:"from_ms"`
+	ToMs   int64  `json:"to_ms"`
+}
+
+type Windows struct {
+	Total     int `json:"total"`
+	Recovered int `json:"recovered"`
+	Failed    int `json:"failed"`
+	Earlier   int `json:"earlier"` // recovered by an earlier run of the same plan, skipped
+}
+
+type Missing struct {
+	Kind     string `json:"kind"` // "window" or "gap"
+	Selector string `json:"selector,omitempty"`
+	From     string `json:"from"`
+	To       string `json:"to"`
+	FromMs   int64  `json:"from_ms"`
+	ToMs     int64  `json:"to_ms"`
+	Reason   string `json:"reason"`
+	Earlier  bool   `json:"earlier_run,omitempty"`
+}
+
+type Requests struct {
+	Requests  int64 `json:"requests"`
+	Retries   int64 `json:"retries"`
+	Rotations int64 `json:"session_rotations"`
+	WireBytes int64 `json:"wire_bytes"`
+	Bytes     int64 `json:"bytes"`
+}
+
+type Samples struct {
+	Series  int    `json:"series"`
+	Fetched int64  `json:"fetched"`
+	Written uint64 `json:"written"`
+	Covered int64  `json:"only_gaps_skipped,omitempty"`
+}
+
+type Block struct {
+	ULID      string  `json:"ulid"`
+	MinTime   string  `json:"min_time"`
+	MaxTime   string  `json:"max_time"`
+	MinTimeMs int64   `json:"min_time_ms"`
+	MaxTimeMs int64   `json:"max_time_ms"`
+	Duration  float64 `json:"duration_seconds"`
+	Series    uint64  `json:"series"`
+	Samples   uint64  `json:"samples"`
+	Chunks    uint64  `json:"chunks"`
+	Size      int64   `json:"size_bytes"`
+	Dir       string  `json:"dir"`
+}
+
+// End is how a run ended, as the program tells it.
+type End struct {
+	Err         error // nil when the run went well
+	ExitCode    int
+	Interrupted bool // by Ctrl-C or SIGTERM
+}
+
+// Document is the summary of the run command, which ended as end says.
+func (s *Summary) Document(command string, end End, words Wording) Doc {
+	d := Doc{Command: command, Status: s.status(end), ExitCode: end.ExitCode, Input: s.Input, StateFile: s.State,
+		Elapsed: s.Elapsed.Seconds(), NotRecovered: []Missing{}, Blocks: []Block{}}
+	if end.Err != nil {
+		d.Error = words.Error(end.Err)
+	}
+	if s.Origin.UID != "" {
+		d.Datasource = &Datasource{UID: s.Origin.UID, Name: s.Origin.Name}
+	}
+	if s.Plan != nil {
+		d.Range = &Range{From: extract.FormatTime(s.Plan.From), To: extract.FormatTime(s.Plan.To), FromMs: s.Plan.From, ToMs: s.Plan.To}
+		d.Windows.Total = len(s.Plan.Windows)
+	}
+	if st := s.Stats; st != nil {
+		d.Requests = &Requests{Requests: st.Requests, Retries: st.Retries, Rotations: st.Rotations, WireBytes: st.WireBytes, Bytes: st.Bytes}
+	}
+	missing := func(kind string, g extract.Gap, earlier bool) {
+		d.NotRecovered = append(d.NotRecovered, Missing{Kind: kind, Selector: g.Selector, From: extract.FormatTime(g.From), To: extract.FormatTime(g.To),
+			FromMs: g.From, ToMs: g.To, Reason: words.Reason(g.Reason), Earlier: earlier})
+	}
+	d.Windows.Earlier = len(s.Earlier)
+	for _, e := range s.Earlier {
+		for _, g := range e.Gaps {
+			missing("gap", g, true)
+		}
+	}
+	if res := s.Result; res != nil {
+		failed := res.Failed()
+		d.Windows.Failed = len(failed)
+		d.Windows.Recovered = len(res.Windows) - len(failed)
+		if s.Plan == nil {
+			d.Windows.Total = len(res.Windows)
+		}
+		for _, f := range failed {
+			missing("window", extract.Gap{From: f.Window.Start, To: f.Window.End, Reason: words.Error(f.Err)}, false)
+		}
+		for _, g := range res.Gaps() {
+			missing("gap", g, false)
+		}
+		d.Samples.Series = res.DistinctSeries
+		_, d.Samples.Fetched = res.Totals()
+	}
+	if s.Input != "" {
+		d.Samples.Fetched = s.Read
+	}
+	d.Samples.Covered = s.Covered
+	d.Samples.Written, _ = Totals(s.Installed)
+	if s.Exported {
+		d.Samples.Written = uint64(d.Samples.Fetched)
+	}
+	for _, b := range s.Installed {
+		d.Blocks = append(d.Blocks, Block{ULID: b.ULID, MinTime: extract.FormatTime(b.MinTime), MaxTime: extract.FormatTime(b.MaxTime), MinTimeMs: b.MinTime, MaxTimeMs: b.MaxTime,
+			Duration: (time.Duration(b.MaxTime-b.MinTime) * time.Millisecond).Seconds(), Series: b.Series, Samples: b.Samples, Chunks: b.Chunks, Size: b.Size, Dir: b.Dir})
+	}
+	slices.SortFunc(d.Blocks, func(a, b Block) int { return cmp.Compare(a.MinTimeMs, b.MinTimeMs) })
+	return d
+}
+
+// status names the outcome; docs/reference.md documents the values.
+func (s *Summary) status(end End) string {
+	switch {
+	case end.Err == nil:
+		return "ok"
+	case end.Interrupted:
+		return "interrupted"
+	case s.Result == nil:
+		return "error" // before anything was fetched or read
+	case len(s.Result.Failed()) > 0 || len(s.Result.Gaps()) > 0:
+		return "incomplete"
+	}
+	for _, e := range s.Earlier {
+		if len(e.Gaps) > 0 {
+			return "incomplete"
+		}
+	}
+	if _, fetched := s.Result.Totals(); fetched == 0 && s.Read == 0 && len(s.Earlier) == 0 {
+		return "empty"
+	}
+	return "error" // after the fetch: writing the file or the blocks failed
+}

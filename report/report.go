@@ -1,0 +1,148 @@
+// Package report holds the texts a run ends with: the summary a person
+// reads, the document --summary-json gives a script (its schema is in
+// docs/reference.md), the plan, the table of holes and the list of blocks.
+// Each is built from the values the other packages return, so that every
+// command, and every source or sink a later one adds, prints them alike.
+//
+// The texts never name a flag: what the user set is named through a
+// Wording, which the program fills in its own terms.
+package report
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/promrecover/promrecover/blocks"
+	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/relabel"
+	"github.com/promrecover/promrecover/extract/state"
+	"github.com/promrecover/promrecover/grafana"
+	"github.com/promrecover/promrecover/recovery"
+)
+
+// Wording is how the program words the libraries' errors and the
+// parameters the texts refer to.
+type Wording struct {
+	Error  func(error) string  // an error's text as the user reads it
+	Reason func(string) string // likewise for a text that kept no error: a gap's reason
+	// The parameters, as the user gives them: writing only into the
+	// holes of the surviving data, the selectors, the resampling step,
+	// the range's end, the Prometheus's retention and the scrape interval
+	// the estimates assume.
+	OnlyGaps, Match, Step, To, Retention, ScrapeInterval string
+	Rules                                                func(relabel.Rules) string // relabelling rules as the user gave them
+}
+
+// Summary is what a run reports at its end. A run fills it as it goes, so
+// that a run that fails partway still has what it got to.
+type Summary struct {
+	Origin    recovery.Origin
+	Plan      *extract.Plan
+	Input     string // import: the file read
+	Result    *extract.Result
+	Read      int64 // import: samples read, failed windows included
+	Stats     *grafana.Stats
+	Installed []blocks.Block
+	Earlier   []state.Window // installed by earlier runs of the same plan
+	State     string
+	Elapsed   time.Duration
+	Covered   int64 // fetched samples where surviving data has samples, not written
+	Exported  bool  // export: the file was written
+}
+
+// Text writes the summary of a recovery.
+func (s *Summary) Text(w io.Writer, words Wording) {
+	res, st, installed := s.Result, *s.Stats, s.Installed
+	_, fetched := res.Totals()
+	failed := res.Failed()
+	written, repeats := Totals(installed)
+	var earlierSamples uint64
+	for _, e := range s.Earlier {
+		earlierSamples += e.Samples
+	}
+	switch {
+	case len(res.Windows) == 0 && len(s.Earlier) > 0:
+		// "recovered 0 of 0 windows" would read as a failure.
+		fmt.Fprintf(w, "\nnothing left to recover from %s (%s): all %d windows (%d samples) were recovered by an earlier run and skipped (state: %s)\n",
+			s.Origin.Name, s.Origin.UID, len(s.Earlier), earlierSamples, s.State)
+	default:
+		fmt.Fprintf(w, "\nrecovered %d of %d windows from %s (%s) in %s\n", len(res.Windows)-len(failed), len(res.Windows), s.Origin.Name, s.Origin.UID, s.Elapsed.Round(time.Millisecond))
+		if len(s.Earlier) > 0 {
+			fmt.Fprintf(w, "%d more windows (%d samples) were recovered by an earlier run and skipped (state: %s)\n", len(s.Earlier), earlierSamples, s.State)
+		}
+	}
+	fmt.Fprintf(w, "requests %d, retries %d, session rotations %d, %s received on the wire (%s decompressed)\n", st.Requests, st.Retries, st.Rotations, FormatBytes(st.WireBytes), FormatBytes(st.Bytes))
+	fmt.Fprintf(w, "fetched %d samples of %d series; written %d samples in %d blocks\n", fetched, res.DistinctSeries, written, len(installed))
+	if s.Covered > 0 {
+		fmt.Fprintf(w, "%d fetched samples fall where the surviving data has samples and were left out (%s)\n", s.Covered, words.OnlyGaps)
+	}
+	if repeats > 0 {
+		fmt.Fprintf(w, "%d series came again from overlapping selectors in the same window and were written once\n", repeats)
+	}
+	Installed(w, installed)
+	for _, f := range failed {
+		fmt.Fprintf(w, "NOT RECOVERED %s: %s\n", f.Window, WindowReason(f.Err, words))
+	}
+	for _, g := range res.Gaps() {
+		fmt.Fprintf(w, "NOT RECOVERED %s\n", words.Reason(g.String()))
+	}
+	for _, e := range s.Earlier {
+		for _, g := range e.Gaps {
+			fmt.Fprintf(w, "NOT RECOVERED (by an earlier run) %s\n", words.Reason(g.String()))
+		}
+	}
+	for _, r := range res.Windows {
+		if r.Conflicts > 0 {
+			fmt.Fprintf(w, "window %s: %d samples had a second, different value at the same timestamp; the first was kept\n", r.Window, r.Conflicts)
+		}
+	}
+}
+
+// WindowReason is what the line of a failed window says of it. An error
+// that stopped the run is explained, with its fix, once: in the run's
+// error, printed last; the lines of the windows it stopped only name it.
+func WindowReason(err error, words Wording) string {
+	if errors.Is(err, context.Canceled) {
+		// Ctrl-C or SIGTERM, not a fault of the window: the chain of
+		// wrappers would end in a bare "context canceled".
+		return "interrupted before it was done; the same command fetches it"
+	}
+	var abort *extract.AbortError
+	if !errors.As(err, &abort) {
+		return words.Error(err)
+	}
+	var se *grafana.StatusError
+	if errors.As(err, &se) {
+		return se.Error() + " (the run stopped: the fix is in the error at the end)"
+	}
+	return "the run stopped (the cause and its fix are in the error at the end)"
+}
+
+// Totals sums the samples written in installed blocks and the repeated
+// series they skipped.
+func Totals(installed []blocks.Block) (written, repeats uint64) {
+	for _, b := range installed {
+		written += b.Samples
+		repeats += b.Duplicates
+	}
+	return written, repeats
+}
+
+// Installed lists the blocks a run installed, as BlockList does.
+func Installed(w io.Writer, installed []blocks.Block) {
+	if len(installed) == 0 {
+		return
+	}
+	list := make([]blocks.BlockInfo, len(installed))
+	for i, b := range installed {
+		list[i] = blocks.BlockInfo{ULID: b.ULID, MinTime: b.MinTime, MaxTime: b.MaxTime, Series: b.Series, Samples: b.Samples, Chunks: b.Chunks, Size: b.Size}
+	}
+	// Windows finish in whatever order the workers get to them.
+	slices.SortFunc(list, func(a, b blocks.BlockInfo) int { return cmp.Compare(a.MinTime, b.MinTime) })
+	BlockList(w, list)
+}

@@ -1,0 +1,92 @@
+package report
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/promrecover/promrecover/blocks"
+	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/state"
+)
+
+var plain = Wording{Error: func(err error) string { return "user: " + err.Error() }, Reason: strings.ToUpper}
+
+func TestDocumentStatus(t *testing.T) {
+	win := extract.Window{Start: 0, End: 7200000}
+	done := &extract.Result{Windows: []extract.WindowResult{{Window: win, Series: 1, Samples: 10}}}
+	empty := &extract.Result{Windows: []extract.WindowResult{{Window: win}}}
+	failed := &extract.Result{Windows: []extract.WindowResult{{Window: win, Err: errors.New("refused")}}}
+	gap := &extract.Result{Windows: []extract.WindowResult{{Window: win, Samples: 5, Gaps: []extract.Gap{{Selector: "up", To: 60000, Reason: "cut"}}}}}
+	runErr := errors.New("run failed")
+	cases := []struct {
+		name string
+		sum  Summary
+		end  End
+		want string
+	}{
+		{"ok", Summary{Result: done}, End{}, "ok"},
+		{"interrupted", Summary{Result: done}, End{Err: runErr, Interrupted: true}, "interrupted"},
+		{"before anything was fetched", Summary{}, End{Err: runErr}, "error"},
+		{"a failed window", Summary{Result: failed}, End{Err: runErr}, "incomplete"},
+		{"a gap", Summary{Result: gap}, End{Err: runErr}, "incomplete"},
+		{"a gap of an earlier run", Summary{Result: empty, Earlier: []state.Window{{Gaps: []extract.Gap{{Reason: "cut"}}}}}, End{Err: runErr}, "incomplete"},
+		{"nothing matched", Summary{Result: empty}, End{Err: runErr}, "empty"},
+		{"nothing matched, but a file was read", Summary{Result: empty, Read: 3}, End{Err: runErr}, "error"},
+		{"writing failed after the fetch", Summary{Result: done}, End{Err: runErr}, "error"},
+	}
+	for _, c := range cases {
+		if got := c.sum.Document("recover", c.end, plain).Status; got != c.want {
+			t.Errorf("%s: status %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+func TestDocument(t *testing.T) {
+	p, err := extract.NewPlan(time.UnixMilli(0), time.UnixMilli(4*7200000), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := &extract.Result{DistinctSeries: 2, Windows: []extract.WindowResult{
+		{Window: p.Windows[0], Series: 2, Samples: 20, Gaps: []extract.Gap{{Selector: "up", From: 0, To: 60000, Reason: "cut"}}},
+		{Window: p.Windows[1], Err: errors.New("refused")},
+	}}
+	s := Summary{Plan: p, Result: res, State: "s.json", Covered: 4,
+		Installed: []blocks.Block{{ULID: "B", MinTime: 7200000, MaxTime: 14400000, Samples: 7}, {ULID: "A", MinTime: 0, MaxTime: 7200000, Samples: 13}},
+		Earlier:   []state.Window{{Start: 14400000, Gaps: []extract.Gap{{Reason: "old"}}}}}
+	d := s.Document("recover", End{Err: errors.New("2 windows"), ExitCode: 1}, plain)
+	if d.Windows != (Windows{Total: 4, Recovered: 1, Failed: 1, Earlier: 1}) || d.ExitCode != 1 || d.Error != "user: 2 windows" {
+		t.Errorf("windows %+v exit %d error %q", d.Windows, d.ExitCode, d.Error)
+	}
+	// A window's reason is its error reworded, then as any reason.
+	var kinds []string
+	for _, m := range d.NotRecovered {
+		kinds = append(kinds, m.Kind+":"+m.Reason)
+	}
+	if got := strings.Join(kinds, ","); got != "gap:OLD,window:USER: REFUSED,gap:CUT" {
+		t.Errorf("not_recovered %s", got)
+	}
+	if d.Samples != (Samples{Series: 2, Fetched: 20, Written: 20, Covered: 4}) || d.StateFile != "s.json" || d.Range == nil || d.Requests != nil || d.Datasource != nil {
+		t.Errorf("samples %+v state %q range %v requests %v datasource %v", d.Samples, d.StateFile, d.Range, d.Requests, d.Datasource)
+	}
+	if len(d.Blocks) != 2 || d.Blocks[0].ULID != "A" || d.Blocks[0].Duration != 7200 {
+		t.Errorf("blocks %+v, want A first, of 2h", d.Blocks)
+	}
+	s.Exported, s.Installed = true, nil
+	if d := s.Document("export", End{}, plain); d.Samples.Written != 20 || d.Status != "ok" || d.ExitCode != 0 || d.Error != "" {
+		t.Errorf("export: %+v", d)
+	}
+}
+
+func TestFormatBytes(t *testing.T) {
+	cases := []struct {
+		n    int64
+		want string
+	}{{0, "0 B"}, {1023, "1023 B"}, {1024, "1.0 KiB"}, {1536, "1.5 KiB"}, {5 << 20, "5.0 MiB"}, {3 << 30, "3.0 GiB"}}
+	for _, c := range cases {
+		if got := FormatBytes(c.n); got != c.want {
+			t.Errorf("FormatBytes(%d) = %q, want %q", c.n, got, c.want)
+		}
+	}
+}
