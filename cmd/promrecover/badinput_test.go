@@ -6,22 +6,21 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/promrecover/promrecover/internal/faults"
 	"github.com/promrecover/promrecover/internal/fstest"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
 
 // One window of the demo data: a case that should fetch sends one query.
@@ -30,33 +29,10 @@ var (
 	badTo   = dataStart.Add(4 * time.Hour)
 )
 
-// countQueries counts the /api/ds/query requests that reach the server.
-type countQueries struct {
-	next http.Handler
-	n    atomic.Int64
-}
-
-func (c *countQueries) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/api/ds/query" {
-		c.n.Add(1)
-	}
-	c.next.ServeHTTP(w, r)
-}
-
 // replaceAnswer answers every /api/ds/query with body and 200 OK, as a
 // Grafana (or a proxy) that sends frames promrecover cannot read would.
-func replaceAnswer(body string) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path != "/api/ds/query" {
-				next.ServeHTTP(w, r)
-				return
-			}
-			io.Copy(io.Discard, r.Body)
-			w.Header().Set("Content-Type", "application/json")
-			w.Write([]byte(body))
-		})
-	}
+func replaceAnswer(body string) *faults.Rule {
+	return faults.On(faults.Query).Do(faults.Answer(http.StatusOK, body, "Content-Type", "application/json"))
 }
 
 // badFrame is a /api/ds/query answer holding one frame with the given
@@ -105,7 +81,7 @@ func listTree(t *testing.T, root string) []string {
 // it, the flags, and the directories.
 type badEnv struct {
 	cfg   sim.Config
-	wrap  func(http.Handler) http.Handler
+	rules []*faults.Rule    // in front of the server
 	flags map[string]string // flag -> value; "" removes the flag
 	srv   *sim.Server
 	root  string // holds out; listed before and after
@@ -233,15 +209,8 @@ func TestBadInput(t *testing.T) {
 			if tc.before != nil {
 				tc.before(t, e)
 			}
-			e.srv = sim.New(e.cfg)
-			var h http.Handler = e.srv
-			if e.wrap != nil {
-				h = e.wrap(h)
-			}
-			counter := &countQueries{next: h}
-			hs := httptest.NewServer(counter)
-			defer hs.Close()
-			e.flags["--grafana-url"] = hs.URL
+			counter := faults.On(faults.Query)
+			e.flags["--grafana-url"], e.srv = simtest.Start(t, e.cfg, append([]*faults.Rule{counter}, e.rules...)...)
 			e.flags["--out"] = e.out
 			for k, v := range tc.flags {
 				e.flags[k] = v
@@ -292,7 +261,7 @@ func TestBadInput(t *testing.T) {
 			if len(lines) > 1 && !strings.Contains(msg, "1 of 1 windows were not recovered") {
 				t.Errorf("a window failed but the error does not say so: %s", msg)
 			}
-			if got := counter.n.Load(); got != tc.queries {
+			if got := int64(counter.Count()); got != tc.queries {
 				t.Errorf("%d queries reached Grafana, want %d", got, tc.queries)
 			}
 			if !slices.Equal(before, after) {
@@ -315,7 +284,7 @@ func TestBadInput(t *testing.T) {
 // answer makes a case's server answer every query with body.
 func answer(body string) func(t *testing.T, e *badEnv) {
 	return func(t *testing.T, e *badEnv) {
-		e.wrap = replaceAnswer(body)
+		e.rules = append(e.rules, replaceAnswer(body))
 	}
 }
 
@@ -324,11 +293,10 @@ func answer(body string) func(t *testing.T, e *badEnv) {
 // resume state of the mistyped plan would make it demand --restart).
 func TestCorrectedCommandAfterBadInput(t *testing.T) {
 	data := sim.DemoSeries(dataStart, dataEnd, 1)
-	hs := httptest.NewServer(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}))
-	defer hs.Close()
+	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
 	out := t.TempDir()
 	args := func(ds string) []string {
-		return []string{"recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", ds,
+		return []string{"recover", "--grafana-url", url, "--token", testToken, "--datasource", ds,
 			"--from", badFrom.Format(time.RFC3339), "--to", badTo.Format(time.RFC3339), "--out", out}
 	}
 	if _, _, err := runCLI(t, args("grafanacloud-prometheus")...); err == nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
 
 // scraped is a series with a sample every 15s over [from, to).
@@ -24,10 +24,8 @@ func scraped(ls labels.Labels, from, to time.Time) extract.Series {
 
 func relabelServer(t *testing.T, series ...extract.Series) (*sim.Server, string) {
 	t.Helper()
-	srv := sim.New(sim.Config{Series: series, Tokens: []string{testToken}})
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	return srv, hs.URL
+	url, srv := simtest.Start(t, sim.Config{Series: series, Tokens: []string{testToken}})
+	return srv, url
 }
 
 func TestRelabelCollisionFailsTheWindow(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -62,6 +63,7 @@ type Rule struct {
 	thenAt   int
 	then     func()
 	keep     bool
+	stopped  atomic.Bool
 	mu       sync.Mutex
 	arrivals []time.Time
 	bodies   [][]byte
@@ -150,8 +152,12 @@ func (r *Rule) see(req *http.Request, body []byte) int {
 	return len(r.arrivals)
 }
 
+// Stop ends the fault, as when its cause is gone; the rule goes on
+// counting.
+func (r *Rule) Stop() { r.stopped.Store(true) }
+
 func (r *Rule) applies(n int) bool {
-	return r.fault != nil && n > r.after && (!r.capped || n <= r.after+r.first)
+	return r.fault != nil && !r.stopped.Load() && n > r.after && (!r.capped || n <= r.after+r.first)
 }
 
 // Wrap puts rules in front of next. Every rule sees every request; the
