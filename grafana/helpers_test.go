@@ -8,12 +8,12 @@ import (
 	"time"
 
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/gen"
 )
 
 var (
 	simStart = time.Date(2025, 8, 3, 0, 0, 0, 0, time.UTC)
-	simData  = sim.DemoSeries(simStart, simStart.Add(4*time.Hour), 1)
+	simData  = gen.DemoSeries(simStart, simStart.Add(4*time.Hour), 1)
 	promDS   = Datasource{UID: "grafanacloud-prom", Name: "grafanacloud-prom", Type: "prometheus"}
 )
 

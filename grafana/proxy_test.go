@@ -19,6 +19,7 @@ import (
 
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/split"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/internal/simtest"
 	"github.com/promrecover/promrecover/nativehist"
@@ -30,7 +31,7 @@ import (
 // printed as -0 and parsed back as such).
 var pxData = func() []extract.Series {
 	out := slices.Clone(simData)
-	out = append(out, sim.NativeHistogramSeries(simStart, simStart.Add(4*time.Hour), 1)...)
+	out = append(out, gen.NativeHistogramSeries(simStart, simStart.Add(4*time.Hour), 1)...)
 	odd := extract.Series{Labels: labels.FromStrings("__name__", "odd_values", "job", "x")}
 	for i, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), math.SmallestNonzeroFloat64, math.MaxFloat64, 1e-7, 0.1, -2.5e21, math.Copysign(0, -1)} {
 		odd.Samples = append(odd.Samples, extract.Sample{T: simStart.UnixMilli() + int64(i)*15000 + 7, V: v})

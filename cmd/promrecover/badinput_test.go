@@ -19,6 +19,7 @@ import (
 
 	"github.com/promrecover/promrecover/internal/faults"
 	"github.com/promrecover/promrecover/internal/fstest"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/internal/simtest"
 )
@@ -188,7 +189,7 @@ func TestBadInput(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := &badEnv{
-				cfg:  sim.Config{Series: sim.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}, Users: map[string]string{"admin": password}},
+				cfg:  sim.Config{Series: gen.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}, Users: map[string]string{"admin": password}},
 				root: t.TempDir(),
 				flags: map[string]string{
 					"--datasource": "grafanacloud-prom", "--token": testToken,
@@ -292,7 +293,7 @@ func answer(body string) func(t *testing.T, e *badEnv) {
 // installed nothing must not stand in the way of the corrected command (a
 // resume state of the mistyped plan would make it demand --restart).
 func TestCorrectedCommandAfterBadInput(t *testing.T) {
-	data := sim.DemoSeries(dataStart, dataEnd, 1)
+	data := gen.DemoSeries(dataStart, dataEnd, 1)
 	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
 	out := t.TempDir()
 	args := func(ds string) []string {

@@ -13,6 +13,7 @@ import (
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/internal/faults"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/internal/simtest"
 )
@@ -42,7 +43,7 @@ func TestDatasourcesListsPrometheusOnes(t *testing.T) {
 // they print.
 func TestSecretsStayOutOfOutput(t *testing.T) {
 	const password = "pa55-w0rd-secret"
-	url, srv := simtest.Start(t, sim.Config{Series: sim.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}, Users: map[string]string{"admin": password}})
+	url, srv := simtest.Start(t, sim.Config{Series: gen.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}, Users: map[string]string{"admin": password}})
 	session := srv.Login("admin")
 	srv.AgeSessions(11 * time.Minute) // forces a rotation: the new cookie must not show either
 	common := []string{"-v", "--grafana-url", url, "--from", dataStart.Add(time.Hour).Format(time.RFC3339), "--to", dataStart.Add(3 * time.Hour).Format(time.RFC3339)}
@@ -83,7 +84,7 @@ func failWindow(end string) *faults.Rule {
 func TestFailedWindowIsReportedThenResumed(t *testing.T) {
 	from, to := dataStart.Add(2*time.Hour), dataStart.Add(8*time.Hour)
 	bad := dataStart.Add(6 * time.Hour) // the end of the second window
-	data := sim.DemoSeries(dataStart, dataEnd, 1)
+	data := gen.DemoSeries(dataStart, dataEnd, 1)
 	fw := failWindow(strconv.FormatInt(bad.UnixMilli(), 10))
 	url, srv := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}}, fw)
 	out := t.TempDir()
@@ -171,7 +172,7 @@ func blockWindows(t *testing.T, dir string) map[int64]bool {
 
 func TestWarnsAboutHeadAndRetention(t *testing.T) {
 	now := time.Now()
-	url, _ := simtest.Start(t, sim.Config{Series: sim.DemoSeries(now.Add(-10*time.Hour), now, 1), Tokens: []string{testToken}})
+	url, _ := simtest.Start(t, sim.Config{Series: gen.DemoSeries(now.Add(-10*time.Hour), now, 1), Tokens: []string{testToken}})
 	stdout, stderr, err := runCLI(t, "recover", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", "now-9h", "--to", "now-1h", "--match", "up", "--out", t.TempDir(), "--retention", "4h")
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/internal/simtest"
 )
@@ -223,7 +224,7 @@ func TestConfigErrors(t *testing.T) {
 // line must win, or the run fails.
 func TestConfigRecoverBinary(t *testing.T) {
 	bin := buildBinary(t)
-	data := sim.DemoSeries(dataStart, dataEnd, 3)
+	data := gen.DemoSeries(dataStart, dataEnd, 3)
 	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
 	from, to := dataStart.Add(2*time.Hour), dataStart.Add(6*time.Hour)
 	out := t.TempDir()

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/prometheus/model/value"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/matrixtest"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/internal/simtest"
@@ -49,7 +50,7 @@ func runCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
 }
 
 func TestRecoverServedByPrometheus(t *testing.T) {
-	data := sim.DemoSeries(dataStart, dataEnd, 7)
+	data := gen.DemoSeries(dataStart, dataEnd, 7)
 	cases := []struct {
 		name     string
 		v2       bool // the server answers range selectors like Prometheus 2 (both ends included)
@@ -278,7 +279,7 @@ func (p *prometheus) rawMatrix(t *testing.T, from, to time.Time) model.Matrix {
 }
 
 func TestExportJSONReadableByModel(t *testing.T) {
-	data := sim.DemoSeries(dataStart, dataEnd, 3)
+	data := gen.DemoSeries(dataStart, dataEnd, 3)
 	addr, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
 	from, to := dataStart.Add(time.Hour), dataStart.Add(5*time.Hour+10*time.Minute)
 	file := filepath.Join(t.TempDir(), "out.json")

@@ -17,6 +17,7 @@ import (
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/internal/faults"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/internal/simtest"
 )
@@ -51,7 +52,7 @@ var (
 	sessionFrom  = dataStart
 	sessionTo    = dataStart.Add(16 * time.Hour)
 	sessionMatch = []string{`{job="node"}`, `{job="sensors"}`}
-	sessionData  = sim.DemoSeries(sessionFrom, sessionTo, 5)
+	sessionData  = gen.DemoSeries(sessionFrom, sessionTo, 5)
 )
 
 const sessionConcurrency = 4

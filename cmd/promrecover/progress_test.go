@@ -16,6 +16,7 @@ import (
 
 	"github.com/creack/pty"
 
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/internal/simtest"
 )
@@ -128,7 +129,7 @@ func startInTerminal(t *testing.T, cmd *exec.Cmd) *ptyOutput {
 // screen, so the bars are redrawn at least once whatever the machine's speed.
 func TestProgressInTerminal(t *testing.T) {
 	bin := buildBinary(t)
-	data := sim.DemoSeries(dataStart, dataEnd, 3)
+	data := gen.DemoSeries(dataStart, dataEnd, 3)
 	cases := []struct {
 		name  string
 		flags []string
@@ -211,7 +212,7 @@ func TestProgressInTerminal(t *testing.T) {
 // codes.
 func TestProgressPiped(t *testing.T) {
 	bin := buildBinary(t)
-	url, _ := simtest.Start(t, sim.Config{Series: sim.DemoSeries(dataStart, dataEnd, 4), Tokens: []string{testToken}})
+	url, _ := simtest.Start(t, sim.Config{Series: gen.DemoSeries(dataStart, dataEnd, 4), Tokens: []string{testToken}})
 	dir := t.TempDir()
 	exported := filepath.Join(dir, "up.json")
 	imported := filepath.Join(dir, "import")

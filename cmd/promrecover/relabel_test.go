@@ -9,17 +9,15 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/gen"
+	"github.com/promrecover/promrecover/internal/seriestest"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/internal/simtest"
 )
 
 // scraped is a series with a sample every 15s over [from, to).
 func scraped(ls labels.Labels, from, to time.Time) extract.Series {
-	s := extract.Series{Labels: ls}
-	for t := from.UnixMilli(); t < to.UnixMilli(); t += 15000 {
-		s.Samples = append(s.Samples, extract.Sample{T: t, V: float64(t%997) + 1})
-	}
-	return s
+	return seriestest.Scraped(ls, from, to, func(t int64) float64 { return float64(t%997) + 1 })
 }
 
 func relabelServer(t *testing.T, series ...extract.Series) (*sim.Server, string) {
@@ -73,7 +71,7 @@ func withLabels(s extract.Series, set ...string) extract.Series {
 func TestRelabelServedByPrometheus(t *testing.T) {
 	from, to := dataStart.Add(time.Hour), dataStart.Add(4*time.Hour) // two windows, the first partial
 	var source []extract.Series
-	for _, s := range sim.DemoSeries(dataStart, to, 11) {
+	for _, s := range gen.DemoSeries(dataStart, to, 11) {
 		set := []string{"cluster", "eu-1"}
 		if s.Labels.Get("job") == "node" {
 			set = append(set, "env", "cloud") // a label the rules overwrite or drop
@@ -82,7 +80,7 @@ func TestRelabelServedByPrometheus(t *testing.T) {
 	}
 	// Another cluster's series, which would merge with eu-1's without their
 	// cluster label: the selector keeps them out.
-	for _, s := range sim.DemoSeries(dataStart, to, 12) {
+	for _, s := range gen.DemoSeries(dataStart, to, 12) {
 		source = append(source, withLabels(s, "cluster", "eu-2"))
 	}
 

@@ -13,6 +13,7 @@ import (
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/internal/faults"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/internal/simtest"
 )
@@ -67,7 +68,7 @@ func waitBlocks(t *testing.T, dir string, n int, exited <-chan struct{}) {
 // missing, no window written twice, nothing half-written left behind.
 func TestInterruptedRunResumesExactly(t *testing.T) {
 	bin := buildBinary(t)
-	data := sim.DemoSeries(dataStart, dataEnd.Add(14*time.Hour), 5)
+	data := gen.DemoSeries(dataStart, dataEnd.Add(14*time.Hour), 5)
 	from, to := dataStart, dataStart.Add(24*time.Hour) // 12 windows
 	args := func(url, out string) []string {
 		return []string{"recover", "--grafana-url", url, "--datasource", "grafanacloud-prom", "--concurrency", "2",
@@ -166,7 +167,7 @@ func TestInterruptedRunResumesExactly(t *testing.T) {
 // TestResumeRefetchesABlockThatNeverLanded covers a crash between recording
 // a window and renaming its block into place, and a changed plan.
 func TestResumeRefetchesABlockThatNeverLanded(t *testing.T) {
-	data := sim.DemoSeries(dataStart, dataEnd, 2)
+	data := gen.DemoSeries(dataStart, dataEnd, 2)
 	url, srv := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
 	from, to := dataStart, dataStart.Add(6*time.Hour)
 	out := t.TempDir()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/internal/simtest"
 )
@@ -28,7 +29,7 @@ var (
 )
 
 func TestRoundTripExportImportEqualsRecover(t *testing.T) {
-	data := sim.DemoSeries(dataStart, dataEnd, 3)
+	data := gen.DemoSeries(dataStart, dataEnd, 3)
 	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
 	conn := []string{"--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", rtFrom.Format(time.RFC3339), "--to", rtTo.Format(time.RFC3339)}
@@ -189,7 +190,7 @@ func asExit(err error, ex **exitError) bool {
 }
 
 func TestVerifyReportsOverlaps(t *testing.T) {
-	data := sim.DemoSeries(dataStart, dataEnd, 1)
+	data := gen.DemoSeries(dataStart, dataEnd, 1)
 	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
 	file := filepath.Join(t.TempDir(), "lost.jsonl")
 	if _, stderr, err := runCLI(t, "export", "--format", "jsonl", "--output", file, "--grafana-url", url, "--token", testToken,

@@ -15,6 +15,7 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/internal/simtest"
 )
@@ -24,7 +25,7 @@ import (
 // is split into queries that pass and installed exactly, the one series is
 // named with its time range, the run fails, and a rerun still says so.
 func TestRecoverSplitsAndNamesWhatItCannotGet(t *testing.T) {
-	data := sim.DemoSeries(dataStart, dataEnd, 4)
+	data := gen.DemoSeries(dataStart, dataEnd, 4)
 	// The demo's series of one instance of one metric: what cannot be had.
 	var lost labels.Labels
 	for _, s := range data {
@@ -105,7 +106,7 @@ func matchesSeries(t *testing.T, expr string, ls labels.Labels) bool {
 // query, selectors sized by discovery never meet a too-big answer, and the
 // data is exact, in the blocks and as the real Prometheus serves it.
 func TestRecoverShardsBeforeFetching(t *testing.T) {
-	data := sim.DemoSeries(dataStart, dataEnd, 8)
+	data := gen.DemoSeries(dataStart, dataEnd, 8)
 	url, srv := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}, MaxSeriesPerQuery: 60})
 	from, to := dataStart.Add(2*time.Hour), dataStart.Add(6*time.Hour)
 	out := t.TempDir()
@@ -134,7 +135,7 @@ func TestRecoverShardsBeforeFetching(t *testing.T) {
 // serves them.
 func TestRecoverShardsByCountQueries(t *testing.T) {
 	const limit = 20
-	data := sim.DemoSeries(dataStart, dataEnd, 8)
+	data := gen.DemoSeries(dataStart, dataEnd, 8)
 	var mu sync.Mutex
 	most := 0 // the most series a data query selected
 	url, srv := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/internal/simtest"
 	"github.com/promrecover/promrecover/nativehist"
@@ -24,7 +25,7 @@ import (
 // viaData is the demo's float series and the native histogram series over
 // the end-to-end range.
 func viaData(seed int64) []extract.Series {
-	return append(sim.DemoSeries(dataStart, dataEnd, seed), sim.NativeHistogramSeries(dataStart, dataEnd, seed)...)
+	return append(gen.DemoSeries(dataStart, dataEnd, seed), gen.NativeHistogramSeries(dataStart, dataEnd, seed)...)
 }
 
 // TestRecoverViaProxyServedByPrometheus: recover --via proxy of floats and

@@ -17,7 +17,6 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/promrecover/promrecover/extract"
@@ -82,29 +81,6 @@ func checkResult(t *testing.T, got, want result) {
 	checkSeries(t, got.Series, want.Series)
 }
 
-// promMatrix reads a Prometheus query_range answer.
-func promMatrix(t *testing.T, path string) []extract.Series {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body struct {
-		Status string
-		Data   struct {
-			ResultType string
-			Result     model.Matrix
-		}
-	}
-	if err := json.Unmarshal(b, &body); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if body.Status != "success" || body.Data.ResultType != "matrix" {
-		t.Fatalf("%s: status %q, resultType %q", path, body.Status, body.Data.ResultType)
-	}
-	return matrixtest.Floats(body.Data.Result)
-}
-
 func TestDecodeGolden(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(decGoldenDir, "*.frames.json"))
 	if err != nil || len(files) == 0 {
@@ -151,7 +127,7 @@ func TestDecodeGolden(t *testing.T) {
 			promPath := filepath.Join(decGoldenDir, name+".prometheus.json")
 			_, statErr := os.Stat(promPath)
 			if statErr == nil {
-				checkSeries(t, r.Series, promMatrix(t, promPath))
+				checkSeries(t, r.Series, matrixtest.Floats(matrixtest.ReadFile(t, promPath)))
 			}
 			if check, ok := checks[name]; ok {
 				check(t, r)
