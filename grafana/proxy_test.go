@@ -489,16 +489,3 @@ func TestProxyLookups(t *testing.T) {
 		}
 	}
 }
-
-// readCounter counts the bytes read (decode_stream_test's memUse reports
-// them).
-type readCounter struct {
-	r io.Reader
-	n int64
-}
-
-func (c *readCounter) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
