@@ -7,12 +7,12 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/promrecover/promrecover/bench/omgen"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/gen"
 )
 
 // BenchmarkSinkWrite measures the block writer on the import benchmark's
-// data (bench/omgen's default: 2,000 series x 960 samples scraped every 15s
+// data (gen.DefaultBench: 2,000 series x 960 samples scraped every 15s
 // with jitter, 1.92M samples over three 2h windows): every series' part of
 // each window is added, then every window is flushed, verified by reading
 // it back, and installed. series_per_add is how many series one Add
@@ -21,7 +21,7 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkSinkWrite -benchtime 5x ./blocks/
 func BenchmarkSinkWrite(b *testing.B) {
-	windows, parts, total := windowParts(omgen.Series(omgen.Default))
+	windows, parts, total := windowParts(gen.BenchSeries(gen.DefaultBench))
 	for _, perAdd := range []int{1, 64} {
 		b.Run(fmt.Sprintf("series_per_add=%d", perAdd), func(b *testing.B) {
 			runSinkBench(b, windows, parts, perAdd)

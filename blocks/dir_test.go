@@ -14,6 +14,7 @@ import (
 
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/internal/fstest"
+	"github.com/promrecover/promrecover/internal/seriestest"
 )
 
 func TestNewSinkRefuses(t *testing.T) {
@@ -141,7 +142,7 @@ func TestNewSinkAccepts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n := names(got); !slices.Equal(n, tc.wantSeries) {
+			if n := seriestest.Names(got); !slices.Equal(n, tc.wantSeries) {
 				t.Errorf("ReadSeries found %v, want %v", n, tc.wantSeries)
 			}
 		})

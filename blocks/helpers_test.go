@@ -3,7 +3,6 @@ package blocks
 import (
 	"fmt"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -45,37 +44,6 @@ func newTestSink(t *testing.T, dir string) *Sink {
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s
-}
-
-// sameSeries compares two series lists bit for bit (NaN payloads included).
-func sameSeries(t *testing.T, got, want []extract.Series) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("got %d series, want %d:\ngot  %v\nwant %v", len(got), len(want), names(got), names(want))
-	}
-	for i := range want {
-		g, w := got[i], want[i]
-		if !labels.Equal(g.Labels, w.Labels) {
-			t.Fatalf("series %d: got %s, want %s", i, g.Labels, w.Labels)
-		}
-		if len(g.Samples) != len(w.Samples) {
-			t.Fatalf("series %s: got %d samples, want %d", w.Labels, len(g.Samples), len(w.Samples))
-		}
-		for j := range w.Samples {
-			gs, ws := g.Samples[j], w.Samples[j]
-			if gs.T != ws.T || math.Float64bits(gs.V) != math.Float64bits(ws.V) {
-				t.Fatalf("series %s sample %d: got (%d, %x), want (%d, %x)", w.Labels, j, gs.T, math.Float64bits(gs.V), ws.T, math.Float64bits(ws.V))
-			}
-		}
-	}
-}
-
-func names(ss []extract.Series) []string {
-	var out []string
-	for _, s := range ss {
-		out = append(out, s.Labels.String())
-	}
-	return out
 }
 
 func sortSeries(ss []extract.Series) []extract.Series {

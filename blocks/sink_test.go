@@ -16,14 +16,15 @@ import (
 	"github.com/prometheus/prometheus/tsdb"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/seriestest"
 )
 
-func TestRoundTrip(t *testing.T) {
-	ctx := context.Background()
-	w0, w1 := win(0), win(1)
+// roundTripUnits are TestRoundTrip's units: two a window, as two selectors
+// would deliver them, with special values, a series with more than
+// commitEvery samples, an empty one, and one a stale marker ends.
+func roundTripUnits(w0, w1 extract.Window) map[extract.Window][][]extract.Series {
 	specials := []float64{math.NaN(), math.Inf(1), math.Inf(-1), math.Float64frombits(value.StaleNaN), math.Copysign(0, -1), 0, -1.5e300, 4.9e-324}
-	// Two units per window, as two selectors would deliver them.
-	units := map[extract.Window][][]extract.Series{
+	return map[extract.Window][][]extract.Series{
 		w0: {
 			{
 				series([]string{"__name__", "up", "job", "node"}, regular(w0.Start, 15_000, 480, func(i int) float64 { return float64(i % 2) })...),
@@ -57,6 +58,39 @@ func TestRoundTrip(t *testing.T) {
 			},
 		},
 	}
+}
+
+// checkBlocks checks that the sink's blocks are want, each whole on disk
+// under dir.
+func checkBlocks(t *testing.T, dir string, got, want []Block) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("Blocks() = %+v, want %d blocks", got, len(want))
+	}
+	for i, b := range got {
+		w := want[i]
+		if !isULID(b.ULID) || b.Dir != filepath.Join(dir, b.ULID) {
+			t.Errorf("block %d: ULID %q dir %q", i, b.ULID, b.Dir)
+		}
+		if size, err := dirSize(b.Dir); err != nil || b.Size != size || b.Chunks == 0 {
+			t.Errorf("block %d: size %d chunks %d, want the %d bytes on disk (%v) and some chunks", i, b.Size, b.Chunks, size, err)
+		}
+		w.ULID, w.Dir, w.Chunks, w.Size = b.ULID, b.Dir, b.Chunks, b.Size
+		if !reflect.DeepEqual(b, w) {
+			t.Errorf("block %d = %+v, want %+v", i, b, w)
+		}
+		for _, f := range []string{"meta.json", "index", "chunks/000001", "tombstones"} {
+			if _, err := os.Stat(filepath.Join(b.Dir, f)); err != nil {
+				t.Errorf("block %s: %v", b.ULID, err)
+			}
+		}
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	w0, w1 := win(0), win(1)
+	units := roundTripUnits(w0, w1)
 
 	dir := t.TempDir()
 	s := newTestSink(t, dir)
@@ -80,27 +114,7 @@ func TestRoundTrip(t *testing.T) {
 		{Window: w0, MinTime: w0.Start, MaxTime: w0.End, Series: 4, Samples: 480 + 8 + 7_100 + 1},
 		{Window: w1, MinTime: w1.Start, MaxTime: w1.Start + (479 * 15_000) + 1, Series: 2, Samples: 480 + 2},
 	}
-	if len(got) != len(want) {
-		t.Fatalf("Blocks() = %+v, want %d blocks", got, len(want))
-	}
-	for i, b := range got {
-		w := want[i]
-		if !isULID(b.ULID) || b.Dir != filepath.Join(dir, b.ULID) {
-			t.Errorf("block %d: ULID %q dir %q", i, b.ULID, b.Dir)
-		}
-		if size, err := dirSize(b.Dir); err != nil || b.Size != size || b.Chunks == 0 {
-			t.Errorf("block %d: size %d chunks %d, want the %d bytes on disk (%v) and some chunks", i, b.Size, b.Chunks, size, err)
-		}
-		w.ULID, w.Dir, w.Chunks, w.Size = b.ULID, b.Dir, b.Chunks, b.Size
-		if !reflect.DeepEqual(b, w) {
-			t.Errorf("block %d = %+v, want %+v", i, b, w)
-		}
-		for _, f := range []string{"meta.json", "index", "chunks/000001", "tombstones"} {
-			if _, err := os.Stat(filepath.Join(b.Dir, f)); err != nil {
-				t.Errorf("block %s: %v", b.ULID, err)
-			}
-		}
-	}
+	checkBlocks(t, dir, got, want)
 
 	// What went in, with the empty label dropped as Prometheus drops it.
 	var all []extract.Series
@@ -126,14 +140,14 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameSeries(t, read, merged)
+	seriestest.SameInOrder(t, merged, read)
 
 	// Only w1, through its bounds.
 	read, err = ReadSeries(dir, w1.Start, w1.End)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameSeries(t, read, sortSeries(slices.Concat(units[w1]...)))
+	seriestest.SameInOrder(t, sortSeries(slices.Concat(units[w1]...)), read)
 
 	// Prometheus's own read-only opener agrees on what the blocks hold.
 	db, err := tsdb.OpenDBReadOnly(dir, t.TempDir(), nil)

@@ -1,13 +1,10 @@
 package grafana
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -19,31 +16,25 @@ import (
 
 	"github.com/promrecover/promrecover/export"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/faults"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
 
-// queryLog records the refIds of every /api/ds/query request.
-type queryLog struct {
-	next http.Handler
-	mu   sync.Mutex
-	reqs []string // the refIds and exprs of one request, one a line
-}
-
-func (q *queryLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/api/ds/query" {
-		raw, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(raw))
+// queryExprs lists the refIds and exprs of each /api/ds/query body, one
+// request a string, one query a line.
+func queryExprs(bodies [][]byte) []string {
+	var reqs []string
+	for _, raw := range bodies {
 		var body queryRequest
 		_ = json.Unmarshal(raw, &body)
 		var exprs []string
 		for _, x := range body.Queries {
 			exprs = append(exprs, x.RefID+":"+x.Expr)
 		}
-		q.mu.Lock()
-		q.reqs = append(q.reqs, strings.Join(exprs, " \n "))
-		q.mu.Unlock()
+		reqs = append(reqs, strings.Join(exprs, " \n "))
 	}
-	q.next.ServeHTTP(w, r)
+	return reqs
 }
 
 // failFirst answers the first Prometheus query whose expression contains
@@ -94,10 +85,9 @@ func TestBatchOneRequestAWindow(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ql := &queryLog{next: sim.New(sim.Config{Series: simData, Tokens: []string{token}, Intercept: tc.intercept})}
-			hs := httptest.NewServer(ql)
-			defer hs.Close()
-			c := newTestClient(t, hs.URL, Auth{Token: token})
+			ql := faults.On(faults.Query).Keep()
+			url, _ := simtest.Start(t, sim.Config{Series: simData, Tokens: []string{token}, Intercept: tc.intercept}, ql)
+			c := newTestClient(t, url, Auth{Token: token})
 			src := &Source{Client: c, Datasource: promDS}
 			p, err := extract.NewPlan(simStart, simStart.Add(4*time.Hour), 0, sels)
 			if err != nil {
@@ -108,15 +98,16 @@ func TestBatchOneRequestAWindow(t *testing.T) {
 			if err != nil || len(res.Failed()) > 0 {
 				t.Fatalf("run: %v %v", err, res.Failed())
 			}
-			if len(ql.reqs) < tc.requests || (tc.intercept == nil && len(ql.reqs) != tc.requests) {
-				t.Fatalf("%d requests, want %d:\n%s", len(ql.reqs), tc.requests, strings.Join(ql.reqs, "\n"))
+			reqs := queryExprs(ql.Bodies())
+			if len(reqs) < tc.requests || (tc.intercept == nil && len(reqs) != tc.requests) {
+				t.Fatalf("%d requests, want %d:\n%s", len(reqs), tc.requests, strings.Join(reqs, "\n"))
 			}
-			for _, r := range ql.reqs[:2] {
+			for _, r := range reqs[:2] {
 				if strings.Count(r, " \n ") != 2 {
 					t.Errorf("a window's request does not carry the 3 selectors: %s", r)
 				}
 			}
-			for _, r := range ql.reqs[2:] {
+			for _, r := range reqs[2:] {
 				if strings.Contains(r, " \n ") {
 					t.Errorf("a failed refId was asked again together with others: %s", r)
 				}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,55 +12,40 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/faults"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
 
 func TestFetchRetries(t *testing.T) {
 	cases := []struct {
 		name    string
 		n       int
-		fail    func(w http.ResponseWriter, r *http.Request)
+		fail    faults.Fault
 		retries int64
 		minGap  time.Duration // the wait the server asked for
 		errPart string
 	}{
-		{name: "429 with Retry-After", n: 2, retries: 2, minGap: time.Second, fail: func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Retry-After", "1")
-			http.Error(w, `{"message":"too many requests"}`, http.StatusTooManyRequests)
-		}},
-		{name: "429 without Retry-After", n: 1, retries: 1, fail: func(w http.ResponseWriter, _ *http.Request) {
-			http.Error(w, `{"message":"too many requests"}`, http.StatusTooManyRequests)
-		}},
-		{name: "HTTP 500", n: 2, retries: 2, fail: statusFault(http.StatusInternalServerError)},
-		{name: "HTTP 502", n: 2, retries: 2, fail: statusFault(http.StatusBadGateway)},
-		{name: "HTTP 503", n: 2, retries: 2, fail: statusFault(http.StatusServiceUnavailable)},
-		{name: "HTTP 504", n: 2, retries: 2, fail: statusFault(http.StatusGatewayTimeout)},
-		{name: "connection dropped", n: 2, retries: 2, fail: func(w http.ResponseWriter, _ *http.Request) {
-			conn, _, _ := w.(http.Hijacker).Hijack()
-			conn.Close()
-		}},
-		{name: "body cut short", n: 1, retries: 1, fail: func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Length", "1000")
-			w.Write([]byte(`{"results":{"A":{"status":200,"frames":[{"schema":`))
-		}},
-		{name: "a refId failed downstream with 503", n: 1, retries: 1, fail: func(w http.ResponseWriter, _ *http.Request) {
-			w.WriteHeader(http.StatusBadRequest)
-			w.Write([]byte(`{"results":{"A":{"error":"unexpected response with status code 503: unavailable","errorSource":"downstream","status":500}}}`))
-		}},
-		{name: "retries run out", n: 100, retries: 4, errPart: "HTTP 500", fail: func(w http.ResponseWriter, _ *http.Request) {
-			http.Error(w, "boom", http.StatusInternalServerError)
-		}},
-		{name: "a query that cannot pass is not retried", n: 100, retries: 0, errPart: "too big", fail: func(w http.ResponseWriter, _ *http.Request) {
-			w.WriteHeader(http.StatusBadRequest)
-			w.Write([]byte(`{"results":{"A":{"error":"execution: (err-mimir-max-series-per-query)","errorSource":"downstream","status":422}}}`))
-		}},
+		{name: "429 with Retry-After", n: 2, retries: 2, minGap: time.Second,
+			fail: faults.Error(http.StatusTooManyRequests, `{"message":"too many requests"}`, "Retry-After", "1")},
+		{name: "429 without Retry-After", n: 1, retries: 1, fail: faults.Error(http.StatusTooManyRequests, `{"message":"too many requests"}`)},
+		{name: "HTTP 500", n: 2, retries: 2, fail: faults.Status(http.StatusInternalServerError)},
+		{name: "HTTP 502", n: 2, retries: 2, fail: faults.Status(http.StatusBadGateway)},
+		{name: "HTTP 503", n: 2, retries: 2, fail: faults.Status(http.StatusServiceUnavailable)},
+		{name: "HTTP 504", n: 2, retries: 2, fail: faults.Status(http.StatusGatewayTimeout)},
+		{name: "connection dropped", n: 2, retries: 2, fail: faults.Close},
+		{name: "body cut short", n: 1, retries: 1, fail: faults.Answer(http.StatusOK, `{"results":{"A":{"status":200,"frames":[{"schema":`, "Content-Length", "1000")},
+		{name: "a refId failed downstream with 503", n: 1, retries: 1,
+			fail: faults.Answer(http.StatusBadRequest, `{"results":{"A":{"error":"unexpected response with status code 503: unavailable","errorSource":"downstream","status":500}}}`)},
+		{name: "retries run out", n: 100, retries: 4, errPart: "HTTP 500", fail: faults.Error(http.StatusInternalServerError, "boom")},
+		{name: "a query that cannot pass is not retried", n: 100, retries: 0, errPart: "too big",
+			fail: faults.Answer(http.StatusBadRequest, `{"results":{"A":{"error":"execution: (err-mimir-max-series-per-query)","errorSource":"downstream","status":422}}}`)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := &faults{next: sim.New(sim.Config{Series: simData, Tokens: []string{token}}), n: tc.n, fail: tc.fail}
-			hs := httptest.NewServer(f)
-			defer hs.Close()
-			c := newTestClient(t, hs.URL, Auth{Token: token})
+			q := faults.On(faults.Query).First(tc.n).Do(tc.fail)
+			url, _ := simtest.Start(t, sim.Config{Series: simData, Tokens: []string{token}}, q)
+			c := newTestClient(t, url, Auth{Token: token})
 			series, err := (&Source{Client: c, Datasource: promDS}).Fetch(context.Background(), unit())
 			if tc.errPart != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.errPart) {
@@ -77,12 +61,13 @@ func TestFetchRetries(t *testing.T) {
 			}
 			// A query that cannot pass may be split into smaller ones, so
 			// only the others have a fixed number of requests.
-			if got := f.requests(); (tc.errPart == "" || tc.retries > 0) && int64(got) != tc.retries+1 {
+			if got := q.Count(); (tc.errPart == "" || tc.retries > 0) && int64(got) != tc.retries+1 {
 				t.Errorf("%d queries reached the server, want %d", got, tc.retries+1)
 			}
 			if tc.minGap > 0 {
-				for i := 1; i < len(f.arrivals); i++ {
-					if gap := f.arrivals[i].Sub(f.arrivals[i-1]); gap < tc.minGap {
+				arrivals := q.Arrivals()
+				for i := 1; i < len(arrivals); i++ {
+					if gap := arrivals[i].Sub(arrivals[i-1]); gap < tc.minGap {
 						t.Errorf("retry %d came %s after the previous request; the server asked for %s", i, gap, tc.minGap)
 					}
 				}
@@ -92,11 +77,9 @@ func TestFetchRetries(t *testing.T) {
 }
 
 func TestSessionRotationWithManyWorkers(t *testing.T) {
-	srv := sim.New(sim.Config{Series: simData})
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
+	url, srv := simtest.Start(t, sim.Config{Series: simData})
 	session := srv.Login("admin")
-	c := newTestClient(t, hs.URL, Auth{Session: session})
+	c := newTestClient(t, url, Auth{Session: session})
 	src := &Source{Client: c, Datasource: promDS}
 	srv.AgeSessions(11 * time.Minute)
 
@@ -123,9 +106,7 @@ func TestSessionRotationWithManyWorkers(t *testing.T) {
 }
 
 func TestRefusedCredentials(t *testing.T) {
-	srv := sim.New(sim.Config{Series: simData, Tokens: []string{token}, Users: map[string]string{"admin": password}})
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
+	url, srv := simtest.Start(t, sim.Config{Series: simData, Tokens: []string{token}, Users: map[string]string{"admin": password}})
 	revoked := srv.Login("admin")
 	srv.RevokeSessions()
 	cases := []struct {
@@ -140,7 +121,7 @@ func TestRefusedCredentials(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := newTestClient(t, hs.URL, tc.auth)
+			c := newTestClient(t, url, tc.auth)
 			_, err := (&Source{Client: c, Datasource: promDS}).Fetch(context.Background(), unit())
 			var abort *extract.AbortError
 			if err == nil || !strings.Contains(err.Error(), tc.errPart) || !errors.As(err, &abort) {
@@ -159,13 +140,11 @@ func TestRefusedCredentials(t *testing.T) {
 }
 
 func TestResolveDatasource(t *testing.T) {
-	srv := sim.New(sim.Config{Tokens: []string{token}, Datasources: []sim.Datasource{
+	url, _ := simtest.Start(t, sim.Config{Tokens: []string{token}, Datasources: []sim.Datasource{
 		{ID: 1, UID: "grafanacloud-prom", Name: "grafanacloud-example-prom", Type: "prometheus"},
 		{ID: 2, UID: "logs", Name: "grafanacloud-example-logs", Type: "loki"},
 	}})
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	c := newTestClient(t, hs.URL, Auth{Token: token})
+	c := newTestClient(t, url, Auth{Token: token})
 	cases := []struct {
 		ref, uid, errPart string
 	}{

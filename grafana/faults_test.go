@@ -11,12 +11,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -24,88 +21,39 @@ import (
 
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/grafana/frames"
+	"github.com/promrecover/promrecover/internal/faults"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
-
-// resetMidBody lets the server answer, sends the status line, the headers
-// and half of the body, then resets the TCP connection (SO_LINGER 0 makes
-// Close send RST instead of FIN), as a crashing proxy or a load balancer
-// dropping a backend does.
-func resetMidBody(next http.Handler) func(http.ResponseWriter, *http.Request) {
-	return func(w http.ResponseWriter, r *http.Request) {
-		rec := httptest.NewRecorder()
-		next.ServeHTTP(rec, r)
-		body := rec.Body.Bytes()
-		conn, buf, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			panic(err) // the test server always allows it
-		}
-		fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n",
-			rec.Code, http.StatusText(rec.Code), len(body))
-		if enc := rec.Header().Get("Content-Encoding"); enc != "" {
-			fmt.Fprintf(buf, "Content-Encoding: %s\r\n", enc)
-		}
-		buf.WriteString("\r\n")
-		buf.Write(body[:len(body)/2])
-		buf.Flush()
-		conn.(*net.TCPConn).SetLinger(0)
-		conn.Close()
-	}
-}
 
 func TestFetchConnectionResetMidBody(t *testing.T) {
 	t.Run("then answered", func(t *testing.T) {
-		srv := sim.New(sim.Config{Series: simData, Tokens: []string{token}})
-		f := &faults{next: srv, n: 2, fail: resetMidBody(srv)}
-		hs := httptest.NewServer(f)
-		defer hs.Close()
-		c := newTestClient(t, hs.URL, Auth{Token: token})
+		f := faults.On(faults.Query).First(2).Do(faults.ResetMidBody)
+		url, _ := simtest.Start(t, sim.Config{Series: simData, Tokens: []string{token}}, f)
+		c := newTestClient(t, url, Auth{Token: token})
 		series, err := (&Source{Client: c, Datasource: promDS}).Fetch(context.Background(), unit())
 		if err != nil {
 			t.Fatalf("Fetch: %v", err)
 		}
 		checkUnit(t, series)
-		if st := c.Stats(); st.Retries != 2 || f.requests() != 3 {
-			t.Fatalf("retries = %d, queries = %d; want 2 retries and 3 queries", st.Retries, f.requests())
+		if st := c.Stats(); st.Retries != 2 || f.Count() != 3 {
+			t.Fatalf("retries = %d, queries = %d; want 2 retries and 3 queries", st.Retries, f.Count())
 		}
 	})
 	t.Run("every time", func(t *testing.T) {
-		srv := sim.New(sim.Config{Series: simData, Tokens: []string{token}})
-		f := &faults{next: srv, n: 1 << 30, fail: resetMidBody(srv)}
-		hs := httptest.NewServer(f)
-		defer hs.Close()
-		c := newTestClient(t, hs.URL, Auth{Token: token})
+		f := faults.On(faults.Query).Do(faults.ResetMidBody)
+		url, _ := simtest.Start(t, sim.Config{Series: simData, Tokens: []string{token}}, f)
+		c := newTestClient(t, url, Auth{Token: token})
 		series, err := (&Source{Client: c, Datasource: promDS}).Fetch(context.Background(), unit())
 		// The half body read before the reset is not mistaken for an
 		// answer: the error says the connection broke while reading.
 		if err == nil || !strings.Contains(err.Error(), "reading the answer") || !strings.Contains(err.Error(), "connection reset by peer") {
 			t.Fatalf("Fetch = %d series, %v; want an error saying the connection was reset while reading the answer", len(series), err)
 		}
-		if st := c.Stats(); st.Retries != 4 || f.requests() != 5 || st.Bytes == 0 {
-			t.Fatalf("retries = %d, queries = %d, bytes = %d; want the 4 retries allowed, 5 queries and part of a body received", st.Retries, f.requests(), st.Bytes)
+		if st := c.Stats(); st.Retries != 4 || f.Count() != 5 || st.Bytes == 0 {
+			t.Fatalf("retries = %d, queries = %d, bytes = %d; want the 4 retries allowed, 5 queries and part of a body received", st.Retries, f.Count(), st.Bytes)
 		}
 	})
-}
-
-// stall is an answer slower than the client's timeout: nothing at all, or
-// the headers and the start of the body. It waits until the client gives up
-// and closes the connection, or a minute at most, so it always ends.
-func stall(startBody bool) func(http.ResponseWriter, *http.Request) {
-	return func(w http.ResponseWriter, r *http.Request) {
-		// With the request read, the server watches the connection and
-		// cancels r.Context() when the client closes it.
-		io.Copy(io.Discard, r.Body)
-		if startBody {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusOK)
-			w.Write([]byte(`{"results":{"A":{"status":200,"frames":[`))
-			w.(http.Flusher).Flush()
-		}
-		select {
-		case <-r.Context().Done():
-		case <-time.After(time.Minute):
-		}
-	}
 }
 
 func TestFetchSlowerThanTimeout(t *testing.T) {
@@ -117,13 +65,12 @@ func TestFetchSlowerThanTimeout(t *testing.T) {
 		{"body stalls", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := &faults{next: sim.New(sim.Config{Series: simData, Tokens: []string{token}}), n: 1, fail: stall(tc.startBody)}
-			hs := httptest.NewServer(f)
-			defer hs.Close()
+			f := faults.On(faults.Query).First(1).Do(faults.Stall(tc.startBody))
+			url, _ := simtest.Start(t, sim.Config{Series: simData, Tokens: []string{token}}, f)
 			var logs bytes.Buffer
 			// A fast answer takes some 50ms here; the timeout is far above
 			// that, so only the stalled one runs into it.
-			c, err := NewClient(Options{URL: hs.URL, Auth: Auth{Token: token}, Timeout: 2 * time.Second,
+			c, err := NewClient(Options{URL: url, Auth: Auth{Token: token}, Timeout: 2 * time.Second,
 				RetryInitial: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond, MaxRetries: 4,
 				Log: slog.New(slog.NewTextHandler(&logs, nil))})
 			if err != nil {
@@ -134,8 +81,8 @@ func TestFetchSlowerThanTimeout(t *testing.T) {
 				t.Fatalf("Fetch: %v\n%s", err, logs.String())
 			}
 			checkUnit(t, series)
-			if st := c.Stats(); st.Retries != 1 || f.requests() != 2 {
-				t.Fatalf("retries = %d, queries = %d; want 1 retry and 2 queries\n%s", st.Retries, f.requests(), logs.String())
+			if st := c.Stats(); st.Retries != 1 || f.Count() != 2 {
+				t.Fatalf("retries = %d, queries = %d; want 1 retry and 2 queries\n%s", st.Retries, f.Count(), logs.String())
 			}
 			if !strings.Contains(logs.String(), "Client.Timeout") {
 				t.Fatalf("the retry was not for the timeout:\n%s", logs.String())
@@ -172,31 +119,6 @@ func (h *resultsHandler) Result(r *frames.Result) error {
 	return nil
 }
 
-// withRefIDB adds to every /api/ds/query request a second query, refId B,
-// that fails (a PromQL syntax error), and passes the request on: Grafana then
-// answers HTTP 400 with A's frames beside B's error.
-type withRefIDB struct {
-	next http.Handler
-	expr string // B's expression
-}
-
-func (m *withRefIDB) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/api/ds/query" {
-		var req queryRequest
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.Queries) == 0 {
-			http.Error(w, "the test middleware cannot read the request", http.StatusTeapot)
-			return
-		}
-		b := req.Queries[0]
-		b.RefID, b.Expr = "B", m.expr
-		req.Queries = append(req.Queries, b)
-		body, _ := json.Marshal(req)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.ContentLength = int64(len(body))
-	}
-	m.next.ServeHTTP(w, r)
-}
-
 func TestFailedRefIDBesideGoodOne(t *testing.T) {
 	cases := []struct {
 		name, expr string
@@ -214,14 +136,14 @@ func TestFailedRefIDBesideGoodOne(t *testing.T) {
 				}
 				return nil
 			}
-			srv := sim.New(sim.Config{Series: simData, Tokens: []string{token}, Intercept: intercept})
-			hs := httptest.NewServer(&withRefIDB{next: srv, expr: tc.expr})
-			defer hs.Close()
+			// A second query, refId B, beside every request's A.
+			url, _ := simtest.Start(t, sim.Config{Series: simData, Tokens: []string{token}, Intercept: intercept},
+				faults.On(faults.Query).Do(faults.AddQuery("B", tc.expr)))
 
 			t.Run("decode", func(t *testing.T) {
 				req, _ := buildQuery(promDS, unit())
 				body, _ := json.Marshal(req)
-				hreq, _ := http.NewRequest(http.MethodPost, hs.URL+"/api/ds/query", bytes.NewReader(body))
+				hreq, _ := http.NewRequest(http.MethodPost, url+"/api/ds/query", bytes.NewReader(body))
 				hreq.Header.Set("Authorization", "Bearer "+token)
 				hreq.Header.Set("Content-Type", "application/json")
 				resp, err := http.DefaultClient.Do(hreq)
@@ -250,7 +172,7 @@ func TestFailedRefIDBesideGoodOne(t *testing.T) {
 			})
 
 			t.Run("Source", func(t *testing.T) {
-				c := newTestClient(t, hs.URL, Auth{Token: token})
+				c := newTestClient(t, url, Auth{Token: token})
 				series, err := (&Source{Client: c, Datasource: promDS}).Fetch(context.Background(), unit())
 				if err != nil {
 					t.Fatalf("Fetch: %v; A succeeded, B's failure is not A's", err)

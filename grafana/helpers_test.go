@@ -1,22 +1,19 @@
 package grafana
 
 // Helpers shared by the client, fault and decoder tests: the data set the
-// built-in server serves, a client with fast retries, and the faults
-// middleware that answers some /api/ds/query requests itself.
+// built-in server serves and a client with fast retries.
 
 import (
-	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/gen"
 )
 
 var (
 	simStart = time.Date(2025, 8, 3, 0, 0, 0, 0, time.UTC)
-	simData  = sim.DemoSeries(simStart, simStart.Add(4*time.Hour), 1)
+	simData  = gen.DemoSeries(simStart, simStart.Add(4*time.Hour), 1)
 	promDS   = Datasource{UID: "grafanacloud-prom", Name: "grafanacloud-prom", Type: "prometheus"}
 )
 
@@ -24,31 +21,6 @@ const (
 	token    = "glsa_secret_token_value"
 	password = "secret-password-value"
 )
-
-// faults answers the first n /api/ds/query requests itself with fail, then
-// passes everything to the server; it records when each query arrived.
-type faults struct {
-	next http.Handler
-	n    int
-	fail func(w http.ResponseWriter, r *http.Request)
-
-	mu       sync.Mutex
-	arrivals []time.Time
-}
-
-func (f *faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/api/ds/query" {
-		f.mu.Lock()
-		f.arrivals = append(f.arrivals, time.Now())
-		fail := len(f.arrivals) <= f.n
-		f.mu.Unlock()
-		if fail {
-			f.fail(w, r)
-			return
-		}
-	}
-	f.next.ServeHTTP(w, r)
-}
 
 func newTestClient(t *testing.T, url string, auth Auth) *Client {
 	t.Helper()
@@ -62,21 +34,6 @@ func newTestClient(t *testing.T, url string, auth Auth) *Client {
 func unit() extract.Unit {
 	w := extract.Window{Start: simStart.UnixMilli(), End: simStart.UnixMilli() + extract.WindowMs}
 	return extract.Unit{Window: w, From: w.Start, To: w.End, Selector: `{__name__=~".+"}`}
-}
-
-// requests returns how many /api/ds/query requests have arrived.
-func (f *faults) requests() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.arrivals)
-}
-
-// statusFault answers with code and a plain-text body, as a proxy in front
-// of Grafana would.
-func statusFault(code int) func(http.ResponseWriter, *http.Request) {
-	return func(w http.ResponseWriter, _ *http.Request) {
-		http.Error(w, http.StatusText(code), code)
-	}
 }
 
 // checkUnit checks that series, as Fetch returned them for unit(), hold

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"syscall"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/faults"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
 
 // TestUnreachable checks which network failures stop the run with a fix
@@ -51,18 +52,13 @@ func TestUnreachable(t *testing.T) {
 func TestDatasourceNotFoundCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/api/datasources" {
+	url := simtest.Serve(t, http.NotFoundHandler(),
+		faults.On(faults.Path("/api/datasources")).Do(func(_ http.ResponseWriter, r *http.Request, _ http.Handler) {
 			cancel() // interrupted while listing
 			<-r.Context().Done()
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = w.Write([]byte(`{"message":"Data source not found"}`))
-	}))
-	defer hs.Close()
-	_, err := newTestClient(t, hs.URL, Auth{Token: "glsa_x"}).ResolveDatasource(ctx, "prom")
+		}),
+		faults.On().Do(faults.Answer(http.StatusNotFound, `{"message":"Data source not found"}`, "Content-Type", "application/json")))
+	_, err := newTestClient(t, url, Auth{Token: "glsa_x"}).ResolveDatasource(ctx, "prom")
 	var abort *extract.AbortError
 	if !errors.Is(err, context.Canceled) || errors.As(err, &abort) {
 		t.Fatalf("error %v, want the cancellation, not an abort", err)
@@ -73,12 +69,9 @@ func TestDatasourceNotFoundCancelled(t *testing.T) {
 // from the datasource's own URL, which Grafana forwards to, so the hint
 // names that and not only --grafana-url.
 func TestHTMLThroughTheProxy(t *testing.T) {
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write([]byte("<html>Sign in</html>"))
-	}))
-	defer hs.Close()
-	src := &Source{Client: newTestClient(t, hs.URL, Auth{Token: token}), Datasource: promDS, Via: Proxy}
+	url := simtest.Serve(t, http.NotFoundHandler(),
+		faults.On().Do(faults.Answer(http.StatusOK, "<html>Sign in</html>", "Content-Type", "text/html; charset=utf-8")))
+	src := &Source{Client: newTestClient(t, url, Auth{Token: token}), Datasource: promDS, Via: Proxy}
 	err := src.stream(context.Background(), unit(), func([]extract.Series) error { return nil })
 	var abort *extract.AbortError
 	if !errors.As(err, &abort) || !strings.Contains(err.Error(), "the datasource's URL") {

@@ -6,17 +6,16 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/faults"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
 
 // discoveryCases are the ways Grafana may let discovery through: every
@@ -42,30 +41,28 @@ var discoveryCases = []struct {
 // the requests each path got.
 func discoverySource(t *testing.T, refuseResources, refuseProxy int, via Transport) (*Source, *sim.Server, func() map[Discovery]int) {
 	t.Helper()
-	srv := sim.New(sim.Config{Series: spData, Tokens: []string{token}, RefuseResources: refuseResources, RefuseProxyLookups: refuseProxy})
-	var mu sync.Mutex
-	routes := map[Discovery]int{}
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		mu.Lock()
-		switch {
-		case strings.Contains(p, "/resources/api/v1/"):
-			routes[SeriesAPI]++
-		case strings.HasPrefix(p, "/api/datasources/proxy/") && !strings.HasSuffix(p, "/query") && !strings.HasSuffix(p, "/query_range"):
-			routes[DatasourceProxy]++
-		case p == "/api/ds/query" || strings.HasPrefix(p, "/api/datasources/proxy/"):
-			routes[CountQueries]++ // or data queries
-		}
-		mu.Unlock()
-		srv.ServeHTTP(w, r)
-	}))
-	t.Cleanup(hs.Close)
-	snapshot := func() map[Discovery]int {
-		mu.Lock()
-		defer mu.Unlock()
-		return maps.Clone(routes)
+	queryPath := func(r *http.Request, _ []byte) bool {
+		return strings.HasSuffix(r.URL.Path, "/query") || strings.HasSuffix(r.URL.Path, "/query_range")
 	}
-	return &Source{Client: newTestClient(t, hs.URL, Auth{Token: token}), Datasource: promDS, Via: via}, srv, snapshot
+	routes := map[Discovery]*faults.Rule{
+		SeriesAPI:       faults.On(faults.PathContains("/resources/api/v1/")),
+		DatasourceProxy: faults.On(faults.PathPrefix("/api/datasources/proxy/"), func(r *http.Request, b []byte) bool { return !queryPath(r, b) }),
+		CountQueries: faults.On(func(r *http.Request, b []byte) bool { // or data queries
+			return r.URL.Path == "/api/ds/query" || strings.HasPrefix(r.URL.Path, "/api/datasources/proxy/") && queryPath(r, b)
+		}),
+	}
+	url, srv := simtest.Start(t, sim.Config{Series: spData, Tokens: []string{token}, RefuseResources: refuseResources, RefuseProxyLookups: refuseProxy},
+		slices.Collect(maps.Values(routes))...)
+	snapshot := func() map[Discovery]int {
+		counts := map[Discovery]int{}
+		for d, r := range routes {
+			if n := r.Count(); n > 0 {
+				counts[d] = n
+			}
+		}
+		return counts
+	}
+	return &Source{Client: newTestClient(t, url, Auth{Token: token}), Datasource: promDS, Via: via}, srv, snapshot
 }
 
 func TestLabelLookups(t *testing.T) {
@@ -193,10 +190,8 @@ func TestCountByUTF8Label(t *testing.T) {
 		ls := labels.FromStrings("__name__", "otel_up", "service.name", svc, "i", fmt.Sprint(len(data)))
 		data = append(data, extract.Series{Labels: ls, Samples: []extract.Sample{{T: spWindow.Start, V: 1}}})
 	}
-	srv := sim.New(sim.Config{Series: data, Tokens: []string{token}, RefuseResources: http.StatusNotFound, RefuseProxyLookups: http.StatusNotFound})
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	src := &Source{Client: newTestClient(t, hs.URL, Auth{Token: token}), Datasource: promDS}
+	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{token}, RefuseResources: http.StatusNotFound, RefuseProxyLookups: http.StatusNotFound})
+	src := &Source{Client: newTestClient(t, url, Auth{Token: token}), Datasource: promDS}
 	got, via, err := src.LabelValues(context.Background(), []string{"service.name"}, `otel_up`, spWindow.Start, spWindow.End)
 	if err != nil || via != CountQueries || !slices.Equal(got[0], []string{"a", "b"}) {
 		t.Fatalf("values = %q %s, %v", got, via, err)
@@ -208,26 +203,16 @@ func TestCountByUTF8Label(t *testing.T) {
 // refused path too: the proxy answers instead, and the page is asked for
 // once.
 func TestLabelLookupsPastAPage(t *testing.T) {
-	srv := sim.New(sim.Config{Series: spData, Tokens: []string{token}})
-	var pages atomic.Int32
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.Contains(r.URL.Path, "/resources/") {
-			pages.Add(1)
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			_, _ = w.Write([]byte("<html><body>Sign in</body></html>"))
-			return
-		}
-		srv.ServeHTTP(w, r)
-	}))
-	defer hs.Close()
-	src := &Source{Client: newTestClient(t, hs.URL, Auth{Token: token}), Datasource: promDS}
+	pages := faults.On(faults.PathContains("/resources/")).Do(faults.Answer(http.StatusOK, "<html><body>Sign in</body></html>", "Content-Type", "text/html; charset=utf-8"))
+	url, _ := simtest.Start(t, sim.Config{Series: spData, Tokens: []string{token}}, pages)
+	src := &Source{Client: newTestClient(t, url, Auth{Token: token}), Datasource: promDS}
 	for range 2 {
 		names, via, err := src.LabelNames(context.Background(), `temp`, spWindow.Start, spWindow.End)
 		if err != nil || via != DatasourceProxy || !slices.Equal(names, []string{"__name__", "job", "sensor"}) {
 			t.Fatalf("label names = %q %s, %v", names, via, err)
 		}
 	}
-	if n := pages.Load(); n != 1 {
+	if n := pages.Count(); n != 1 {
 		t.Errorf("the page was asked for %d times, want once", n)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"slices"
@@ -20,7 +19,9 @@ import (
 
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/split"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 	"github.com/promrecover/promrecover/nativehist"
 )
 
@@ -30,7 +31,7 @@ import (
 // printed as -0 and parsed back as such).
 var pxData = func() []extract.Series {
 	out := slices.Clone(simData)
-	out = append(out, sim.NativeHistogramSeries(simStart, simStart.Add(4*time.Hour), 1)...)
+	out = append(out, gen.NativeHistogramSeries(simStart, simStart.Add(4*time.Hour), 1)...)
 	odd := extract.Series{Labels: labels.FromStrings("__name__", "odd_values", "job", "x")}
 	for i, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), math.SmallestNonzeroFloat64, math.MaxFloat64, 1e-7, 0.1, -2.5e21, math.Copysign(0, -1)} {
 		odd.Samples = append(odd.Samples, extract.Sample{T: simStart.UnixMilli() + int64(i)*15000 + 7, V: v})
@@ -161,10 +162,8 @@ func TestProxyFetch(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := sim.New(sim.Config{Series: pxData, Tokens: []string{token}, Users: map[string]string{"admin": password}, PrometheusV2: tc.v2})
-			hs := httptest.NewServer(srv)
-			defer hs.Close()
-			src := &Source{Client: newTestClient(t, hs.URL, tc.auth(srv)), Datasource: promDS, Via: Proxy}
+			addr, srv := simtest.Start(t, sim.Config{Series: pxData, Tokens: []string{token}, Users: map[string]string{"admin": password}, PrometheusV2: tc.v2})
+			src := &Source{Client: newTestClient(t, addr, tc.auth(srv)), Datasource: promDS, Via: Proxy}
 			u := srcUnit
 			u.Step = tc.step
 			got, err := src.Fetch(context.Background(), u)
@@ -195,14 +194,13 @@ func TestProxyFetch(t *testing.T) {
 // TestProxyStepsMatchDSQuery: in step mode both transports ask Prometheus
 // the same steps, so their float answers are the same.
 func TestProxyStepsMatchDSQuery(t *testing.T) {
-	hs := httptest.NewServer(sim.New(sim.Config{Series: simData, Tokens: []string{token}}))
-	defer hs.Close()
+	addr, _ := simtest.Start(t, sim.Config{Series: simData, Tokens: []string{token}})
 	u := unit()
 	u.From += 7001 // an unaligned start
 	u.Step = 30 * time.Second
 	var answers [2][]extract.Series
 	for i, via := range []Transport{DSQuery, Proxy} {
-		src := &Source{Client: newTestClient(t, hs.URL, Auth{Token: token}), Datasource: promDS, Via: via}
+		src := &Source{Client: newTestClient(t, addr, Auth{Token: token}), Datasource: promDS, Via: via}
 		got, err := src.Fetch(context.Background(), u)
 		if err != nil {
 			t.Fatalf("%s: %v", via, err)
@@ -261,13 +259,11 @@ func TestProxyErrorsClassified(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := sim.New(sim.Config{Series: simData, Tokens: []string{token}, Intercept: func(sim.PromCall) *sim.PromReply {
+			url, _ := simtest.Start(t, sim.Config{Series: simData, Tokens: []string{token}, Intercept: func(sim.PromCall) *sim.PromReply {
 				r := tc.reply
 				return &r
 			}})
-			hs := httptest.NewServer(srv)
-			defer hs.Close()
-			src := &Source{Client: newTestClient(t, hs.URL, Auth{Token: token}), Datasource: promDS, Via: Proxy}
+			src := &Source{Client: newTestClient(t, url, Auth{Token: token}), Datasource: promDS, Via: Proxy}
 			err := src.stream(context.Background(), unit(), func([]extract.Series) error { return nil })
 			if err == nil || !tc.check(err) {
 				t.Fatalf("error %v (%T) is not classified as expected", err, err)
@@ -279,7 +275,7 @@ func TestProxyErrorsClassified(t *testing.T) {
 				t.Error("the error holds the token")
 			}
 			// The same Prometheus answer over /api/ds/query.
-			ds := &Source{Client: newTestClient(t, hs.URL, Auth{Token: token}), Datasource: promDS}
+			ds := &Source{Client: newTestClient(t, url, Auth{Token: token}), Datasource: promDS}
 			dserr := ds.stream(context.Background(), unit(), func([]extract.Series) error { return nil })
 			// A status Prometheus does not fill with its JSON reaches
 			// /api/ds/query as a refId's "unexpected response", not as an
@@ -295,10 +291,8 @@ func TestProxyErrorsClassified(t *testing.T) {
 // same splitter as over /api/ds/query, one proxy query a part, and comes
 // back whole.
 func TestProxySplitsTooBig(t *testing.T) {
-	srv := sim.New(sim.Config{Series: pxData, Tokens: []string{token}, MaxSeriesPerQuery: 60})
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	src := &Source{Client: newTestClient(t, hs.URL, Auth{Token: token}), Datasource: promDS, Via: Proxy}
+	addr, srv := simtest.Start(t, sim.Config{Series: pxData, Tokens: []string{token}, MaxSeriesPerQuery: 60})
+	src := &Source{Client: newTestClient(t, addr, Auth{Token: token}), Datasource: promDS, Via: Proxy}
 	u := unit()
 	got, err := src.Fetch(context.Background(), u)
 	if err != nil {
@@ -319,8 +313,7 @@ func TestProxySplitsTooBig(t *testing.T) {
 // TestProxyPOSTAllowList: Grafana allows POST on the proxy only for the
 // Prometheus plugin's routes; label values must be read with GET.
 func TestProxyPOSTAllowList(t *testing.T) {
-	hs := httptest.NewServer(sim.New(sim.Config{Series: simData, Tokens: []string{token}}))
-	defer hs.Close()
+	addr, _ := simtest.Start(t, sim.Config{Series: simData, Tokens: []string{token}})
 	for _, tc := range []struct {
 		method, path string
 		want         int
@@ -330,7 +323,7 @@ func TestProxyPOSTAllowList(t *testing.T) {
 		{"POST", "query", 400}, {"POST", "query_range", 400}, {"POST", "series", 400}, {"POST", "labels", 200},
 		{"POST", "label/job/values", 403}, {"GET", "label/job/values", 200}, {"GET", "labels", 200},
 	} {
-		req, _ := http.NewRequest(tc.method, hs.URL+"/api/datasources/proxy/uid/grafanacloud-prom/api/v1/"+tc.path, nil)
+		req, _ := http.NewRequest(tc.method, addr+"/api/datasources/proxy/uid/grafanacloud-prom/api/v1/"+tc.path, nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -347,10 +340,9 @@ func TestProxyPOSTAllowList(t *testing.T) {
 // come as heatmap cells without count and sum; the unit fails, naming the
 // series and pointing at --via proxy, and nothing of it is returned.
 func TestDSQueryRefusesNativeHistograms(t *testing.T) {
-	hs := httptest.NewServer(sim.New(sim.Config{Series: pxData, Tokens: []string{token}}))
-	defer hs.Close()
+	addr, _ := simtest.Start(t, sim.Config{Series: pxData, Tokens: []string{token}})
 	for _, step := range []time.Duration{0, 15 * time.Second} {
-		src := &Source{Client: newTestClient(t, hs.URL, Auth{Token: token}), Datasource: promDS}
+		src := &Source{Client: newTestClient(t, addr, Auth{Token: token}), Datasource: promDS}
 		u := unit()
 		u.Step = step
 		u.Selector = `{job=~"api|node"}`
@@ -427,10 +419,8 @@ func TestDecodePromMatrix(t *testing.T) {
 // TestProxyBatch: the proxy has no refIds to batch; a batch is asked one
 // unit a request.
 func TestProxyBatch(t *testing.T) {
-	srv := sim.New(sim.Config{Series: pxData, Tokens: []string{token}})
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	src := &Source{Client: newTestClient(t, hs.URL, Auth{Token: token}), Datasource: promDS, Via: Proxy}
+	addr, srv := simtest.Start(t, sim.Config{Series: pxData, Tokens: []string{token}})
+	src := &Source{Client: newTestClient(t, addr, Auth{Token: token}), Datasource: promDS, Via: Proxy}
 	if n := src.MaxBatch(); n != 1 {
 		t.Fatalf("MaxBatch %d, want 1", n)
 	}
@@ -455,9 +445,8 @@ func TestProxyBatch(t *testing.T) {
 // the datasource's (that one is rewritten to 400): the run stops, saying
 // which credentials, and the secret stays out of the error.
 func TestProxyRefusedCredentials(t *testing.T) {
-	hs := httptest.NewServer(sim.New(sim.Config{Series: simData, Tokens: []string{token}}))
-	defer hs.Close()
-	src := &Source{Client: newTestClient(t, hs.URL, Auth{Token: "glsa_wrong_" + token}), Datasource: promDS, Via: Proxy}
+	addr, _ := simtest.Start(t, sim.Config{Series: simData, Tokens: []string{token}})
+	src := &Source{Client: newTestClient(t, addr, Auth{Token: "glsa_wrong_" + token}), Datasource: promDS, Via: Proxy}
 	_, err := src.Fetch(context.Background(), unit())
 	var ae *extract.AbortError
 	if !errors.As(err, &ae) || !strings.Contains(err.Error(), "Grafana refused the token") {
@@ -471,8 +460,7 @@ func TestProxyRefusedCredentials(t *testing.T) {
 // TestProxyLookups: the label and series lookups answer through the proxy
 // too, with GET or with a POSTed form, from the same data.
 func TestProxyLookups(t *testing.T) {
-	hs := httptest.NewServer(sim.New(sim.Config{Series: pxData, Tokens: []string{token}}))
-	defer hs.Close()
+	addr, _ := simtest.Start(t, sim.Config{Series: pxData, Tokens: []string{token}})
 	q := url.Values{"match[]": {`{job="node"}`}, "start": {promTime(simStart.UnixMilli())}, "end": {promTime(simStart.Add(time.Hour).UnixMilli())}}
 	for _, tc := range []struct {
 		method, path, want string
@@ -484,9 +472,9 @@ func TestProxyLookups(t *testing.T) {
 	} {
 		var req *http.Request
 		if tc.method == "GET" {
-			req, _ = http.NewRequest("GET", hs.URL+"/api/datasources/proxy/uid/grafanacloud-prom/api/v1/"+tc.path+"?"+q.Encode(), nil)
+			req, _ = http.NewRequest("GET", addr+"/api/datasources/proxy/uid/grafanacloud-prom/api/v1/"+tc.path+"?"+q.Encode(), nil)
 		} else {
-			req, _ = http.NewRequest("POST", hs.URL+"/api/datasources/proxy/uid/grafanacloud-prom/api/v1/"+tc.path, strings.NewReader(q.Encode()))
+			req, _ = http.NewRequest("POST", addr+"/api/datasources/proxy/uid/grafanacloud-prom/api/v1/"+tc.path, strings.NewReader(q.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		}
 		req.Header.Set("Authorization", "Bearer "+token)

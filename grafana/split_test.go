@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 	"github.com/promrecover/promrecover/extract/split"
 	"github.com/promrecover/promrecover/grafana/frames"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
 
 // The window every split test fetches: simStart is aligned to 2h.
@@ -161,11 +161,10 @@ func fetchWith(t *testing.T, cfg sim.Config, u extract.Unit, retries uint) *spli
 		return nil
 	}
 	cfg.Series, cfg.Tokens = spData, []string{token}
-	run.srv = sim.New(cfg)
-	hs := httptest.NewServer(run.srv)
-	defer hs.Close()
+	var url string
+	url, run.srv = simtest.Start(t, cfg)
 	var logs bytes.Buffer
-	c, err := NewClient(Options{URL: hs.URL, Auth: Auth{Token: token}, RetryInitial: time.Millisecond, RetryMax: 5 * time.Millisecond,
+	c, err := NewClient(Options{URL: url, Auth: Auth{Token: token}, RetryInitial: time.Millisecond, RetryMax: 5 * time.Millisecond,
 		MaxRetries: retries, Log: slog.New(slog.NewJSONHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -459,10 +458,8 @@ func TestFetchSplitBounds(t *testing.T) {
 		{"depth", split.Options{MaxDepth: 1}, "split 1 times in a row"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := sim.New(sim.Config{Series: spData, Tokens: []string{token}, MaxSamplesPerQuery: 500})
-			hs := httptest.NewServer(srv)
-			defer hs.Close()
-			c := newTestClient(t, hs.URL, Auth{Token: token})
+			url, _ := simtest.Start(t, sim.Config{Series: spData, Tokens: []string{token}, MaxSamplesPerQuery: 500})
+			c := newTestClient(t, url, Auth{Token: token})
 			series, err := (&Source{Client: c, Datasource: promDS, Split: tc.opts}).Fetch(context.Background(), u)
 			var partial *extract.PartialError
 			if !errors.As(err, &partial) || len(series) != 0 {

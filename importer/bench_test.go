@@ -5,24 +5,24 @@ import (
 	"context"
 	"testing"
 
-	"github.com/promrecover/promrecover/bench/omgen"
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/gen"
 )
 
 // BenchmarkImportOpenMetrics reads the import benchmark's OpenMetrics text
-// (bench/omgen, 2,000 series x 960 samples; -short: 500 series) from
+// (gen.DefaultBench, 2,000 series x 960 samples; -short: 500 series) from
 // memory, into a sink that only counts (the reading side alone) and into
 // TSDB blocks (all of import but the file system reads).
 //
 //	go test -run '^$' -bench BenchmarkImportOpenMetrics -benchtime 3x ./importer/
 func BenchmarkImportOpenMetrics(b *testing.B) {
-	cfg := omgen.Default
+	cfg := gen.DefaultBench
 	if testing.Short() {
 		cfg.Series = 500
 	}
 	var text bytes.Buffer
-	if err := omgen.WriteOpenMetrics(&text, cfg); err != nil {
+	if err := gen.WriteOpenMetrics(&text, cfg); err != nil {
 		b.Fatal(err)
 	}
 	samples := float64(cfg.Series * cfg.Samples)

@@ -13,6 +13,7 @@ import (
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/format/jsonl"
 	"github.com/promrecover/promrecover/format/openmetrics"
+	"github.com/promrecover/promrecover/internal/seriestest"
 )
 
 func TestJSONLFromExport(t *testing.T) {
@@ -36,7 +37,7 @@ func TestJSONLFromExport(t *testing.T) {
 		if res.Format != JSONL || res.Lines != 5 || len(sink.done) != 3 {
 			t.Fatalf("format %s, %d lines, %d windows", res.Format, res.Lines, len(sink.done))
 		}
-		sameSeries(t, src, sink.series())
+		seriestest.Same(t, src, sink.series())
 	}
 }
 
@@ -112,7 +113,7 @@ func TestExportOpenMetricsReadsLikePromtool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameSeries(t, in, want)
+	seriestest.Same(t, in, want)
 	for _, chunk := range []int{16, 0} {
 		checkLikePromtool(t, b.String(), chunk)
 	}

@@ -17,9 +17,10 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 
-	"github.com/promrecover/promrecover/bench/omgen"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/format/promjson"
+	"github.com/promrecover/promrecover/internal/gen"
+	"github.com/promrecover/promrecover/internal/seriestest"
 )
 
 // recordingSink keeps what it is given and checks blocks.Sink's contract: a
@@ -152,20 +153,13 @@ func seriesText(l labels.Labels) string {
 	return b.String()
 }
 
-func sameSeries(t *testing.T, want, got []extract.Series) {
-	t.Helper()
-	if err := extract.Compare(want, got); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestOpenMetricsReadsWhatPromtoolReads(t *testing.T) {
-	cfg := omgen.Config{Series: 60, Samples: 700, Seed: 3, Start: time.UnixMilli(h0 + 7*60*1000).UTC()}
+	cfg := gen.Bench{Series: 60, Samples: 700, Seed: 3, Start: time.UnixMilli(h0 + 7*60*1000).UTC()}
 	var text bytes.Buffer
-	if err := omgen.WriteOpenMetrics(&text, cfg); err != nil {
+	if err := gen.WriteOpenMetrics(&text, cfg); err != nil {
 		t.Fatal(err)
 	}
-	want := omgen.Series(cfg)
+	want := gen.BenchSeries(cfg)
 	windows := map[int64]bool{}
 	for _, s := range want {
 		for _, smp := range s.Samples {
@@ -182,7 +176,7 @@ func TestOpenMetricsReadsWhatPromtoolReads(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sameSeries(t, want, sink.series())
+			seriestest.Same(t, want, sink.series())
 			if res.Format != OpenMetrics || res.Lines != lines || res.DistinctSeries != cfg.Series || len(sink.done) != len(windows) || len(sink.discarded) != 0 {
 				t.Fatalf("format %s, %d lines (want %d), %d series, %d windows done, %d discarded", res.Format, res.Lines, lines, res.DistinctSeries, len(sink.done), len(sink.discarded))
 			}
@@ -221,7 +215,7 @@ func TestOpenMetricsValuesAndLabels(t *testing.T) {
 	// Prometheus's parser writes le and quantile values in OpenMetrics's
 	// canonical form; here with the TYPE line in an earlier chunk.
 	want[6] = ser(3, "__name__", "h_bucket", "le", "1.0")
-	sameSeries(t, want, sink.series())
+	seriestest.Same(t, want, sink.series())
 }
 
 func TestOpenMetricsLayouts(t *testing.T) {
@@ -261,7 +255,7 @@ func TestOpenMetricsLayouts(t *testing.T) {
 				if _, err := Import(context.Background(), strings.NewReader(tc.text), Options{chunkSize: chunk}, sink); err != nil {
 					t.Fatal(err)
 				}
-				sameSeries(t, tc.want, sink.series())
+				seriestest.Same(t, tc.want, sink.series())
 			})
 		}
 	}
@@ -321,7 +315,7 @@ func TestJSONFromExport(t *testing.T) {
 	if res.Format != JSON || len(sink.done) != 3 {
 		t.Fatalf("format %s, %d windows", res.Format, len(sink.done))
 	}
-	sameSeries(t, src, sink.series())
+	seriestest.Same(t, src, sink.series())
 }
 
 func TestBadJSON(t *testing.T) {
@@ -370,8 +364,8 @@ func TestDetectAndFormat(t *testing.T) {
 
 func TestSinkFailures(t *testing.T) {
 	var text bytes.Buffer
-	cfg := omgen.Config{Series: 200, Samples: 900, Seed: 1, Start: time.UnixMilli(h0).UTC()}
-	if err := omgen.WriteOpenMetrics(&text, cfg); err != nil {
+	cfg := gen.Bench{Series: 200, Samples: 900, Seed: 1, Start: time.UnixMilli(h0).UTC()}
+	if err := gen.WriteOpenMetrics(&text, cfg); err != nil {
 		t.Fatal(err)
 	}
 	t.Run("a failed Add fails the import and discards every window", func(t *testing.T) {

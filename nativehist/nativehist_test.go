@@ -62,116 +62,120 @@ func TestToAPIPrintsWhatPrometheusPrints(t *testing.T) {
 	}
 }
 
+// fromAPICases are API forms of histograms, with the histogram each reads
+// as, or the error it gives.
+var fromAPICases = []struct {
+	name string
+	in   string
+	h    *histogram.Histogram
+	fh   *histogram.FloatHistogram
+	err  string
+}{{
+	name: "integer counts give the integer form, compacted",
+	in:   `{"count":"9","sum":"10","buckets":[[1,"-2","-1","3"],[3,"-0.001","0.001","2"],[0,"0.5","1","1"],[0,"1","2","2"],[0,"4","8","1"]]}`,
+	h: &histogram.Histogram{
+		Schema: 0, ZeroThreshold: 0.001, ZeroCount: 2, Count: 9, Sum: 10,
+		PositiveSpans:   []histogram.Span{{Offset: 0, Length: 2}, {Offset: 1, Length: 1}},
+		PositiveBuckets: []int64{1, 1, -1},
+		NegativeSpans:   []histogram.Span{{Offset: 1, Length: 1}},
+		NegativeBuckets: []int64{3},
+	},
+}, {
+	name: "a fractional count gives the float form",
+	in:   `{"count":"3.5","sum":"-1.25","buckets":[[0,"1","1.189207115002721","1.5"],[0,"1.414213562373095","1.6817928305074288","2"]]}`,
+	fh: &histogram.FloatHistogram{
+		Schema: 2, Count: 3.5, Sum: -1.25,
+		PositiveSpans:   []histogram.Span{{Offset: 1, Length: 1}, {Offset: 1, Length: 1}},
+		PositiveBuckets: []float64{1.5, 2},
+	},
+}, {
+	name: "a single bucket's ratio gives the schema",
+	in:   `{"count":"4","sum":"4.2","buckets":[[0,"1","1.0905077326652577","4"]]}`,
+	h: &histogram.Histogram{
+		Schema: 3, Count: 4, Sum: 4.2,
+		PositiveSpans:   []histogram.Span{{Offset: 1, Length: 1}},
+		PositiveBuckets: []int64{4},
+	},
+}, {
+	name: "only the zero bucket: schema 0",
+	in:   `{"count":"5","sum":"0","buckets":[[3,"-2.938735877055719e-39","2.938735877055719e-39","5"]]}`,
+	h:    &histogram.Histogram{Schema: 0, ZeroThreshold: 0x1p-128, ZeroCount: 5, Count: 5},
+}, {
+	name: "no buckets: schema 0",
+	in:   `{"count":"0","sum":"0"}`,
+	h:    &histogram.Histogram{},
+}, {
+	name: "NaN sum and the overflow buckets",
+	in:   `{"count":"2","sum":"NaN","buckets":[[0,"8.98846567431158e+307","1.7976931348623157e+308","1"],[0,"1.7976931348623157e+308","+Inf","1"]]}`,
+	h: &histogram.Histogram{
+		Schema: 0, Count: 2, Sum: math.NaN(),
+		PositiveSpans:   []histogram.Span{{Offset: 1024, Length: 2}},
+		PositiveBuckets: []int64{1, 0},
+	},
+}, {
+	name: "an empty zero bucket shows its threshold in the clipped buckets",
+	in:   `{"count":"3","sum":"1","buckets":[[1,"-1","-0.5","1"],[0,"0.5","1","1"],[0,"1","4","1"]]}`,
+	h: &histogram.Histogram{
+		Schema: -1, ZeroThreshold: 0.5, Count: 3, Sum: 1,
+		PositiveSpans:   []histogram.Span{{Offset: 0, Length: 2}},
+		PositiveBuckets: []int64{1, 0},
+		NegativeSpans:   []histogram.Span{{Offset: 0, Length: 1}},
+		NegativeBuckets: []int64{1},
+	},
+}, {
+	name: "empty buckets printed anyway are ignored",
+	in:   `{"count":"1","sum":"1","buckets":[[0,"0.5","1","0"],[0,"1","2","1"]]}`,
+	h: &histogram.Histogram{
+		Schema: 0, Count: 1, Sum: 1,
+		PositiveSpans:   []histogram.Span{{Offset: 1, Length: 1}},
+		PositiveBuckets: []int64{1},
+	},
+}, {
+	name: "inconsistent schema",
+	in:   `{"count":"3","sum":"1","buckets":[[0,"1","2","1"],[0,"2","4","1"],[0,"4","16","1"]]}`,
+	err:  "inconsistent schema between buckets",
+}, {
+	name: "bounds of no power-of-two schema",
+	in:   `{"count":"1","sum":"1","buckets":[[0,"1","3","1"]]}`,
+	err:  "fit no exponential schema",
+}, {
+	name: "a bucket off the schema's grid",
+	in:   `{"count":"2","sum":"1","buckets":[[0,"1","2","1"],[0,"3","6","1"]]}`,
+	err:  `is not where schema 0 puts it`,
+}, {
+	name: "custom buckets",
+	in:   `{"count":"3","sum":"1","buckets":[[3,"-Inf","0.1","1"],[0,"0.1","0.25","2"]]}`,
+	err:  "custom-bucket histograms",
+}, {
+	name: "custom buckets that look like none",
+	in:   `{"count":"3","sum":"1","buckets":[[0,"1","2.5","1"],[0,"2.5","10","2"]]}`,
+	err:  "is not where schema -1 puts it; custom-bucket histograms",
+}, {
+	// Whole counts that an integer histogram could not hold come from a
+	// float histogram, which TSDB stores as it is.
+	name: "more in the buckets than the count: the float form",
+	in:   `{"count":"1","sum":"1","buckets":[[0,"1","2","5"]]}`,
+	fh: &histogram.FloatHistogram{
+		Schema: 0, Count: 1, Sum: 1,
+		PositiveSpans:   []histogram.Span{{Offset: 1, Length: 1}},
+		PositiveBuckets: []float64{5},
+	},
+}, {
+	name: "less in the buckets than the count: the float form",
+	in:   `{"count":"7","sum":"2","buckets":[[3,"-0.001","0.001","2"],[0,"1","2","3"]]}`,
+	fh: &histogram.FloatHistogram{
+		Schema: 0, ZeroThreshold: 0.001, ZeroCount: 2, Count: 7, Sum: 2,
+		PositiveSpans:   []histogram.Span{{Offset: 1, Length: 1}},
+		PositiveBuckets: []float64{3},
+	},
+}, {
+	name: "a negative bucket count",
+	in:   `{"count":"1","sum":"1","buckets":[[0,"1","2","-1"]]}`,
+	err:  "negative",
+}}
+
 func TestFromAPI(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		in   string
-		h    *histogram.Histogram
-		fh   *histogram.FloatHistogram
-		err  string
-	}{{
-		name: "integer counts give the integer form, compacted",
-		in:   `{"count":"9","sum":"10","buckets":[[1,"-2","-1","3"],[3,"-0.001","0.001","2"],[0,"0.5","1","1"],[0,"1","2","2"],[0,"4","8","1"]]}`,
-		h: &histogram.Histogram{
-			Schema: 0, ZeroThreshold: 0.001, ZeroCount: 2, Count: 9, Sum: 10,
-			PositiveSpans:   []histogram.Span{{Offset: 0, Length: 2}, {Offset: 1, Length: 1}},
-			PositiveBuckets: []int64{1, 1, -1},
-			NegativeSpans:   []histogram.Span{{Offset: 1, Length: 1}},
-			NegativeBuckets: []int64{3},
-		},
-	}, {
-		name: "a fractional count gives the float form",
-		in:   `{"count":"3.5","sum":"-1.25","buckets":[[0,"1","1.189207115002721","1.5"],[0,"1.414213562373095","1.6817928305074288","2"]]}`,
-		fh: &histogram.FloatHistogram{
-			Schema: 2, Count: 3.5, Sum: -1.25,
-			PositiveSpans:   []histogram.Span{{Offset: 1, Length: 1}, {Offset: 1, Length: 1}},
-			PositiveBuckets: []float64{1.5, 2},
-		},
-	}, {
-		name: "a single bucket's ratio gives the schema",
-		in:   `{"count":"4","sum":"4.2","buckets":[[0,"1","1.0905077326652577","4"]]}`,
-		h: &histogram.Histogram{
-			Schema: 3, Count: 4, Sum: 4.2,
-			PositiveSpans:   []histogram.Span{{Offset: 1, Length: 1}},
-			PositiveBuckets: []int64{4},
-		},
-	}, {
-		name: "only the zero bucket: schema 0",
-		in:   `{"count":"5","sum":"0","buckets":[[3,"-2.938735877055719e-39","2.938735877055719e-39","5"]]}`,
-		h:    &histogram.Histogram{Schema: 0, ZeroThreshold: 0x1p-128, ZeroCount: 5, Count: 5},
-	}, {
-		name: "no buckets: schema 0",
-		in:   `{"count":"0","sum":"0"}`,
-		h:    &histogram.Histogram{},
-	}, {
-		name: "NaN sum and the overflow buckets",
-		in:   `{"count":"2","sum":"NaN","buckets":[[0,"8.98846567431158e+307","1.7976931348623157e+308","1"],[0,"1.7976931348623157e+308","+Inf","1"]]}`,
-		h: &histogram.Histogram{
-			Schema: 0, Count: 2, Sum: math.NaN(),
-			PositiveSpans:   []histogram.Span{{Offset: 1024, Length: 2}},
-			PositiveBuckets: []int64{1, 0},
-		},
-	}, {
-		name: "an empty zero bucket shows its threshold in the clipped buckets",
-		in:   `{"count":"3","sum":"1","buckets":[[1,"-1","-0.5","1"],[0,"0.5","1","1"],[0,"1","4","1"]]}`,
-		h: &histogram.Histogram{
-			Schema: -1, ZeroThreshold: 0.5, Count: 3, Sum: 1,
-			PositiveSpans:   []histogram.Span{{Offset: 0, Length: 2}},
-			PositiveBuckets: []int64{1, 0},
-			NegativeSpans:   []histogram.Span{{Offset: 0, Length: 1}},
-			NegativeBuckets: []int64{1},
-		},
-	}, {
-		name: "empty buckets printed anyway are ignored",
-		in:   `{"count":"1","sum":"1","buckets":[[0,"0.5","1","0"],[0,"1","2","1"]]}`,
-		h: &histogram.Histogram{
-			Schema: 0, Count: 1, Sum: 1,
-			PositiveSpans:   []histogram.Span{{Offset: 1, Length: 1}},
-			PositiveBuckets: []int64{1},
-		},
-	}, {
-		name: "inconsistent schema",
-		in:   `{"count":"3","sum":"1","buckets":[[0,"1","2","1"],[0,"2","4","1"],[0,"4","16","1"]]}`,
-		err:  "inconsistent schema between buckets",
-	}, {
-		name: "bounds of no power-of-two schema",
-		in:   `{"count":"1","sum":"1","buckets":[[0,"1","3","1"]]}`,
-		err:  "fit no exponential schema",
-	}, {
-		name: "a bucket off the schema's grid",
-		in:   `{"count":"2","sum":"1","buckets":[[0,"1","2","1"],[0,"3","6","1"]]}`,
-		err:  `is not where schema 0 puts it`,
-	}, {
-		name: "custom buckets",
-		in:   `{"count":"3","sum":"1","buckets":[[3,"-Inf","0.1","1"],[0,"0.1","0.25","2"]]}`,
-		err:  "custom-bucket histograms",
-	}, {
-		name: "custom buckets that look like none",
-		in:   `{"count":"3","sum":"1","buckets":[[0,"1","2.5","1"],[0,"2.5","10","2"]]}`,
-		err:  "is not where schema -1 puts it; custom-bucket histograms",
-	}, {
-		// Whole counts that an integer histogram could not hold come from a
-		// float histogram, which TSDB stores as it is.
-		name: "more in the buckets than the count: the float form",
-		in:   `{"count":"1","sum":"1","buckets":[[0,"1","2","5"]]}`,
-		fh: &histogram.FloatHistogram{
-			Schema: 0, Count: 1, Sum: 1,
-			PositiveSpans:   []histogram.Span{{Offset: 1, Length: 1}},
-			PositiveBuckets: []float64{5},
-		},
-	}, {
-		name: "less in the buckets than the count: the float form",
-		in:   `{"count":"7","sum":"2","buckets":[[3,"-0.001","0.001","2"],[0,"1","2","3"]]}`,
-		fh: &histogram.FloatHistogram{
-			Schema: 0, ZeroThreshold: 0.001, ZeroCount: 2, Count: 7, Sum: 2,
-			PositiveSpans:   []histogram.Span{{Offset: 1, Length: 1}},
-			PositiveBuckets: []float64{3},
-		},
-	}, {
-		name: "a negative bucket count",
-		in:   `{"count":"1","sum":"1","buckets":[[0,"1","2","-1"]]}`,
-		err:  "negative",
-	}} {
+	for _, tc := range fromAPICases {
 		t.Run(tc.name, func(t *testing.T) {
 			h, fh, err := FromAPI(api(t, tc.in))
 			if tc.err != "" {

@@ -17,6 +17,7 @@ import (
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/relabel"
 	"github.com/promrecover/promrecover/extract/state"
+	"github.com/promrecover/promrecover/internal/seriestest"
 )
 
 // from and now place the test plan's two windows well before the head.
@@ -51,11 +52,7 @@ func (f *fakeSource) Shard(_ context.Context, selectors []string, _, _ int64, _ 
 func scraped(sets ...labels.Labels) *fakeSource {
 	src := &fakeSource{}
 	for _, ls := range sets {
-		s := extract.Series{Labels: ls}
-		for t := from; t.Before(from.Add(4 * time.Hour)); t = t.Add(15 * time.Second) {
-			s.Samples = append(s.Samples, extract.Sample{T: t.UnixMilli(), V: 1})
-		}
-		src.series = append(src.series, s)
+		src.series = append(src.series, seriestest.Scraped(ls, from, from.Add(4*time.Hour), func(int64) float64 { return 1 }))
 	}
 	return src
 }

@@ -1,4 +1,4 @@
-// Command gen writes the benchmark's OpenMetrics input (see package omgen):
+// Command gen writes the benchmark's OpenMetrics input (gen.Bench, package internal/gen):
 // N series of M samples, deterministic for a seed. bench/import.sh feeds it
 // to promtool and to promrecover import.
 package main
@@ -10,11 +10,11 @@ import (
 	"os"
 	"time"
 
-	"github.com/promrecover/promrecover/bench/omgen"
+	"github.com/promrecover/promrecover/internal/gen"
 )
 
 func main() {
-	cfg := omgen.Default
+	cfg := gen.DefaultBench
 	flag.IntVar(&cfg.Series, "series", cfg.Series, "number of series")
 	flag.IntVar(&cfg.Samples, "samples", cfg.Samples, "samples per series (15s apart)")
 	flag.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed; the same flags give the same file byte for byte")
@@ -32,7 +32,7 @@ func main() {
 		}
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
-	if err := omgen.WriteOpenMetrics(bw, cfg); err != nil {
+	if err := gen.WriteOpenMetrics(bw, cfg); err != nil {
 		fatal(err)
 	}
 	if err := bw.Flush(); err != nil {

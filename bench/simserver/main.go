@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
 )
 
@@ -89,7 +90,7 @@ func main() {
 	}
 }
 
-func synthetic(series int, interval time.Duration, start, end string, seed int64) (*sim.Synthetic, error) {
+func synthetic(series int, interval time.Duration, start, end string, seed int64) (*gen.Synthetic, error) {
 	from, err := time.Parse(time.RFC3339, start)
 	if err != nil {
 		return nil, fmt.Errorf("--start: %w", err)
@@ -104,7 +105,7 @@ func synthetic(series int, interval time.Duration, start, end string, seed int64
 	if series <= 0 || interval < time.Millisecond {
 		return nil, errors.New("--series must be positive and --interval at least 1ms")
 	}
-	return &sim.Synthetic{Series: series, Interval: interval, Start: from, End: to, Seed: seed}, nil
+	return &gen.Synthetic{Series: series, Interval: interval, Start: from, End: to, Seed: seed}, nil
 }
 
 func fatal(err error) {

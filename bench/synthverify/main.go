@@ -18,7 +18,7 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/gen"
 )
 
 func main() {
@@ -37,7 +37,7 @@ func main() {
 	if *dir == "" || *from == "" || *to == "" {
 		fatal(errors.New("--dir, --from and --to are required"))
 	}
-	syn := &sim.Synthetic{Series: *series, Interval: *interval, Start: parse("start", *start), End: parse("end", *end), Seed: *seed}
+	syn := &gen.Synthetic{Series: *series, Interval: *interval, Start: parse("start", *start), End: parse("end", *end), Seed: *seed}
 	mint, maxt := parse("from", *from).UnixMilli(), parse("to", *to).UnixMilli()
 	if mint >= maxt || *window <= 0 {
 		fatal(errors.New("--from must be before --to and --window positive"))

@@ -6,22 +6,22 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/promrecover/promrecover/internal/faults"
 	"github.com/promrecover/promrecover/internal/fstest"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
 
 // One window of the demo data: a case that should fetch sends one query.
@@ -30,33 +30,10 @@ var (
 	badTo   = dataStart.Add(4 * time.Hour)
 )
 
-// countQueries counts the /api/ds/query requests that reach the server.
-type countQueries struct {
-	next http.Handler
-	n    atomic.Int64
-}
-
-func (c *countQueries) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/api/ds/query" {
-		c.n.Add(1)
-	}
-	c.next.ServeHTTP(w, r)
-}
-
 // replaceAnswer answers every /api/ds/query with body and 200 OK, as a
 // Grafana (or a proxy) that sends frames promrecover cannot read would.
-func replaceAnswer(body string) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path != "/api/ds/query" {
-				next.ServeHTTP(w, r)
-				return
-			}
-			io.Copy(io.Discard, r.Body)
-			w.Header().Set("Content-Type", "application/json")
-			w.Write([]byte(body))
-		})
-	}
+func replaceAnswer(body string) *faults.Rule {
+	return faults.On(faults.Query).Do(faults.Answer(http.StatusOK, body, "Content-Type", "application/json"))
 }
 
 // badFrame is a /api/ds/query answer holding one frame with the given
@@ -105,114 +82,120 @@ func listTree(t *testing.T, root string) []string {
 // it, the flags, and the directories.
 type badEnv struct {
 	cfg   sim.Config
-	wrap  func(http.Handler) http.Handler
+	rules []*faults.Rule    // in front of the server
 	flags map[string]string // flag -> value; "" removes the flag
 	srv   *sim.Server
 	root  string // holds out; listed before and after
 	out   string
 }
 
+// badPassword is admin's password in TestBadInput.
+const badPassword = "s3cret-pass"
+
+// badInputCase is one of TestBadInput's mistakes and what it must say.
+type badInputCase struct {
+	name string
+	// before runs before the server starts (config, middleware, --out);
+	// after runs once it is up (sessions).
+	before, after func(t *testing.T, e *badEnv)
+	flags         map[string]string
+	want          []string // in one line: the error, or a NOT RECOVERED line of the summary
+	queries       int64    // /api/ds/query requests expected
+}
+
+var badInputCases = []badInputCase{
+	{name: "--from after --to",
+		flags: map[string]string{"--from": badTo.Format(time.RFC3339), "--to": badFrom.Format(time.RFC3339)},
+		want:  []string{"--from (2025-08-03T04:00:00Z) must be before --to (2025-08-03T02:00:00Z)"}},
+	{name: "--from equal to --to",
+		flags: map[string]string{"--to": badFrom.Format(time.RFC3339)},
+		want:  []string{"--from", "must be before --to"}},
+	{name: "unparsable --from",
+		flags: map[string]string{"--from": "yesterday"},
+		want:  []string{`--from: cannot read "yesterday" as a time`, "use RFC 3339 (2025-08-03T02:00:00Z), unix seconds (1754186400) or now-6h"}},
+	{name: "unparsable --to",
+		flags: map[string]string{"--to": "2025-08-03 04:00"},
+		want:  []string{`--to: cannot read "2025-08-03 04:00" as a time`, "use RFC 3339"}},
+	{name: "unparsable relative --from",
+		flags: map[string]string{"--from": "now-6 hours"},
+		want:  []string{`--from: "now-6 hours"`, "now-6h"}},
+	{name: "unknown datasource",
+		flags: map[string]string{"--datasource": "grafanacloud-prometheus"},
+		want:  []string{`datasource "grafanacloud-prometheus" not found by uid or name`, "give --datasource one of the uids (or names) 'promrecover datasources' lists: grafanacloud-prom"}},
+	{name: "wrong token",
+		flags: map[string]string{"--token": testToken + "-wrong"},
+		want:  []string{"HTTP 401", "Grafana refused the token", "use a service account token (glsa_...)"}},
+	{name: "wrong password",
+		flags: map[string]string{"--token": "", "--user": "admin", "--password": badPassword + "-wrong"},
+		want:  []string{"HTTP 401", "Grafana refused the user and password", "use a service account token"}},
+	{name: "revoked session",
+		after: func(t *testing.T, e *badEnv) {
+			e.flags["--token"] = ""
+			e.flags["--session"] = e.srv.Login("admin")
+			e.srv.RevokeSessions()
+		},
+		want: []string{"HTTP 401", "Grafana refused the session cookie", "log in again to Grafana in a browser, copy the value of the new grafana_session cookie", "--session or GRAFANA_SESSION"}},
+	{name: "the datasource refused Grafana",
+		before: func(t *testing.T, e *badEnv) {
+			e.cfg.Intercept = func(sim.PromCall) *sim.PromReply {
+				return &sim.PromReply{Status: http.StatusUnauthorized, Body: `{"status":"error","errorType":"unauthorized","error":"authentication error: invalid token"}`}
+			}
+		},
+		want:    []string{"the datasource refused Grafana's credentials"},
+		queries: 1},
+	{name: "nothing listens at --grafana-url",
+		after: func(t *testing.T, e *badEnv) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.flags["--grafana-url"] = "http://" + l.Addr().String()
+			l.Close()
+		},
+		flags: map[string]string{"--retries": "1"},
+		want:  []string{"connection refused", "check the host and port of --grafana-url", "that this machine can reach it"}},
+	{name: "--out does not exist",
+		before: func(t *testing.T, e *badEnv) { e.out = filepath.Join(e.root, "prometheus-data") },
+		want:   []string{"prometheus-data: no such directory", "create it or point --out at the Prometheus data directory"}},
+	{name: "--out not writable",
+		before: func(t *testing.T, e *badEnv) { fstest.Unwritable(t, e.out) },
+		want:   []string{"cannot write there", "run as a user who can write to the Prometheus data directory"}},
+	{name: "--out not a Prometheus data directory",
+		before: func(t *testing.T, e *badEnv) {
+			if err := os.WriteFile(filepath.Join(e.out, "docker-compose.yml"), []byte("services: {}\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		},
+		want: []string{"does not look like a Prometheus data directory", "docker-compose.yml", "point --out at an empty directory or at the Prometheus data directory"}},
+	{name: "frame with a wrong field type",
+		before:  answer(badFrame(badTimeField+","+badStringField, `{"values":[`+badTimes+`,["1","1","1"]]}`)),
+		want:    []string{"NOT RECOVERED", `refId "A": frame 0: field 1 ("up"): type "string" in a time series frame`},
+		queries: 1},
+	{name: "frame with mismatched lengths",
+		before:  answer(badFrame(badTimeField+","+badValueField, `{"values":[`+badTimes+`,[1,1]]}`)),
+		want:    []string{"NOT RECOVERED", `refId "A": frame 0: field 1 ("up"): 2 values for 3 timestamps`},
+		queries: 1},
+	{name: "frame with an entity index out of range",
+		before:  answer(badFrame(badTimeField+","+badValueField, `{"values":[`+badTimes+`,[1,null,1]],"entities":[null,{"NaN":[7]}]}`)),
+		want:    []string{"NOT RECOVERED", `refId "A": frame 0: field 1 ("up"): data.entities NaN row 7 is out of range: the frame has 3 rows`},
+		queries: 1},
+	{name: "frame without a Time field",
+		before:  answer(badFrame(badValueField, `{"values":[[1,1,1]]}`)),
+		want:    []string{"NOT RECOVERED", `refId "A": frame 0: no time field for its 1 number fields`},
+		queries: 1},
+	{name: "truncated answer is retried",
+		before: answer(badFrame(badTimeField+","+badValueField, `{"values":[`+badTimes+`,[1,1,1]]}`)[:150]),
+		flags:  map[string]string{"--retries": "1"},
+		// One retry allowed: two requests, then the window fails.
+		want:    []string{"NOT RECOVERED", "unexpected EOF"},
+		queries: 2},
+}
+
 func TestBadInput(t *testing.T) {
-	const password = "s3cret-pass"
-	cases := []struct {
-		name string
-		// before runs before the server starts (config, middleware, --out);
-		// after runs once it is up (sessions).
-		before, after func(t *testing.T, e *badEnv)
-		flags         map[string]string
-		want          []string // in one line: the error, or a NOT RECOVERED line of the summary
-		queries       int64    // /api/ds/query requests expected
-	}{
-		{name: "--from after --to",
-			flags: map[string]string{"--from": badTo.Format(time.RFC3339), "--to": badFrom.Format(time.RFC3339)},
-			want:  []string{"--from (2025-08-03T04:00:00Z) must be before --to (2025-08-03T02:00:00Z)"}},
-		{name: "--from equal to --to",
-			flags: map[string]string{"--to": badFrom.Format(time.RFC3339)},
-			want:  []string{"--from", "must be before --to"}},
-		{name: "unparsable --from",
-			flags: map[string]string{"--from": "yesterday"},
-			want:  []string{`--from: cannot read "yesterday" as a time`, "use RFC 3339 (2025-08-03T02:00:00Z), unix seconds (1754186400) or now-6h"}},
-		{name: "unparsable --to",
-			flags: map[string]string{"--to": "2025-08-03 04:00"},
-			want:  []string{`--to: cannot read "2025-08-03 04:00" as a time`, "use RFC 3339"}},
-		{name: "unparsable relative --from",
-			flags: map[string]string{"--from": "now-6 hours"},
-			want:  []string{`--from: "now-6 hours"`, "now-6h"}},
-		{name: "unknown datasource",
-			flags: map[string]string{"--datasource": "grafanacloud-prometheus"},
-			want:  []string{`datasource "grafanacloud-prometheus" not found by uid or name`, "give --datasource one of the uids (or names) 'promrecover datasources' lists: grafanacloud-prom"}},
-		{name: "wrong token",
-			flags: map[string]string{"--token": testToken + "-wrong"},
-			want:  []string{"HTTP 401", "Grafana refused the token", "use a service account token (glsa_...)"}},
-		{name: "wrong password",
-			flags: map[string]string{"--token": "", "--user": "admin", "--password": password + "-wrong"},
-			want:  []string{"HTTP 401", "Grafana refused the user and password", "use a service account token"}},
-		{name: "revoked session",
-			after: func(t *testing.T, e *badEnv) {
-				e.flags["--token"] = ""
-				e.flags["--session"] = e.srv.Login("admin")
-				e.srv.RevokeSessions()
-			},
-			want: []string{"HTTP 401", "Grafana refused the session cookie", "log in again to Grafana in a browser, copy the value of the new grafana_session cookie", "--session or GRAFANA_SESSION"}},
-		{name: "the datasource refused Grafana",
-			before: func(t *testing.T, e *badEnv) {
-				e.cfg.Intercept = func(sim.PromCall) *sim.PromReply {
-					return &sim.PromReply{Status: http.StatusUnauthorized, Body: `{"status":"error","errorType":"unauthorized","error":"authentication error: invalid token"}`}
-				}
-			},
-			want:    []string{"the datasource refused Grafana's credentials"},
-			queries: 1},
-		{name: "nothing listens at --grafana-url",
-			after: func(t *testing.T, e *badEnv) {
-				l, err := net.Listen("tcp", "127.0.0.1:0")
-				if err != nil {
-					t.Fatal(err)
-				}
-				e.flags["--grafana-url"] = "http://" + l.Addr().String()
-				l.Close()
-			},
-			flags: map[string]string{"--retries": "1"},
-			want:  []string{"connection refused", "check the host and port of --grafana-url", "that this machine can reach it"}},
-		{name: "--out does not exist",
-			before: func(t *testing.T, e *badEnv) { e.out = filepath.Join(e.root, "prometheus-data") },
-			want:   []string{"prometheus-data: no such directory", "create it or point --out at the Prometheus data directory"}},
-		{name: "--out not writable",
-			before: func(t *testing.T, e *badEnv) { fstest.Unwritable(t, e.out) },
-			want:   []string{"cannot write there", "run as a user who can write to the Prometheus data directory"}},
-		{name: "--out not a Prometheus data directory",
-			before: func(t *testing.T, e *badEnv) {
-				if err := os.WriteFile(filepath.Join(e.out, "docker-compose.yml"), []byte("services: {}\n"), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			},
-			want: []string{"does not look like a Prometheus data directory", "docker-compose.yml", "point --out at an empty directory or at the Prometheus data directory"}},
-		{name: "frame with a wrong field type",
-			before:  answer(badFrame(badTimeField+","+badStringField, `{"values":[`+badTimes+`,["1","1","1"]]}`)),
-			want:    []string{"NOT RECOVERED", `refId "A": frame 0: field 1 ("up"): type "string" in a time series frame`},
-			queries: 1},
-		{name: "frame with mismatched lengths",
-			before:  answer(badFrame(badTimeField+","+badValueField, `{"values":[`+badTimes+`,[1,1]]}`)),
-			want:    []string{"NOT RECOVERED", `refId "A": frame 0: field 1 ("up"): 2 values for 3 timestamps`},
-			queries: 1},
-		{name: "frame with an entity index out of range",
-			before:  answer(badFrame(badTimeField+","+badValueField, `{"values":[`+badTimes+`,[1,null,1]],"entities":[null,{"NaN":[7]}]}`)),
-			want:    []string{"NOT RECOVERED", `refId "A": frame 0: field 1 ("up"): data.entities NaN row 7 is out of range: the frame has 3 rows`},
-			queries: 1},
-		{name: "frame without a Time field",
-			before:  answer(badFrame(badValueField, `{"values":[[1,1,1]]}`)),
-			want:    []string{"NOT RECOVERED", `refId "A": frame 0: no time field for its 1 number fields`},
-			queries: 1},
-		{name: "truncated answer is retried",
-			before: answer(badFrame(badTimeField+","+badValueField, `{"values":[`+badTimes+`,[1,1,1]]}`)[:150]),
-			flags:  map[string]string{"--retries": "1"},
-			// One retry allowed: two requests, then the window fails.
-			want:    []string{"NOT RECOVERED", "unexpected EOF"},
-			queries: 2},
-	}
-	for _, tc := range cases {
+	for _, tc := range badInputCases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := &badEnv{
-				cfg:  sim.Config{Series: sim.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}, Users: map[string]string{"admin": password}},
+				cfg:  sim.Config{Series: gen.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}, Users: map[string]string{"admin": badPassword}},
 				root: t.TempDir(),
 				flags: map[string]string{
 					"--datasource": "grafanacloud-prom", "--token": testToken,
@@ -233,15 +216,8 @@ func TestBadInput(t *testing.T) {
 			if tc.before != nil {
 				tc.before(t, e)
 			}
-			e.srv = sim.New(e.cfg)
-			var h http.Handler = e.srv
-			if e.wrap != nil {
-				h = e.wrap(h)
-			}
-			counter := &countQueries{next: h}
-			hs := httptest.NewServer(counter)
-			defer hs.Close()
-			e.flags["--grafana-url"] = hs.URL
+			counter := faults.On(faults.Query)
+			e.flags["--grafana-url"], e.srv = simtest.Start(t, e.cfg, append([]*faults.Rule{counter}, e.rules...)...)
 			e.flags["--out"] = e.out
 			for k, v := range tc.flags {
 				e.flags[k] = v
@@ -292,7 +268,7 @@ func TestBadInput(t *testing.T) {
 			if len(lines) > 1 && !strings.Contains(msg, "1 of 1 windows were not recovered") {
 				t.Errorf("a window failed but the error does not say so: %s", msg)
 			}
-			if got := counter.n.Load(); got != tc.queries {
+			if got := int64(counter.Count()); got != tc.queries {
 				t.Errorf("%d queries reached Grafana, want %d", got, tc.queries)
 			}
 			if !slices.Equal(before, after) {
@@ -303,7 +279,7 @@ func TestBadInput(t *testing.T) {
 					t.Errorf("staging left behind: %s", p)
 				}
 			}
-			for _, secret := range []string{testToken + "-wrong", password, e.flags["--session"]} {
+			for _, secret := range []string{testToken + "-wrong", badPassword, e.flags["--session"]} {
 				if secret != "" && strings.Contains(stdout+stderr+msg, secret) {
 					t.Errorf("a secret was printed")
 				}
@@ -315,7 +291,7 @@ func TestBadInput(t *testing.T) {
 // answer makes a case's server answer every query with body.
 func answer(body string) func(t *testing.T, e *badEnv) {
 	return func(t *testing.T, e *badEnv) {
-		e.wrap = replaceAnswer(body)
+		e.rules = append(e.rules, replaceAnswer(body))
 	}
 }
 
@@ -323,12 +299,11 @@ func answer(body string) func(t *testing.T, e *badEnv) {
 // installed nothing must not stand in the way of the corrected command (a
 // resume state of the mistyped plan would make it demand --restart).
 func TestCorrectedCommandAfterBadInput(t *testing.T) {
-	data := sim.DemoSeries(dataStart, dataEnd, 1)
-	hs := httptest.NewServer(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}))
-	defer hs.Close()
+	data := gen.DemoSeries(dataStart, dataEnd, 1)
+	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
 	out := t.TempDir()
 	args := func(ds string) []string {
-		return []string{"recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", ds,
+		return []string{"recover", "--grafana-url", url, "--token", testToken, "--datasource", ds,
 			"--from", badFrom.Format(time.RFC3339), "--to", badTo.Format(time.RFC3339), "--out", out}
 	}
 	if _, _, err := runCLI(t, args("grafanacloud-prometheus")...); err == nil {

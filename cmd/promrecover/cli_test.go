@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,23 +12,25 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/faults"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
 
 func TestDatasourcesListsPrometheusOnes(t *testing.T) {
-	hs := httptest.NewServer(sim.New(sim.Config{Tokens: []string{testToken}, Datasources: []sim.Datasource{
+	url, _ := simtest.Start(t, sim.Config{Tokens: []string{testToken}, Datasources: []sim.Datasource{
 		{ID: 1, UID: "grafanacloud-prom", Name: "grafanacloud-example-prom", Type: "prometheus", URL: "https://prometheus-prod-01.grafana.net/api/prom"},
 		{ID: 2, UID: "logs", Name: "grafanacloud-example-logs", Type: "loki", URL: "https://logs-prod.grafana.net"},
-	}}))
-	defer hs.Close()
+	}})
 	t.Setenv("GRAFANA_TOKEN", testToken) // from the environment, as the README advises
 	cases := []struct {
 		args      []string
 		want, not []string
 	}{
-		{[]string{"datasources", "--grafana-url", hs.URL},
+		{[]string{"datasources", "--grafana-url", url},
 			[]string{"UID", "grafanacloud-prom", "grafanacloud-example-prom", "prometheus", "https://prometheus-prod-01.grafana.net/api/prom"}, []string{"loki"}},
-		{[]string{"datasources", "--grafana-url", hs.URL, "--all"},
+		{[]string{"datasources", "--grafana-url", url, "--all"},
 			[]string{"grafanacloud-prom", "logs", "loki"}, nil},
 	}
 	for _, tc := range cases {
@@ -44,12 +43,10 @@ func TestDatasourcesListsPrometheusOnes(t *testing.T) {
 // they print.
 func TestSecretsStayOutOfOutput(t *testing.T) {
 	const password = "pa55-w0rd-secret"
-	srv := sim.New(sim.Config{Series: sim.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}, Users: map[string]string{"admin": password}})
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
+	url, srv := simtest.Start(t, sim.Config{Series: gen.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}, Users: map[string]string{"admin": password}})
 	session := srv.Login("admin")
 	srv.AgeSessions(11 * time.Minute) // forces a rotation: the new cookie must not show either
-	common := []string{"-v", "--grafana-url", hs.URL, "--from", dataStart.Add(time.Hour).Format(time.RFC3339), "--to", dataStart.Add(3 * time.Hour).Format(time.RFC3339)}
+	common := []string{"-v", "--grafana-url", url, "--from", dataStart.Add(time.Hour).Format(time.RFC3339), "--to", dataStart.Add(3 * time.Hour).Format(time.RFC3339)}
 	cases := [][]string{
 		{"recover", "--datasource", "grafanacloud-prom", "--out", t.TempDir(), "--session", session},
 		{"recover", "--datasource", "grafanacloud-prom", "--out", t.TempDir(), "--token", testToken},
@@ -79,34 +76,19 @@ func TestSecretsStayOutOfOutput(t *testing.T) {
 
 // failWindow answers a query for the window ending at end with an error no
 // retry can pass, and passes the rest to the server.
-type failWindow struct {
-	next http.Handler
-	end  string
-}
-
-func (f *failWindow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/api/ds/query" {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		if bytes.Contains(body, []byte(`"to":"`+f.end+`"`)) {
-			w.WriteHeader(http.StatusBadRequest)
-			w.Write([]byte(`{"results":{"A":{"error":"bad_data: invalid parameter","errorSource":"downstream","status":400}}}`))
-			return
-		}
-	}
-	f.next.ServeHTTP(w, r)
+func failWindow(end string) *faults.Rule {
+	return faults.On(faults.Query, faults.BodyContains(`"to":"`+end+`"`)).Do(faults.Answer(http.StatusBadRequest,
+		`{"results":{"A":{"error":"bad_data: invalid parameter","errorSource":"downstream","status":400}}}`))
 }
 
 func TestFailedWindowIsReportedThenResumed(t *testing.T) {
 	from, to := dataStart.Add(2*time.Hour), dataStart.Add(8*time.Hour)
 	bad := dataStart.Add(6 * time.Hour) // the end of the second window
-	data := sim.DemoSeries(dataStart, dataEnd, 1)
-	srv := sim.New(sim.Config{Series: data, Tokens: []string{testToken}})
-	fw := &failWindow{next: srv, end: strconv.FormatInt(bad.UnixMilli(), 10)}
-	hs := httptest.NewServer(fw)
-	defer hs.Close()
+	data := gen.DemoSeries(dataStart, dataEnd, 1)
+	fw := failWindow(strconv.FormatInt(bad.UnixMilli(), 10))
+	url, srv := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}}, fw)
 	out := t.TempDir()
-	args := []string{"recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+	args := []string{"recover", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out}
 	stdout, stderr, err := runCLI(t, args...)
 	if err == nil || !strings.Contains(err.Error(), "1 of 3 windows were not recovered") || !strings.Contains(err.Error(), "the same command fetches only what is missing") {
@@ -120,7 +102,7 @@ func TestFailedWindowIsReportedThenResumed(t *testing.T) {
 	}
 
 	// The cause is gone; the same command fetches only the missing window.
-	fw.end = "never"
+	fw.Stop()
 	before := srv.Counters().DSQueries
 	stdout, stderr, err = runCLI(t, args...)
 	if err != nil {
@@ -190,9 +172,8 @@ func blockWindows(t *testing.T, dir string) map[int64]bool {
 
 func TestWarnsAboutHeadAndRetention(t *testing.T) {
 	now := time.Now()
-	hs := httptest.NewServer(sim.New(sim.Config{Series: sim.DemoSeries(now.Add(-10*time.Hour), now, 1), Tokens: []string{testToken}}))
-	defer hs.Close()
-	stdout, stderr, err := runCLI(t, "recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+	url, _ := simtest.Start(t, sim.Config{Series: gen.DemoSeries(now.Add(-10*time.Hour), now, 1), Tokens: []string{testToken}})
+	stdout, stderr, err := runCLI(t, "recover", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", "now-9h", "--to", "now-1h", "--match", "up", "--out", t.TempDir(), "--retention", "4h")
 	if err != nil {
 		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +16,9 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
 
 // writeConfig writes a config file named promrecover.yaml, as the README
@@ -223,9 +224,8 @@ func TestConfigErrors(t *testing.T) {
 // line must win, or the run fails.
 func TestConfigRecoverBinary(t *testing.T) {
 	bin := buildBinary(t)
-	data := sim.DemoSeries(dataStart, dataEnd, 3)
-	hs := httptest.NewServer(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}))
-	defer hs.Close()
+	data := gen.DemoSeries(dataStart, dataEnd, 3)
+	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
 	from, to := dataStart.Add(2*time.Hour), dataStart.Add(6*time.Hour)
 	out := t.TempDir()
 	path := writeConfig(t, `grafana-url: http://127.0.0.1:1
@@ -239,7 +239,7 @@ recover:
   to: `+from.Format(time.RFC3339)+`
 `)
 	cmd := exec.Command(bin, "recover", "--to", to.Format(time.RFC3339))
-	cmd.Env = append(os.Environ(), "PROMRECOVER_CONFIG="+path, "GRAFANA_URL="+hs.URL, "GRAFANA_TOKEN="+testToken)
+	cmd.Env = append(os.Environ(), "PROMRECOVER_CONFIG="+path, "GRAFANA_URL="+url, "GRAFANA_TOKEN="+testToken)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, b)
 	}

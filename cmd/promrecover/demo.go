@@ -14,6 +14,7 @@ import (
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/grafana"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/recovery"
 	"github.com/promrecover/promrecover/report"
@@ -55,10 +56,10 @@ data set also holds native histograms, read through the datasource proxy.`,
 				return err
 			}
 			now := time.Now().UTC()
-			data := sim.DemoSeries(now.Add(-10*time.Hour), now, seed)
+			data := gen.DemoSeries(now.Add(-10*time.Hour), now, seed)
 			what := "NaN and +Inf included"
 			if transport == grafana.Proxy {
-				data = append(data, sim.NativeHistogramSeries(now.Add(-10*time.Hour), now, seed)...)
+				data = append(data, gen.NativeHistogramSeries(now.Add(-10*time.Hour), now, seed)...)
 				what = "NaN, +Inf and native histograms included"
 			}
 			const token = "demo-service-account-token"

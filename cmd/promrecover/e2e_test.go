@@ -9,7 +9,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -25,8 +24,10 @@ import (
 	"github.com/prometheus/prometheus/model/value"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/matrixtest"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
 
 // The data set every end-to-end test recovers from: ten hours of the demo's
@@ -49,7 +50,7 @@ func runCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
 }
 
 func TestRecoverServedByPrometheus(t *testing.T) {
-	data := sim.DemoSeries(dataStart, dataEnd, 7)
+	data := gen.DemoSeries(dataStart, dataEnd, 7)
 	cases := []struct {
 		name     string
 		v2       bool // the server answers range selectors like Prometheus 2 (both ends included)
@@ -79,11 +80,9 @@ func TestRecoverServedByPrometheus(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := sim.New(sim.Config{Series: data, Tokens: []string{testToken}, Users: map[string]string{"admin": "s3cret"}, PrometheusV2: tc.v2})
-			hs := httptest.NewServer(srv)
-			defer hs.Close()
+			addr, srv := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}, Users: map[string]string{"admin": "s3cret"}, PrometheusV2: tc.v2})
 			out := t.TempDir()
-			args := []string{"recover", "--grafana-url", hs.URL, "--datasource", "grafanacloud-prom",
+			args := []string{"recover", "--grafana-url", addr, "--datasource", "grafanacloud-prom",
 				"--from", tc.from.Format(time.RFC3339), "--to", tc.to.Format(time.RFC3339), "--out", out, "--concurrency", "3"}
 			args = append(args, tc.auth(srv)...)
 			for _, m := range tc.match {
@@ -280,12 +279,11 @@ func (p *prometheus) rawMatrix(t *testing.T, from, to time.Time) model.Matrix {
 }
 
 func TestExportJSONReadableByModel(t *testing.T) {
-	data := sim.DemoSeries(dataStart, dataEnd, 3)
-	hs := httptest.NewServer(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}))
-	defer hs.Close()
+	data := gen.DemoSeries(dataStart, dataEnd, 3)
+	addr, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
 	from, to := dataStart.Add(time.Hour), dataStart.Add(5*time.Hour+10*time.Minute)
 	file := filepath.Join(t.TempDir(), "out.json")
-	stdout, stderr, err := runCLI(t, "export", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+	stdout, stderr, err := runCLI(t, "export", "--grafana-url", addr, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", strconv.FormatInt(from.Unix(), 10), "--to", to.Format(time.RFC3339), "--output", file)
 	if err != nil {
 		t.Fatalf("export: %v\n%s\n%s", err, stdout, stderr)

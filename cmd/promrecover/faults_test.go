@@ -6,54 +6,45 @@ package main
 
 import (
 	"io/fs"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/faults"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
 
 // afterQueries runs do once, right after the nth /api/ds/query request has
 // been answered, and counts the API requests that arrive from then on.
 type afterQueries struct {
-	next http.Handler
-	n    int
-	do   func()
-
-	mu      sync.Mutex
-	queries int
-	fired   atomic.Bool
-	after   atomic.Int64
+	rules  []*faults.Rule
+	fired  atomic.Bool
+	before atomic.Int64 // API requests before do
+	api    *faults.Rule
 }
 
-func (a *afterQueries) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if a.fired.Load() && strings.HasPrefix(r.URL.Path, "/api/") {
-		a.after.Add(1)
-	}
-	a.next.ServeHTTP(w, r)
-	if r.URL.Path != "/api/ds/query" {
-		return
-	}
-	a.mu.Lock()
-	a.queries++
-	fire := a.queries == a.n
-	a.mu.Unlock()
-	if fire {
+func newAfterQueries(n int, do func()) *afterQueries {
+	a := &afterQueries{api: faults.On(faults.PathPrefix("/api/"))}
+	a.rules = []*faults.Rule{a.api, faults.On(faults.Query).Then(n, func() {
 		// Counting starts just before, so the bound below errs on the
 		// strict side.
+		a.before.Store(int64(a.api.Count()))
 		a.fired.Store(true)
-		a.do()
-	}
+		do()
+	})}
+	return a
 }
+
+// after is how many API requests arrived since do.
+func (a *afterQueries) after() int64 { return int64(a.api.Count()) - a.before.Load() }
 
 // The session run: 8 windows of two selectors each, 16 queries, four at a
 // time.
@@ -61,7 +52,7 @@ var (
 	sessionFrom  = dataStart
 	sessionTo    = dataStart.Add(16 * time.Hour)
 	sessionMatch = []string{`{job="node"}`, `{job="sensors"}`}
-	sessionData  = sim.DemoSeries(sessionFrom, sessionTo, 5)
+	sessionData  = gen.DemoSeries(sessionFrom, sessionTo, 5)
 )
 
 const sessionConcurrency = 4
@@ -127,11 +118,9 @@ func TestSessionRotatedMidRun(t *testing.T) {
 	session := srv.Login("admin")
 	// Ten minutes pass after the third query: every later request is
 	// refused with session.token.rotate until one worker rotates.
-	a := &afterQueries{next: srv, n: 3, do: func() { srv.AgeSessions(11 * time.Minute) }}
-	hs := httptest.NewServer(a)
-	defer hs.Close()
+	a := newAfterQueries(3, func() { srv.AgeSessions(11 * time.Minute) })
 	out := t.TempDir()
-	stdout, stderr, err := runCLI(t, sessionArgs(hs.URL, session, out)...)
+	stdout, stderr, err := runCLI(t, sessionArgs(simtest.Serve(t, srv, a.rules...), session, out)...)
 	if err != nil {
 		t.Fatalf("recover: %v\n%s\n%s", err, stdout, stderr)
 	}
@@ -162,11 +151,9 @@ func TestSessionRevokedMidRun(t *testing.T) {
 	// Signing out everywhere after the second request. A window's selectors
 	// share one request, so the run sends 8; with at most 4 in flight, at
 	// least 3 of them meet the revoked session whatever the timing.
-	a := &afterQueries{next: srv, n: 2, do: srv.RevokeSessions}
-	hs := httptest.NewServer(a)
-	defer hs.Close()
+	a := newAfterQueries(2, srv.RevokeSessions)
 	out := t.TempDir()
-	stdout, stderr, err := runCLI(t, sessionArgs(hs.URL, session, out)...)
+	stdout, stderr, err := runCLI(t, sessionArgs(simtest.Serve(t, srv, a.rules...), session, out)...)
 	if err == nil {
 		t.Fatalf("recover succeeded with a revoked session:\n%s\n%s", stdout, stderr)
 	}
@@ -178,7 +165,7 @@ func TestSessionRevokedMidRun(t *testing.T) {
 	}
 	// Every worker may have one request on the way when the first refusal
 	// comes back; a retry, a rotation attempt or a new unit would be more.
-	if n := a.after.Load(); n > sessionConcurrency+2 {
+	if n := a.after(); n > sessionConcurrency+2 {
 		t.Fatalf("%d requests reached Grafana after the revocation; want at most %d (no retries of a refused session)", n, sessionConcurrency+2)
 	}
 	if srv.Counters().Rotations != 0 {
@@ -200,5 +187,5 @@ func TestSessionRevokedMidRun(t *testing.T) {
 		t.Fatalf("%d blocks for %d recovered windows: %v\n%s", len(have), len(windows)-len(failed), have, stdout)
 	}
 	noStaging(t, out)
-	t.Logf("%d of 8 windows recovered before the revocation; %d requests after it", len(windows)-len(failed), a.after.Load())
+	t.Logf("%d of 8 windows recovered before the revocation; %d requests after it", len(windows)-len(failed), a.after())
 }

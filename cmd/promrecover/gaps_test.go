@@ -10,6 +10,7 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
 )
 
@@ -19,7 +20,7 @@ import (
 // with --only-gaps into that same directory: the result is the source,
 // sample for sample, and nothing was written over surviving data.
 func TestGapsThenOnlyGaps(t *testing.T) {
-	data := sim.DemoSeries(dataStart, dataEnd, 6)
+	data := gen.DemoSeries(dataStart, dataEnd, 6)
 	// The data kept covers 00:00-02:00 and 04:00-06:00; the range looked at
 	// has surviving data on both sides of the loss, as after an incident.
 	kept := []extract.Window{{Start: dataStart.UnixMilli(), End: dataStart.Add(2 * time.Hour).UnixMilli()}, {Start: dataStart.Add(4 * time.Hour).UnixMilli(), End: dataStart.Add(6 * time.Hour).UnixMilli()}}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"io"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
 
 // userCommands are the commands a user runs: all but cobra's own.
@@ -106,14 +106,13 @@ func TestHelpFlagsConsistent(t *testing.T) {
 }
 
 func TestCompletion(t *testing.T) {
-	hs := httptest.NewServer(sim.New(sim.Config{Tokens: []string{testToken}, Datasources: []sim.Datasource{
+	url, _ := simtest.Start(t, sim.Config{Tokens: []string{testToken}, Datasources: []sim.Datasource{
 		{ID: 1, UID: "grafanacloud-prom", Name: "grafanacloud-example-prom", Type: "prometheus"},
 		{ID: 2, UID: "logs", Name: "grafanacloud-example-logs", Type: "loki"},
-	}}))
-	defer hs.Close()
+	}})
 	t.Setenv("GRAFANA_TOKEN", testToken)
 	cfg := filepath.Join(t.TempDir(), "promrecover.yaml")
-	if err := os.WriteFile(cfg, []byte("grafana-url: "+hs.URL+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte("grafana-url: "+url+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -128,7 +127,7 @@ func TestCompletion(t *testing.T) {
 		{args: []string{"__complete", "export", "--format", ""}, want: []string{"json\n", "jsonl\n", "openmetrics\n", ":4\n"}},
 		{args: []string{"__complete", "import", "x", "--format", "open"}, want: []string{"openmetrics"}},
 		{args: []string{"__complete", "verify", "dir", "--format", ""}, want: []string{"jsonl"}},
-		{args: []string{"__complete", "recover", "--grafana-url", hs.URL, "--datasource", ""},
+		{args: []string{"__complete", "recover", "--grafana-url", url, "--datasource", ""},
 			want: []string{"grafanacloud-prom\tgrafanacloud-example-prom", ":4\n"}, not: []string{"logs"}},
 		{args: []string{"__complete", "recover", "--config", cfg, "--datasource", ""}, // the address from the config file
 			want: []string{"grafanacloud-prom\tgrafanacloud-example-prom", ":4\n"}, not: []string{"logs"}},

@@ -19,6 +19,7 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
 )
 
@@ -31,7 +32,7 @@ var (
 )
 
 func TestImportOfExportEqualsTheSource(t *testing.T) {
-	data := sim.DemoSeries(dataStart, dataEnd, 5)
+	data := gen.DemoSeries(dataStart, dataEnd, 5)
 	hs := httptest.NewServer(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}))
 	defer hs.Close()
 	file := filepath.Join(t.TempDir(), "lost.json")
@@ -102,7 +103,7 @@ func omSeriesText(lset labels.Labels) string {
 }
 
 func TestImportOfOpenMetricsEqualsTheSource(t *testing.T) {
-	data := extract.Clip(sim.DemoSeries(dataStart, dataEnd, 6), importFrom.UnixMilli(), importTo.UnixMilli())
+	data := extract.Clip(gen.DemoSeries(dataStart, dataEnd, 6), importFrom.UnixMilli(), importTo.UnixMilli())
 	// The demo has NaN and +Inf; add -Inf, -0 and a stale marker.
 	special := []extract.Sample{{T: importFrom.UnixMilli() + 500, V: math.Inf(-1)}, {T: importFrom.UnixMilli() + 15_500, V: math.Copysign(0, -1)},
 		{T: importFrom.UnixMilli() + 30_500, V: math.Float64frombits(value.StaleNaN)}}
@@ -184,7 +185,7 @@ func checkBlocks(t *testing.T, dir string, want []extract.Series, nBlocks int) {
 func TestImportBadInputInstallsNothing(t *testing.T) {
 	// Four windows' worth of good series, so that bad input late in the
 	// file finds windows with data in them.
-	data := extract.Clip(sim.DemoSeries(dataStart, dataEnd, 2), dataStart.UnixMilli(), dataStart.Add(8*time.Hour).UnixMilli())
+	data := extract.Clip(gen.DemoSeries(dataStart, dataEnd, 2), dataStart.UnixMilli(), dataStart.Add(8*time.Hour).UnixMilli())
 	good := strings.TrimSuffix(writeOpenMetrics(data, map[string]string{"http_requests": "counter"}), "# EOF\n")
 	goodLines := strings.Count(good, "\n")
 	ts := func(t time.Time) string { return fmt.Sprintf("%d.%03d", t.Unix(), t.Nanosecond()/1e6) }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +16,9 @@ import (
 
 	"github.com/creack/pty"
 
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
 
 // csi matches a control sequence: ESC [ parameter final-byte.
@@ -128,7 +129,7 @@ func startInTerminal(t *testing.T, cmd *exec.Cmd) *ptyOutput {
 // screen, so the bars are redrawn at least once whatever the machine's speed.
 func TestProgressInTerminal(t *testing.T) {
 	bin := buildBinary(t)
-	data := sim.DemoSeries(dataStart, dataEnd, 3)
+	data := gen.DemoSeries(dataStart, dataEnd, 3)
 	cases := []struct {
 		name  string
 		flags []string
@@ -142,17 +143,16 @@ func TestProgressInTerminal(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			g := newGate(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}), 1)
-			hs := httptest.NewServer(g)
-			defer hs.Close()
-			cmd := exec.Command(bin, append([]string{"recover", "--grafana-url", hs.URL, "--datasource", "grafanacloud-prom", "--concurrency", "1",
+			g, open := gate(1)
+			url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}}, g)
+			cmd := exec.Command(bin, append([]string{"recover", "--grafana-url", url, "--datasource", "grafanacloud-prom", "--concurrency", "1",
 				"--from", dataStart.Add(2 * time.Hour).Format(time.RFC3339), "--to", dataStart.Add(6 * time.Hour).Format(time.RFC3339), "--out", t.TempDir()}, tc.flags...)...)
 			cmd.Env = append(os.Environ(), "GRAFANA_TOKEN="+testToken, "TERM="+tc.term)
 			out := startInTerminal(t, cmd)
 			if tc.show == "bars" {
 				out.waitFor(t, "] 1/2")
 			}
-			g.open()
+			open()
 			<-out.closed
 			if err := cmd.Wait(); err != nil {
 				t.Fatalf("recover: %v\n%q", err, out)
@@ -212,15 +212,14 @@ func TestProgressInTerminal(t *testing.T) {
 // codes.
 func TestProgressPiped(t *testing.T) {
 	bin := buildBinary(t)
-	hs := httptest.NewServer(sim.New(sim.Config{Series: sim.DemoSeries(dataStart, dataEnd, 4), Tokens: []string{testToken}}))
-	defer hs.Close()
+	url, _ := simtest.Start(t, sim.Config{Series: gen.DemoSeries(dataStart, dataEnd, 4), Tokens: []string{testToken}})
 	dir := t.TempDir()
 	exported := filepath.Join(dir, "up.json")
 	imported := filepath.Join(dir, "import")
 	if err := os.Mkdir(imported, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	query := []string{"--grafana-url", hs.URL, "--datasource", "grafanacloud-prom",
+	query := []string{"--grafana-url", url, "--datasource", "grafanacloud-prom",
 		"--from", dataStart.Add(2 * time.Hour).Format(time.RFC3339), "--to", dataStart.Add(6 * time.Hour).Format(time.RFC3339)}
 	fast := []string{"--progress-interval", "1ms"}
 	cases := []struct {

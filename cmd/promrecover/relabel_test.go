@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -10,24 +9,21 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/gen"
+	"github.com/promrecover/promrecover/internal/seriestest"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
 
 // scraped is a series with a sample every 15s over [from, to).
 func scraped(ls labels.Labels, from, to time.Time) extract.Series {
-	s := extract.Series{Labels: ls}
-	for t := from.UnixMilli(); t < to.UnixMilli(); t += 15000 {
-		s.Samples = append(s.Samples, extract.Sample{T: t, V: float64(t%997) + 1})
-	}
-	return s
+	return seriestest.Scraped(ls, from, to, func(t int64) float64 { return float64(t%997) + 1 })
 }
 
 func relabelServer(t *testing.T, series ...extract.Series) (*sim.Server, string) {
 	t.Helper()
-	srv := sim.New(sim.Config{Series: series, Tokens: []string{testToken}})
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	return srv, hs.URL
+	url, srv := simtest.Start(t, sim.Config{Series: series, Tokens: []string{testToken}})
+	return srv, url
 }
 
 func TestRelabelCollisionFailsTheWindow(t *testing.T) {
@@ -75,7 +71,7 @@ func withLabels(s extract.Series, set ...string) extract.Series {
 func TestRelabelServedByPrometheus(t *testing.T) {
 	from, to := dataStart.Add(time.Hour), dataStart.Add(4*time.Hour) // two windows, the first partial
 	var source []extract.Series
-	for _, s := range sim.DemoSeries(dataStart, to, 11) {
+	for _, s := range gen.DemoSeries(dataStart, to, 11) {
 		set := []string{"cluster", "eu-1"}
 		if s.Labels.Get("job") == "node" {
 			set = append(set, "env", "cloud") // a label the rules overwrite or drop
@@ -84,7 +80,7 @@ func TestRelabelServedByPrometheus(t *testing.T) {
 	}
 	// Another cluster's series, which would merge with eu-1's without their
 	// cluster label: the selector keeps them out.
-	for _, s := range sim.DemoSeries(dataStart, to, 12) {
+	for _, s := range gen.DemoSeries(dataStart, to, 12) {
 		source = append(source, withLabels(s, "cluster", "eu-2"))
 	}
 

@@ -2,55 +2,29 @@ package main
 
 import (
 	"bytes"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/faults"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
 
 // gate lets the first n queries through and holds every later one until
 // opened, so a test can interrupt a run at a known point instead of racing
 // a timer.
-type gate struct {
-	next   http.Handler
-	n      int
-	mu     sync.Mutex
-	seen   int
-	opened chan struct{}
+func gate(n int) (*faults.Rule, func()) {
+	opened := make(chan struct{})
+	return faults.On(faults.Query).After(n).Do(faults.Hold(opened)), func() { close(opened) }
 }
-
-func newGate(next http.Handler, n int) *gate {
-	return &gate{next: next, n: n, opened: make(chan struct{})}
-}
-
-func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/api/ds/query" {
-		g.mu.Lock()
-		g.seen++
-		hold := g.seen > g.n
-		g.mu.Unlock()
-		if hold {
-			select {
-			case <-g.opened:
-			case <-r.Context().Done():
-				return
-			}
-		}
-	}
-	g.next.ServeHTTP(w, r)
-}
-
-func (g *gate) open() { close(g.opened) }
 
 // buildBinary builds promrecover, with go build's flags if given, since
 // these tests kill a real process.
@@ -94,7 +68,7 @@ func waitBlocks(t *testing.T, dir string, n int, exited <-chan struct{}) {
 // missing, no window written twice, nothing half-written left behind.
 func TestInterruptedRunResumesExactly(t *testing.T) {
 	bin := buildBinary(t)
-	data := sim.DemoSeries(dataStart, dataEnd.Add(14*time.Hour), 5)
+	data := gen.DemoSeries(dataStart, dataEnd.Add(14*time.Hour), 5)
 	from, to := dataStart, dataStart.Add(24*time.Hour) // 12 windows
 	args := func(url, out string) []string {
 		return []string{"recover", "--grafana-url", url, "--datasource", "grafanacloud-prom", "--concurrency", "2",
@@ -102,10 +76,9 @@ func TestInterruptedRunResumesExactly(t *testing.T) {
 	}
 
 	// The uninterrupted run the others must equal.
-	plain := httptest.NewServer(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}))
-	defer plain.Close()
+	plain, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
 	whole := t.TempDir()
-	if stdout, stderr, err := runCLI(t, append(args(plain.URL, whole), "--token", testToken)...); err != nil {
+	if stdout, stderr, err := runCLI(t, append(args(plain, whole), "--token", testToken)...); err != nil {
 		t.Fatalf("uninterrupted run: %v\n%s\n%s", err, stdout, stderr)
 	}
 	want, err := blocks.ReadSeries(whole, from.UnixMilli(), to.UnixMilli())
@@ -126,11 +99,10 @@ func TestInterruptedRunResumesExactly(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			g := newGate(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}), 4)
-			hs := httptest.NewServer(g)
-			defer hs.Close()
+			g, open := gate(4)
+			url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}}, g)
 			out := t.TempDir()
-			cmd := exec.Command(bin, args(hs.URL, out)...)
+			cmd := exec.Command(bin, args(url, out)...)
 			cmd.Env = append(os.Environ(), "GRAFANA_TOKEN="+testToken)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
@@ -167,8 +139,8 @@ func TestInterruptedRunResumesExactly(t *testing.T) {
 				t.Fatalf("resume state: %v, mode %v", err, st.Mode())
 			}
 
-			g.open()
-			stdout, stderr2, err := runCLI(t, append(args(hs.URL, out), "--token", testToken)...)
+			open()
+			stdout, stderr2, err := runCLI(t, append(args(url, out), "--token", testToken)...)
 			if err != nil {
 				t.Fatalf("resume after %s: %v\n%s\n%s", tc.name, err, stdout, stderr2)
 			}
@@ -195,13 +167,11 @@ func TestInterruptedRunResumesExactly(t *testing.T) {
 // TestResumeRefetchesABlockThatNeverLanded covers a crash between recording
 // a window and renaming its block into place, and a changed plan.
 func TestResumeRefetchesABlockThatNeverLanded(t *testing.T) {
-	data := sim.DemoSeries(dataStart, dataEnd, 2)
-	srv := sim.New(sim.Config{Series: data, Tokens: []string{testToken}})
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
+	data := gen.DemoSeries(dataStart, dataEnd, 2)
+	url, srv := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
 	from, to := dataStart, dataStart.Add(6*time.Hour)
 	out := t.TempDir()
-	args := []string{"recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+	args := []string{"recover", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out}
 	if _, stderr, err := runCLI(t, args...); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"math"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +12,9 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
 
 // The round trip tests export from the simulated Grafana in each format,
@@ -28,10 +29,9 @@ var (
 )
 
 func TestRoundTripExportImportEqualsRecover(t *testing.T) {
-	data := sim.DemoSeries(dataStart, dataEnd, 3)
-	hs := httptest.NewServer(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}))
-	defer hs.Close()
-	conn := []string{"--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+	data := gen.DemoSeries(dataStart, dataEnd, 3)
+	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
+	conn := []string{"--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", rtFrom.Format(time.RFC3339), "--to", rtTo.Format(time.RFC3339)}
 
 	recovered := t.TempDir()
@@ -190,11 +190,10 @@ func asExit(err error, ex **exitError) bool {
 }
 
 func TestVerifyReportsOverlaps(t *testing.T) {
-	data := sim.DemoSeries(dataStart, dataEnd, 1)
-	hs := httptest.NewServer(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}))
-	defer hs.Close()
+	data := gen.DemoSeries(dataStart, dataEnd, 1)
+	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
 	file := filepath.Join(t.TempDir(), "lost.jsonl")
-	if _, stderr, err := runCLI(t, "export", "--format", "jsonl", "--output", file, "--grafana-url", hs.URL, "--token", testToken,
+	if _, stderr, err := runCLI(t, "export", "--format", "jsonl", "--output", file, "--grafana-url", url, "--token", testToken,
 		"--datasource", "grafanacloud-prom", "--from", rtFrom.Format(time.RFC3339), "--to", rtTo.Format(time.RFC3339)); err != nil {
 		t.Fatalf("export: %v\n%s", err, stderr)
 	}

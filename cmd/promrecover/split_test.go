@@ -2,7 +2,6 @@ package main
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,7 +15,9 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
 
 // TestRecoverSplitsAndNamesWhatItCannotGet runs recover against a datasource
@@ -24,7 +25,7 @@ import (
 // is split into queries that pass and installed exactly, the one series is
 // named with its time range, the run fails, and a rerun still says so.
 func TestRecoverSplitsAndNamesWhatItCannotGet(t *testing.T) {
-	data := sim.DemoSeries(dataStart, dataEnd, 4)
+	data := gen.DemoSeries(dataStart, dataEnd, 4)
 	// The demo's series of one instance of one metric: what cannot be had.
 	var lost labels.Labels
 	for _, s := range data {
@@ -34,7 +35,7 @@ func TestRecoverSplitsAndNamesWhatItCannotGet(t *testing.T) {
 		}
 	}
 	tooBig := `{"status":"error","errorType":"execution","error":"the query exceeded the maximum number of chunks (limit: 1 chunks) (err-mimir-max-chunks-per-query)"}`
-	srv := sim.New(sim.Config{Series: data, Tokens: []string{testToken}, MaxSeriesPerQuery: 40,
+	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}, MaxSeriesPerQuery: 40,
 		Intercept: func(c sim.PromCall) *sim.PromReply {
 			// Any query that would touch the lost series is refused.
 			if c.Path == "/api/v1/query" && matchesSeries(t, c.Expr, lost) {
@@ -42,11 +43,9 @@ func TestRecoverSplitsAndNamesWhatItCannotGet(t *testing.T) {
 			}
 			return nil
 		}})
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
 	from, to := dataStart.Add(2*time.Hour), dataStart.Add(4*time.Hour)
 	out := t.TempDir()
-	args := []string{"recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+	args := []string{"recover", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out}
 	stdout, stderr, err := runCLI(t, args...)
 	if err == nil || !strings.Contains(err.Error(), "could not be fetched") {
@@ -107,13 +106,11 @@ func matchesSeries(t *testing.T, expr string, ls labels.Labels) bool {
 // query, selectors sized by discovery never meet a too-big answer, and the
 // data is exact, in the blocks and as the real Prometheus serves it.
 func TestRecoverShardsBeforeFetching(t *testing.T) {
-	data := sim.DemoSeries(dataStart, dataEnd, 8)
-	srv := sim.New(sim.Config{Series: data, Tokens: []string{testToken}, MaxSeriesPerQuery: 60})
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
+	data := gen.DemoSeries(dataStart, dataEnd, 8)
+	url, srv := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}, MaxSeriesPerQuery: 60})
 	from, to := dataStart.Add(2*time.Hour), dataStart.Add(6*time.Hour)
 	out := t.TempDir()
-	stdout, stderr, err := runCLI(t, "recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+	stdout, stderr, err := runCLI(t, "recover", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out, "--max-series-per-query", "50")
 	if err != nil {
 		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
@@ -138,10 +135,10 @@ func TestRecoverShardsBeforeFetching(t *testing.T) {
 // serves them.
 func TestRecoverShardsByCountQueries(t *testing.T) {
 	const limit = 20
-	data := sim.DemoSeries(dataStart, dataEnd, 8)
+	data := gen.DemoSeries(dataStart, dataEnd, 8)
 	var mu sync.Mutex
 	most := 0 // the most series a data query selected
-	srv := sim.New(sim.Config{Series: data, Tokens: []string{testToken},
+	url, srv := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken},
 		RefuseResources: http.StatusNotFound, RefuseProxyLookups: http.StatusForbidden,
 		Intercept: func(c sim.PromCall) *sim.PromReply {
 			if c.Path != "/api/v1/query" || strings.Contains(c.Expr, "last_over_time(") {
@@ -158,11 +155,9 @@ func TestRecoverShardsByCountQueries(t *testing.T) {
 			mu.Unlock()
 			return nil
 		}})
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
 	from, to := dataStart.Add(2*time.Hour), dataStart.Add(6*time.Hour)
 	out := t.TempDir()
-	stdout, stderr, err := runCLI(t, "recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+	stdout, stderr, err := runCLI(t, "recover", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out, "--max-series-per-query", strconv.Itoa(limit))
 	if err != nil {
 		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promrecover/promrecover/internal/faults"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/report"
 )
@@ -19,10 +21,10 @@ import (
 // TestSummaryJSON runs recover, export and import to good and bad ends and
 // checks that --summary-json says how each ended, and what came of it.
 func TestSummaryJSON(t *testing.T) {
-	data := sim.DemoSeries(dataStart, dataEnd, 1)
+	data := gen.DemoSeries(dataStart, dataEnd, 1)
 	from, to := dataStart.Add(2*time.Hour), dataStart.Add(8*time.Hour)
 	bad := strconv.FormatInt(dataStart.Add(6*time.Hour).UnixMilli(), 10) // the end of the second window
-	hs := httptest.NewServer(&failWindow{next: sim.New(sim.Config{Series: data, Tokens: []string{testToken}}), end: bad})
+	hs := httptest.NewServer(faults.Wrap(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}), failWindow(bad)))
 	defer hs.Close()
 	good := httptest.NewServer(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}))
 	defer good.Close()
@@ -140,8 +142,8 @@ func TestSummaryJSONDirectoryMissing(t *testing.T) {
 func TestSummaryJSONInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv := sim.New(sim.Config{Series: sim.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}})
-	hs := httptest.NewServer(&afterQueries{next: srv, n: 1, do: cancel})
+	srv := sim.New(sim.Config{Series: gen.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}})
+	hs := httptest.NewServer(faults.Wrap(srv, faults.On(faults.Query).Then(1, cancel)))
 	defer hs.Close()
 	file := filepath.Join(t.TempDir(), "summary.json")
 	var stdout strings.Builder

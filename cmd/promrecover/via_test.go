@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,14 +16,16 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 	"github.com/promrecover/promrecover/nativehist"
 )
 
 // viaData is the demo's float series and the native histogram series over
 // the end-to-end range.
 func viaData(seed int64) []extract.Series {
-	return append(sim.DemoSeries(dataStart, dataEnd, seed), sim.NativeHistogramSeries(dataStart, dataEnd, seed)...)
+	return append(gen.DemoSeries(dataStart, dataEnd, seed), gen.NativeHistogramSeries(dataStart, dataEnd, seed)...)
 }
 
 // TestRecoverViaProxyServedByPrometheus: recover --via proxy of floats and
@@ -48,11 +49,9 @@ func TestRecoverViaProxyServedByPrometheus(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := sim.New(sim.Config{Series: data, Tokens: []string{testToken}, PrometheusV2: tc.v2})
-			hs := httptest.NewServer(srv)
-			defer hs.Close()
+			url, srv := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}, PrometheusV2: tc.v2})
 			out := t.TempDir()
-			args := []string{"recover", "--via", "proxy", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+			args := []string{"recover", "--via", "proxy", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
 				"--from", tc.from.Format(time.RFC3339), "--to", tc.to.Format(time.RFC3339), "--out", out}
 			if tc.step > 0 {
 				args = append(args, "--step", tc.step.String())
@@ -126,11 +125,10 @@ func TestRecoverViaProxyServedByPrometheus(t *testing.T) {
 // proxy then resumes and recovers them.
 func TestRecoverNativeHistogramsOverDSQuery(t *testing.T) {
 	data := viaData(5)
-	hs := httptest.NewServer(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}))
-	defer hs.Close()
+	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
 	out := t.TempDir()
 	from, to := dataStart.Add(2*time.Hour), dataStart.Add(6*time.Hour)
-	args := []string{"recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+	args := []string{"recover", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out}
 	stdout, stderr, err := runCLI(t, args...)
 	if err == nil {
@@ -169,10 +167,8 @@ func TestRecoverNativeHistogramsOverDSQuery(t *testing.T) {
 // TestViaFlag: --via is checked before anything is sent, and plan's
 // request estimate follows it.
 func TestViaFlag(t *testing.T) {
-	srv := sim.New(sim.Config{Series: planData(dataStart, dataEnd), Tokens: []string{testToken}})
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	base := []string{"--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+	url, srv := simtest.Start(t, sim.Config{Series: planData(dataStart, dataEnd), Tokens: []string{testToken}})
+	base := []string{"--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", dataStart.Add(time.Hour).Format(time.RFC3339), "--to", dataStart.Add(6 * time.Hour).Format(time.RFC3339),
 		"--match", `{job="node"}`, "--match", `{job="api"}`}
 	for _, cmd := range [][]string{{"recover", "--out", t.TempDir()}, {"export", "--output", "-"}, {"plan"}} {
@@ -267,10 +263,9 @@ func metricMap(m model.Metric) map[string]string {
 // refuses rather than leave them out.
 func TestExportViaProxy(t *testing.T) {
 	data := viaData(3)
-	hs := httptest.NewServer(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}))
-	defer hs.Close()
+	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
 	from, to := dataStart.Add(time.Hour), dataStart.Add(3*time.Hour)
-	args := []string{"export", "--via", "proxy", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+	args := []string{"export", "--via", "proxy", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--match", `{job="node"}`}
 	file := filepath.Join(t.TempDir(), "out.json")
 	if stdout, stderr, err := runCLI(t, append(args, "--output", file)...); err != nil {

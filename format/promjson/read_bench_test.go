@@ -3,41 +3,19 @@ package promjson_test
 import (
 	"bytes"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/common/model"
-	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/format/promjson"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
-
-const benchToken = "glsa_bench_token"
-
-var benchT0 = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
-
-// benchSeries is replicas copies of the demo data set over [benchT0,
-// benchT0+2h), each from its own seed: the data of grafana's
-// /api/ds/query benchmarks (BenchmarkDecodeStream), so samples/s compare
-// directly.
-func benchSeries(replicas int) []extract.Series {
-	var out []extract.Series
-	for r := range replicas {
-		for _, s := range sim.DemoSeries(benchT0, benchT0.Add(2*time.Hour), int64(r+1)) {
-			b := labels.NewBuilder(s.Labels)
-			b.Set("replica", strconv.Itoa(r))
-			out = append(out, extract.Series{Labels: b.Labels(), Samples: s.Samples})
-		}
-	}
-	return out
-}
 
 func promTime(t time.Time) string {
 	return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64)
@@ -65,23 +43,15 @@ func modelSamples(tb testing.TB, body []byte) int {
 //
 //	go test -run '^$' -bench BenchmarkRead ./format/promjson/
 func BenchmarkRead(b *testing.B) {
-	series := benchSeries(6)
+	series := gen.Replicas(simtest.BodyReplicas)
 	total := 0
 	for _, s := range series {
 		total += len(s.Samples)
 	}
-	from, to := benchT0, benchT0.Add(2*time.Hour)
-	srv := sim.New(sim.Config{Series: series, Tokens: []string{benchToken}})
+	from, to := gen.ReplicasT0, gen.ReplicasT0.Add(2*time.Hour)
+	srv := sim.New(sim.Config{Series: series, Tokens: []string{simtest.Token}})
 	body := func(endpoint string, form url.Values) []byte {
-		r := httptest.NewRequest(http.MethodPost, "/api/datasources/proxy/uid/grafanacloud-prom/api/v1/"+endpoint, strings.NewReader(form.Encode()))
-		r.Header.Set("Authorization", "Bearer "+benchToken)
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		rec := httptest.NewRecorder()
-		srv.ServeHTTP(rec, r)
-		if rec.Code != http.StatusOK {
-			b.Fatalf("the server answered %d: %.300s", rec.Code, rec.Body.Bytes())
-		}
-		return rec.Body.Bytes()
+		return simtest.Post(b, srv, "/api/datasources/proxy/uid/grafanacloud-prom/api/v1/"+endpoint, "application/x-www-form-urlencoded", form.Encode())
 	}
 	raw := body("query", url.Values{"query": {`{__name__=~".+"}[7200001ms]`}, "time": {promTime(to)}})
 	step := body("query_range", url.Values{"query": {`{__name__=~".+"}`}, "start": {promTime(from)},

@@ -10,12 +10,12 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/internal/simbench"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
 
 // Benchmark bodies are real /api/ds/query answers of the built-in server,
 // the same data as the datasource proxy's benchmark reads (see
-// internal/simbench).
+// internal/simtest).
 
 type benchBody struct {
 	name    string
@@ -28,11 +28,11 @@ var (
 	benchBodies []benchBody
 )
 
-// bodies counts, once, the samples of simbench's raw and step answers for
+// bodies counts, once, the samples of simtest's raw and step answers for
 // about 2,000 series.
 func bodies(b *testing.B) []benchBody {
 	benchOnce.Do(func() {
-		for _, sb := range simbench.DSQuery(b) {
+		for _, sb := range simtest.DSQuery(b) {
 			bb := benchBody{name: sb.Name, body: sb.Body}
 			resp, err := decodeAll(bytes.NewReader(bb.body))
 			if err != nil {

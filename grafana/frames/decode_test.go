@@ -17,7 +17,6 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/promrecover/promrecover/extract"
@@ -82,29 +81,6 @@ func checkResult(t *testing.T, got, want result) {
 	checkSeries(t, got.Series, want.Series)
 }
 
-// promMatrix reads a Prometheus query_range answer.
-func promMatrix(t *testing.T, path string) []extract.Series {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body struct {
-		Status string
-		Data   struct {
-			ResultType string
-			Result     model.Matrix
-		}
-	}
-	if err := json.Unmarshal(b, &body); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if body.Status != "success" || body.Data.ResultType != "matrix" {
-		t.Fatalf("%s: status %q, resultType %q", path, body.Status, body.Data.ResultType)
-	}
-	return matrixtest.Floats(body.Data.Result)
-}
-
 func TestDecodeGolden(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(decGoldenDir, "*.frames.json"))
 	if err != nil || len(files) == 0 {
@@ -151,7 +127,7 @@ func TestDecodeGolden(t *testing.T) {
 			promPath := filepath.Join(decGoldenDir, name+".prometheus.json")
 			_, statErr := os.Stat(promPath)
 			if statErr == nil {
-				checkSeries(t, r.Series, promMatrix(t, promPath))
+				checkSeries(t, r.Series, matrixtest.Floats(matrixtest.ReadFile(t, promPath)))
 			}
 			if check, ok := checks[name]; ok {
 				check(t, r)
@@ -328,7 +304,53 @@ func decMarshal(t testing.TB, responses backend.Responses) []byte {
 	return body
 }
 
-func TestDecodeSDKRoundTrip(t *testing.T) {
+// sdkOddFrames are frames the SDK writes that are not multi-frame float
+// series: heatmaps, a table, strings only, and a wide frame of several
+// numeric types with the series it holds.
+func sdkOddFrames() (heatmap, emptyHeatmap, table, stringsOnly, wide *data.Frame, wideWant []extract.Series) {
+	heatmap = data.NewFrame("heatmap",
+		data.NewField("xMax", nil, decSteps(3, time.Minute)),
+		data.NewField("yMin", nil, []float64{0, 1, 2}),
+		data.NewField("yMax", nil, []float64{1, 2, 4}),
+		data.NewField("count", data.Labels{"__name__": "rpc_seconds", "job": "api"}, []float64{3, 4, 5}),
+		data.NewField("yLayout", nil, []int8{0, 0, 0}),
+	)
+	heatmap.Meta = &data.FrameMeta{Type: data.FrameType("heatmap-cells")}
+	emptyHeatmap = data.NewFrame("", data.NewField("xMax", nil, []time.Time{}), data.NewField("count", nil, []float64{}))
+	emptyHeatmap.Meta = &data.FrameMeta{Type: data.FrameType("heatmap-cells")}
+	table = data.NewFrame("", data.NewField("Time", nil, decSteps(1, time.Minute)), data.NewField("job", nil, []string{"node"}), data.NewField("Value", nil, []float64{1}))
+	table.Meta = &data.FrameMeta{Type: data.FrameTypeTable}
+	stringsOnly = data.NewFrame("strings", data.NewField("text", nil, []string{"a", "b"}))
+
+	wide = data.NewFrame("",
+		data.NewField("Time", nil, decSteps(3, time.Second)),
+		data.NewField("a", data.Labels{"__name__": "a"}, []float64{1, math.NaN(), 3}),
+		data.NewField("b", data.Labels{"__name__": "b"}, []float32{1.1, float32(math.Inf(1)), -3.4e38}),
+		data.NewField("c", data.Labels{"__name__": "c"}, []int64{-5, 1<<53 + 1, math.MaxInt64}),
+		data.NewField("d", data.Labels{"__name__": "d"}, []uint64{0, 1 << 63, math.MaxUint64}),
+		data.NewField("e", data.Labels{"__name__": "e"}, []*int64{decPtr(int64(7)), nil, decPtr(int64(-9))}),
+	)
+	wide.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide}
+	wideWant = []extract.Series{
+		decSeries(data.Labels{"__name__": "a"}, decSteps(3, time.Second), []float64{1, math.NaN(), 3}),
+		decSeries(data.Labels{"__name__": "b"}, decSteps(3, time.Second), []float32{1.1, float32(math.Inf(1)), -3.4e38}),
+		decSeries(data.Labels{"__name__": "c"}, decSteps(3, time.Second), []int64{-5, 1<<53 + 1, math.MaxInt64}),
+		decSeries(data.Labels{"__name__": "d"}, decSteps(3, time.Second), []uint64{0, 1 << 63, math.MaxUint64}),
+		decSeries(data.Labels{"__name__": "e"}, decSteps(3, time.Second), []*int64{decPtr(int64(7)), nil, decPtr(int64(-9))}),
+	}
+	return heatmap, emptyHeatmap, table, stringsOnly, wide, wideWant
+}
+
+// sdkCase is an answer the SDK writes and the results it decodes to.
+type sdkCase struct {
+	name      string
+	responses backend.Responses
+	want      []result
+}
+
+// sdkRoundTripCases are TestDecodeSDKRoundTrip's answers; heatmap is the
+// one frame the test checks again on its own.
+func sdkRoundTripCases() (cases []sdkCase, heatmap *data.Frame) {
 	up := data.Labels{"__name__": "up", "job": "node", "instance": "a:9100"}
 	noName := data.Labels{"handler": "/api/v1/query_range", "job": "prometheus"}
 	special := specialValues()
@@ -345,43 +367,10 @@ func TestDecodeSDKRoundTrip(t *testing.T) {
 	}
 	nullable := []*float64{decPtr(1.5), nil, decPtr(math.NaN()), nil, decPtr(math.Inf(-1)), decPtr(0.1), nil}
 
-	heatmap := data.NewFrame("heatmap",
-		data.NewField("xMax", nil, decSteps(3, time.Minute)),
-		data.NewField("yMin", nil, []float64{0, 1, 2}),
-		data.NewField("yMax", nil, []float64{1, 2, 4}),
-		data.NewField("count", data.Labels{"__name__": "rpc_seconds", "job": "api"}, []float64{3, 4, 5}),
-		data.NewField("yLayout", nil, []int8{0, 0, 0}),
-	)
-	heatmap.Meta = &data.FrameMeta{Type: data.FrameType("heatmap-cells")}
-	emptyHeatmap := data.NewFrame("", data.NewField("xMax", nil, []time.Time{}), data.NewField("count", nil, []float64{}))
-	emptyHeatmap.Meta = &data.FrameMeta{Type: data.FrameType("heatmap-cells")}
-	table := data.NewFrame("", data.NewField("Time", nil, decSteps(1, time.Minute)), data.NewField("job", nil, []string{"node"}), data.NewField("Value", nil, []float64{1}))
-	table.Meta = &data.FrameMeta{Type: data.FrameTypeTable}
-	stringsOnly := data.NewFrame("strings", data.NewField("text", nil, []string{"a", "b"}))
-
-	wide := data.NewFrame("",
-		data.NewField("Time", nil, decSteps(3, time.Second)),
-		data.NewField("a", data.Labels{"__name__": "a"}, []float64{1, math.NaN(), 3}),
-		data.NewField("b", data.Labels{"__name__": "b"}, []float32{1.1, float32(math.Inf(1)), -3.4e38}),
-		data.NewField("c", data.Labels{"__name__": "c"}, []int64{-5, 1<<53 + 1, math.MaxInt64}),
-		data.NewField("d", data.Labels{"__name__": "d"}, []uint64{0, 1 << 63, math.MaxUint64}),
-		data.NewField("e", data.Labels{"__name__": "e"}, []*int64{decPtr(int64(7)), nil, decPtr(int64(-9))}),
-	)
-	wide.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide}
-	wideWant := []extract.Series{
-		decSeries(data.Labels{"__name__": "a"}, decSteps(3, time.Second), []float64{1, math.NaN(), 3}),
-		decSeries(data.Labels{"__name__": "b"}, decSteps(3, time.Second), []float32{1.1, float32(math.Inf(1)), -3.4e38}),
-		decSeries(data.Labels{"__name__": "c"}, decSteps(3, time.Second), []int64{-5, 1<<53 + 1, math.MaxInt64}),
-		decSeries(data.Labels{"__name__": "d"}, decSteps(3, time.Second), []uint64{0, 1 << 63, math.MaxUint64}),
-		decSeries(data.Labels{"__name__": "e"}, decSteps(3, time.Second), []*int64{decPtr(int64(7)), nil, decPtr(int64(-9))}),
-	}
-
+	heatmap, emptyHeatmap, table, stringsOnly, wide, wideWant := sdkOddFrames()
 	withMeta := func(f *data.Frame, m *data.FrameMeta) *data.Frame { f.Meta = m; return f }
-	cases := []struct {
-		name      string
-		responses backend.Responses
-		want      []result
-	}{{
+
+	return []sdkCase{{
 		name: "special values, meta and notices",
 		responses: backend.Responses{"A": {Frames: data.Frames{
 			withMeta(tsFrame(up, decSteps(len(special), 15*time.Second), special), &data.FrameMeta{
@@ -447,7 +436,11 @@ func TestDecodeSDKRoundTrip(t *testing.T) {
 			`frame 3: meta.type "table" is not a float time series`,
 			`frame 4 ("strings"): no time field`,
 		}}, Series: []extract.Series{decSeries(up, decSteps(1, time.Second), []float64{1})}}},
-	}}
+	}}, heatmap
+}
+
+func TestDecodeSDKRoundTrip(t *testing.T) {
+	cases, heatmap := sdkRoundTripCases()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := decodeBody(t, decMarshal(t, tc.responses))

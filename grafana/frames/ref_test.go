@@ -278,31 +278,10 @@ func (d *refFrameDecoder) frame(res *result, f *refWireFrame, index int) error {
 		return fmt.Errorf("data.entities has %d entries for %d fields", len(f.Data.Entities), len(fields))
 	}
 
-	switch strings.TrimPrefix(fields[timeIdx].TypeInfo.Frame, "*") {
-	case "", "time.Time":
-	default:
-		return refFieldError(fields, timeIdx, fmt.Errorf("type time with typeInfo.frame %q", fields[timeIdx].TypeInfo.Frame))
-	}
-	if timeIdx < len(f.Data.Entities) {
-		if e := f.Data.Entities[timeIdx]; e != nil && len(e.NaN)+len(e.Inf)+len(e.NegInf) > 0 {
-			return refFieldError(fields, timeIdx, errors.New("data.entities lists NaN or Inf rows for a time field"))
-		}
-	}
-	times, err := refParseTimes(cols[timeIdx], d.times[:0])
-	d.times = times
+	times, err := d.frameTimes(f, timeIdx)
 	if err != nil {
-		return refFieldError(fields, timeIdx, err)
+		return err
 	}
-	if timeIdx < len(f.Data.Nanos) && f.Data.Nanos[timeIdx] != nil {
-		nanos := f.Data.Nanos[timeIdx]
-		if len(nanos) != len(times) {
-			return refFieldError(fields, timeIdx, fmt.Errorf("data.nanos has %d entries for %d timestamps", len(nanos), len(times)))
-		}
-		for i, ns := range nanos {
-			times[i] += ns / 1e6 // a sub-millisecond remainder leaves T alone
-		}
-	}
-
 	for i := range fields {
 		if fields[i].Type != "number" {
 			continue
@@ -324,6 +303,36 @@ func (d *refFrameDecoder) frame(res *result, f *refWireFrame, index int) error {
 		res.Series = append(res.Series, extract.Series{Labels: fields[i].Labels, Samples: samples})
 	}
 	return nil
+}
+
+// frameTimes reads f's time field, timeIdx, with its nanos.
+func (d *refFrameDecoder) frameTimes(f *refWireFrame, timeIdx int) ([]int64, error) {
+	fields := f.Schema.Fields
+	switch strings.TrimPrefix(fields[timeIdx].TypeInfo.Frame, "*") {
+	case "", "time.Time":
+	default:
+		return nil, refFieldError(fields, timeIdx, fmt.Errorf("type time with typeInfo.frame %q", fields[timeIdx].TypeInfo.Frame))
+	}
+	if timeIdx < len(f.Data.Entities) {
+		if e := f.Data.Entities[timeIdx]; e != nil && len(e.NaN)+len(e.Inf)+len(e.NegInf) > 0 {
+			return nil, refFieldError(fields, timeIdx, errors.New("data.entities lists NaN or Inf rows for a time field"))
+		}
+	}
+	times, err := refParseTimes(f.Data.Values[timeIdx], d.times[:0])
+	d.times = times
+	if err != nil {
+		return nil, refFieldError(fields, timeIdx, err)
+	}
+	if timeIdx < len(f.Data.Nanos) && f.Data.Nanos[timeIdx] != nil {
+		nanos := f.Data.Nanos[timeIdx]
+		if len(nanos) != len(times) {
+			return nil, refFieldError(fields, timeIdx, fmt.Errorf("data.nanos has %d entries for %d timestamps", len(nanos), len(times)))
+		}
+		for i, ns := range nanos {
+			times[i] += ns / 1e6 // a sub-millisecond remainder leaves T alone
+		}
+	}
+	return times, nil
 }
 
 func refFieldError(fields []refWireField, i int, err error) error {

@@ -5,6 +5,10 @@
 package matrixtest
 
 import (
+	"encoding/json"
+	"os"
+	"testing"
+
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -27,4 +31,28 @@ func Floats(m model.Matrix) []extract.Series {
 		out = append(out, s)
 	}
 	return out
+}
+
+// ReadFile reads a Prometheus matrix answer (the JSON of
+// /api/v1/query_range) such as the golden inputs.
+func ReadFile(t testing.TB, path string) model.Matrix {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Status string
+		Data   struct {
+			ResultType string
+			Result     model.Matrix
+		}
+	}
+	if err := json.Unmarshal(b, &body); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if body.Status != "success" || body.Data.ResultType != "matrix" {
+		t.Fatalf("%s: status %q, resultType %q", path, body.Status, body.Data.ResultType)
+	}
+	return body.Data.Result
 }

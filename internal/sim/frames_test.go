@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"testing"
 	"time"
 
@@ -20,6 +19,8 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/promql"
+	"github.com/promrecover/promrecover/internal/gen"
+	"github.com/promrecover/promrecover/internal/matrixtest"
 )
 
 // toSDK builds, from the same results, the backend.QueryDataResponse promlib
@@ -292,33 +293,13 @@ func TestFloatFormatsLikeSDK(t *testing.T) {
 
 // promMatrix reads a Prometheus matrix answer such as the golden inputs.
 func promMatrix(t *testing.T, path string) promql.Matrix {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body struct {
-		Data struct {
-			Result []struct {
-				Metric map[string]string `json:"metric"`
-				Values [][2]any          `json:"values"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(raw, &body); err != nil {
-		t.Fatal(err)
-	}
 	var m promql.Matrix
-	for _, r := range body.Data.Result {
-		s := promql.Series{Metric: labels.FromMap(r.Metric)}
-		for _, v := range r.Values {
-			f, err := strconv.ParseFloat(v[1].(string), 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s.Floats = append(s.Floats, promql.FPoint{T: int64(math.Round(v[0].(float64) * 1000)), F: f})
+	for _, s := range matrixtest.Floats(matrixtest.ReadFile(t, path)) {
+		ps := promql.Series{Metric: s.Labels}
+		for _, smp := range s.Samples {
+			ps.Floats = append(ps.Floats, promql.FPoint{T: smp.T, F: smp.V})
 		}
-		m = append(m, s)
+		m = append(m, ps)
 	}
 	return m
 }
@@ -385,7 +366,7 @@ func TestHeatmapCellsMatchSDK(t *testing.T) {
 	start := time.Date(2025, 8, 3, 0, 0, 0, 0, time.UTC)
 	var points []promql.HPoint
 	var lset labels.Labels
-	for _, s := range NativeHistogramSeries(start, start.Add(10*time.Minute), 3) {
+	for _, s := range gen.NativeHistogramSeries(start, start.Add(10*time.Minute), 3) {
 		if s.Labels.Get(model.MetricNameLabel) != "clock_skew_seconds" {
 			continue
 		}

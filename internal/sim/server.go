@@ -34,6 +34,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/gen"
 )
 
 // Datasource is one Grafana datasource. Only type "prometheus" answers
@@ -61,7 +62,7 @@ type Config struct {
 	// Raw-sample queries (an instant query of a plain range selector,
 	// sel[r]) are then answered without the engine holding the answer:
 	// each series' points are computed as its frame is written.
-	Synthetic   *Synthetic
+	Synthetic   *gen.Synthetic
 	Tokens      []string          // accepted Bearer tokens (service-account tokens)
 	Users       map[string]string // login -> password, for basic auth
 	CookieName  string            // default "grafana_session"

@@ -1,52 +1,33 @@
-// Package simbench makes the bodies the decoder benchmarks read, so that
-// the /api/ds/query frame decoder (grafana/frames) and the datasource
-// proxy's decoder are measured on the same data and their samples/s compare
-// directly. The bodies are real answers of the built-in server
-// (internal/sim): its demo data set (counters, gauges with full-precision
-// floats, a classic histogram, NaN and +Inf samples, jittered timestamps)
-// copied replicas times under a "replica" label, two hours of 15s scrapes,
-// so about 480 samples per series.
-package simbench
+package simtest
+
+// The bodies the decoder benchmarks read, so that the /api/ds/query frame
+// decoder (grafana/frames) and the datasource proxy's decoder are measured
+// on the same data and their samples/s compare directly. The bodies are
+// real answers of the simulator: gen.Replicas(BodyReplicas), the demo data
+// set (counters, gauges with full-precision floats, a classic histogram,
+// NaN and +Inf samples, jittered timestamps) copied under a "replica"
+// label, two hours of 15s scrapes, so about 480 samples per series.
 
 import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/prometheus/model/labels"
-
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
 )
-
-// T0 is where the benchmark data starts.
-var T0 = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 
 // Token is the one the benchmark servers accept.
 const Token = "glsa_secret_token_value"
 
-// Replicas is how many copies of the demo data set the bodies hold: about
-// 2,000 series.
-const Replicas = 6
-
-// Series is replicas copies of the demo data set over [T0, T0+2h), each
-// from its own seed.
-func Series(replicas int) []extract.Series {
-	var out []extract.Series
-	for r := range replicas {
-		for _, s := range sim.DemoSeries(T0, T0.Add(2*time.Hour), int64(r+1)) {
-			b := labels.NewBuilder(s.Labels)
-			b.Set("replica", strconv.Itoa(r))
-			out = append(out, extract.Series{Labels: b.Labels(), Samples: s.Samples})
-		}
-	}
-	return out
-}
+// BodyReplicas is how many copies of the demo data set the bodies hold:
+// about 2,000 series.
+const BodyReplicas = 6
 
 // Body is a named answer.
 type Body struct {
@@ -62,11 +43,11 @@ var (
 // DSQuery builds, once, the two /api/ds/query answers the benchmarks read:
 // "raw" (what promrecover asks by default: an instant query of a range
 // selector one millisecond longer than the window) and "step" (a range
-// query at 15s), over Series(Replicas).
+// query at 15s), over gen.Replicas(BodyReplicas).
 func DSQuery(tb testing.TB) []Body {
 	dsOnce.Do(func() {
-		series := Series(Replicas)
-		from, to := T0, T0.Add(2*time.Hour)
+		series := gen.Replicas(BodyReplicas)
+		from, to := gen.ReplicasT0, gen.ReplicasT0.Add(2*time.Hour)
 		raw := dsBody(tb, series, from, to, `"expr":"{__name__=~\".+\"}[7200001ms]","instant":true,"range":false,"maxDataPoints":11000,"intervalMs":1000,"format":"time_series"`)
 		step := dsBody(tb, series, from, to.Add(-15*time.Second), `"expr":"{__name__=~\".+\"}","instant":false,"range":true,"interval":"15s","maxDataPoints":11000,"intervalMs":15000,"format":"time_series"`)
 		dsBodies = []Body{{Name: "raw", Body: raw}, {Name: "step", Body: step}}

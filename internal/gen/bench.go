@@ -4,7 +4,7 @@
 // phase and jitter. It writes them as the OpenMetrics text `promtool tsdb
 // create-blocks-from openmetrics` reads (bench/gen, bench/import.sh) or
 // hands them over as series (the writer benchmarks).
-package omgen
+package gen
 
 import (
 	"bufio"
@@ -21,24 +21,24 @@ import (
 	"github.com/promrecover/promrecover/extract"
 )
 
-// Config says what to make. The same Config gives the same data, byte for
-// byte.
-type Config struct {
+// Bench says what benchmark data to make. The same Bench gives the same
+// data, byte for byte.
+type Bench struct {
 	Series  int // number of series
 	Samples int // samples per series
 	Seed    uint64
 	Start   time.Time // time of the first scrape
 }
 
-// Default is the benchmark's standard load: 2,000 series x 960 samples (4h
-// at 15s, over three 2h windows), 1.92M samples.
-var Default = Config{Series: 2000, Samples: 960, Seed: 1, Start: time.Date(2025, 8, 3, 1, 7, 0, 0, time.UTC)}
+// DefaultBench is the benchmark's standard load: 2,000 series x 960
+// samples (4h at 15s, over three 2h windows), 1.92M samples.
+var DefaultBench = Bench{Series: 2000, Samples: 960, Seed: 1, Start: time.Date(2025, 8, 3, 1, 7, 0, 0, time.UTC)}
 
-type family struct {
+type benchFamily struct {
 	name, typ, help string
 }
 
-var families = []family{
+var benchFamilies = []benchFamily{
 	{"up", "gauge", "1 if the target was scraped."},
 	{"go_goroutines", "gauge", "Number of goroutines that currently exist."},
 	{"node_memory_MemAvailable_bytes", "gauge", "Memory information field MemAvailable_bytes."},
@@ -50,21 +50,21 @@ var families = []family{
 // Bucket bounds in the OpenMetrics canonical form: Prometheus 3's parser
 // rewrites le="1" to le="1.0", promtool 2.x keeps what it reads; written
 // canonically, both store the same label.
-var buckets = []string{"0.005", "0.01", "0.025", "0.1", "0.25", "1.0", "2.5", "+Inf"}
+var benchBuckets = []string{"0.005", "0.01", "0.025", "0.1", "0.25", "1.0", "2.5", "+Inf"}
 
 const (
-	kindUp = iota
-	kindGoroutines
-	kindMemory
-	kindCPU
-	kindRequests
-	kindBucket
-	kindSum
-	kindCount
+	benchUp = iota
+	benchGoroutines
+	benchMemory
+	benchCPU
+	benchRequests
+	benchBucket
+	benchSum
+	benchCount
 )
 
-// def is one series to make.
-type def struct {
+// benchDef is one series to make.
+type benchDef struct {
 	fam    int
 	lbls   []string // name, value pairs in the order the text lists them; __name__ first
 	target int
@@ -72,55 +72,55 @@ type def struct {
 	bucket int
 }
 
-// targetSeries lists the 43 series one scrape target exposes.
-func targetSeries(t int) []def {
+// benchTarget lists the 43 series one scrape target exposes.
+func benchTarget(t int) []benchDef {
 	inst := fmt.Sprintf("10.%d.%d.%d:9100", t/65536%256, t/256%256, t%256)
-	var out []def
+	var out []benchDef
 	add := func(fam, kind, bucket int, lbls ...string) {
-		out = append(out, def{fam: fam, lbls: lbls, target: t, kind: kind, bucket: bucket})
+		out = append(out, benchDef{fam: fam, lbls: lbls, target: t, kind: kind, bucket: bucket})
 	}
-	add(0, kindUp, 0, "__name__", "up", "job", "node", "instance", inst)
-	add(1, kindGoroutines, 0, "__name__", "go_goroutines", "job", "api", "instance", inst)
-	add(2, kindMemory, 0, "__name__", "node_memory_MemAvailable_bytes", "job", "node", "instance", inst)
+	add(0, benchUp, 0, "__name__", "up", "job", "node", "instance", inst)
+	add(1, benchGoroutines, 0, "__name__", "go_goroutines", "job", "api", "instance", inst)
+	add(2, benchMemory, 0, "__name__", "node_memory_MemAvailable_bytes", "job", "node", "instance", inst)
 	for cpu := range 2 {
 		for _, mode := range []string{"idle", "system", "user", "iowait"} {
-			add(3, kindCPU, 0, "__name__", "node_cpu_seconds_total", "cpu", strconv.Itoa(cpu), "instance", inst, "job", "node", "mode", mode)
+			add(3, benchCPU, 0, "__name__", "node_cpu_seconds_total", "cpu", strconv.Itoa(cpu), "instance", inst, "job", "node", "mode", mode)
 		}
 	}
 	for _, h := range []string{"/api/v1/query", "/api/v1/series", "/metrics"} {
 		for _, m := range []string{"GET", "POST"} {
 			for _, c := range []string{"200", "500"} {
-				add(4, kindRequests, 0, "__name__", "http_requests_total", "code", c, "handler", h, "instance", inst, "job", "api", "method", m)
+				add(4, benchRequests, 0, "__name__", "http_requests_total", "code", c, "handler", h, "instance", inst, "job", "api", "method", m)
 			}
 		}
 	}
 	for _, h := range []string{"/api/v1/query", "/metrics"} {
-		for i, le := range buckets {
-			add(5, kindBucket, i, "__name__", "http_request_duration_seconds_bucket", "handler", h, "instance", inst, "job", "api", "le", le)
+		for i, le := range benchBuckets {
+			add(5, benchBucket, i, "__name__", "http_request_duration_seconds_bucket", "handler", h, "instance", inst, "job", "api", "le", le)
 		}
-		add(5, kindSum, 0, "__name__", "http_request_duration_seconds_sum", "handler", h, "instance", inst, "job", "api")
-		add(5, kindCount, 0, "__name__", "http_request_duration_seconds_count", "handler", h, "instance", inst, "job", "api")
+		add(5, benchSum, 0, "__name__", "http_request_duration_seconds_sum", "handler", h, "instance", inst, "job", "api")
+		add(5, benchCount, 0, "__name__", "http_request_duration_seconds_count", "handler", h, "instance", inst, "job", "api")
 	}
 	return out
 }
 
-// defs lists cfg.Series series family by family, as an exposition lists
+// benchDefs lists cfg.Series series family by family, as an exposition lists
 // them.
-func defs(cfg Config) []def {
-	var all []def
+func benchDefs(cfg Bench) []benchDef {
+	var all []benchDef
 	for t := 0; len(all) < cfg.Series; t++ {
-		all = append(all, targetSeries(t)...)
+		all = append(all, benchTarget(t)...)
 	}
 	all = all[:cfg.Series]
-	slices.SortStableFunc(all, func(a, b def) int { return a.fam - b.fam })
+	slices.SortStableFunc(all, func(a, b benchDef) int { return a.fam - b.fam })
 	return all
 }
 
-// Each calls fn with every series in file order; samples is reused between
-// calls.
-func Each(cfg Config, fn func(lset labels.Labels, samples []extract.Sample) error) error {
+// EachBench calls fn with every series in file order; samples is reused
+// between calls.
+func EachBench(cfg Bench, fn func(lset labels.Labels, samples []extract.Sample) error) error {
 	var samples []extract.Sample
-	for i, d := range defs(cfg) {
+	for i, d := range benchDefs(cfg) {
 		samples = d.samples(cfg, i, samples[:0])
 		if err := fn(labels.FromStrings(d.lbls...), samples); err != nil {
 			return err
@@ -129,10 +129,10 @@ func Each(cfg Config, fn func(lset labels.Labels, samples []extract.Sample) erro
 	return nil
 }
 
-// Series returns every series.
-func Series(cfg Config) []extract.Series {
+// BenchSeries returns every series.
+func BenchSeries(cfg Bench) []extract.Series {
 	var out []extract.Series
-	_ = Each(cfg, func(lset labels.Labels, samples []extract.Sample) error {
+	_ = EachBench(cfg, func(lset labels.Labels, samples []extract.Sample) error {
 		out = append(out, extract.Series{Labels: lset, Samples: slices.Clone(samples)})
 		return nil
 	})
@@ -142,14 +142,14 @@ func Series(cfg Config) []extract.Series {
 // WriteOpenMetrics writes the series as OpenMetrics text: HELP and TYPE per
 // family, each series' samples together and in time order, timestamps in
 // seconds with three decimals, and "# EOF" at the end.
-func WriteOpenMetrics(w io.Writer, cfg Config) error {
+func WriteOpenMetrics(w io.Writer, cfg Bench) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	var samples []extract.Sample
 	line := make([]byte, 0, 256)
 	lastFam := -1
-	for i, d := range defs(cfg) {
+	for i, d := range benchDefs(cfg) {
 		if d.fam != lastFam {
-			f := families[d.fam]
+			f := benchFamilies[d.fam]
 			fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s %s\n", f.name, f.help, f.name, f.typ)
 			lastFam = d.fam
 		}
@@ -183,7 +183,7 @@ func WriteOpenMetrics(w io.Writer, cfg Config) error {
 // samples makes the samples of the i-th series. Each series has its own
 // random stream, so its samples do not depend on the others; each target its
 // own scrape phase, as Prometheus spreads scrapes over the interval.
-func (d def) samples(cfg Config, i int, out []extract.Sample) []extract.Sample {
+func (d benchDef) samples(cfg Bench, i int, out []extract.Sample) []extract.Sample {
 	rng := rand.New(rand.NewPCG(cfg.Seed, uint64(i)))
 	phase := int64(rand.New(rand.NewPCG(cfg.Seed, 1<<40|uint64(d.target))).IntN(15000))
 	v := d.initial(rng)
@@ -197,17 +197,17 @@ func (d def) samples(cfg Config, i int, out []extract.Sample) []extract.Sample {
 	return out
 }
 
-func (d def) initial(rng *rand.Rand) float64 {
+func (d benchDef) initial(rng *rand.Rand) float64 {
 	switch d.kind {
-	case kindUp:
+	case benchUp:
 		return 1
-	case kindGoroutines:
+	case benchGoroutines:
 		return float64(20 + rng.IntN(200))
-	case kindMemory:
+	case benchMemory:
 		return float64(2_000_000_000 + rng.Int64N(6_000_000_000))
-	case kindCPU:
+	case benchCPU:
 		return math.Round(rng.Float64()*1e7) / 100
-	case kindSum:
+	case benchSum:
 		return math.Round(rng.Float64()*1e6) / 1000
 	default:
 		return float64(rng.IntN(100_000))
@@ -216,27 +216,27 @@ func (d def) initial(rng *rand.Rand) float64 {
 
 // next is the value at the following scrape: gauges wander, counters grow
 // (and are reset once in a long while, as on a restart).
-func (d def) next(v float64, rng *rand.Rand) float64 {
+func (d benchDef) next(v float64, rng *rand.Rand) float64 {
 	switch d.kind {
-	case kindUp:
+	case benchUp:
 		if rng.IntN(2000) == 0 {
 			return 0
 		}
 		return 1
-	case kindGoroutines:
+	case benchGoroutines:
 		return max(1, v+float64(rng.IntN(11)-5))
-	case kindMemory:
+	case benchMemory:
 		return max(0, v+float64(rng.Int64N(20_000_000)-10_000_000))
 	}
 	if rng.IntN(20000) == 0 {
 		return 0
 	}
 	switch d.kind {
-	case kindCPU:
+	case benchCPU:
 		return math.Round(v*100+rng.Float64()*1500) / 100
-	case kindSum:
+	case benchSum:
 		return math.Round(v*1000+rng.Float64()*50_000) / 1000
-	case kindBucket:
+	case benchBucket:
 		return v + float64(rng.IntN(10*(d.bucket+1)))
 	default:
 		return v + float64(rng.IntN(300))
@@ -247,7 +247,7 @@ func (d def) next(v float64, rng *rand.Rand) float64 {
 // OpenMetrics wants timestamps.
 func AppendSeconds(b []byte, ms int64) []byte {
 	if ms < 0 {
-		panic("omgen: negative timestamp")
+		panic("gen: negative timestamp")
 	}
 	b = strconv.AppendInt(b, ms/1000, 10)
 	f := ms % 1000
