@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
 
 // TestGapsThenOnlyGaps builds the data a Prometheus kept after losing
@@ -64,9 +64,8 @@ func TestGapsThenOnlyGaps(t *testing.T) {
 		t.Fatalf("the data directory and Prometheus disagree:\n--data:\n%s\n--prometheus-url:\n%s", fromData, fromProm)
 	}
 
-	hs := httptest.NewServer(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}))
-	defer hs.Close()
-	stdout, stderr, err := runCLI(t, append([]string{"recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+	hsURL, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
+	stdout, stderr, err := runCLI(t, append([]string{"recover", "--grafana-url", hsURL, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--out", local, "--only-gaps"}, rng...)...)
 	if err != nil {
 		t.Fatalf("recover --only-gaps: %v\n%s\n%s", err, stdout, stderr)

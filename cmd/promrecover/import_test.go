@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,6 +20,7 @@ import (
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
 
 // The import tests read what they installed back from the blocks and
@@ -33,10 +33,9 @@ var (
 
 func TestImportOfExportEqualsTheSource(t *testing.T) {
 	data := gen.DemoSeries(dataStart, dataEnd, 5)
-	hs := httptest.NewServer(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}))
-	defer hs.Close()
+	hsURL, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
 	file := filepath.Join(t.TempDir(), "lost.json")
-	_, stderr, err := runCLI(t, "export", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+	_, stderr, err := runCLI(t, "export", "--grafana-url", hsURL, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", importFrom.Format(time.RFC3339), "--to", importTo.Format(time.RFC3339), "--output", file)
 	if err != nil {
 		t.Fatalf("export: %v\n%s", err, stderr)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 )
 
 func planData(from, to time.Time) []extract.Series {
@@ -49,12 +49,11 @@ func TestPlanAndDryRun(t *testing.T) {
 	for _, cmd := range [][]string{{"plan"}, {"recover", "--dry-run"}} {
 		t.Run(cmd[0], func(t *testing.T) {
 			srv := sim.New(sim.Config{Series: planData(from, to), Tokens: []string{testToken}})
-			hs := httptest.NewServer(srv)
-			defer hs.Close()
+			hsURL := simtest.Serve(t, srv)
 			// --out not created yet, as before a backfill: planned all the
 			// same, and still not created.
 			root := t.TempDir()
-			args := append(cmd, "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+			args := append(cmd, "--grafana-url", hsURL, "--token", testToken, "--datasource", "grafanacloud-prom",
 				"--from", from.Add(time.Hour).Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", filepath.Join(root, "prometheus"),
 				"--match", `{job="node"}`, "--match", `{job="api"}`, "--drop-label", "cluster")
 			stdout, stderr, err := runCLI(t, args...)
@@ -88,9 +87,8 @@ func TestPlanAndDryRun(t *testing.T) {
 func TestPlanMarksHeadAndRetention(t *testing.T) {
 	now := time.Now()
 	srv := sim.New(sim.Config{Series: planData(now.Add(-10*time.Hour), now), Tokens: []string{testToken}})
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	stdout, stderr, err := runCLI(t, "plan", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+	hsURL := simtest.Serve(t, srv)
+	stdout, stderr, err := runCLI(t, "plan", "--grafana-url", hsURL, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", "now-9h", "--to", "now-1h", "--retention", "4h", "--scrape-interval", "1m")
 	if err != nil {
 		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
@@ -137,10 +135,9 @@ func TestPlanDiscoverySources(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := sim.New(sim.Config{Series: planData(from, to), Tokens: []string{testToken},
 				RefuseResources: tc.refuseResources, RefuseProxyLookups: tc.refuseProxy, Intercept: tc.intercept})
-			hs := httptest.NewServer(srv)
-			defer hs.Close()
+			hsURL := simtest.Serve(t, srv)
 			out := t.TempDir()
-			args := append([]string{"recover", "--dry-run", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+			args := append([]string{"recover", "--dry-run", "--grafana-url", hsURL, "--token", testToken, "--datasource", "grafanacloud-prom",
 				"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out}, tc.extra...)
 			stdout, stderr, err := runCLI(t, args...)
 			if err != nil {
@@ -170,9 +167,8 @@ func TestPlanDiscoverySources(t *testing.T) {
 func TestPlanAfterEarlierRun(t *testing.T) {
 	from, to := dataStart, dataStart.Add(6*time.Hour)
 	srv := sim.New(sim.Config{Series: planData(from, to), Tokens: []string{testToken}})
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	flags := []string{"--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+	hsURL := simtest.Serve(t, srv)
+	flags := []string{"--grafana-url", hsURL, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--match", "up"}
 	for _, tc := range []struct {
 		name      string

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"github.com/promrecover/promrecover/internal/faults"
 	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
 	"github.com/promrecover/promrecover/report"
 )
 
@@ -24,10 +24,8 @@ func TestSummaryJSON(t *testing.T) {
 	data := gen.DemoSeries(dataStart, dataEnd, 1)
 	from, to := dataStart.Add(2*time.Hour), dataStart.Add(8*time.Hour)
 	bad := strconv.FormatInt(dataStart.Add(6*time.Hour).UnixMilli(), 10) // the end of the second window
-	hs := httptest.NewServer(faults.Wrap(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}), failWindow(bad)))
-	defer hs.Close()
-	good := httptest.NewServer(sim.New(sim.Config{Series: data, Tokens: []string{testToken}}))
-	defer good.Close()
+	hsURL, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}}, failWindow(bad))
+	goodURL, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
 	dir := t.TempDir()
 	exported := filepath.Join(dir, "up.json")
 	broken := filepath.Join(dir, "broken.om")
@@ -49,18 +47,18 @@ func TestSummaryJSON(t *testing.T) {
 		blocks            int
 		requests, written bool // the document has requests, and some samples were written
 	}{
-		{name: "recover, every window", args: append([]string{"recover"}, query(good.URL, "--out", t.TempDir())...),
+		{name: "recover, every window", args: append([]string{"recover"}, query(goodURL, "--out", t.TempDir())...),
 			status: "ok", windows: report.Windows{Total: 3, Recovered: 3}, blocks: 3, requests: true, written: true},
-		{name: "recover, a window refused", args: append([]string{"recover"}, query(hs.URL, "--out", t.TempDir())...),
+		{name: "recover, a window refused", args: append([]string{"recover"}, query(hsURL, "--out", t.TempDir())...),
 			status: "incomplete", exit: 1, windows: report.Windows{Total: 3, Recovered: 2, Failed: 1},
 			missing: []missing{{"window", "bad_data: invalid parameter"}}, blocks: 2, requests: true, written: true},
-		{name: "recover, unknown datasource", args: append([]string{"recover"}, append(query(good.URL, "--out", t.TempDir()), "--datasource", "nope")...),
+		{name: "recover, unknown datasource", args: append([]string{"recover"}, append(query(goodURL, "--out", t.TempDir()), "--datasource", "nope")...),
 			status: "error", exit: 1, windows: report.Windows{Total: 3}, requests: true},
-		{name: "recover, nothing matches", args: append([]string{"recover"}, query(good.URL, "--out", t.TempDir(), "--match", "no_such_metric")...),
+		{name: "recover, nothing matches", args: append([]string{"recover"}, query(goodURL, "--out", t.TempDir(), "--match", "no_such_metric")...),
 			status: "empty", exit: 1, windows: report.Windows{Total: 3, Recovered: 3}, requests: true},
-		{name: "export", args: append([]string{"export"}, query(good.URL, "--match", "up", "--output", exported)...),
+		{name: "export", args: append([]string{"export"}, query(goodURL, "--match", "up", "--output", exported)...),
 			status: "ok", windows: report.Windows{Total: 3, Recovered: 3}, requests: true, written: true},
-		{name: "export, a window refused", args: append([]string{"export"}, query(hs.URL, "--match", "up", "--output", filepath.Join(dir, "no.json"))...),
+		{name: "export, a window refused", args: append([]string{"export"}, query(hsURL, "--match", "up", "--output", filepath.Join(dir, "no.json"))...),
 			status: "incomplete", exit: 1, windows: report.Windows{Total: 3, Recovered: 2, Failed: 1},
 			missing: []missing{{"window", "bad_data: invalid parameter"}}, requests: true},
 		{name: "import", args: []string{"import", exported, "--out", t.TempDir()},
@@ -101,19 +99,7 @@ func TestSummaryJSON(t *testing.T) {
 					t.Errorf("not_recovered[%d] = %+v, want %v over a window", j, got, m)
 				}
 			}
-			if len(d.Blocks) != c.blocks {
-				t.Fatalf("%d blocks, want %d", len(d.Blocks), c.blocks)
-			}
-			var inBlocks uint64
-			for _, b := range d.Blocks {
-				inBlocks += b.Samples
-				if b.Size <= 0 || b.Chunks == 0 || b.Duration <= 0 || b.Duration > 7200 || !strings.Contains(stdout, b.ULID) {
-					t.Errorf("block %+v: want a size, chunks, a duration of at most 2h, and a line in the table:\n%s", b, stdout)
-				}
-			}
-			if c.blocks > 0 && (inBlocks != d.Samples.Written || !strings.Contains(stdout, "DURATION") || !strings.Contains(stdout, "SIZE")) {
-				t.Errorf("written %d, blocks hold %d; the table:\n%s", d.Samples.Written, inBlocks, stdout)
-			}
+			checkSummaryBlocks(t, d, c.blocks, stdout)
 			if (d.Requests != nil && d.Requests.Requests > 0) != c.requests || (d.Samples.Written > 0) != c.written {
 				t.Errorf("requests %+v samples %+v", d.Requests, d.Samples)
 			}
@@ -121,6 +107,26 @@ func TestSummaryJSON(t *testing.T) {
 				t.Errorf("state_file %q", d.StateFile)
 			}
 		})
+	}
+}
+
+// checkSummaryBlocks checks the document's blocks against the block table
+// printed on stdout: want of them, each with a size, chunks and a duration of
+// at most 2h, holding together the samples written.
+func checkSummaryBlocks(t *testing.T, d report.Doc, want int, stdout string) {
+	t.Helper()
+	if len(d.Blocks) != want {
+		t.Fatalf("%d blocks, want %d", len(d.Blocks), want)
+	}
+	var inBlocks uint64
+	for _, b := range d.Blocks {
+		inBlocks += b.Samples
+		if b.Size <= 0 || b.Chunks == 0 || b.Duration <= 0 || b.Duration > 7200 || !strings.Contains(stdout, b.ULID) {
+			t.Errorf("block %+v: want a size, chunks, a duration of at most 2h, and a line in the table:\n%s", b, stdout)
+		}
+	}
+	if want > 0 && (inBlocks != d.Samples.Written || !strings.Contains(stdout, "DURATION") || !strings.Contains(stdout, "SIZE")) {
+		t.Errorf("written %d, blocks hold %d; the table:\n%s", d.Samples.Written, inBlocks, stdout)
 	}
 }
 
@@ -143,12 +149,11 @@ func TestSummaryJSONInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	srv := sim.New(sim.Config{Series: gen.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}})
-	hs := httptest.NewServer(faults.Wrap(srv, faults.On(faults.Query).Then(1, cancel)))
-	defer hs.Close()
+	hsURL := simtest.Serve(t, srv, faults.On(faults.Query).Then(1, cancel))
 	file := filepath.Join(t.TempDir(), "summary.json")
 	var stdout strings.Builder
 	root := newRoot(&stdout, io.Discard)
-	root.SetArgs([]string{"recover", "--grafana-url", hs.URL, "--token", testToken, "--datasource", "grafanacloud-prom",
+	root.SetArgs([]string{"recover", "--grafana-url", hsURL, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", dataStart.Format(time.RFC3339), "--to", dataStart.Add(8 * time.Hour).Format(time.RFC3339),
 		"--concurrency", "1", "--out", t.TempDir(), "--summary-json", file})
 	err := root.ExecuteContext(ctx)
