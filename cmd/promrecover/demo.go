@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"time"
 
@@ -14,7 +12,6 @@ import (
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/grafana"
-	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/recovery"
 	"github.com/promrecover/promrecover/report"
@@ -56,21 +53,15 @@ data set also holds native histograms, read through the datasource proxy.`,
 				return err
 			}
 			now := time.Now().UTC()
-			data := gen.DemoSeries(now.Add(-10*time.Hour), now, seed)
-			what := "NaN and +Inf included"
+			srv, err := sim.StartDemo(now, seed, transport == grafana.Proxy)
+			if err != nil {
+				return err
+			}
+			defer srv.Close()
+			data, what := srv.Data, "NaN and +Inf included"
 			if transport == grafana.Proxy {
-				data = append(data, gen.NativeHistogramSeries(now.Add(-10*time.Hour), now, seed)...)
 				what = "NaN, +Inf and native histograms included"
 			}
-			const token = "demo-service-account-token"
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				return fmt.Errorf("starting the demo server: %w", err)
-			}
-			hs := &http.Server{Handler: sim.New(sim.Config{Series: data, Tokens: []string{token}}), ReadHeaderTimeout: 10 * time.Second}
-			go hs.Serve(ln)
-			defer hs.Close()
-
 			// The lost range: two whole windows, older than the head's 3h.
 			from := time.UnixMilli(now.Add(-7*time.Hour).UnixMilli() / extract.WindowMs * extract.WindowMs)
 			to := from.Add(4 * time.Hour)
@@ -78,16 +69,16 @@ data set also holds native histograms, read through the datasource proxy.`,
 			if err != nil {
 				return err
 			}
-			client, err := grafana.NewClient(grafana.Options{URL: "http://" + ln.Addr().String(), Auth: grafana.Auth{Token: token}, Log: log, UserAgent: "promrecover/" + versionString()})
+			client, err := grafana.NewClient(grafana.Options{URL: srv.URL, Auth: grafana.Auth{Token: sim.DemoToken}, Log: log, UserAgent: "promrecover/" + versionString()})
 			if err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "demo: Grafana-compatible server at http://%s with %d series over the last 10h\n", ln.Addr(), len(data))
+			fmt.Fprintf(w, "demo: Grafana-compatible server at %s with %d series over the last 10h\n", srv.URL, len(data))
 			fmt.Fprintf(w, "demo: lost range %s .. %s, recovering into %s\n", from.Format(time.RFC3339), to.Format(time.RFC3339), out)
 			const datasource = "grafanacloud-prom"
 			j := &recovery.Job{Plan: plan, Connect: recovery.GrafanaConn(client, datasource, transport), Out: out,
-				State:       recovery.StateOptions{URL: "http://" + ln.Addr().String(), Datasource: datasource},
+				State:       recovery.StateOptions{URL: srv.URL, Datasource: datasource},
 				Concurrency: concurrency, Now: now, Progress: showProgress.of(log, client), Log: log}
 			if err := runRecovery(cmd.Context(), w, j, client, &report.Summary{}, ""); err != nil {
 				return err

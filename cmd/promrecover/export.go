@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +14,7 @@ import (
 	"github.com/promrecover/promrecover/format/jsonl"
 	"github.com/promrecover/promrecover/format/openmetrics"
 	"github.com/promrecover/promrecover/format/promjson"
+	"github.com/promrecover/promrecover/internal/atomicfile"
 	"github.com/promrecover/promrecover/recovery"
 	"github.com/promrecover/promrecover/report"
 )
@@ -148,26 +147,11 @@ func exportWriter(format string) (func(io.Writer, []extract.Series) error, error
 	return nil, fmt.Errorf("--format %q: use json, jsonl or openmetrics", format)
 }
 
-// writeOutput writes to stdout for "-", otherwise to a temporary file beside
-// the target that is renamed over it only once complete.
+// writeOutput writes path whole or not at all, or stdout for "-".
 func writeOutput(path string, stdout io.Writer, write func(io.Writer) error) error {
-	if path == "-" {
-		return write(stdout)
+	err := atomicfile.Write(path, stdout, write)
+	if ce := (*atomicfile.CreateError)(nil); errors.As(err, &ce) {
+		return fmt.Errorf("--output %s: %w", path, ce.Err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("--output %s: %w", path, err)
-	}
-	defer os.Remove(f.Name()) // after the rename, a no-op
-	if err := write(f); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return err
 }
