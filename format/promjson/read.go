@@ -177,11 +177,13 @@ type decoder struct {
 func (d *decoder) result(add func(extract.Series) error) error {
 	for i := 0; d.it.ReadArray(); i++ {
 		ser, err := d.series()
-		var se *SyntaxError
-		if err != nil && !errors.As(err, &se) {
-			err = &SeriesError{Index: i, Err: err}
-		}
 		if err != nil {
+			// Declared here, not for every series: errors.As takes its
+			// address, which would cost an allocation per series.
+			var se *SyntaxError
+			if !errors.As(err, &se) {
+				err = &SeriesError{Index: i, Err: err}
+			}
 			return err
 		}
 		if d.it.Error != nil {
