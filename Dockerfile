@@ -25,12 +25,18 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
     CGO_ENABLED=0 go build -trimpath \
       -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT} -X main.date=${DATE}" \
       -o /out/promrecover ./cmd/promrecover
+# A working directory the runtime user may write, for what is written where
+# it runs (demo's ./demo-data, an export's --output up.json): distroless has
+# no shell to make one, so it is made here and copied with its owner.
+RUN mkdir /out/work
 
 # distroless/static holds CA certificates (for https://...grafana.net), time
 # zone data and a passwd with root, nonroot and nobody; no shell, no package
 # manager, nothing else to patch.
 FROM gcr.io/distroless/static-debian12
 COPY --from=build /out/promrecover /usr/local/bin/promrecover
+COPY --from=build --chown=65534:65534 /out/work /work
+WORKDIR /work
 # The uid and gid the Prometheus image runs as (nobody:nogroup in its busybox
 # base), which own its /prometheus volume: blocks written as this user stay
 # Prometheus's to compact and delete. For a volume owned by someone else, run
