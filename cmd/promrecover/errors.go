@@ -60,7 +60,7 @@ var flagWording = map[string]string{
 	"the output directory %s: another promrecover is writing into it (staging area %s is locked); wait for it to finish or stop it, then run again": "--out %s: another promrecover is writing into it (staging area %s is locked); wait for it to finish or stop it, then run again",
 	"the output directory %s: removing the staging area %s that an interrupted run left: %w":                                                        "--out %s: removing the staging area %s that an interrupted run left: %w",
 	"the output directory %s: %w": "--out %s: %w",
-	"the resume state %s is not one this version of promrecover wrote (%v); move it away, or restart to start over":                                          "the resume state %s is not one this version of promrecover wrote (%v); move it away, or pass --restart to start over",
+	"the resume state %s is not one this version of promrecover wrote (%v); move it away, or restart to start over":                                           "the resume state %s is not one this version of promrecover wrote (%v); move it away, or pass --restart to start over",
 	"the resume state %s is for another recovery (%s); run that recovery again to resume it, or restart to start this one over (blocks already written stay)": "the resume state %s is for another recovery (%s); run recover again with those flags to resume it, or pass --restart to start this one over (blocks already written stay)",
 	"%s: empty label name":                                                                 "%s: empty label name",
 	"%s %q: not a valid label name":                                                        "%s %q: not a valid label name",
