@@ -1,8 +1,12 @@
 package main
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/relabel"
+	"github.com/promrecover/promrecover/extract/state"
 )
 
 // The libraries say what is wrong in their own terms (the Grafana URL, the
@@ -56,8 +60,8 @@ var flagWording = map[string]string{
 	"the output directory %s: another promrecover is writing into it (staging area %s is locked); wait for it to finish or stop it, then run again": "--out %s: another promrecover is writing into it (staging area %s is locked); wait for it to finish or stop it, then run again",
 	"the output directory %s: removing the staging area %s that an interrupted run left: %w":                                                        "--out %s: removing the staging area %s that an interrupted run left: %w",
 	"the output directory %s: %w": "--out %s: %w",
-	"the resume state %s is not one this version of promrecover wrote (%v); move it away, or restart to start over":                                          "the resume state %s is not one this version of promrecover wrote (%v); move it away, or pass --restart to start over",
-	"the resume state %s is for another recovery: %s; run that recovery again to resume it, or restart to start this one over (blocks already written stay)": "the resume state %s is for another recovery: %s; run that command again to resume it, or pass --restart to start this one over (blocks already written stay)",
+	"the resume state %s is not one this version of promrecover wrote (%v); move it away, or restart to start over":                                           "the resume state %s is not one this version of promrecover wrote (%v); move it away, or pass --restart to start over",
+	"the resume state %s is for another recovery (%s); run that recovery again to resume it, or restart to start this one over (blocks already written stay)": "the resume state %s is for another recovery (%s); run recover again with those flags to resume it, or pass --restart to start this one over (blocks already written stay)",
 	"%s: empty label name":                                                                 "%s: empty label name",
 	"%s %q: not a valid label name":                                                        "%s %q: not a valid label name",
 	"%s %s: the metric name cannot be dropped or changed":                                  "%s %s: the metric name cannot be dropped or changed",
@@ -84,8 +88,45 @@ func userArg(a any) any {
 		}
 	case relabel.Rules:
 		return rulesAsFlags(v)
+	case state.Plan:
+		return planAsFlags(v)
 	}
 	return a
+}
+
+// planAsFlags is a resume state's plan as the flags of recover that resume
+// it, quoted for a shell, so that a refusal can be answered by pasting them.
+func planAsFlags(p state.Plan) string {
+	args := []string{"--grafana-url", p.GrafanaURL, "--datasource", p.Datasource, "--from", p.From, "--to", p.To}
+	if p.Step != "raw" {
+		args = append(args, "--step", p.Step)
+	}
+	if !slices.Equal(p.Selectors, []string{extract.AllSeries}) {
+		for _, s := range p.Selectors {
+			args = append(args, "--match", s)
+		}
+	}
+	// The plan keeps the rules as the flags that gave them, unquoted.
+	for _, r := range strings.Split(" "+p.Relabel, " --")[1:] {
+		flag, value, _ := strings.Cut(r, " ")
+		args = append(args, "--"+flag, value)
+	}
+	if p.OnlyGaps {
+		args = append(args, "--only-gaps")
+	}
+	for i, a := range args {
+		args[i] = shellQuote(a)
+	}
+	return strings.Join(args, " ")
+}
+
+// shellQuote is s as one word for a POSIX shell: as it is when no character
+// in it is special, else in single quotes.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.,:/@%+=") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // rulesAsFlags is rules as the flags that give them.

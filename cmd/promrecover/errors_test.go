@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/relabel"
+	"github.com/promrecover/promrecover/extract/state"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -81,6 +82,31 @@ func TestRulesAsFlags(t *testing.T) {
 		}
 		if got := rulesAsFlags(r); got != tc.want {
 			t.Errorf("rulesAsFlags(%q, %q) = %q, want %q", tc.drop, tc.set, got, tc.want)
+		}
+	}
+}
+
+// A resume state's plan as the flags that resume it: what the flags' defaults
+// give is left out, and every value is one word for a shell.
+func TestPlanAsFlags(t *testing.T) {
+	base := state.Plan{GrafanaURL: "http://127.0.0.1:3000", Datasource: "prom", From: "2025-08-03T00:00:00Z", To: "2025-08-03T04:00:00Z", Step: "raw", Selectors: []string{extract.AllSeries}}
+	const flags = "--grafana-url http://127.0.0.1:3000 --datasource prom --from 2025-08-03T00:00:00Z --to 2025-08-03T04:00:00Z"
+	for _, tc := range []struct {
+		change func(*state.Plan)
+		want   string
+	}{
+		{func(*state.Plan) {}, flags},
+		{func(p *state.Plan) { p.Step = "15s"; p.Selectors = []string{"up", `{job="node"}`} }, flags + ` --step 15s --match up --match '{job="node"}'`},
+		{func(p *state.Plan) { p.Relabel = "--drop-label instance --set-label env=prod" }, flags + " --drop-label instance --set-label env=prod"},
+		{func(p *state.Plan) { p.Relabel = "--set-label team=db ops --set-label x=it's" }, flags + ` --set-label 'team=db ops' --set-label 'x=it'\''s'`},
+		{func(p *state.Plan) { p.OnlyGaps = true }, flags + " --only-gaps"},
+		{func(p *state.Plan) { p.Datasource = "My Prom"; p.GrafanaURL = "https://g.example/grafana?orgId=2&x=1" },
+			"--grafana-url 'https://g.example/grafana?orgId=2&x=1' --datasource 'My Prom' --from 2025-08-03T00:00:00Z --to 2025-08-03T04:00:00Z"},
+	} {
+		p := base
+		tc.change(&p)
+		if got := planAsFlags(p); got != tc.want {
+			t.Errorf("planAsFlags(%+v)\n got %s\nwant %s", p, got, tc.want)
 		}
 	}
 }

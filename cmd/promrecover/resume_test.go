@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -233,5 +234,64 @@ func TestResumeRefetchesABlockThatNeverLanded(t *testing.T) {
 	}
 	if _, stderr, err := runCLI(t, append(append([]string{}, args...), "--match", "up")...); err != nil || !strings.Contains(stderr, "overlaps the earlier recovery") {
 		t.Fatalf("other selectors after a complete recovery: %v\n%s", err, stderr)
+	}
+}
+
+// TestRerunUnderAnotherSpellingOfTheURL runs one recovery three times, the
+// Grafana URL written three ways: the reruns are the same recovery, so each
+// window is installed once and nothing is fetched again.
+func TestRerunUnderAnotherSpellingOfTheURL(t *testing.T) {
+	data := gen.DemoSeries(dataStart, dataEnd, 2)
+	url, srv := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
+	port := url[strings.LastIndex(url, ":")+1:]
+	from, to := dataStart, dataStart.Add(6*time.Hour)
+	out := t.TempDir()
+	var queries []int64
+	for _, spelling := range []string{"http://127.0.0.1:" + port + "/", "http://127.0.0.1:" + port, "http://localhost:" + port, "HTTP://LocalHost:" + port + "/"} {
+		before := srv.Counters().DSQueries
+		stdout, stderr, err := runCLI(t, "recover", "--grafana-url", spelling, "--token", testToken, "--datasource", "grafanacloud-prom",
+			"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s\n%s", spelling, err, stdout, stderr)
+		}
+		if strings.Contains(stderr, "was complete") {
+			t.Errorf("%s was taken for another recovery:\n%s", spelling, stderr)
+		}
+		queries = append(queries, srv.Counters().DSQueries-before)
+	}
+	if have := blockWindows(t, out); len(have) != 3 {
+		t.Errorf("%d windows have a block, want 3", len(have))
+	}
+	if !slices.Equal(queries[1:], []int64{0, 0, 0}) {
+		t.Errorf("queries per run %v, want none after the first", queries)
+	}
+}
+
+// TestRefusalPrintsTheFlagsThatResume: the refusal of another plan names the
+// earlier one as the flags of recover that resume it, quoted for a shell.
+func TestRefusalPrintsTheFlagsThatResume(t *testing.T) {
+	url, _ := simtest.Start(t, sim.Config{Series: gen.DemoSeries(dataStart, dataEnd, 2), Tokens: []string{testToken}})
+	out := t.TempDir()
+	args := []string{"recover", "--grafana-url", url + "/", "--token", testToken, "--datasource", "grafanacloud-prom",
+		"--from", "2025-08-03T00:00:00Z", "--to", "2025-08-03T04:00:00Z", "--out", out}
+	earlier := append(append([]string{}, args...), "--match", `{job="node"}`, "--step", "30s", "--drop-label", "region", "--set-label", "team=db ops")
+	if _, stderr, err := runCLI(t, earlier...); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	// As if that run had been cut short: its state is not complete.
+	statePath := filepath.Join(out, blocks.StateFileName)
+	raw, err := os.ReadFile(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(statePath, bytes.Replace(raw, []byte(`"complete": true`), []byte(`"complete": false`), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = runCLI(t, args...)
+	want := "the resume state " + statePath + " is for another recovery (--grafana-url " + url +
+		` --datasource grafanacloud-prom --from 2025-08-03T00:00:00Z --to 2025-08-03T04:00:00Z --step 30s --match '{job="node"}' --drop-label region --set-label 'team=db ops');` +
+		" run recover again with those flags to resume it, or pass --restart to start this one over (blocks already written stay)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("got  %v\nwant %s", err, want)
 	}
 }

@@ -16,9 +16,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,14 +44,14 @@ type Plan struct {
 	OnlyGaps bool   `json:"onlyGaps,omitempty"`
 }
 
-// NewPlan describes p as reached through url and datasource.
-func NewPlan(url, datasource string, p *extract.Plan) Plan {
+// NewPlan describes p as reached through grafanaURL and datasource.
+func NewPlan(grafanaURL, datasource string, p *extract.Plan) Plan {
 	step := "raw"
 	if p.Step > 0 {
 		step = p.Step.String()
 	}
 	return Plan{
-		GrafanaURL: url,
+		GrafanaURL: NormalURL(grafanaURL),
 		Datasource: datasource,
 		From:       time.UnixMilli(p.From).UTC().Format(time.RFC3339Nano),
 		To:         time.UnixMilli(p.To).UTC().Format(time.RFC3339Nano),
@@ -57,10 +60,89 @@ func NewPlan(url, datasource string, p *extract.Plan) Plan {
 	}
 }
 
+// equal compares the URLs by the server they reach, so that a state written
+// before the URL was normalised, or under another spelling of the loopback,
+// is the same plan.
 func (p Plan) equal(o Plan) bool {
-	return p.GrafanaURL == o.GrafanaURL && p.Datasource == o.Datasource && p.From == o.From &&
+	return sameServer(p.GrafanaURL, o.GrafanaURL) && p.Datasource == o.Datasource && p.From == o.From &&
 		p.To == o.To && p.Step == o.Step && slices.Equal(p.Selectors, o.Selectors) &&
 		p.Relabel == o.Relabel && p.OnlyGaps == o.OnlyGaps
+}
+
+// String is the plan in this package's words, for a refusal's text.
+func (p Plan) String() string {
+	s := fmt.Sprintf("Grafana %s, datasource %s, %s to %s, step %s, selectors %s", p.GrafanaURL, p.Datasource, p.From, p.To, p.Step, strings.Join(p.Selectors, " "))
+	if p.Relabel != "" {
+		s += ", relabelling " + p.Relabel
+	}
+	if p.OnlyGaps {
+		s += ", only the gaps"
+	}
+	return s
+}
+
+// NormalURL is a Grafana URL as the plan records it: one spelling for one
+// address, so that typing it another way is not another recovery. The
+// scheme and host are lower-cased (both are case-insensitive), a default
+// port and trailing slashes are dropped (Grafana's client drops those too).
+// The path keeps its case: a sub-path is the proxy's to interpret. A URL
+// that does not parse is kept as it is; the client refuses it anyway.
+func NormalURL(raw string) string {
+	u, ok := normalURL(raw)
+	if !ok {
+		return raw
+	}
+	return u.String()
+}
+
+func normalURL(raw string) (*url.URL, bool) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" {
+		return nil, false
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	port := u.Port()
+	if (u.Scheme == "http" && port == "80") || (u.Scheme == "https" && port == "443") {
+		port = ""
+	}
+	u.Host = joinHost(strings.ToLower(u.Hostname()), port)
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = strings.TrimRight(u.RawPath, "/")
+	return u, true
+}
+
+// joinHost is net.JoinHostPort that leaves out an empty port.
+func joinHost(host, port string) string {
+	if port == "" && strings.Contains(host, ":") {
+		return "[" + host + "]"
+	}
+	if port == "" {
+		return host
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// loopback are the names of this machine's loopback that a user types for
+// one Grafana running beside promrecover. Telling them apart would count one
+// recovery rerun under another of these names as a second recovery, and
+// install each of its windows again; a second Grafana on the same port of
+// the other loopback family is not a setup anyone recovers from.
+var loopback = map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true}
+
+// sameServer says whether two recorded Grafana URLs reach the same server.
+func sameServer(a, b string) bool {
+	return serverKey(a) == serverKey(b)
+}
+
+func serverKey(raw string) string {
+	u, ok := normalURL(raw)
+	if !ok {
+		return raw
+	}
+	if loopback[u.Hostname()] {
+		u.Host = joinHost("localhost", u.Port())
+	}
+	return u.String()
 }
 
 // Window is a window whose block was installed.
@@ -131,8 +213,7 @@ func Open(path string, plan Plan, restart bool) (*File, error) {
 		return f, nil
 	}
 	if !d.Plan.equal(plan) {
-		old, _ := json.Marshal(d.Plan)
-		return nil, extract.ParamErrorf("the resume state %s is for another recovery: %s; run that recovery again to resume it, or restart to start this one over (blocks already written stay)", path, old)
+		return nil, extract.ParamErrorf("the resume state %s is for another recovery (%s); run that recovery again to resume it, or restart to start this one over (blocks already written stay)", path, d.Plan)
 	}
 	f.d = d
 	return f, nil

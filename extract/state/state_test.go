@@ -136,3 +136,77 @@ func TestCompleteWritesNoStateForNothing(t *testing.T) {
 		t.Fatalf("a run that installed nothing left a state file (%v)", err)
 	}
 }
+
+func TestNormalURL(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"http://127.0.0.1:3000", "http://127.0.0.1:3000"},
+		{"http://127.0.0.1:3000/", "http://127.0.0.1:3000"},
+		{"HTTP://Grafana.Example.COM:3000//", "http://grafana.example.com:3000"},
+		{"http://g.example:80/", "http://g.example"},
+		{"https://g.example:443", "https://g.example"},
+		{"https://g.example:80", "https://g.example:80"}, // not https's default
+		{"http://g.example:443", "http://g.example:443"},
+		{"https://g.example/Grafana/", "https://g.example/Grafana"}, // the path keeps its case
+		{"http://[::1]:3000/", "http://[::1]:3000"},
+		{"http://[::1]:80", "http://[::1]"},
+		{"not a url", "not a url"},
+	} {
+		if got := NormalURL(tc.in); got != tc.want {
+			t.Errorf("NormalURL(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// The loopback names reach one Grafana beside promrecover: a rerun under
+// another of them is the same recovery. Any other difference of host, port
+// or scheme is another server.
+func TestSameServer(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		same bool
+	}{
+		{"http://127.0.0.1:3000/", "http://127.0.0.1:3000", true},
+		{"http://127.0.0.1:3000", "http://localhost:3000", true},
+		{"http://localhost:3000", "http://[::1]:3000", true},
+		{"http://127.0.0.1:3000", "http://[::1]:3000/", true},
+		{"http://LOCALHOST", "http://127.0.0.1:80", true},
+		{"https://Grafana.example", "https://grafana.example:443/", true},
+		{"http://localhost:3000", "http://localhost:3001", false},
+		{"http://localhost:3000", "https://localhost:3000", false},
+		{"http://127.0.0.2:3000", "http://127.0.0.1:3000", false}, // loopback, but another listener
+		{"http://g.example/a", "http://g.example/b", false},
+		{"http://g.example/Grafana", "http://g.example/grafana", false},
+		{"https://a.example", "https://b.example", false},
+	} {
+		if got := sameServer(tc.a, tc.b); got != tc.same {
+			t.Errorf("sameServer(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.same)
+		}
+	}
+}
+
+// A state written before the URL was normalised holds the URL as the user
+// typed it: a run under a spelling of the same address resumes it.
+func TestAStateOfTheOldFormResumes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	old := `{"version":1,"plan":{"grafanaUrl":"http://127.0.0.1:3000/","datasource":"prom","from":"2025-08-03T00:00:00Z","to":"2025-08-03T04:00:00Z","step":"raw","selectors":["up"]},` +
+		`"windows":[{"start":1754179200000,"end":1754186400000,"ulid":"A","series":1,"samples":2}],"updated":"2025-08-04T00:00:00Z"}`
+	if err := os.WriteFile(path, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"http://127.0.0.1:3000", "http://localhost:3000/", "HTTP://127.0.0.1:3000"} {
+		plan := Plan{GrafanaURL: NormalURL(u), Datasource: "prom", From: "2025-08-03T00:00:00Z", To: "2025-08-03T04:00:00Z", Step: "raw", Selectors: []string{"up"}}
+		f, err := Open(path, plan, false)
+		if err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+		if ws := f.Windows(); len(ws) != 1 || ws[0].ULID != "A" {
+			t.Errorf("%s: windows %+v, want the one the old state recorded", u, ws)
+		}
+	}
+	other := Plan{GrafanaURL: "http://127.0.0.1:3001", Datasource: "prom", From: "2025-08-03T00:00:00Z", To: "2025-08-03T04:00:00Z", Step: "raw", Selectors: []string{"up"}}
+	_, err := Open(path, other, false)
+	want := "the resume state " + path + " is for another recovery (Grafana http://127.0.0.1:3000/, datasource prom, 2025-08-03T00:00:00Z to 2025-08-03T04:00:00Z, step raw, selectors up)"
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("another port: %v, want %q", err, want)
+	}
+}
