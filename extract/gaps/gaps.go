@@ -34,15 +34,19 @@ type entry struct {
 // New prepares an index for [from, to). A stretch without samples counts as
 // a hole when it is longer than minGap and than three times the series' own
 // median interval, so that a series scraped every 5 minutes is not seen as
-// one hole between each pair of samples.
+// one hole between each pair of samples. At the range's edges only the part
+// of a stretch inside the range counts: a series whose first sample is a few
+// seconds after from lost those seconds to the choice of from, not to an
+// incident.
 func New(from, to int64, minGap time.Duration) *Index {
 	return &Index{From: from, To: to, minGap: minGap.Milliseconds(), series: map[uint64][]entry{}}
 }
 
-// Margin is how far before From and after To the local samples must be read:
-// whether the range starts or ends inside a hole depends on the samples
-// around it. An hour covers the thresholds of series scraped up to every 20
-// minutes.
+// Margin is how far before From and after To the local samples should be
+// read: a series' interval, and so its threshold, is better known from more
+// samples than the range holds, and a series that stopped just before the
+// range is then known to have lost all of it. An hour covers the thresholds
+// of series scraped up to every 20 minutes.
 func (ix *Index) Margin() int64 { return max(3*ix.minGap, int64(time.Hour/time.Millisecond)) }
 
 // Add records one local series; its samples must be sorted and should cover
@@ -50,24 +54,20 @@ func (ix *Index) Margin() int64 { return max(3*ix.minGap, int64(time.Hour/time.M
 // recovered float must not land among surviving histograms either.
 func (ix *Index) Add(s extract.Series) {
 	threshold := max(ix.minGap, 3*medianInterval(&s))
-	// Sentinels just beyond the margin: no sample within it means the hole
-	// reaches past the range's edge.
-	prev := ix.From - ix.Margin() - 1
+	// Only the part of a stretch inside the range is measured, as if
+	// samples sat just outside its edges.
+	prev := ix.From - 1
 	var holes []Range
 	add := func(a, b int64) {
-		if b-a <= threshold {
-			return
-		}
-		r := Range{From: max(a+1, ix.From), To: min(b, ix.To)}
-		if r.From < r.To {
-			holes = append(holes, r)
+		if min(b, ix.To)-max(a, ix.From) > threshold {
+			holes = append(holes, Range{From: max(a+1, ix.From), To: min(b, ix.To)})
 		}
 	}
 	for t := range s.Times() {
 		add(prev, t)
 		prev = t
 	}
-	add(prev, ix.To+ix.Margin()+1)
+	add(prev, ix.To)
 	h := s.Labels.Hash()
 	ix.series[h] = append(ix.series[h], entry{labels: s.Labels, holes: holes})
 }
