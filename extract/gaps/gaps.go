@@ -6,6 +6,7 @@
 package gaps
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync/atomic"
@@ -91,6 +92,57 @@ func (ix *Index) Each(f func(labels.Labels, []Range)) {
 		}
 	}
 }
+
+// Group is a hole several series share: their holes begin within the
+// minimum gap of the first one's start and end within it of its end, as
+// after one incident whose edges each series saw at its own scrape. Range
+// spans them all.
+type Group struct {
+	Range
+	Series []labels.Labels // sorted
+}
+
+// Groups returns the holes of the local series, those of one incident
+// together, in order of time.
+func (ix *Index) Groups() []Group {
+	type hole struct {
+		r  Range
+		ls labels.Labels
+	}
+	var all []hole
+	ix.Each(func(ls labels.Labels, holes []Range) {
+		for _, r := range holes {
+			all = append(all, hole{r, ls})
+		}
+	})
+	slices.SortFunc(all, func(a, b hole) int {
+		return cmp.Or(cmp.Compare(a.r.From, b.r.From), cmp.Compare(a.r.To, b.r.To), labels.Compare(a.ls, b.ls))
+	})
+	var groups []Group
+	var firsts []Range // the first hole of each group
+	open := 0          // groups[open:] began within the minimum gap of the hole at hand
+	for _, h := range all {
+		for open < len(groups) && h.r.From-firsts[open].From > ix.minGap {
+			open++
+		}
+		i := open
+		for i < len(groups) && abs(h.r.To-firsts[i].To) > ix.minGap {
+			i++
+		}
+		if i == len(groups) {
+			groups = append(groups, Group{Range: h.r})
+			firsts = append(firsts, h.r)
+		}
+		groups[i].To = max(groups[i].To, h.r.To)
+		groups[i].Series = append(groups[i].Series, h.ls)
+	}
+	for _, g := range groups {
+		slices.SortFunc(g.Series, labels.Compare)
+	}
+	return groups
+}
+
+func abs(d int64) int64 { return max(d, -d) }
 
 func medianInterval(s *extract.Series) int64 {
 	if s.Len() < 2 {

@@ -162,3 +162,66 @@ func TestHistogramsFillAndPassHoles(t *testing.T) {
 		t.Errorf("dropped %d, want %d", f.Dropped(), want)
 	}
 }
+
+func TestGroups(t *testing.T) {
+	const (
+		from, to = 0, 14_400_000
+		s15      = 15_000
+		margin   = 3_600_000
+	)
+	// scraped returns samples every 15s at the given phase, except in the
+	// lost stretches [a, b).
+	scraped := func(phase int64, lost ...[2]int64) []extract.Sample {
+		return slices.DeleteFunc(every(from-margin+phase, to+margin, s15), func(s extract.Sample) bool {
+			return slices.ContainsFunc(lost, func(l [2]int64) bool { return l[0] <= s.T && s.T < l[1] })
+		})
+	}
+	a, b, c, d, e := labels.FromStrings("s", "a"), labels.FromStrings("s", "b"), labels.FromStrings("s", "c"), labels.FromStrings("s", "d"), labels.FromStrings("s", "e")
+	series := map[string]extract.Series{
+		"a": {Labels: a, Samples: scraped(0, [2]int64{3_600_000, 7_200_000})},
+		"b": {Labels: b, Samples: scraped(7_000, [2]int64{3_600_000, 7_200_000}, [2]int64{9_000_000, 10_800_000})},
+		"c": {Labels: c, Samples: scraped(0, [2]int64{3_600_000, 10_800_000})},
+		"d": {Labels: d, Samples: scraped(0, [2]int64{9_000_000, 10_800_000})},
+		"e": {Labels: e, Samples: scraped(0)},
+	}
+	cases := []struct {
+		name   string
+		series string
+		minGap time.Duration
+		want   []Group
+	}{
+		{"no hole, no group", "e", time.Minute, nil},
+		{"one incident, each series seeing it at its own scrape", "abe", time.Minute, []Group{
+			{Range{3_585_001, 7_207_000}, []labels.Labels{a, b}},
+			{Range{8_992_001, 10_807_000}, []labels.Labels{b}},
+		}},
+		{"holes that start together but end apart are two", "ac", time.Minute, []Group{
+			{Range{3_585_001, 7_200_000}, []labels.Labels{a}},
+			{Range{3_585_001, 10_800_000}, []labels.Labels{c}},
+		}},
+		{"apart by more than the minimum gap is apart", "ab", 5 * time.Second, []Group{
+			{Range{3_585_001, 7_200_000}, []labels.Labels{a}},
+			{Range{3_592_001, 7_207_000}, []labels.Labels{b}},
+			{Range{8_992_001, 10_807_000}, []labels.Labels{b}},
+		}},
+		{"a series with two holes is in two groups", "abcde", time.Minute, []Group{
+			{Range{3_585_001, 7_207_000}, []labels.Labels{a, b}},
+			{Range{3_585_001, 10_800_000}, []labels.Labels{c}},
+			{Range{8_985_001, 10_807_000}, []labels.Labels{b, d}},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ix := New(from, to, tc.minGap)
+			for _, name := range tc.series {
+				ix.Add(series[string(name)])
+			}
+			got := ix.Groups()
+			if !slices.EqualFunc(got, tc.want, func(g, w Group) bool {
+				return g.Range == w.Range && slices.EqualFunc(g.Series, w.Series, labels.Equal)
+			}) {
+				t.Fatalf("groups\n%v\nwant\n%v", got, tc.want)
+			}
+		})
+	}
+}
