@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -72,7 +73,7 @@ them whole.`,
 			if err != nil {
 				return err
 			}
-			return report.Holes(cmd.OutOrStdout(), ix, showAll)
+			return report.Holes(cmd.OutOrStdout(), ix, showAll, local.fillCommand(plan, match, cmd.Flags().Changed("min-gap")))
 		},
 	}
 	local.register(cmd, "the Prometheus data directory to read (read-only; its head block, in wal/, is not read: use --prometheus-url for the last hours)")
@@ -108,4 +109,35 @@ func (l *localFlags) index(ctx context.Context, p *extract.Plan, log *slog.Logge
 		return nil, fmt.Errorf("--prometheus-url: %w", qe.Err)
 	}
 	return ix, err
+}
+
+// fillCommand is the recover command that writes into the holes of the
+// plan's range that gaps found, with the times resolved (now-6h moves) and
+// placeholders for what gaps does not know.
+func (l *localFlags) fillCommand(p *extract.Plan, match []string, minGapSet bool) string {
+	args := []string{"promrecover", "recover", "--grafana-url", "URL", "--datasource", "NAME", "--out", "DIR", "--only-gaps",
+		"--from", extract.FormatTime(p.From), "--to", extract.FormatTime(p.To)}
+	for _, m := range match {
+		args = append(args, "--match", m)
+	}
+	if l.data != "" {
+		args = append(args, "--data", l.data)
+	} else {
+		args = append(args, "--prometheus-url", l.promURL)
+	}
+	if minGapSet {
+		args = append(args, "--min-gap", l.minGap.String())
+	}
+	for i, a := range args {
+		args[i] = shellQuote(a)
+	}
+	return strings.Join(args, " ")
+}
+
+// shellQuote quotes a word for a POSIX shell if it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -6,6 +6,7 @@
 package gaps
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync/atomic"
@@ -34,15 +35,19 @@ type entry struct {
 // New prepares an index for [from, to). A stretch without samples counts as
 // a hole when it is longer than minGap and than three times the series' own
 // median interval, so that a series scraped every 5 minutes is not seen as
-// one hole between each pair of samples.
+// one hole between each pair of samples. At the range's edges only the part
+// of a stretch inside the range counts: a series whose first sample is a few
+// seconds after from lost those seconds to the choice of from, not to an
+// incident.
 func New(from, to int64, minGap time.Duration) *Index {
 	return &Index{From: from, To: to, minGap: minGap.Milliseconds(), series: map[uint64][]entry{}}
 }
 
-// Margin is how far before From and after To the local samples must be read:
-// whether the range starts or ends inside a hole depends on the samples
-// around it. An hour covers the thresholds of series scraped up to every 20
-// minutes.
+// Margin is how far before From and after To the local samples should be
+// read: a series' interval, and so its threshold, is better known from more
+// samples than the range holds, and a series that stopped just before the
+// range is then known to have lost all of it. An hour covers the thresholds
+// of series scraped up to every 20 minutes.
 func (ix *Index) Margin() int64 { return max(3*ix.minGap, int64(time.Hour/time.Millisecond)) }
 
 // Add records one local series; its samples must be sorted and should cover
@@ -50,24 +55,20 @@ func (ix *Index) Margin() int64 { return max(3*ix.minGap, int64(time.Hour/time.M
 // recovered float must not land among surviving histograms either.
 func (ix *Index) Add(s extract.Series) {
 	threshold := max(ix.minGap, 3*medianInterval(&s))
-	// Sentinels just beyond the margin: no sample within it means the hole
-	// reaches past the range's edge.
-	prev := ix.From - ix.Margin() - 1
+	// Only the part of a stretch inside the range is measured, as if
+	// samples sat just outside its edges.
+	prev := ix.From - 1
 	var holes []Range
 	add := func(a, b int64) {
-		if b-a <= threshold {
-			return
-		}
-		r := Range{From: max(a+1, ix.From), To: min(b, ix.To)}
-		if r.From < r.To {
-			holes = append(holes, r)
+		if min(b, ix.To)-max(a, ix.From) > threshold {
+			holes = append(holes, Range{From: max(a+1, ix.From), To: min(b, ix.To)})
 		}
 	}
 	for t := range s.Times() {
 		add(prev, t)
 		prev = t
 	}
-	add(prev, ix.To+ix.Margin()+1)
+	add(prev, ix.To)
 	h := s.Labels.Hash()
 	ix.series[h] = append(ix.series[h], entry{labels: s.Labels, holes: holes})
 }
@@ -91,6 +92,57 @@ func (ix *Index) Each(f func(labels.Labels, []Range)) {
 		}
 	}
 }
+
+// Group is a hole several series share: their holes begin within the
+// minimum gap of the first one's start and end within it of its end, as
+// after one incident whose edges each series saw at its own scrape. Range
+// spans them all.
+type Group struct {
+	Range
+	Series []labels.Labels // sorted
+}
+
+// Groups returns the holes of the local series, those of one incident
+// together, in order of time.
+func (ix *Index) Groups() []Group {
+	type hole struct {
+		r  Range
+		ls labels.Labels
+	}
+	var all []hole
+	ix.Each(func(ls labels.Labels, holes []Range) {
+		for _, r := range holes {
+			all = append(all, hole{r, ls})
+		}
+	})
+	slices.SortFunc(all, func(a, b hole) int {
+		return cmp.Or(cmp.Compare(a.r.From, b.r.From), cmp.Compare(a.r.To, b.r.To), labels.Compare(a.ls, b.ls))
+	})
+	var groups []Group
+	var firsts []Range // the first hole of each group
+	open := 0          // groups[open:] began within the minimum gap of the hole at hand
+	for _, h := range all {
+		for open < len(groups) && h.r.From-firsts[open].From > ix.minGap {
+			open++
+		}
+		i := open
+		for i < len(groups) && abs(h.r.To-firsts[i].To) > ix.minGap {
+			i++
+		}
+		if i == len(groups) {
+			groups = append(groups, Group{Range: h.r})
+			firsts = append(firsts, h.r)
+		}
+		groups[i].To = max(groups[i].To, h.r.To)
+		groups[i].Series = append(groups[i].Series, h.ls)
+	}
+	for _, g := range groups {
+		slices.SortFunc(g.Series, labels.Compare)
+	}
+	return groups
+}
+
+func abs(d int64) int64 { return max(d, -d) }
 
 func medianInterval(s *extract.Series) int64 {
 	if s.Len() < 2 {

@@ -1,6 +1,7 @@
 package gaps
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"testing"
@@ -30,23 +31,34 @@ func TestHoles(t *testing.T) {
 		name    string
 		samples []extract.Sample
 		want    []Range
+		minGap  time.Duration // default a minute
 	}{
-		{"no hole", every(from-60_000, to+60_000, s15), nil},
+		{"no hole", every(from-60_000, to+60_000, s15), nil, 0},
 		{"a hole in the middle", append(every(from-60_000, 1_300_000, s15), every(1_600_000, to+60_000, s15)...),
-			[]Range{{1_300_000 - s15 + 1, 1_600_000}}},
-		{"the range starts in a hole", every(1_500_000, to+60_000, s15), []Range{{from, 1_500_000}}},
-		{"the range ends in a hole", every(from-60_000, 1_500_000, s15), []Range{{1_495_001, to}}},
+			[]Range{{1_300_000 - s15 + 1, 1_600_000}}, 0},
+		{"the range starts in a hole", every(1_500_000, to+60_000, s15), []Range{{from, 1_500_000}}, 0},
+		{"the range ends in a hole", every(from-60_000, 1_500_000, s15), []Range{{1_495_001, to}}, 0},
 		{"a missed scrape or two is no hole", slices.DeleteFunc(every(from-60_000, to+60_000, s15), func(s extract.Sample) bool {
 			return s.T == 1_500_000 || s.T == 1_515_000
-		}), nil},
-		{"a slow series is not a hole between each pair of samples", every(from-600_000, to+600_000, 300_000), nil},
-		{"three intervals of a slow series are no hole", append(every(from-600_000, 1_100_000, 300_000), every(1_900_000, to+600_000, 300_000)...), nil},
+		}), nil, 0},
+		{"a slow series is not a hole between each pair of samples", every(from-600_000, to+600_000, 300_000), nil, 0},
+		{"three intervals of a slow series are no hole", append(every(from-600_000, 1_100_000, 300_000), every(1_900_000, to+600_000, 300_000)...), nil, 0},
 		{"a slow series with a real hole", append(every(from-600_000, 1_100_000, 300_000), every(2_500_000, to+900_000, 300_000)...),
-			[]Range{{1_000_001, to}}},
+			[]Range{{1_000_001, to}}, 0},
+		// At the edges the minimum holds too, measured inside the range:
+		// a series whose first and last samples are a few seconds inside
+		// it lost nothing worth a line.
+		{"samples from a few seconds into the range to a few before its end", every(from+3_000, to, s15), nil, 5 * time.Minute},
+		{"no sample outside the range at all", every(from+13_000, to-2_000, s15), nil, 0},
+		{"a hole longer than the minimum at the start", every(from+400_000, to+60_000, s15), []Range{{from, 1_400_000}}, 5 * time.Minute},
+		{"a hole longer than the minimum at the end", every(from-60_000, to-400_000, s15), []Range{{1_585_001, to}}, 5 * time.Minute},
+		{"what lies before the range does not count", append(every(from-600_000, from-30_000, s15), every(from+40_000, to+60_000, s15)...), nil, 0},
+		{"three intervals of a slow series at an edge are no hole", every(from+600_000, to+600_000, 300_000), nil, 0},
+		{"more than three intervals of a slow series at an edge are a hole", every(from+950_000, to+600_000, 300_000), []Range{{from, 1_950_000}}, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ix := New(from, to, time.Minute)
+			ix := New(from, to, cmp.Or(tc.minGap, time.Minute))
 			ls := labels.FromStrings("__name__", "up")
 			ix.Add(extract.Series{Labels: ls, Samples: tc.samples})
 			got, known := ix.Holes(ls)
@@ -148,5 +160,68 @@ func TestHistogramsFillAndPassHoles(t *testing.T) {
 	}
 	if want := int64(239 + 120 + 120); f.Dropped() != want {
 		t.Errorf("dropped %d, want %d", f.Dropped(), want)
+	}
+}
+
+func TestGroups(t *testing.T) {
+	const (
+		from, to = 0, 14_400_000
+		s15      = 15_000
+		margin   = 3_600_000
+	)
+	// scraped returns samples every 15s at the given phase, except in the
+	// lost stretches [a, b).
+	scraped := func(phase int64, lost ...[2]int64) []extract.Sample {
+		return slices.DeleteFunc(every(from-margin+phase, to+margin, s15), func(s extract.Sample) bool {
+			return slices.ContainsFunc(lost, func(l [2]int64) bool { return l[0] <= s.T && s.T < l[1] })
+		})
+	}
+	a, b, c, d, e := labels.FromStrings("s", "a"), labels.FromStrings("s", "b"), labels.FromStrings("s", "c"), labels.FromStrings("s", "d"), labels.FromStrings("s", "e")
+	series := map[string]extract.Series{
+		"a": {Labels: a, Samples: scraped(0, [2]int64{3_600_000, 7_200_000})},
+		"b": {Labels: b, Samples: scraped(7_000, [2]int64{3_600_000, 7_200_000}, [2]int64{9_000_000, 10_800_000})},
+		"c": {Labels: c, Samples: scraped(0, [2]int64{3_600_000, 10_800_000})},
+		"d": {Labels: d, Samples: scraped(0, [2]int64{9_000_000, 10_800_000})},
+		"e": {Labels: e, Samples: scraped(0)},
+	}
+	cases := []struct {
+		name   string
+		series string
+		minGap time.Duration
+		want   []Group
+	}{
+		{"no hole, no group", "e", time.Minute, nil},
+		{"one incident, each series seeing it at its own scrape", "abe", time.Minute, []Group{
+			{Range{3_585_001, 7_207_000}, []labels.Labels{a, b}},
+			{Range{8_992_001, 10_807_000}, []labels.Labels{b}},
+		}},
+		{"holes that start together but end apart are two", "ac", time.Minute, []Group{
+			{Range{3_585_001, 7_200_000}, []labels.Labels{a}},
+			{Range{3_585_001, 10_800_000}, []labels.Labels{c}},
+		}},
+		{"apart by more than the minimum gap is apart", "ab", 5 * time.Second, []Group{
+			{Range{3_585_001, 7_200_000}, []labels.Labels{a}},
+			{Range{3_592_001, 7_207_000}, []labels.Labels{b}},
+			{Range{8_992_001, 10_807_000}, []labels.Labels{b}},
+		}},
+		{"a series with two holes is in two groups", "abcde", time.Minute, []Group{
+			{Range{3_585_001, 7_207_000}, []labels.Labels{a, b}},
+			{Range{3_585_001, 10_800_000}, []labels.Labels{c}},
+			{Range{8_985_001, 10_807_000}, []labels.Labels{b, d}},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ix := New(from, to, tc.minGap)
+			for _, name := range tc.series {
+				ix.Add(series[string(name)])
+			}
+			got := ix.Groups()
+			if !slices.EqualFunc(got, tc.want, func(g, w Group) bool {
+				return g.Range == w.Range && slices.EqualFunc(g.Series, w.Series, labels.Equal)
+			}) {
+				t.Fatalf("groups\n%v\nwant\n%v", got, tc.want)
+			}
+		})
 	}
 }
