@@ -114,10 +114,16 @@ func planAsFlags(p state.Plan) string {
 	if p.OnlyGaps {
 		args = append(args, "--only-gaps")
 	}
+	return shellWords(args)
+}
+
+// shellWords is args as a POSIX shell command line, each quoted if it must.
+func shellWords(args []string) string {
+	quoted := make([]string, len(args))
 	for i, a := range args {
-		args[i] = shellQuote(a)
+		quoted[i] = shellQuote(a)
 	}
-	return strings.Join(args, " ")
+	return strings.Join(quoted, " ")
 }
 
 // shellQuote is s as one word for a POSIX shell: as it is when no character
