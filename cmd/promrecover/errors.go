@@ -7,6 +7,7 @@ import (
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/relabel"
 	"github.com/promrecover/promrecover/extract/state"
+	"github.com/promrecover/promrecover/internal/shellquote"
 )
 
 // The libraries say what is wrong in their own terms (the Grafana URL, the
@@ -114,25 +115,7 @@ func planAsFlags(p state.Plan) string {
 	if p.OnlyGaps {
 		args = append(args, "--only-gaps")
 	}
-	return shellWords(args)
-}
-
-// shellWords is args as a POSIX shell command line, each quoted if it must.
-func shellWords(args []string) string {
-	quoted := make([]string, len(args))
-	for i, a := range args {
-		quoted[i] = shellQuote(a)
-	}
-	return strings.Join(quoted, " ")
-}
-
-// shellQuote is s as one word for a POSIX shell: as it is when no character
-// in it is special, else in single quotes.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.,:/@%+=") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return shellquote.Join(args...)
 }
 
 // rulesAsFlags is rules as the flags that give them.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/gaps"
+	"github.com/promrecover/promrecover/internal/shellquote"
 	"github.com/promrecover/promrecover/promapi"
 	"github.com/promrecover/promrecover/recovery"
 	"github.com/promrecover/promrecover/report"
@@ -127,5 +128,5 @@ func (l *localFlags) fillCommand(p *extract.Plan, match []string, minGapSet bool
 	if minGapSet {
 		args = append(args, "--min-gap", l.minGap.String())
 	}
-	return shellWords(args)
+	return shellquote.Join(args...)
 }
