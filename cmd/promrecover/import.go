@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -87,36 +86,26 @@ func withWriterHint(err error) error {
 	return err
 }
 
-// openInput opens the file at path, or stdin for "-", with the name the
-// messages give it and its size when it is a regular file.
-func openInput(path string, stdin io.Reader) (name string, in io.Reader, size int64, closeIn func() error, err error) {
-	noClose := func() error { return nil }
-	if path == "-" {
-		return "stdin", stdin, 0, noClose, nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return path, nil, 0, noClose, err
-	}
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-		size = st.Size()
-	}
-	return path, f, size, f.Close, nil
-}
-
 // runImport runs im on the file at path, filling sum as it goes, and prints
 // what it installed.
 func runImport(ctx context.Context, stdout io.Writer, stdin io.Reader, path string, im *recovery.Import, sum *report.Summary, show progressFunc) error {
 	start := time.Now()
 	sum.Input = path
 	defer func() { sum.Elapsed = time.Since(start) }()
-	var name string
+	name := path
 	var size int64 // of a regular file, for the progress; the windows are known only once read
-	closeIn := func() error { return nil }
-	defer func() { closeIn() }()
-	im.Open = func() (in io.Reader, err error) {
-		name, in, size, closeIn, err = openInput(path, stdin)
-		return in, err
+	var in *importer.Input
+	defer func() {
+		if in != nil {
+			in.Close()
+		}
+	}()
+	im.Open = func() (_ io.Reader, err error) {
+		if in, err = importer.Open(path, stdin); err != nil {
+			return nil, err
+		}
+		name, size = in.Name, in.Size
+		return in, nil
 	}
 	im.Progress = func() *progress.Run { return show(im.Log, progress.Options{Size: size}) }
 	res, err := im.Run(ctx)

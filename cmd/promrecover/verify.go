@@ -85,14 +85,14 @@ func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format
 		return nil
 	}
 
-	name, in, _, closeIn, err := openInput(against, cmd.InOrStdin())
+	in, err := importer.Open(against, cmd.InOrStdin())
 	if err != nil {
 		return fmt.Errorf("--against: %w", err)
 	}
-	defer closeIn()
+	defer in.Close()
 	want, err := recovery.ReadExport(cmd.Context(), in, format)
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, withWriterHint(err))
+		return fmt.Errorf("%s: %w", in.Name, withWriterHint(err))
 	}
 	mint, maxt := recovery.Span(want)
 	now := time.Now()
@@ -109,14 +109,14 @@ func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format
 		}
 	}
 	if len(want) == 0 && (fromFlag == "" || toFlag == "") {
-		return &exitError{code: 1, msg: fmt.Sprintf("%s holds no samples; give --from and --to to check that the blocks hold none either", name)}
+		return &exitError{code: 1, msg: fmt.Sprintf("%s holds no samples; give --from and --to to check that the blocks hold none either", in.Name)}
 	}
 	c, err := recovery.Compare(dir, want, mint, maxt)
 	if err != nil {
 		return err
 	}
-	log.Debug("compared", "file", name, "from", extract.FormatTime(mint), "to", extract.FormatTime(maxt))
-	fmt.Fprintf(stdout, "\ncompared %s with %s over %s..%s\n", dir, name, extract.FormatTime(mint), extract.FormatTime(maxt))
+	log.Debug("compared", "file", in.Name, "from", extract.FormatTime(mint), "to", extract.FormatTime(maxt))
+	fmt.Fprintf(stdout, "\ncompared %s with %s over %s..%s\n", dir, in.Name, extract.FormatTime(mint), extract.FormatTime(maxt))
 	fmt.Fprintf(stdout, "series: %d in the file, %d in the blocks; samples: %d equal, %d with another value, %d missing from the blocks, %d not in the file\n",
 		len(c.Want), len(c.Got), c.Equal, c.Differ, c.Missing, c.Extra)
 	if c.Err != nil {
@@ -125,7 +125,7 @@ func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format
 			first = c.Err.Error()
 		}
 		fmt.Fprintf(stdout, "FIRST DIFFERENCE %s\n", first)
-		return &exitError{code: 1, msg: fmt.Sprintf("the blocks in %s differ from %s: %d samples with another value, %d missing, %d not in the file", dir, name, c.Differ, c.Missing, c.Extra)}
+		return &exitError{code: 1, msg: fmt.Sprintf("the blocks in %s differ from %s: %d samples with another value, %d missing, %d not in the file", dir, in.Name, c.Differ, c.Missing, c.Extra)}
 	}
 	fmt.Fprintf(stdout, "OK: the blocks hold exactly the file's %d samples of %d series\n", c.Equal, len(c.Want))
 	return nil
