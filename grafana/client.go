@@ -245,11 +245,15 @@ func (c *Client) call(ctx context.Context, method, path string, body any, okStat
 	bo.MaxInterval = c.opts.RetryMax
 	op := func() (struct{}, error) {
 		err := c.once(ctx, method, path, body, okStatus, read)
-		for rotations := 0; rotationDemand(err) != nil; rotations++ {
+		for rotations := 0; ; rotations++ {
+			se := c.rotationDemand(err)
+			if se == nil {
+				break
+			}
 			if rotations == maxRotations {
 				return struct{}{}, backoff.Permanent(rotatedInVain(maxRotations, c.opts.Auth.CookieName))
 			}
-			if rerr := c.rotate(ctx, rotationDemand(err).sessionUsed); rerr != nil {
+			if rerr := c.rotate(ctx, se.sessionUsed); rerr != nil {
 				return struct{}{}, backoff.Permanent(rerr)
 			}
 			err = c.once(ctx, method, path, body, okStatus, read)
@@ -285,11 +289,16 @@ func (c *Client) call(ctx context.Context, method, path string, body any, okStat
 // through: each further turn would only cost a rotation and a resend.
 const maxRotations = 10
 
-// rotationDemand returns err as Grafana's demand that the session be
-// rotated, or nil when it is something else.
-func rotationDemand(err error) *StatusError {
+// rotationDemand returns err as a refusal that a rotation answers, or nil:
+// Grafana's demand that the session be rotated, or any 401 of a session
+// another worker has rotated away meanwhile, which says nothing of the
+// current one (rotate then has nothing to do, and the request goes again).
+func (c *Client) rotationDemand(err error) *StatusError {
 	var se *StatusError
-	if errors.As(err, &se) && se.Status == http.StatusUnauthorized && se.MessageID == "session.token.rotate" {
+	if !errors.As(err, &se) || se.Status != http.StatusUnauthorized {
+		return nil
+	}
+	if se.MessageID == "session.token.rotate" || (se.sessionUsed != "" && se.sessionUsed != c.Session()) {
 		return se
 	}
 	return nil
