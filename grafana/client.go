@@ -243,12 +243,16 @@ func (c *Client) call(ctx context.Context, method, path string, body any, okStat
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval = c.opts.RetryInitial
 	bo.MaxInterval = c.opts.RetryMax
-	rotations := 0
 	op := func() (struct{}, error) {
 		err := c.once(ctx, method, path, body, okStatus, read)
-		var se *StatusError
-		if errors.As(err, &se) && se.Status == http.StatusUnauthorized && se.MessageID == "session.token.rotate" && c.opts.Auth.Session != "" && rotations < 3 {
-			rotations++
+		for rotations := 0; ; rotations++ {
+			se := c.rotationDemand(err)
+			if se == nil {
+				break
+			}
+			if rotations == maxRotations {
+				return struct{}{}, backoff.Permanent(rotatedInVain(maxRotations, c.opts.Auth.CookieName))
+			}
 			if rerr := c.rotate(ctx, se.sessionUsed); rerr != nil {
 				return struct{}{}, backoff.Permanent(rerr)
 			}
@@ -272,6 +276,32 @@ func (c *Client) call(ctx context.Context, method, path string, body any, okStat
 		return nothingAnswered(r.err)
 	}
 	return err
+}
+
+// maxRotations bounds the rotations one request may need in a row. A
+// rotated token is not due again for Grafana's rotation interval (10 minutes
+// by default), so a resent request meets another demand only when the
+// workers' other calls, or another client sharing the session, used the new
+// token up first; rotations are one at a time, so each turn lets some call
+// through and the same request losing ten in a row is unlikely even when
+// four workers share a token good for three calls (about 1 in 10^6). A
+// request that does means the session is rotated faster than a call gets
+// through: each further turn would only cost a rotation and a resend.
+const maxRotations = 10
+
+// rotationDemand returns err as a refusal that a rotation answers, or nil:
+// Grafana's demand that the session be rotated, or any 401 of a session
+// another worker has rotated away meanwhile, which says nothing of the
+// current one (rotate then has nothing to do, and the request goes again).
+func (c *Client) rotationDemand(err error) *StatusError {
+	var se *StatusError
+	if !errors.As(err, &se) || se.Status != http.StatusUnauthorized {
+		return nil
+	}
+	if se.MessageID == "session.token.rotate" || (se.sessionUsed != "" && se.sessionUsed != c.Session()) {
+		return se
+	}
+	return nil
 }
 
 // retryable is an error worth another try; RetryAfter, when set, is the

@@ -105,6 +105,84 @@ func TestSessionRotationWithManyWorkers(t *testing.T) {
 	}
 }
 
+// TestRotationDemandedAgain has Grafana answer the request resent after a
+// rotation with another rotation demand, as many times in a row as demands
+// says: the client rotates again each time, up to its bound, and a demand is
+// never taken for a revoked cookie.
+func TestRotationDemandedAgain(t *testing.T) {
+	cases := []struct {
+		name    string
+		demands int
+		errPart string // "" for a fetch that passes
+	}{
+		{name: "once", demands: 1},
+		{name: "the resent request too", demands: 2},
+		{name: "up to the bound", demands: maxRotations},
+		{name: "past the bound", demands: maxRotations + 1, errPart: "due again after each of 10 rotations in a row"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := sim.New(sim.Config{Series: simData})
+			// Each of the first queries finds the session ten minutes older,
+			// so Grafana demands a rotation even of the token just rotated to.
+			age := faults.On(faults.Query).First(tc.demands).Do(faults.Run(func() { srv.AgeSessions(11 * time.Minute) }))
+			c := newTestClient(t, simtest.Serve(t, srv, age), Auth{Session: srv.Login("admin")})
+			series, err := (&Source{Client: c, Datasource: promDS}).Fetch(context.Background(), unit())
+			var abort *extract.AbortError
+			switch {
+			case err != nil && strings.Contains(err.Error(), "revoked"):
+				t.Fatalf("a rotation demand was reported as a revoked cookie: %v", err)
+			case tc.errPart == "" && err != nil:
+				t.Fatalf("Fetch: %v", err)
+			case tc.errPart == "":
+				checkUnit(t, series)
+			case err == nil || !strings.Contains(err.Error(), tc.errPart) || !errors.As(err, &abort):
+				t.Fatalf("error = %v, want an abort containing %q", err, tc.errPart)
+			}
+			want := int64(min(tc.demands, maxRotations))
+			if got := c.Stats().Rotations; got != want || srv.Counters().Rotations != want {
+				t.Errorf("%d rotations by the client, %d on the server, want %d", got, srv.Counters().Rotations, want)
+			}
+			if c.Stats().Retries != 0 {
+				t.Errorf("%d retries: a rotation demand is not a failure", c.Stats().Retries)
+			}
+		})
+	}
+}
+
+// TestRotationEveryFewRequests runs four workers against a Grafana that
+// demands a rotation every three calls: after each rotation the workers'
+// resent requests race for the new token's three calls, so some resend
+// meets another demand and must rotate again.
+func TestRotationEveryFewRequests(t *testing.T) {
+	url, srv := simtest.Start(t, sim.Config{Series: simData, RotateEvery: 3})
+	session := srv.Login("admin")
+	c := newTestClient(t, url, Auth{Session: session})
+	src := &Source{Client: c, Datasource: promDS}
+	var g errgroup.Group
+	g.SetLimit(4)
+	var ok atomic.Int64
+	for range 24 {
+		g.Go(func() error {
+			s, err := src.Fetch(context.Background(), unit())
+			if err == nil && len(s) > 0 {
+				ok.Add(1)
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	st := c.Stats()
+	if ok.Load() != 24 || st.Rotations < 7 || st.Rotations != srv.Counters().Rotations {
+		t.Fatalf("%d of 24 fetches passed; %d rotations by the client, %d on the server (want the same, at least one every three calls)", ok.Load(), st.Rotations, srv.Counters().Rotations)
+	}
+	if c.Session() == session {
+		t.Fatal("the client does not hold the rotated session")
+	}
+}
+
 func TestRefusedCredentials(t *testing.T) {
 	url, srv := simtest.Start(t, sim.Config{Series: simData, Tokens: []string{token}, Users: map[string]string{"admin": password}})
 	revoked := srv.Login("admin")

@@ -113,6 +113,13 @@ func rotationAdvice(why error, cookieName string) error {
 	return &extract.AbortError{Err: fmt.Errorf("the session is due for rotation (401 session.token.rotate) and %w; %w", why, relogin(cookieName))}
 }
 
+// rotatedInVain explains a request that met a rotation demand after each
+// of n rotations in a row: the session is not refused, but no call gets
+// through with it, because something rotates it faster.
+func rotatedInVain(n int, cookieName string) error {
+	return rotationAdvice(fmt.Errorf("it was due again after each of %d rotations in a row: another client using the same session (a browser tab) keeps rotating it, or Grafana's [auth] token_rotation_interval_minutes is shorter than a request takes", n), cookieName)
+}
+
 // originRefused explains Grafana's CSRF refusal. promrecover sends no Origin
 // header, so something between it and Grafana (a reverse proxy, an API
 // gateway, a corporate proxy) added one that does not match the host.

@@ -94,6 +94,12 @@ func TestErrorHints(t *testing.T) {
 		{name: "rotation without Set-Cookie", setup: session(rotateRefusal(http.StatusOK)),
 			inErr: true, want: []string{"without a new grafana_session cookie", "drop Set-Cookie", "log in again"}},
 		{name: "rotation sets another cookie name", setup: session(rotateRefusal(http.StatusOK, "grafana_sess", "grafana_session_expiry")), inErr: true, want: []string{"it set grafana_sess:", "--cookie-name", "log in again"}},
+		{name: "session rotated faster than a call gets through", setup: func() hintSetup {
+			srv := sim.New(sim.Config{Series: data})
+			s := srv.Login("admin")
+			age := faults.On(faults.Query).Do(faults.Run(func() { srv.AgeSessions(11 * time.Minute) }))
+			return hintSetup{srv, []*faults.Rule{age}, []string{"--session", s}, []string{s}}
+		}, inErr: true, want: []string{"due again after each of 10 rotations in a row", "browser tab", "log in again", "--session or GRAFANA_SESSION", "--token"}},
 		{name: "origin added by a proxy", setup: func() hintSetup {
 			srv := sim.New(sim.Config{Series: data})
 			s := srv.Login("admin")

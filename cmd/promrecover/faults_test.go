@@ -5,6 +5,7 @@ package main
 // fetching.
 
 import (
+	"fmt"
 	"io/fs"
 	"path/filepath"
 	"regexp"
@@ -140,6 +141,28 @@ func TestSessionRotatedMidRun(t *testing.T) {
 		t.Fatalf("want one block a window, have %v", have)
 	}
 	noStaging(t, out)
+}
+
+// TestSessionRotatedEveryFewRequests runs four workers against a Grafana
+// that wants the session rotated every two calls: requests resent after a
+// rotation meet further demands, and the run rotates until they pass.
+func TestSessionRotatedEveryFewRequests(t *testing.T) {
+	windows := sessionWindows(t)
+	url, srv := simtest.Start(t, sim.Config{Series: sessionData, RotateEvery: 2})
+	out := t.TempDir()
+	stdout, stderr, err := runCLI(t, sessionArgs(url, srv.Login("admin"), out)...)
+	if err != nil {
+		t.Fatalf("recover: %v\n%s\n%s", err, stdout, stderr)
+	}
+	if rot := srv.Counters().Rotations; rot < 3 || !strings.Contains(stdout, fmt.Sprintf("session rotations %d,", rot)) {
+		t.Fatalf("the server saw %d rotations (want one every two calls, all counted); summary:\n%s", rot, stdout)
+	}
+	if !strings.Contains(stdout, "recovered 8 of 8 windows") {
+		t.Fatalf("not every window was recovered:\n%s", stdout)
+	}
+	for _, w := range windows {
+		checkWindowBlock(t, out, w, true)
+	}
 }
 
 var notRecoveredLine = regexp.MustCompile(`(?m)^NOT RECOVERED (\S+Z\.\.\S+Z):`)

@@ -33,6 +33,7 @@ type session struct {
 	rotatedAt time.Time
 	current   string
 	revoked   bool
+	calls     int // API calls passed since the last rotation, for RotateEvery
 }
 
 // sessionToken is one token value: the session's current one, or a previous
@@ -200,10 +201,18 @@ func (s *Server) checkSession(token string, forRotation bool) *authError {
 		return errTokenRevoked
 	case !t.graceUntil.IsZero() && !now.Before(t.graceUntil):
 		return errUnauthorized
-	case !forRotation && now.Sub(t.s.rotatedAt) >= s.cfg.RotateAfter:
+	case !forRotation && s.due(t.s, now):
 		return errNeedsRotation
 	}
+	if !forRotation {
+		t.s.calls++
+	}
 	return nil
+}
+
+// due reports a session that API calls must rotate before they pass.
+func (s *Server) due(ses *session, now time.Time) bool {
+	return now.Sub(ses.rotatedAt) >= s.cfg.RotateAfter || (s.cfg.RotateEvery > 0 && ses.calls >= s.cfg.RotateEvery)
 }
 
 // rotate is POST /api/user/auth-tokens/rotate: it needs only a known session
@@ -227,11 +236,13 @@ func (s *Server) rotate(w http.ResponseWriter, r *http.Request) {
 			delete(s.sessions, tok)
 		}
 	}
-	if now.Sub(ses.rotatedAt) >= skipRotation {
+	// A session due by its call count is rotated however recently it was:
+	// skipping it would leave the caller with a token that cannot pass.
+	if now.Sub(ses.rotatedAt) >= skipRotation || s.due(ses, now) {
 		// The old token lives on briefly for requests already in flight.
 		s.sessions[ses.current] = &sessionToken{s: ses, graceUntil: now.Add(rotationGrace)}
 		ses.current = newToken()
-		ses.rotatedAt = now
+		ses.rotatedAt, ses.calls = now, 0
 		s.sessions[ses.current] = &sessionToken{s: ses}
 		s.rotations.Add(1)
 	}

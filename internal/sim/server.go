@@ -68,6 +68,11 @@ type Config struct {
 	CookieName  string            // default "grafana_session"
 	RotateAfter time.Duration     // session age after which API calls get 401 session.token.rotate; default 10m
 	Now         func() time.Time  // default time.Now
+	// RotateEvery, when set, also makes a session due for rotation once
+	// this many API calls have passed with it since its last rotation: a
+	// Grafana whose rotation interval is short next to a run's requests,
+	// so that a request resent after a rotation may meet another demand.
+	RotateEvery int
 	// PrometheusV2 makes range selectors and subqueries include their left
 	// end, [t-r, t], as Prometheus 2.x did; by default they are left-open,
 	// (t-r, t], as in Prometheus 3.x and Mimir.

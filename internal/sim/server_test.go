@@ -123,6 +123,31 @@ func TestSessionRotation(t *testing.T) {
 	}
 }
 
+// TestRotateEvery plays a Grafana whose rotation interval is short next to
+// a run's requests: every few calls the session is due again, and the
+// rotate endpoint rotates it however recently it did.
+func TestRotateEvery(t *testing.T) {
+	s, _ := newTestServer(t, Config{RotateEvery: 2})
+	token := s.Login("admin")
+	for round := range 3 {
+		for call := range 3 {
+			w := req{path: "/api/ds/query", body: okQuery(), cookie: token}.do(t, s)
+			if due := call == 2; due != (w.Code == 401) || due && !strings.Contains(w.Body.String(), "session.token.rotate") {
+				t.Fatalf("round %d, call %d: %d %s; want a rotation demand on the third call only", round, call, w.Code, w.Body)
+			}
+		}
+		w := req{path: "/api/user/auth-tokens/rotate", cookie: token}.do(t, s)
+		next := cookieValue(t, w.Result(), "grafana_session").Value
+		if w.Code != 200 || next == token {
+			t.Fatalf("round %d: rotate answered %d with the same token %v", round, w.Code, next == token)
+		}
+		token = next
+	}
+	if got := s.Counters().Rotations; got != 3 {
+		t.Errorf("Rotations %d, want 3", got)
+	}
+}
+
 func TestRevokedSession(t *testing.T) {
 	s, _ := newTestServer(t, Config{})
 	token := s.Login("admin")
