@@ -38,3 +38,16 @@ func FormatBytes(n int64) string {
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
+
+// Overlaps lists the pairs of blocks whose time ranges overlap, which
+// Prometheus queries merged and merges at its next compaction.
+func Overlaps(w io.Writer, ov []blocks.Overlap) {
+	if len(ov) == 0 {
+		fmt.Fprintln(w, "\nno overlapping blocks")
+		return
+	}
+	fmt.Fprintf(w, "\n%d overlapping block pairs (Prometheus >= 2.39 queries them merged and merges them at its next compaction):\n", len(ov))
+	for _, o := range ov {
+		fmt.Fprintf(w, "OVERLAP %s and %s: %s..%s\n", o.A.ULID, o.B.ULID, extract.FormatTime(o.MinTime), extract.FormatTime(o.MaxTime))
+	}
+}

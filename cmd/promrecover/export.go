@@ -11,9 +11,7 @@ import (
 
 	"github.com/promrecover/promrecover/export"
 	"github.com/promrecover/promrecover/extract"
-	"github.com/promrecover/promrecover/format/jsonl"
 	"github.com/promrecover/promrecover/format/openmetrics"
-	"github.com/promrecover/promrecover/format/promjson"
 	"github.com/promrecover/promrecover/internal/atomicfile"
 	"github.com/promrecover/promrecover/recovery"
 	"github.com/promrecover/promrecover/report"
@@ -129,22 +127,18 @@ const exportExample = `  # Once per shell: credentials from the environment, typ
       ssh prom-host promrecover import - --out /var/lib/prometheus`
 
 // exportWriter returns the writer of an export --format.
-func exportWriter(format string) (func(io.Writer, []extract.Series) error, error) {
-	switch format {
-	case "json":
-		return promjson.Write, nil
-	case "jsonl":
-		return jsonl.Write, nil
-	case "openmetrics":
-		return func(w io.Writer, series []extract.Series) error {
-			err := openmetrics.Write(w, series)
-			if he := (*openmetrics.HistogramsError)(nil); errors.As(err, &he) {
-				return fmt.Errorf("%w; export it with --format json or --format jsonl", err)
-			}
-			return err
-		}, nil
+func exportWriter(format string) (export.Writer, error) {
+	write, ok := export.WriterFor(format)
+	if !ok {
+		return nil, fmt.Errorf("--format %q: use json, jsonl or openmetrics", format)
 	}
-	return nil, fmt.Errorf("--format %q: use json, jsonl or openmetrics", format)
+	return func(w io.Writer, series []extract.Series) error {
+		err := write(w, series)
+		if he := (*openmetrics.HistogramsError)(nil); errors.As(err, &he) {
+			return fmt.Errorf("%w; export it with --format json or --format jsonl", err)
+		}
+		return err
+	}, nil
 }
 
 // writeOutput writes path whole or not at all, or stdout for "-".

@@ -115,18 +115,8 @@ func runImport(ctx context.Context, stdout io.Writer, stdin io.Reader, path stri
 		return err
 	}
 	sum.Result, sum.Read, sum.Installed = &res.Result.Result, res.Read, res.Installed
-	written, _ := report.Totals(res.Installed)
+	report.Imported(stdout, name, res, time.Since(start), words)
 	failed := res.Failed()
-	what := string(res.Format)
-	if res.Format == importer.OpenMetrics || res.Format == importer.JSONL {
-		what += fmt.Sprintf(", %d lines", res.Lines)
-	}
-	fmt.Fprintf(stdout, "\nimported %d of %d windows from %s (%s) in %s\n", len(res.Windows)-len(failed), len(res.Windows), name, what, time.Since(start).Round(time.Millisecond))
-	fmt.Fprintf(stdout, "read %d samples of %d series; written %d samples in %d blocks\n", res.Read, res.DistinctSeries, written, len(res.Installed))
-	report.Installed(stdout, res.Installed)
-	for _, f := range failed {
-		fmt.Fprintf(stdout, "NOT IMPORTED %s: %s\n", f.Window, userText(f.Err))
-	}
 	switch {
 	case len(failed) > 0:
 		return &exitError{code: 1, msg: fmt.Sprintf("%d of %d windows were not imported (listed above); the others are installed", len(failed), len(res.Windows))}

@@ -73,14 +73,7 @@ func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format
 		return &exitError{code: 1, msg: fmt.Sprintf("%s holds no TSDB blocks (directories named by a ULID, with a meta.json)", dir)}
 	}
 	report.BlockList(stdout, list)
-	if ov := blocks.Overlaps(list); len(ov) > 0 {
-		fmt.Fprintf(stdout, "\n%d overlapping block pairs (Prometheus >= 2.39 queries them merged and merges them at its next compaction):\n", len(ov))
-		for _, o := range ov {
-			fmt.Fprintf(stdout, "OVERLAP %s and %s: %s..%s\n", o.A.ULID, o.B.ULID, extract.FormatTime(o.MinTime), extract.FormatTime(o.MaxTime))
-		}
-	} else {
-		fmt.Fprintln(stdout, "\nno overlapping blocks")
-	}
+	report.Overlaps(stdout, blocks.Overlaps(list))
 	if against == "" {
 		return nil
 	}
