@@ -71,6 +71,8 @@ var flagWording = map[string]string{
 	"label %s is both dropped and set; give one":                                           "label %s is both dropped (--drop-label) and set (--set-label); give one",
 	"the label to set %s is given twice with different values (%q and %q)":                 "--set-label %s is given twice with different values (%q and %q)",
 	"relabelling (%s) merges two series: %s and %s both become %s; drop fewer labels (or set fewer) so that every series stays distinct, or narrow the selector to one of them": "relabelling (%s) merges two series: %s and %s both become %s; drop fewer labels (or set fewer) so that every series stays distinct, or narrow --match to one of them",
+	// The caller's "--from: " or "--to: " names the flag.
+	"%q read as %s is %s; give a unix time in seconds or milliseconds, RFC 3339, or now-6h": "%q read as %s is %s; give a unix time in seconds or milliseconds, RFC 3339, or now-6h",
 }
 
 // argWording names the flags behind the words a Format takes as an argument.

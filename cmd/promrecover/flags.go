@@ -66,7 +66,7 @@ func (c *connFlags) client(log *slog.Logger) (*grafana.Client, error) {
 // prepareQuery checks the flags of a command that queries, the cheap checks
 // first, so that bad input fails before anything is sent.
 func prepareQuery(c *connFlags, s *selectFlags, log *slog.Logger, now time.Time) (*extract.Plan, *grafana.Client, error) {
-	plan, err := s.plan(now)
+	plan, err := s.plan(log, now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -114,8 +114,8 @@ type selectFlags struct {
 }
 
 func (s *selectFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&s.from, "from", "", "start of the lost range: RFC 3339, unix seconds, or now-6h")
-	fs.StringVar(&s.to, "to", "now", "end of the lost range (exclusive): RFC 3339, unix seconds, now or now-1h")
+	fs.StringVar(&s.from, "from", "", "start of the lost range: "+timeForms+", or now-6h")
+	fs.StringVar(&s.to, "to", "now", "end of the lost range (exclusive): "+timeForms+", now or now-1h")
 	fs.StringArrayVar(&s.match, "match", nil, "series selector, e.g. '{job=\"node\"}' (repeatable; default: every series)")
 	fs.DurationVar(&s.step, "step", 0, "resample at this exact step (e.g. 15s) instead of fetching the raw samples")
 	fs.IntVar(&s.concurrency, "concurrency", 4, "queries in flight at once")
@@ -123,17 +123,17 @@ func (s *selectFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&s.via, "via", "ds", "how to read from Grafana: ds (/api/ds/query, up to 8 queries a request) or proxy (the datasource proxy, /api/datasources/proxy/uid/UID/api/v1/..., one query a request): choose proxy to recover native histograms, which /api/ds/query cannot carry; it needs Grafana to allow the datasource proxy (access \"Server\") for your credentials")
 }
 
-func (s *selectFlags) plan(now time.Time) (*extract.Plan, error) {
+func (s *selectFlags) plan(log *slog.Logger, now time.Time) (*extract.Plan, error) {
 	if s.from == "" {
 		return nil, errors.New("--from is required: the start of the lost range, e.g. --from 2025-08-03T02:00:00Z or --from now-6h")
 	}
-	from, err := extract.ParseTime(s.from, now)
+	from, err := parseTimeFlag(log, "--from", s.from, now)
 	if err != nil {
-		return nil, fmt.Errorf("--from: %w", err)
+		return nil, err
 	}
-	to, err := extract.ParseTime(s.to, now)
+	to, err := parseTimeFlag(log, "--to", s.to, now)
 	if err != nil {
-		return nil, fmt.Errorf("--to: %w", err)
+		return nil, err
 	}
 	if s.concurrency < 1 {
 		return nil, errors.New("--concurrency must be at least 1")
@@ -144,10 +144,36 @@ func (s *selectFlags) plan(now time.Time) (*extract.Plan, error) {
 	return extract.NewPlan(from, to, s.step, s.match)
 }
 
+// timeForms are the times the time flags take besides now-DURATION, for
+// their help.
+const timeForms = "RFC 3339, unix seconds or milliseconds (13 digits), a Grafana URL or its from=...&to=... (its from= or to= is read)"
+
+// parseTimeFlag reads the time flag (--from or --to) and says how it read a
+// value that it did not take as written: pasted milliseconds or a Grafana
+// URL should show the time they made before anything is fetched.
+func parseTimeFlag(log *slog.Logger, flag, v string, now time.Time) (time.Time, error) {
+	t, read, err := extract.ParseTime(v, strings.TrimPrefix(flag, "--"), now)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s: %w", flag, err)
+	}
+	subject, how := flag+" "+read.Value, ""
+	if read.Param != "" {
+		subject = fmt.Sprintf("%s: Grafana's %s=%s", flag, read.Param, read.Value)
+	}
+	if read.Millis {
+		how = " read as milliseconds"
+	}
+	if read.Param != "" || read.Millis {
+		log.Info(fmt.Sprintf("%s%s: %s", subject, how, t.UTC().Format(time.RFC3339Nano)))
+	}
+	return t, nil
+}
+
 // pinned gives the flags that name the plan's range absolutely when the user
 // gave it relative to now: "now" will have moved by the time they resume.
 func (s *selectFlags) pinned(p *extract.Plan) string {
-	if !strings.HasPrefix(strings.TrimSpace(s.from), "now") && !strings.HasPrefix(strings.TrimSpace(s.to), "now") {
+	// "now" may also be in a pasted Grafana URL's from= or to=.
+	if !strings.Contains(s.from, "now") && !strings.Contains(s.to, "now") {
 		return ""
 	}
 	f := func(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano) }

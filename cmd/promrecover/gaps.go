@@ -53,23 +53,23 @@ them whole.`,
       --to 2025-08-03T08:30:00Z --match '{job="traffic"}' --min-gap 5m`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			now := time.Now()
+			now, log := time.Now(), logger()
 			if from == "" {
 				return errors.New("--from is required: the start of the range to look at")
 			}
-			f, err := extract.ParseTime(from, now)
+			f, err := parseTimeFlag(log, "--from", from, now)
 			if err != nil {
-				return fmt.Errorf("--from: %w", err)
+				return err
 			}
-			t, err := extract.ParseTime(to, now)
+			t, err := parseTimeFlag(log, "--to", to, now)
 			if err != nil {
-				return fmt.Errorf("--to: %w", err)
+				return err
 			}
 			plan, err := extract.NewPlan(f, t, 0, match)
 			if err != nil {
 				return err
 			}
-			ix, err := local.index(cmd.Context(), plan, logger())
+			ix, err := local.index(cmd.Context(), plan, log)
 			if err != nil {
 				return err
 			}
@@ -77,8 +77,8 @@ them whole.`,
 		},
 	}
 	local.register(cmd, "the Prometheus data directory to read (read-only; its head block, in wal/, is not read: use --prometheus-url for the last hours)")
-	cmd.Flags().StringVar(&from, "from", "", "start of the range: RFC 3339, unix seconds, or now-6h")
-	cmd.Flags().StringVar(&to, "to", "now", "end of the range (exclusive): RFC 3339, unix seconds, now or now-1h")
+	cmd.Flags().StringVar(&from, "from", "", "start of the range: "+timeForms+", or now-6h")
+	cmd.Flags().StringVar(&to, "to", "now", "end of the range (exclusive): "+timeForms+", now or now-1h")
 	cmd.Flags().StringArrayVar(&match, "match", nil, "series selector, e.g. '{job=\"node\"}' (repeatable; default: every series)")
 	cmd.Flags().BoolVar(&showAll, "all", false, "also list the series without holes")
 	return cmd

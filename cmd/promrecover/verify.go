@@ -56,12 +56,27 @@ text cannot carry a stale marker: blocks holding one differ from such a file.`,
 	}
 	cmd.Flags().StringVar(&against, "against", "", "export file (json, jsonl or openmetrics; - for stdin) to compare the blocks with")
 	cmd.Flags().StringVar(&format, "format", "", "format of --against: json, jsonl or openmetrics (default: detected from the content)")
-	cmd.Flags().StringVar(&from, "from", "", "start of the compared range: RFC 3339, unix seconds, or now-6h (default: the file's first sample)")
-	cmd.Flags().StringVar(&to, "to", "", "end of the compared range, exclusive (default: just after the file's last sample)")
+	cmd.Flags().StringVar(&from, "from", "", "start of the compared range: "+timeForms+", or now-6h (default: the file's first sample)")
+	cmd.Flags().StringVar(&to, "to", "", "end of the compared range, exclusive: "+timeForms+", now or now-1h (default: just after the file's last sample)")
 	return cmd
 }
 
 func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format importer.Format, fromFlag, toFlag string) error {
+	// The times first, so that a mistyped one fails before the blocks are read.
+	var from, to *time.Time
+	now := time.Now()
+	for _, b := range []struct {
+		flag, value string
+		t           **time.Time
+	}{{"--from", fromFlag, &from}, {"--to", toFlag, &to}} {
+		if b.value != "" {
+			t, err := parseTimeFlag(log, b.flag, b.value, now)
+			if err != nil {
+				return err
+			}
+			*b.t = &t
+		}
+	}
 	stdout := cmd.OutOrStdout()
 	list, err := blocks.List(dir)
 	switch {
@@ -88,18 +103,11 @@ func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format
 		return fmt.Errorf("%s: %w", in.Name, withWriterHint(err))
 	}
 	mint, maxt := recovery.Span(want)
-	now := time.Now()
-	for _, b := range []struct {
-		flag, value string
-		t           *int64
-	}{{"--from", fromFlag, &mint}, {"--to", toFlag, &maxt}} {
-		if b.value != "" {
-			t, err := extract.ParseTime(b.value, now)
-			if err != nil {
-				return fmt.Errorf("%s: %w", b.flag, err)
-			}
-			*b.t = t.UnixMilli()
-		}
+	if from != nil {
+		mint = from.UnixMilli()
+	}
+	if to != nil {
+		maxt = to.UnixMilli()
 	}
 	if len(want) == 0 && (fromFlag == "" || toFlag == "") {
 		return &exitError{code: 1, msg: fmt.Sprintf("%s holds no samples; give --from and --to to check that the blocks hold none either", in.Name)}
