@@ -22,12 +22,8 @@ name, type and URL. Give the uid (or the name) to recover, export and plan as
 --datasource. Listing needs the datasources:read permission (often Admin);
 without it, open the datasource in Grafana under Connections > Data sources:
 its uid is the last part of the page's URL.`,
-		Example: `  read -rsp 'service account token: ' GRAFANA_TOKEN && export GRAFANA_TOKEN
-  promrecover datasources --grafana-url https://example.grafana.net
-
-  # Every type, in the second organization.
-  promrecover datasources --grafana-url https://example.grafana.net --all --org-id 2`,
-		Args: cobra.NoArgs,
+		Example: example("datasources"),
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			client, err := conn.client(logger())
 			if err != nil {

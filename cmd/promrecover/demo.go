@@ -33,16 +33,8 @@ realistic data set (counters with resets, gauges, a classic histogram, NaN and
 them into --out through the same code as 'recover', and then reads the blocks
 back and compares them sample by sample with the source. With --via proxy the
 data set also holds native histograms, read through the datasource proxy.`,
-		Example: `  # Recover into ./demo-data, then look at the blocks.
-  promrecover demo
-  promrecover verify demo-data
-
-  # Native histograms too, read through the datasource proxy.
-  promrecover demo --via proxy --out demo-hist
-
-  # Another data set, elsewhere.
-  promrecover demo --seed 7 --out /tmp/demo`,
-		Args: cobra.NoArgs,
+		Example: example("demo"),
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := logger()
 			transport, err := grafana.ParseTransport(via)

@@ -40,15 +40,8 @@ is detected from the content ('{' starts JSON; JSON whose first key is
 The file is read once. A file that is malformed anywhere (the error gives the
 line), has a sample outside the years 1970..2100, or comes back to a series in
 a window it already gave samples for, installs nothing.`,
-		Example: `  # An export, into the data directory of a Docker volume.
-  promrecover import lost.om --out "$(docker volume inspect x_prometheus-storage --format '{{ .Mountpoint }}')"
-
-  # From stdin, the format said rather than detected, with a report for scripts.
-  zcat lost.jsonl.gz | promrecover import - --format jsonl --out ./data --summary-json import.json
-
-  # Relabelled on the way in.
-  promrecover import lost.json --out ./data --set-label source=recovered`,
-		Args: oneArg("the file to read (- for stdin)"),
+		Example: example("import"),
+		Args:    oneArg("the file to read (- for stdin)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log := logger()
 			if err := rep.check(); err != nil {

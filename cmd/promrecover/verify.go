@@ -34,15 +34,8 @@ sample and values bit for bit, over the file's time range or --from/--to. It
 prints the first difference and a count of matching, differing, missing and
 extra samples, and exits non-zero on any difference. Note that OpenMetrics
 text cannot carry a stale marker: blocks holding one differ from such a file.`,
-		Example: `  # The blocks, as 'promtool tsdb list' shows them, and their overlaps.
-  promrecover verify /var/lib/prometheus
-
-  # Compare the blocks with the export they were imported from.
-  promrecover verify ./data --against lost.json
-
-  # Only over part of the file's range.
-  promrecover verify ./data --against lost.om --from 2025-08-03T02:00:00Z --to 2025-08-03T04:00:00Z`,
-		Args: oneArg("the directory of the blocks (a Prometheus data directory, or the --out of recover or import)"),
+		Example: example("verify"),
+		Args:    oneArg("the directory of the blocks (a Prometheus data directory, or the --out of recover or import)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := importer.ParseFormat(format)
 			if err != nil {

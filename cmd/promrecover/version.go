@@ -30,11 +30,10 @@ func versionLine() string { return buildinfo.Line(stamp()) }
 func addVersion(root *cobra.Command) {
 	root.Version = versionLine()
 	root.AddCommand(&cobra.Command{
-		Use:   "version",
-		Short: "Print the version, commit and build date",
-		Example: `  promrecover version
-  promrecover --version`,
-		Args: cobra.NoArgs,
+		Use:     "version",
+		Short:   "Print the version, commit and build date",
+		Example: example("version"),
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, err := fmt.Fprintln(cmd.OutOrStdout(), "promrecover version "+versionLine())
 			return err

@@ -1,0 +1,2 @@
+  promrecover version
+  promrecover --version
