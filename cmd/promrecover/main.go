@@ -15,6 +15,8 @@ import (
 
 	"github.com/alecthomas/units"
 	"github.com/spf13/cobra"
+
+	"github.com/promrecover/promrecover/internal/flagsuggest"
 )
 
 func main() {
@@ -59,6 +61,12 @@ func setMemoryLimit(v string) error {
 	return nil
 }
 
+// flagAliases are promtool's, mimirtool's and vmctl's names for the same things.
+var flagAliases = flagsuggest.Aliases{"": {"url": "grafana-url"}, "mimirtool": {"address": "grafana-url", "selector": "match"},
+	"promtool": {"start": "from", "end": "to"}, "promtool tsdb dump": {"min-time": "from", "max-time": "to"},
+	"vmctl": {"remote-read-src-addr": "grafana-url", "remote-read-filter-time-start": "from", "remote-read-filter-time-end": "to", "vm-native-filter-match": "match"},
+}
+
 // exitError is a failure whose details have already been printed.
 type exitError struct {
 	code int
@@ -101,6 +109,7 @@ GRAFANA_USER and GRAFANA_PASSWORD) or flags; every command's --help has examples
 		}
 		return setMemoryLimit(memLimit)
 	}
+	flagsuggest.Register(root, flagAliases)
 	logger, showProgress := registerLogging(root, stderr)
 	root.AddCommand(
 		newRecoverCmd(logger, showProgress),
