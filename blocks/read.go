@@ -135,8 +135,7 @@ type blockQuerier struct {
 func (q blockQuerier) Close() error { return errors.Join(q.Querier.Close(), q.b.Close()) }
 
 // NewestMaxTime returns the latest maxTime in the meta.json of the blocks in
-// dir. Prometheus measures time retention from it, so a recovered block older
-// than it minus the retention is deleted at the next reload.
+// dir. Prometheus measures time retention from it (see RetentionCutoff).
 func NewestMaxTime(dir string) (int64, bool, error) {
 	metas, err := readMetas(dir)
 	if err != nil {

@@ -181,6 +181,7 @@ func (j *Job) Run(ctx context.Context) (*Outcome, error) {
 			return o, err
 		}
 		todo = remaining(j.Plan, o.Earlier)
+		j.warn(&todo)
 		sink = bs
 	}
 	conn, err := j.Connect(ctx)
@@ -208,6 +209,7 @@ func (j *Job) Run(ctx context.Context) (*Outcome, error) {
 	o.Result, o.Err = j.fetch(ctx, &todo, conn.Source, sink)
 	if bs != nil {
 		o.Installed = bs.Blocks()
+		j.warnRetention(o.Installed)
 	}
 	if filter != nil {
 		o.Covered = filter.Dropped()

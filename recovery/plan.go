@@ -59,8 +59,8 @@ func (j *Job) Report(ctx context.Context, earlier Done, scrape time.Duration) (*
 		return nil, err
 	}
 	p := j.Plan
-	r := &Report{Origin: conn.Origin, Earlier: earlier, Todo: remaining(p, earlier.Windows), PerRequest: 1,
-		Windows: extract.ClassifyWindows(p, j.Now.Add(-HeadSpan).UnixMilli(), j.retentionCutoff())}
+	r := &Report{Origin: conn.Origin, Earlier: earlier, Todo: remaining(p, earlier.Windows), PerRequest: 1}
+	r.Windows = extract.ClassifyWindows(p, j.Now.Add(-HeadSpan).UnixMilli(), j.planCutoff(&r.Todo))
 	if r.Series, err = j.discover(ctx, conn); err != nil {
 		return nil, err
 	}
@@ -77,6 +77,16 @@ func (j *Job) Report(ctx context.Context, earlier Done, scrape time.Duration) (*
 		r.JSONBytes, r.GzipBytes = extract.Bytes(r.Samples)
 	}
 	return r, nil
+}
+
+// planCutoff is the retention cutoff once todo's windows are written (their
+// blocks assumed to reach their ends), for extract.ClassifyWindows: 0 when
+// the retention is unknown.
+func (j *Job) planCutoff(todo *extract.Plan) int64 {
+	if cutoff, ok := j.retentionCutoff(windowEnds(todo)); ok {
+		return cutoff
+	}
+	return 0
 }
 
 // covered is how many milliseconds of p's range its windows cover.

@@ -14,6 +14,7 @@ import (
 	"github.com/promrecover/promrecover/extract/relabel"
 	"github.com/promrecover/promrecover/extract/split"
 	"github.com/promrecover/promrecover/extract/state"
+	"github.com/promrecover/promrecover/internal/seriestest"
 )
 
 // batchSource is a fakeSource that carries several selectors a request.
@@ -51,7 +52,8 @@ func TestReport(t *testing.T) {
 		census   func(context.Context, []string, int64, int64) (*Census, error)
 		rules    relabel.Rules
 		retain   time.Duration
-		earlier  int // windows recovered earlier
+		newest   time.Duration // of a block in Out, after from; 0: no Out
+		earlier  int           // windows recovered earlier
 		want     Series
 		requests int
 		samples  int64
@@ -72,14 +74,23 @@ func TestReport(t *testing.T) {
 		{name: "count queries cannot check merges", src: &fakeSource{}, census: censusOf(sets, false, nil), rules: dropJob,
 			want:     Series{Via: "via the series API", Total: 3, Metrics: []MetricCount{{"go_goroutines", 1}, {"up", 2}}, Unchecked: true},
 			requests: 2, samples: 3 * 240},
-		{name: "past the retention", src: &fakeSource{}, census: censusOf(nil, true, nil), retain: 21 * time.Hour,
+		{name: "past the retention", src: &fakeSource{}, census: censusOf(nil, true, nil), retain: 21 * time.Hour, newest: 24 * time.Hour,
 			want: Series{Via: "via the series API"}, requests: 2, past: 1},
+		// Prometheus counts from its newest block, not from the clock.
+		{name: "the recovered windows are the newest blocks", src: &fakeSource{}, census: censusOf(nil, true, nil), retain: 21 * time.Hour,
+			want: Series{Via: "via the series API"}, requests: 2},
+		{name: "the newest block is older than now minus the retention", src: &fakeSource{}, census: censusOf(nil, true, nil), retain: 21 * time.Hour, newest: 10 * time.Hour,
+			want: Series{Via: "via the series API"}, requests: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var log bytes.Buffer
 			j := newJob(t, "", nil, &log)
 			j.Relabel, j.Retention = tt.rules, tt.retain
+			if tt.newest > 0 {
+				j.Out = t.TempDir()
+				seriestest.Block(t, j.Out, from.Add(tt.newest).UnixMilli())
+			}
 			j.Connect = func(context.Context) (Conn, error) {
 				return Conn{Source: tt.src, Origin: Origin{Name: "fake"}, Census: tt.census}, nil
 			}

@@ -21,8 +21,8 @@ func (e *DirError) Error() string { return e.Dir + ": " + e.Err.Error() }
 func (e *DirError) Unwrap() error { return e.Err }
 
 // settle opens the resume state, takes over what earlier runs recorded into
-// o, has sink record what it installs, and warns about what Prometheus will
-// make of the blocks: everything before the source is reached.
+// o, and has sink record what it installs: everything before the source is
+// reached.
 func (j *Job) settle(sink *blocks.Sink, o *Outcome) (*state.File, error) {
 	st, err := j.openState()
 	if err != nil {
@@ -41,7 +41,6 @@ func (j *Job) settle(sink *blocks.Sink, o *Outcome) (*state.File, error) {
 	sink.OnInstall = func(b blocks.Block) error {
 		return st.Record(state.Window{Start: b.Window.Start, End: b.Window.End, ULID: b.ULID, Series: b.Series, Samples: b.Samples, Gaps: b.Gaps})
 	}
-	j.warn()
 	return st, nil
 }
 
@@ -169,35 +168,70 @@ func (j *Job) resume(st *state.File) ([]state.Window, error) {
 	return done, nil
 }
 
-// warn says, before anything is fetched, what Prometheus will do with blocks
-// that overlap its head or fall outside its retention.
-func (j *Job) warn() {
+// warn says, before anything is fetched, what Prometheus will do with the
+// blocks of todo's windows that overlap its head or fall outside its
+// retention: the latter once, for all of them.
+func (j *Job) warn(todo *extract.Plan) {
 	if j.Plan.To > j.Now.Add(-HeadSpan).UnixMilli() {
 		j.Log.Warn("the range reaches into the last 3h, which a running Prometheus still holds in its head block; recovered samples there overlap it. End the range 3h ago unless Prometheus was down for that time too")
 	}
-	if j.Retention <= 0 {
+	cutoff, ok := j.retentionCutoff(windowEnds(todo))
+	if !ok {
 		return
 	}
-	cutoff := j.retentionCutoff()
-	for _, w := range j.Plan.Windows {
+	var past []extract.Window
+	for _, w := range todo.Windows {
 		if w.End <= cutoff {
-			j.Log.Warn("window is older than the retention: Prometheus will delete its block at the next reload", "window", w.String(), "retention", j.Retention)
+			past = append(past, w)
+		}
+	}
+	if len(past) > 0 {
+		j.Log.Warn("windows are older than the retention, counted as Prometheus counts it from the newest block (in the output directory or of this run): Prometheus will delete their blocks at the next reload",
+			"windows", len(past), "first", past[0].String(), "last", past[len(past)-1].String(), "retention", j.Retention)
+	}
+}
+
+// warnRetention names the blocks this run installed that Prometheus's time
+// retention deletes at its next reload. Only they are named: a window that
+// failed or was skipped wrote nothing to lose.
+func (j *Job) warnRetention(installed []blocks.Block) {
+	ends := make([]int64, len(installed))
+	for i, b := range installed {
+		ends[i] = b.MaxTime
+	}
+	cutoff, ok := j.retentionCutoff(ends)
+	if !ok {
+		return
+	}
+	for _, b := range installed {
+		if b.MaxTime <= cutoff {
+			j.Log.Warn("the block is older than the retention, counted from the newest block: Prometheus will delete it at the next reload", "window", b.Window.String(), "block", b.ULID, "retention", j.Retention)
 		}
 	}
 }
 
-// retentionCutoff is the end (epoch ms) at or before which a window's block
-// is past the retention: counted from the newest block in Out, or from now
-// when that is newer. 0 when the retention is unknown.
-func (j *Job) retentionCutoff() int64 {
+// retentionCutoff is the maxTime (epoch ms) at or before which Prometheus
+// deletes a block from Out once blocks ending at ends are there too; ok is
+// false when the retention is unknown. Of the blocks already in Out only the
+// newest counts.
+func (j *Job) retentionCutoff(ends []int64) (cutoff int64, ok bool) {
 	if j.Retention <= 0 {
-		return 0
+		return 0, false
 	}
-	newest := j.Now.UnixMilli()
 	if j.Out != "" {
-		if t, ok, err := blocks.NewestMaxTime(j.Out); err == nil && ok && t > newest {
-			newest = t
+		if t, found, err := blocks.NewestMaxTime(j.Out); err == nil && found {
+			ends = append(slices.Clip(ends), t)
 		}
 	}
-	return newest - j.Retention.Milliseconds()
+	return blocks.RetentionCutoff(ends, j.Retention)
+}
+
+// windowEnds is where the blocks of p's windows end at the latest: what the
+// retention is counted from before they are written.
+func windowEnds(p *extract.Plan) []int64 {
+	ends := make([]int64, len(p.Windows))
+	for i, w := range p.Windows {
+		ends[i] = w.End
+	}
+	return ends
 }

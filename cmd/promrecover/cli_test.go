@@ -178,9 +178,33 @@ func TestWarnsAboutHeadAndRetention(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
 	}
-	for _, w := range []string{"reaches into the last 3h", "older than the retention"} {
+	for _, w := range []string{"reaches into the last 3h", "windows are older than the retention, counted as Prometheus counts it from the newest block (in the output directory or of this run): Prometheus will delete their blocks at the next reload",
+		"the block is older than the retention, counted from the newest block: Prometheus will delete it at the next reload"} {
 		if !strings.Contains(stderr, w) {
 			t.Errorf("stderr lacks %q:\n%s", w, stderr)
 		}
+	}
+	if n := strings.Count(stderr, "windows are older than the retention"); n != 1 {
+		t.Errorf("the summary before the run is there %d times:\n%s", n, stderr)
+	}
+}
+
+// TestRetentionCountsFromTheNewestBlock: blocks older than now minus
+// --retention are not warned about when they are the newest, as Prometheus
+// counts the retention from its newest block (issue 11).
+func TestRetentionCountsFromTheNewestBlock(t *testing.T) {
+	now := time.Now()
+	url, _ := simtest.Start(t, sim.Config{Series: gen.DemoSeries(now.Add(-260*time.Hour), now.Add(-250*time.Hour), 1), Tokens: []string{testToken}})
+	out := t.TempDir()
+	stdout, stderr, err := runCLI(t, "recover", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
+		"--from", "now-259h", "--to", "now-251h", "--match", "up", "--out", out, "--retention", "200h")
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+	}
+	if len(blockWindows(t, out)) == 0 {
+		t.Fatalf("nothing recovered:\n%s", stderr)
+	}
+	if strings.Contains(stderr, "older than the retention") {
+		t.Errorf("warned about blocks Prometheus keeps:\n%s", stderr)
 	}
 }
