@@ -229,3 +229,49 @@ func TestCompare(t *testing.T) {
 		t.Errorf("CountSamples = %d", n)
 	}
 }
+
+// cancelSource cancels the run while it fetches the window starting at at,
+// as Ctrl-C does, and fails that fetch with the cancelling.
+type cancelSource struct {
+	fakeSource
+	at     int64
+	cancel context.CancelFunc
+}
+
+func (c *cancelSource) Stream(ctx context.Context, u Unit, add func([]Series) error) error {
+	if u.Window.Start == c.at {
+		c.cancel()
+		return ctx.Err()
+	}
+	return c.fakeSource.Stream(ctx, u, add)
+}
+
+// TestRunInterrupted: the windows a cancelled context cuts short or leaves
+// unfetched are Interrupted, not Failed; a window that failed before is
+// still Failed.
+func TestRunInterrupted(t *testing.T) {
+	p, err := NewPlan(t0, t0.Add(8*time.Hour), 0, []string{"a", "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src := &cancelSource{fakeSource: fakeSource{fail: map[int64]error{p.Windows[0].Start: errors.New("boom")}}, at: p.Windows[2].Start, cancel: cancel}
+	sink := &recordingSink{added: map[Window]int{}}
+	res, err := Run(ctx, p, src, sink, 1, slog.New(slog.DiscardHandler))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want the cancelling", err)
+	}
+	want := []bool{false, false, true, true} // by window: Interrupted
+	for i, w := range res.Windows {
+		if w.Interrupted != want[i] || (w.Err == nil) != (i == 1) {
+			t.Errorf("window %d: interrupted %v err %v, want interrupted %v", i, w.Interrupted, w.Err, want[i])
+		}
+	}
+	if f := res.Failed(); len(f) != 1 || f[0].Window != p.Windows[0] || res.Recovered() != 1 || res.Interrupted() != 2 {
+		t.Errorf("failed %v, recovered %d, interrupted %d; want window 0, 1, 2", f, res.Recovered(), res.Interrupted())
+	}
+	if len(sink.done) != 1 || len(sink.discarded) != 3 {
+		t.Errorf("done %d, discarded %d; want 1, 3", len(sink.done), len(sink.discarded))
+	}
+}

@@ -76,6 +76,10 @@ type WindowResult struct {
 	Conflicts int   // samples dropped because the source gave two values for one timestamp
 	Gaps      []Gap // parts of a completed window that could not be fetched
 	Err       error // nil when the window was completed
+	// Interrupted says Err is the run being cancelled (Ctrl-C), not a
+	// fault of the window: it was not fetched, or was cut short and
+	// discarded, and the same run again recovers it.
+	Interrupted bool
 }
 
 // Result is the outcome of a run, window by window in plan order.
@@ -96,15 +100,32 @@ func (r *Result) Gaps() []Gap {
 	return out
 }
 
-// Failed lists the windows that were not completed.
+// Failed lists the windows that were not completed, but for those an
+// interrupt left undone.
 func (r *Result) Failed() []WindowResult {
 	var out []WindowResult
 	for _, w := range r.Windows {
-		if w.Err != nil {
+		if w.Err != nil && !w.Interrupted {
 			out = append(out, w)
 		}
 	}
 	return out
+}
+
+// Recovered counts the windows completed.
+func (r *Result) Recovered() int {
+	n := 0
+	for _, w := range r.Windows {
+		if w.Err == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// Interrupted counts the windows an interrupt left undone.
+func (r *Result) Interrupted() int {
+	return len(r.Windows) - r.Recovered() - len(r.Failed())
 }
 
 // Totals sums series and samples fetched for completed windows; a series
@@ -135,8 +156,9 @@ type BatchSource interface {
 // Run fetches every unit of the plan with at most concurrency workers and
 // feeds the sink. A unit that fails fails its window only (it is discarded
 // whole and reported); an AbortError stops the run. Windows not reached
-// because of an abort or a cancelled context are reported as failed too, so
-// the result always accounts for the whole plan.
+// because of an abort are reported as failed too, and those a cancelled ctx
+// left undone as Interrupted, so the result always accounts for the whole
+// plan.
 func Run(ctx context.Context, p *Plan, src Source, sink Sink, concurrency int, log *slog.Logger) (*Result, error) {
 	perWindow := len(p.Selectors)
 	seen := &seriesSet{m: map[uint64]struct{}{}}
@@ -154,17 +176,17 @@ func Run(ctx context.Context, p *Plan, src Source, sink Sink, concurrency int, l
 		var ae *AbortError
 		if errors.As(err, &ae) {
 			abortOnce.Do(func() { abort = ae })
-			st.finish(sink, gctx, err, log)
+			st.finish(sink, ctx, err, log)
 			return err
 		}
-		st.finish(sink, gctx, err, log)
+		st.finish(sink, ctx, err, log)
 		return nil
 	}
 	for _, batch := range batches(p.Units(), src) {
 		st := &states[slices.Index(p.Windows, batch[0].Window)]
 		if gctx.Err() != nil {
 			for range batch {
-				st.finish(sink, gctx, fmt.Errorf("not fetched: %w", context.Cause(gctx)), log)
+				st.finish(sink, ctx, fmt.Errorf("not fetched: %w", context.Cause(gctx)), log)
 			}
 			continue
 		}
@@ -309,14 +331,18 @@ type windowState struct {
 	run  *seriesSet
 }
 
+// finish settles one unit with err; ctx is the run's, whose cancelling
+// makes the units it cuts short interrupted rather than failed (an abort
+// cancels only the workers' context, and its windows fail).
 func (st *windowState) finish(sink Sink, ctx context.Context, err error, log *slog.Logger) {
 	st.mu.Lock()
 	if err != nil && st.Err == nil {
 		st.Err = err
+		st.Interrupted = ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.Cause(ctx)))
 	}
 	st.pending--
 	last := st.pending == 0
-	failed := st.Err
+	failed, interrupted := st.Err, st.Interrupted
 	st.mu.Unlock()
 	if !last {
 		return
@@ -324,6 +350,12 @@ func (st *windowState) finish(sink Sink, ctx context.Context, err error, log *sl
 	defer func() { st.seen.m = nil }() // merged below once installed; no longer needed either way
 	if failed != nil {
 		sink.Discard(st.Window)
+		if interrupted {
+			// One line at the end says how many; a warning each would
+			// bury the windows that really failed.
+			log.Debug("window interrupted", "window", st.Window.String(), "err", failed)
+			return
+		}
 		log.Warn("window not recovered", "window", st.Window.String(), "err", failed)
 		return
 	}

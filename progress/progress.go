@@ -116,12 +116,13 @@ func (c *Console) Start(log *slog.Logger, o Options) *Run {
 	return r
 }
 
-// Wrap counts what reaches sink. Nothing is counted when nothing is shown.
-func (r *Run) Wrap(sink extract.Sink) extract.Sink {
+// Wrap counts what reaches sink from a run that ctx stops. Nothing is
+// counted when nothing is shown.
+func (r *Run) Wrap(ctx context.Context, sink extract.Sink) extract.Sink {
 	if r.quit == nil {
 		return sink
 	}
-	return &counter{next: sink, r: r}
+	return &counter{ctx: ctx, next: sink, r: r}
 }
 
 // Reader counts what is read from in, an input of Options.Size bytes.
@@ -180,6 +181,7 @@ func (r *Run) snapshot() snapshot {
 
 // counter is the sink wrapper that feeds a Run.
 type counter struct {
+	ctx  context.Context // the run's: once it is cancelled, windows discarded are left undone, not failed
 	next extract.Sink
 	r    *Run
 }
@@ -205,7 +207,9 @@ func (c *counter) Done(ctx context.Context, w extract.Window, gaps []extract.Gap
 
 func (c *counter) Discard(w extract.Window) {
 	c.next.Discard(w)
-	c.r.failed.Add(1)
+	if c.ctx.Err() == nil {
+		c.r.failed.Add(1)
+	}
 }
 
 // snapshot is a Run's counts at one moment.

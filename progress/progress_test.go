@@ -58,11 +58,13 @@ func TestProgressCounts(t *testing.T) {
 	cases := []struct {
 		name                      string
 		windows, failed, doneFail int
+		interrupted               bool // the run's context is cancelled before the windows come
 		want                      snapshot
 	}{
-		{"all done", 4, 0, 0, snapshot{total: 4, windows: 4, samples: 20}},
-		{"failed while fetching", 4, 1, 0, snapshot{total: 4, windows: 3, failed: 1, samples: 20}},
-		{"failed to finish: counted once", 4, 0, 2, snapshot{total: 4, windows: 2, failed: 2, samples: 20}},
+		{"all done", 4, 0, 0, false, snapshot{total: 4, windows: 4, samples: 20}},
+		{"failed while fetching", 4, 1, 0, false, snapshot{total: 4, windows: 3, failed: 1, samples: 20}},
+		{"failed to finish: counted once", 4, 0, 2, false, snapshot{total: 4, windows: 2, failed: 2, samples: 20}},
+		{"discarded once interrupted: left undone, not failed", 4, 3, 0, true, snapshot{total: 4, windows: 1, samples: 20}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -72,7 +74,12 @@ func TestProgressCounts(t *testing.T) {
 			for i := tc.windows - tc.doneFail; i < tc.windows; i++ {
 				fail[int64(i)*extract.WindowMs] = true
 			}
-			feed(t, r.Wrap(fakeSink{failDone: fail}), tc.windows, tc.failed)
+			ctx, cancel := context.WithCancel(context.Background())
+			if tc.interrupted {
+				cancel()
+			}
+			defer cancel()
+			feed(t, r.Wrap(ctx, fakeSink{failDone: fail}), tc.windows, tc.failed)
 			r.Stop()
 			got := r.snapshot()
 			got.elapsed = 0
@@ -97,7 +104,7 @@ func TestProgressPlain(t *testing.T) {
 		{
 			name: "windows known",
 			o:    Options{Windows: 3, Stats: stats},
-			run:  func(t *testing.T, r *Run) { feed(t, r.Wrap(fakeSink{}), 3, 1) },
+			run:  func(t *testing.T, r *Run) { feed(t, r.Wrap(context.Background(), fakeSink{}), 3, 1) },
 			want: map[string]any{"windows": "2/3", "failed": 1.0, "samples": 15.0, "requests": 7.0, "retries": 1.0, "received": "3.0 MiB", "read": nil},
 		},
 		{
@@ -107,7 +114,7 @@ func TestProgressPlain(t *testing.T) {
 				if _, err := io.ReadAll(r.Reader(strings.NewReader(strings.Repeat("x", 50)))); err != nil {
 					t.Fatal(err)
 				}
-				feed(t, r.Wrap(fakeSink{}), 1, 0)
+				feed(t, r.Wrap(context.Background(), fakeSink{}), 1, 0)
 			},
 			want: map[string]any{"windows": "1", "read": "50.0 b of 100.0 b", "samples": 5.0, "failed": nil, "requests": nil},
 			eta:  true,
@@ -151,7 +158,7 @@ func TestProgressHidden(t *testing.T) {
 	c := NewConsole(&buf)
 	r := c.Start(slog.New(slog.NewTextHandler(c, nil)), Options{Windows: 3, Every: time.Millisecond, Hide: true})
 	sink := &fakeSink{}
-	if got := r.Wrap(sink); got != extract.Sink(sink) {
+	if got := r.Wrap(context.Background(), sink); got != extract.Sink(sink) {
 		t.Errorf("hidden progress wraps the sink: %T", got)
 	}
 	r.Stop()
@@ -183,7 +190,7 @@ func TestProgressBarsOnTerminal(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(c, nil))
 	stats := func() Counters { return Counters{Requests: 4, WireBytes: 2048} }
 	r := c.Start(log, Options{Windows: 2, Stats: stats})
-	sink := r.Wrap(fakeSink{})
+	sink := r.Wrap(context.Background(), fakeSink{})
 	feed(t, sink, 1, 0)
 	log.Info("between the windows", "n", 1)
 	feed(t, sink, 1, 0)

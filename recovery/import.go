@@ -55,7 +55,7 @@ func (im *Import) Run(ctx context.Context) (*Imported, error) {
 	wrapped, stop := relabel.Wrap(sink, im.Relabel), func() {}
 	if im.Progress != nil {
 		show := im.Progress()
-		in, wrapped, stop = show.Reader(in), show.Wrap(wrapped), show.Stop
+		in, wrapped, stop = show.Reader(in), show.Wrap(ctx, wrapped), show.Stop
 	}
 	res, err := importer.Import(ctx, in, importer.Options{Format: im.Format}, wrapped)
 	stop()

@@ -146,7 +146,7 @@ func (o *Outcome) Gaps() int {
 
 // Recovered counts the windows recovered, by this run and earlier ones.
 func (o *Outcome) Recovered() int {
-	return len(o.Earlier) + len(o.Result.Windows) - len(o.Result.Failed())
+	return len(o.Earlier) + o.Result.Recovered()
 }
 
 // Collided says whether a window failed because relabelling merged series:
@@ -227,7 +227,7 @@ func (j *Job) fetch(ctx context.Context, p *extract.Plan, src extract.Source, si
 	if j.Progress != nil {
 		show := j.Progress(len(p.Windows))
 		defer show.Stop()
-		sink = show.Wrap(sink)
+		sink = show.Wrap(ctx, sink)
 	}
 	return extract.Run(ctx, p, src, sink, j.Concurrency, j.Log)
 }

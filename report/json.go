@@ -48,6 +48,9 @@ type Windows struct {
 	Recovered int `json:"recovered"`
 	Failed    int `json:"failed"`
 	Earlier   int `json:"earlier"` // recovered by an earlier run of the same plan, skipped
+	// Interrupted counts the windows an interrupt left undone: not failed,
+	// the same command recovers them.
+	Interrupted int `json:"interrupted"`
 }
 
 type Missing struct {
@@ -127,7 +130,8 @@ func (s *Summary) Document(command string, end End, words Wording) Doc {
 	if res := s.Result; res != nil {
 		failed := res.Failed()
 		d.Windows.Failed = len(failed)
-		d.Windows.Recovered = len(res.Windows) - len(failed)
+		d.Windows.Recovered = res.Recovered()
+		d.Windows.Interrupted = res.Interrupted()
 		if s.Plan == nil {
 			d.Windows.Total = len(res.Windows)
 		}

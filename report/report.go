@@ -71,7 +71,7 @@ func (s *Summary) Text(w io.Writer, words Wording) {
 		fmt.Fprintf(w, "\nnothing left to recover from %s (%s): all %d windows (%d samples) were recovered by an earlier run and skipped (state: %s)\n",
 			s.Origin.Name, s.Origin.UID, len(s.Earlier), earlierSamples, s.State)
 	default:
-		fmt.Fprintf(w, "\nrecovered %d of %d windows from %s (%s) in %s\n", len(res.Windows)-len(failed), len(res.Windows), s.Origin.Name, s.Origin.UID, s.Elapsed.Round(time.Millisecond))
+		fmt.Fprintf(w, "\nrecovered %d of %d windows from %s (%s) in %s\n", res.Recovered(), len(res.Windows), s.Origin.Name, s.Origin.UID, s.Elapsed.Round(time.Millisecond))
 		if len(s.Earlier) > 0 {
 			fmt.Fprintf(w, "%d more windows (%d samples) were recovered by an earlier run and skipped (state: %s)\n", len(s.Earlier), earlierSamples, s.State)
 		}
@@ -87,6 +87,11 @@ func (s *Summary) Text(w io.Writer, words Wording) {
 	Installed(w, installed)
 	for _, f := range failed {
 		fmt.Fprintf(w, "NOT RECOVERED %s: %s\n", f.Window, WindowReason(f.Err, words))
+	}
+	if n := res.Interrupted(); n > 0 {
+		// Once, not a line each: the run's error, printed last, says how
+		// to resume.
+		fmt.Fprintf(w, "interrupted: %d of %d windows were left to recover (not fetched, or cut short and discarded)\n", n, len(res.Windows))
 	}
 	for _, g := range res.Gaps() {
 		fmt.Fprintf(w, "NOT RECOVERED %s\n", words.Reason(g.String()))

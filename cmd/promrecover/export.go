@@ -87,7 +87,7 @@ The file is written only when every window was fetched.`,
 				for _, g := range gaps {
 					fmt.Fprintf(cmd.ErrOrStderr(), "NOT FETCHED %s\n", g)
 				}
-				return &exitError{code: 1, msg: fmt.Sprintf("%d of %d windows were not fetched; nothing was written", len(failed), len(res.Windows))}
+				return &exitError{code: 1, msg: fmt.Sprintf("%d of %d windows were not fetched; nothing was written", len(res.Windows)-res.Recovered(), len(res.Windows))}
 			}
 			series := sink.Series()
 			if err := writeOutput(output, cmd.OutOrStdout(), func(w io.Writer) error { return write(w, series) }); err != nil {
