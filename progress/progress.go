@@ -40,6 +40,7 @@ const DefaultEvery = 5 * time.Second
 // Options describe what to show of one run.
 type Options struct {
 	Windows int             // windows the run fetches; 0 when not known ahead, as in an import
+	Samples int64           // samples the run is expected to fetch; 0 when not estimated
 	Size    int64           // bytes of the input read through Reader, when known ahead
 	Stats   func() Counters // the source's counters; nil when there is no client
 	Every   time.Duration   // between plain records when stderr is not a terminal; 0: DefaultEvery
@@ -91,15 +92,19 @@ type Run struct {
 	o     Options
 	start time.Time
 	// Written by the sink wrapper, read by the display: one atomic add per
-	// call, never per sample.
-	windows, failed, samples, read atomic.Int64
-	quit, done                     chan struct{} // nil when nothing is shown
+	// call, never per sample. finishedSamples are those of the windows
+	// finished, either way.
+	windows, failed, samples, finishedSamples, read atomic.Int64
+	quit, done                                      chan struct{} // nil when nothing is shown
+
+	mu       sync.Mutex
+	inFlight map[int64]int64 // samples of the windows not finished yet, by start
 }
 
 // Start begins showing a run: bars on a terminal, otherwise a record on log
 // every o.Every and one at Stop, so even a short run leaves its totals.
 func (c *Console) Start(log *slog.Logger, o Options) *Run {
-	r := &Run{o: o, start: time.Now()}
+	r := &Run{o: o, start: time.Now(), inFlight: map[int64]int64{}}
 	if o.Hide {
 		return r
 	}
@@ -171,7 +176,7 @@ func (r *Run) loop(d display, every time.Duration) {
 
 func (r *Run) snapshot() snapshot {
 	s := snapshot{total: int64(r.o.Windows), windows: r.windows.Load(), failed: r.failed.Load(), samples: r.samples.Load(),
-		read: r.read.Load(), size: r.o.Size, elapsed: time.Since(r.start)}
+		finishedSamples: r.finishedSamples.Load(), expected: r.o.Samples, read: r.read.Load(), size: r.o.Size, elapsed: time.Since(r.start)}
 	if r.o.Stats != nil {
 		st := r.o.Stats()
 		s.stats = &st
@@ -193,7 +198,19 @@ func (c *counter) Add(ctx context.Context, w extract.Window, series []extract.Se
 		return err
 	}
 	c.r.samples.Add(n)
+	c.r.mu.Lock()
+	c.r.inFlight[w.Start] += n
+	c.r.mu.Unlock()
 	return nil
+}
+
+// finish moves the samples of w to those of the windows finished.
+func (r *Run) finish(w extract.Window) {
+	r.mu.Lock()
+	n := r.inFlight[w.Start]
+	delete(r.inFlight, w.Start)
+	r.mu.Unlock()
+	r.finishedSamples.Add(n)
 }
 
 func (c *counter) Done(ctx context.Context, w extract.Window, gaps []extract.Gap) error {
@@ -201,6 +218,7 @@ func (c *counter) Done(ctx context.Context, w extract.Window, gaps []extract.Gap
 	if err := c.next.Done(ctx, w, gaps); err != nil {
 		return err
 	}
+	c.r.finish(w)
 	c.r.windows.Add(1)
 	return nil
 }
@@ -208,6 +226,7 @@ func (c *counter) Done(ctx context.Context, w extract.Window, gaps []extract.Gap
 func (c *counter) Discard(w extract.Window) {
 	c.next.Discard(w)
 	if c.ctx.Err() == nil {
+		c.r.finish(w)
 		c.r.failed.Add(1)
 	}
 }
@@ -215,6 +234,8 @@ func (c *counter) Discard(w extract.Window) {
 // snapshot is a Run's counts at one moment.
 type snapshot struct {
 	total, windows, failed, samples int64
+	finishedSamples                 int64 // of the windows finished
+	expected                        int64 // samples, as estimated ahead; 0: not
 	read, size                      int64 // bytes of the input
 	elapsed                         time.Duration
 	stats                           *Counters // nil without a client
@@ -234,11 +255,21 @@ func (s snapshot) rate() string {
 	return fmt.Sprintf("%.0f/s", float64(s.samples)/max(s.elapsed.Seconds(), 1e-3))
 }
 
-// fraction is how much of the run is done: the windows finished when their
-// number is known, else the input read when its size is.
+// fraction is how much of the run is done, by samples rather than whole
+// windows, which finish in batches: the samples received of those expected
+// when they were estimated ahead (and are not yet exceeded), else of the
+// total the windows finished foretell (their samples per window times all
+// the windows); else the input read when its size is known.
 func (s snapshot) fraction() float64 {
 	switch {
+	case s.total > 0 && s.finished() >= s.total:
+		return 1
+	case s.expected > 0 && s.samples < s.expected:
+		return float64(s.samples) / float64(s.expected)
+	case s.total > 0 && s.finishedSamples > 0:
+		return float64(s.samples) / (float64(s.finishedSamples) / float64(s.finished()) * float64(s.total))
 	case s.total > 0:
+		// Windows without samples foretell none: go by windows.
 		return float64(s.finished()) / float64(s.total)
 	case s.size > 0:
 		return float64(s.read) / float64(s.size)
@@ -246,14 +277,19 @@ func (s snapshot) fraction() float64 {
 	return 0
 }
 
-// eta assumes the rest goes as fast as what is done went.
-func (s snapshot) eta() (string, bool) {
+// eta assumes the rest goes as fast as what is done went: at a steady rate
+// it only falls.
+func (s snapshot) eta() (time.Duration, bool) {
 	f := s.fraction()
 	if f <= 0 || f >= 1 {
-		return "", false
+		return 0, false
 	}
-	left := time.Duration(float64(s.elapsed) * (1 - f) / f)
-	return left.Round(time.Second).String(), true
+	return time.Duration(float64(s.elapsed) * (1 - f) / f), true
+}
+
+func (s snapshot) etaText() (string, bool) {
+	left, ok := s.eta()
+	return left.Round(time.Second).String(), ok
 }
 
 func (s snapshot) readText() string {
@@ -284,7 +320,7 @@ func (p plain) update(s snapshot) {
 		attrs = append(attrs, "requests", s.stats.Requests, "retries", s.stats.Retries, "received", received(s.stats))
 	}
 	attrs = append(attrs, "elapsed", s.elapsed.Round(time.Second).String())
-	if eta, ok := s.eta(); ok {
+	if eta, ok := s.etaText(); ok {
 		attrs = append(attrs, "eta", eta)
 	}
 	p.log.Info("progress", attrs...)
@@ -318,7 +354,7 @@ func (c *Console) newBars(r *Run) *bars {
 		if measure {
 			style, total = mpb.BarStyle(), barSteps
 			show = func(s snapshot) string {
-				if eta, ok := s.eta(); ok {
+				if eta, ok := s.etaText(); ok {
 					return f(s) + ", ETA " + eta
 				}
 				return f(s)

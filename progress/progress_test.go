@@ -61,10 +61,10 @@ func TestProgressCounts(t *testing.T) {
 		interrupted               bool // the run's context is cancelled before the windows come
 		want                      snapshot
 	}{
-		{"all done", 4, 0, 0, false, snapshot{total: 4, windows: 4, samples: 20}},
-		{"failed while fetching", 4, 1, 0, false, snapshot{total: 4, windows: 3, failed: 1, samples: 20}},
-		{"failed to finish: counted once", 4, 0, 2, false, snapshot{total: 4, windows: 2, failed: 2, samples: 20}},
-		{"discarded once interrupted: left undone, not failed", 4, 3, 0, true, snapshot{total: 4, windows: 1, samples: 20}},
+		{"all done", 4, 0, 0, false, snapshot{total: 4, windows: 4, samples: 20, finishedSamples: 20}},
+		{"failed while fetching", 4, 1, 0, false, snapshot{total: 4, windows: 3, failed: 1, samples: 20, finishedSamples: 20}},
+		{"failed to finish: counted once", 4, 0, 2, false, snapshot{total: 4, windows: 2, failed: 2, samples: 20, finishedSamples: 20}},
+		{"discarded once interrupted: left undone, not failed", 4, 3, 0, true, snapshot{total: 4, windows: 1, samples: 20, finishedSamples: 5}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

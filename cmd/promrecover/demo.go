@@ -69,9 +69,10 @@ data set also holds native histograms, read through the datasource proxy.`,
 			fmt.Fprintf(w, "demo: Grafana-compatible server at %s with %d series over the last 10h\n", srv.URL, len(data))
 			fmt.Fprintf(w, "demo: lost range %s .. %s, recovering into %s\n", from.Format(time.RFC3339), to.Format(time.RFC3339), out)
 			const datasource = "grafanacloud-prom"
+			want := extract.Clip(data, plan.From, plan.To)
 			j := &recovery.Job{Plan: plan, Connect: recovery.GrafanaConn(client, datasource, transport), Out: out,
 				State:       recovery.StateOptions{URL: srv.URL, Datasource: datasource},
-				Concurrency: concurrency, Now: now, Progress: showProgress.of(log, client), Log: log}
+				Concurrency: concurrency, Now: now, Progress: showProgress.of(log, client, extract.CountSamples(want)), Log: log}
 			if err := runRecovery(cmd.Context(), w, j, client, &report.Summary{}, ""); err != nil {
 				return err
 			}
@@ -79,7 +80,6 @@ data set also holds native histograms, read through the datasource proxy.`,
 			if err != nil {
 				return fmt.Errorf("reading the recovered blocks back: %w", err)
 			}
-			want := extract.Clip(data, plan.From, plan.To)
 			if err := extract.Compare(want, got); err != nil {
 				return fmt.Errorf("verification failed: %w", err)
 			}

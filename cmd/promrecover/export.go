@@ -73,7 +73,7 @@ The file is written only when every window was fetched.`,
 			}()
 			sink := export.NewMatrix()
 			j := &recovery.Job{Plan: plan, Connect: recovery.GrafanaConn(client, conn.datasource, sel.transport), Sink: sink, Relabel: rules,
-				Concurrency: sel.concurrency, MaxSeries: sel.maxSeries, Progress: showProgress.of(log, client), Log: log}
+				Concurrency: sel.concurrency, MaxSeries: sel.maxSeries, Progress: showProgress.of(log, client, 0), Log: log}
 			o, err := j.Run(cmd.Context())
 			rep.sum.Origin, rep.sum.Result = o.Origin, o.Result
 			if o.Result == nil {

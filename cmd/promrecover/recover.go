@@ -106,7 +106,7 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 					client.KeepSession(st.Session(given), func(current string) error { return st.SetSession(given, current) })
 				}
 			}
-			j.Progress = showProgress.of(log, client)
+			j.Progress = showProgress.of(log, client, 0)
 			// From here on the run has started: --summary-json reports it
 			// however it ends.
 			defer func() { err = rep.write(cmd.Context(), cmd.OutOrStdout(), err) }()
@@ -129,13 +129,14 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 	return cmd
 }
 
-// of shows the progress of a job that reads through client.
-func (show progressFunc) of(log *slog.Logger, client *grafana.Client) func(int) *progress.Run {
+// of shows the progress of a job that reads through client, of samples (0: unknown).
+func (show progressFunc) of(log *slog.Logger, client *grafana.Client, samples int64) func(int) *progress.Run {
 	stats := func() progress.Counters {
 		st := client.Stats()
 		return progress.Counters{Requests: st.Requests, Retries: st.Retries, WireBytes: st.WireBytes}
 	}
-	return func(windows int) *progress.Run { return show(log, progress.Options{Windows: windows, Stats: stats}) }
+	o := progress.Options{Samples: samples, Stats: stats}
+	return func(windows int) *progress.Run { o.Windows = windows; return show(log, o) }
 }
 
 // outError names the flag of a data directory that could not be read.
