@@ -152,7 +152,13 @@ func (s *Sink) Done(ctx context.Context, w extract.Window, gaps []extract.Gap) e
 	s.installed = append(s.installed, *b)
 	s.duplicates += b.Duplicates
 	s.mu.Unlock()
-	s.logger.Info("installed block", "window", w.String(), "ulid", b.ULID, "series", b.Series, "samples", b.Samples, "dir", b.Dir)
+	// The end's table has the rest; the directory, long and only the
+	// ULID again under the data directory, only when debugging.
+	attrs := []any{"window", w.String(), "ulid", b.ULID, "samples", b.Samples}
+	if s.logger.Enabled(ctx, slog.LevelDebug) {
+		attrs = append(attrs, "dir", b.Dir)
+	}
+	s.logger.Info("installed block", attrs...)
 	return nil
 }
 

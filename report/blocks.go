@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -10,33 +11,77 @@ import (
 	"github.com/promrecover/promrecover/extract"
 )
 
-// BlockList lists blocks as 'promtool tsdb list' does, with their totals.
+// BlockList lists blocks with their totals. The rows fit 80 columns for
+// the blocks a recovery writes: the start to the second and the span to
+// the minute, which tell one block from the next (the exact times are in
+// each block's meta.json), and the sizes short; the chunks are only in
+// the totals, the last row.
 func BlockList(w io.Writer, list []blocks.BlockInfo) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "BLOCK ULID\tMIN TIME\tMAX TIME\tDURATION\tNUM SERIES\tNUM SAMPLES\tNUM CHUNKS\tSIZE")
+	fmt.Fprintln(tw, "BLOCK ULID\tSTART\tSPAN\tSERIES\tSAMPLES\tSIZE")
 	var series, samples, chunks uint64
 	var size int64
 	for _, b := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", b.ULID, extract.FormatTime(b.MinTime), extract.FormatTime(b.MaxTime),
-			time.Duration(b.MaxTime-b.MinTime)*time.Millisecond, b.Series, b.Samples, b.Chunks, FormatBytes(b.Size))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", b.ULID, rfc3339(b.MinTime), span(b.MaxTime-b.MinTime), b.Series, b.Samples, shortBytes(b.Size))
 		series, samples, chunks, size = series+b.Series, samples+b.Samples, chunks+b.Chunks, size+b.Size
 	}
+	// The totals as a last row: its series summed over the blocks, as
+	// the column has them.
+	fmt.Fprintf(tw, "%d blocks, %d chunks\t\t\t%d\t%d\t%s\n", len(list), chunks, series, samples, shortBytes(size))
 	tw.Flush()
-	fmt.Fprintf(w, "%d blocks, %d series (counted per block), %d samples, %d chunks, %s\n", len(list), series, samples, chunks, FormatBytes(size))
+}
+
+// rfc3339 is a time in milliseconds to the second, as windows are named.
+func rfc3339(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339) }
+
+// span is a block's span to the minute, without the zero units: 2h,
+// 1h59m; a block under a minute long to the second.
+func span(ms int64) string {
+	d, unit := time.Duration(ms)*time.Millisecond, time.Minute
+	if d < time.Minute {
+		unit = time.Second
+	}
+	s := d.Round(unit).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // FormatBytes is n in binary units: 512 B, 1.5 KiB, 3.0 GiB.
 func FormatBytes(n int64) string {
+	num, unit := scaleBytes(n)
+	if unit == 0 {
+		return fmt.Sprintf("%d B", n)
+	}
+	return fmt.Sprintf("%.1f %ciB", num, unit)
+}
+
+// shortBytes is n as ls -lh has it, for a table column: 512B, 1.5K, 3.0G.
+func shortBytes(n int64) string {
+	num, unit := scaleBytes(n)
+	if unit == 0 {
+		return fmt.Sprintf("%dB", n)
+	}
+	return fmt.Sprintf("%.1f%c", num, unit)
+}
+
+// scaleBytes is n in the largest binary unit it holds one of (K, M, ...),
+// or unit 0 for under 1 KiB.
+func scaleBytes(n int64) (float64, byte) {
 	const unit = 1024
 	if n < unit {
-		return fmt.Sprintf("%d B", n)
+		return float64(n), 0
 	}
 	div, exp := int64(unit), 0
 	for m := n / unit; m >= unit; m /= unit {
 		div *= unit
 		exp++
 	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	return float64(n) / float64(div), "KMGTPE"[exp]
 }
 
 // Overlaps lists the pairs of blocks whose time ranges overlap, which

@@ -46,13 +46,16 @@ func (pl *Plan) Text(w io.Writer, words Wording) {
 	fmt.Fprintln(w, "\nnothing was written")
 }
 
-// windows lists the plan's windows with what becomes of each.
+// windows lists the plan's windows with what becomes of each: one row for a
+// run of adjacent windows with the same note, so that a week of 2h windows
+// is a line, not 84.
 func (pl *Plan) windows(w io.Writer, words Wording) {
 	r := pl.Report
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "WINDOW\tNOTE")
+	fmt.Fprintln(tw, "WINDOWS\t\tNOTE")
 	var inHead, past int
 	earlier := r.Earlier.Windows
+	var run []windowNote
 	for _, win := range r.Windows {
 		var notes []string
 		if i := slices.IndexFunc(earlier, func(e state.Window) bool { return e.Start == win.Start }); i >= 0 {
@@ -66,7 +69,10 @@ func (pl *Plan) windows(w io.Writer, words Wording) {
 			past++
 			notes = append(notes, "past "+words.Retention+": Prometheus deletes its block at the next reload")
 		}
-		fmt.Fprintf(tw, "%s\t%s\n", win.Window, strings.Join(notes, "; "))
+		run = append(run, windowNote{win.Window, strings.Join(notes, "; ")})
+	}
+	for _, row := range collapse(run) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", row.span, row.count, row.note)
 	}
 	tw.Flush()
 	if inHead > 0 {
@@ -82,6 +88,35 @@ func (pl *Plan) windows(w io.Writer, words Wording) {
 		fmt.Fprintf(w, "%d of %d windows were recovered by an earlier run (state: %s) and would be skipped; the estimates cover the other %d\n",
 			len(earlier), len(r.Windows), r.Earlier.State, len(r.Todo.Windows))
 	}
+}
+
+// windowNote is a window of the plan and what the plan says of it.
+type windowNote struct {
+	extract.Window
+	note string
+}
+
+// windowRow is a row of the plan's windows: a run of adjacent windows
+// with the same note.
+type windowRow struct{ span, count, note string }
+
+// collapse makes a row of each run of adjacent windows with the same note.
+func collapse(windows []windowNote) []windowRow {
+	var rows []windowRow
+	for i := 0; i < len(windows); {
+		j := i + 1
+		for j < len(windows) && windows[j].note == windows[i].note && windows[j].Start == windows[j-1].End {
+			j++
+		}
+		count := "1 window"
+		if j-i > 1 {
+			count = fmt.Sprintf("%d windows", j-i)
+		}
+		span := rfc3339(windows[i].Start) + " .. " + rfc3339(windows[j-1].End)
+		rows = append(rows, windowRow{span, count, windows[i].note})
+		i = j
+	}
+	return rows
 }
 
 // series writes what discovery found: the series per metric, and the

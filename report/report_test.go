@@ -90,3 +90,30 @@ func TestFormatBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestShortBytes(t *testing.T) {
+	cases := []struct {
+		n    int64
+		want string
+	}{{0, "0B"}, {1023, "1023B"}, {1536, "1.5K"}, {1153434, "1.1M"}, {3 << 30, "3.0G"}}
+	for _, c := range cases {
+		if got := shortBytes(c.n); got != c.want {
+			t.Errorf("shortBytes(%d) = %q, want %q", c.n, got, c.want)
+		}
+	}
+}
+
+func TestSpan(t *testing.T) {
+	cases := []struct {
+		ms   int64
+		want string
+	}{
+		{7199578, "2h"}, {7200000, "2h"}, {3600000 + 29*60000 + 40000, "1h30m"}, {54 * 3600000, "54h"},
+		{30 * 60000, "30m"}, {45500, "46s"}, {59600, "1m"}, {0, "0s"},
+	}
+	for _, c := range cases {
+		if got := span(c.ms); got != c.want {
+			t.Errorf("span(%d) = %q, want %q", c.ms, got, c.want)
+		}
+	}
+}

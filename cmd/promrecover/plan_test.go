@@ -62,8 +62,7 @@ func TestPlanAndDryRun(t *testing.T) {
 			}
 			for _, want := range []string{
 				"3 windows of 2h, 2 selectors",
-				"2025-08-03T00:00:00Z..2025-08-03T02:00:00Z",
-				"2025-08-03T04:00:00Z..2025-08-03T06:00:00Z",
+				"2025-08-03T00:00:00Z .. 2025-08-03T06:00:00Z  3 windows",
 				"relabelling before writing: --drop-label cluster",
 				"temp         1", "up           3", "total        4",
 				`relabelling merges series: {__name__="up", cluster="eu-1", instance="a", job="node"} and {__name__="up", cluster="eu-2", instance="a", job="node"} both become`,

@@ -164,7 +164,7 @@ func TestProgressInTerminal(t *testing.T) {
 			if summary < 0 {
 				t.Fatalf("no summary:\n%s", text)
 			}
-			if after := raw[strings.Index(raw, "recovered 2 of 2 windows"):]; strings.Contains(after, "\x1b[") || !strings.Contains(after, "NUM SAMPLES") {
+			if after := raw[strings.Index(raw, "recovered 2 of 2 windows"):]; strings.Contains(after, "\x1b[") || !strings.Contains(after, "SAMPLES") {
 				t.Errorf("the output does not end with the summary, untouched:\n%q", after)
 			}
 			if tc.show != "bars" {
@@ -193,7 +193,7 @@ func TestProgressInTerminal(t *testing.T) {
 					continue
 				}
 				installed++
-				if tc.flags == nil && !regexp.MustCompile(`^time=\S+ level=INFO msg="installed block" .* dir=\S+$`).MatchString(l) {
+				if tc.flags == nil && !regexp.MustCompile(`^time=\S+ level=INFO msg="installed block" window=\S+ ulid=\S+ samples=\d+$`).MatchString(l) {
 					t.Errorf("torn log line: %q", l)
 				}
 				if tc.flags != nil && !json.Valid([]byte(l)) {

@@ -99,7 +99,7 @@ func TestRoundTripExportImportEqualsRecover(t *testing.T) {
 				if err != nil {
 					t.Fatalf("verify %s: %v\n%s\n%s", dir, err, stdout, stderr)
 				}
-				for _, w := range []string{"BLOCK ULID", "NUM SAMPLES", "NUM CHUNKS", "SIZE", "no overlapping blocks", "OK: the blocks hold exactly the file's"} {
+				for _, w := range []string{"BLOCK ULID", "SAMPLES", " chunks  ", "SIZE", "no overlapping blocks", "OK: the blocks hold exactly the file's"} {
 					if !strings.Contains(stdout, w) {
 						t.Errorf("verify's output lacks %q:\n%s", w, stdout)
 					}

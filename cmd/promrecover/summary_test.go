@@ -125,7 +125,7 @@ func checkSummaryBlocks(t *testing.T, d report.Doc, want int, stdout string) {
 			t.Errorf("block %+v: want a size, chunks, a duration of at most 2h, and a line in the table:\n%s", b, stdout)
 		}
 	}
-	if want > 0 && (inBlocks != d.Samples.Written || !strings.Contains(stdout, "DURATION") || !strings.Contains(stdout, "SIZE")) {
+	if want > 0 && (inBlocks != d.Samples.Written || !strings.Contains(stdout, "SPAN") || !strings.Contains(stdout, "SIZE")) {
 		t.Errorf("written %d, blocks hold %d; the table:\n%s", d.Samples.Written, inBlocks, stdout)
 	}
 }
