@@ -230,6 +230,7 @@ func TestResolveDatasource(t *testing.T) {
 		{"grafanacloud-example-prom", "grafanacloud-prom", ""},
 		{"logs", "", "not Prometheus"},
 		{"nope", "", "give as the datasource one of"},
+		{"", "grafanacloud-prom", ""}, // the only Prometheus one
 	}
 	for _, tc := range cases {
 		ds, err := c.ResolveDatasource(context.Background(), tc.ref)

@@ -188,22 +188,53 @@ func (c *Client) datasourceNotFound(ctx context.Context, ref string) error {
 	if err != nil {
 		return &extract.AbortError{Err: fmt.Errorf("%s; find its uid in Grafana under Connections > Data sources: it is the last part of the datasource's URL", msg)}
 	}
-	var known []string
+	return &extract.AbortError{Err: pickOne(msg, prometheusOnes(list))}
+}
+
+// onlyDatasource is the datasource of a run not told which: the one
+// Prometheus datasource the credentials see. With several it refuses,
+// listing them, rather than guess and recover another Prometheus's data.
+func (c *Client) onlyDatasource(ctx context.Context) (Datasource, error) {
+	list, err := c.Datasources(ctx)
+	if err != nil {
+		return Datasource{}, err
+	}
+	proms := prometheusOnes(list)
+	if len(proms) == 1 {
+		c.opts.Log.Info("no datasource given; using the only Prometheus datasource these credentials see", "datasource", proms[0].Name, "uid", proms[0].UID)
+		return proms[0], nil
+	}
+	msg := "no datasource given"
+	if len(proms) > 1 {
+		msg = "no datasource given, and these credentials see several Prometheus datasources"
+	}
+	return Datasource{}, &extract.AbortError{Err: pickOne(msg, proms)}
+}
+
+// prometheusOnes are the Prometheus datasources of list.
+func prometheusOnes(list []Datasource) []Datasource {
+	var proms []Datasource
 	for _, ds := range list {
 		if strings.Contains(ds.Type, "prometheus") {
-			known = append(known, fmt.Sprintf("%s (%s)", ds.UID, ds.Name))
+			proms = append(proms, ds)
 		}
 	}
-	var hint error
+	return proms
+}
+
+// pickOne is msg with the Prometheus datasources to choose from.
+func pickOne(msg string, proms []Datasource) error {
+	known := make([]string, len(proms))
+	for i, ds := range proms {
+		known[i] = fmt.Sprintf("%s (%s)", ds.UID, ds.Name)
+	}
 	switch {
 	case len(known) == 0:
-		hint = extract.ParamErrorf("%s; these credentials see no Prometheus datasource (check the organization, or the service account's permissions)", msg)
+		return extract.ParamErrorf("%s; these credentials see no Prometheus datasource (check the organization, or the service account's permissions)", msg)
 	case len(known) > 10:
-		hint = extract.ParamErrorf("%s; give as the datasource one of the uids or names the datasources list, e.g. %s (%d more)", msg, strings.Join(known[:10], ", "), len(known)-10)
-	default:
-		hint = extract.ParamErrorf("%s; give as the datasource one of the uids (or names) the datasources list: %s", msg, strings.Join(known, ", "))
+		return extract.ParamErrorf("%s; give as the datasource one of the uids or names the datasources list, e.g. %s (%d more)", msg, strings.Join(known[:10], ", "), len(known)-10)
 	}
-	return &extract.AbortError{Err: hint}
+	return extract.ParamErrorf("%s; give as the datasource one of the uids (or names) the datasources list: %s", msg, strings.Join(known, ", "))
 }
 
 // nothingAnswered explains a connection that could not even be made after

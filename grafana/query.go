@@ -502,8 +502,12 @@ func (c *Client) Datasources(ctx context.Context) ([]Datasource, error) {
 
 // ResolveDatasource finds a datasource by uid, then by name. Where the
 // credentials may not read datasources, the value is taken as a uid as it
-// is, since querying may still be allowed.
+// is, since querying may still be allowed. An empty ref is the only
+// Prometheus datasource the credentials see.
 func (c *Client) ResolveDatasource(ctx context.Context, ref string) (Datasource, error) {
+	if ref == "" {
+		return c.onlyDatasource(ctx)
+	}
 	var ds Datasource
 	for _, path := range []string{"/api/datasources/uid/", "/api/datasources/name/"} {
 		err := c.call(ctx, http.MethodGet, path+url.PathEscape(ref), nil, nil, decodeJSON(&ds))

@@ -67,8 +67,10 @@ type Conn struct {
 type Job struct {
 	Plan *extract.Plan
 	// Connect reaches the source. Run calls it once the resume state is
-	// settled, so that a state that does not fit fails before any request.
+	// settled, so that a state that does not fit fails before any request;
+	// unless the state is keyed by what Connect finds (State.Datasource "").
 	Connect func(context.Context) (Conn, error)
+	conn    *Conn // what Connect gave
 	// Sink receives the series. When nil, verified TSDB blocks are
 	// installed into Out, and a resume state records them.
 	Sink        extract.Sink
@@ -91,7 +93,9 @@ type Job struct {
 type StateOptions struct {
 	Path    string // "" means blocks.StateFileName in Out
 	Restart bool   // drop a state left by another plan instead of failing
-	// URL and Datasource name the source in the state's fingerprint.
+	// URL and Datasource name the source in the state's fingerprint. An
+	// empty Datasource is the uid of the one the source connects to, so
+	// that naming that datasource later resumes the same recovery.
 	URL, Datasource string
 	// Opened, when set, is called with the state before anything is
 	// fetched (Grafana keeps its rotating session cookie there).
@@ -177,6 +181,9 @@ func (j *Job) Run(ctx context.Context) (*Outcome, error) {
 			return o, err
 		}
 		defer closeSink()
+		if err := j.keyState(ctx); err != nil {
+			return o, err
+		}
 		if st, err = j.settle(bs, o); err != nil {
 			return o, err
 		}
@@ -184,7 +191,7 @@ func (j *Job) Run(ctx context.Context) (*Outcome, error) {
 		j.warn(&todo)
 		sink = bs
 	}
-	conn, err := j.Connect(ctx)
+	conn, err := j.connect(ctx)
 	if err != nil {
 		return o, err
 	}
@@ -218,6 +225,29 @@ func (j *Job) Run(ctx context.Context) (*Outcome, error) {
 		return o, st.Complete()
 	}
 	return o, nil
+}
+
+// connect reaches the source once: plan and Run may both need it.
+func (j *Job) connect(ctx context.Context) (Conn, error) {
+	if j.conn == nil {
+		c, err := j.Connect(ctx)
+		if err != nil {
+			return Conn{}, err
+		}
+		j.conn = &c
+	}
+	return *j.conn, nil
+}
+
+// keyState names the resume state's datasource by the uid of the one the
+// source connects to, where none was given.
+func (j *Job) keyState(ctx context.Context) error {
+	if j.State.Datasource != "" {
+		return nil
+	}
+	c, err := j.connect(ctx)
+	j.State.Datasource = c.Origin.UID
+	return err
 }
 
 // fetch runs the plan through relabelling and the progress display into

@@ -258,3 +258,24 @@ func TestOutcomeStatus(t *testing.T) {
 		})
 	}
 }
+
+// TestStateKeyedByTheUIDConnected: a job not told its datasource keys the
+// resume state by the uid it connects to, so that a job naming that uid
+// resumes it, and so does one told nothing again.
+func TestStateKeyedByTheUIDConnected(t *testing.T) {
+	dir := t.TempDir()
+	var log bytes.Buffer
+	first := newJob(t, dir, &fakeSource{series: scraped(up("a")).series, fail: map[int64]error{from.UnixMilli(): errors.New("HTTP 502")}}, &log)
+	first.State.Datasource = ""
+	if _, err := first.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, ds := range []string{"f1", ""} {
+		j := newJob(t, dir, nil, &log)
+		j.State.Datasource = ds
+		d, err := j.EarlierDone(context.Background())
+		if err != nil || len(d.Windows) != 1 {
+			t.Errorf("datasource %q: %v, %+v", ds, err, d)
+		}
+	}
+}

@@ -54,7 +54,7 @@ type MetricCount struct {
 // and estimates its cost for series that have a sample every scrape (or
 // every step of a plan that resamples).
 func (j *Job) Report(ctx context.Context, earlier Done, scrape time.Duration) (*Report, error) {
-	conn, err := j.Connect(ctx)
+	conn, err := j.connect(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -158,7 +158,7 @@ func TestEarlierDone(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			j := newJob(t, tt.out, nil, &log)
 			j.State.Restart = tt.restart
-			d, err := j.EarlierDone()
+			d, err := j.EarlierDone(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package recovery
 
 import (
+	"context"
 	"path/filepath"
 	"slices"
 	"time"
@@ -123,9 +124,12 @@ type Done struct {
 // EarlierDone is what running the job would skip. It writes nothing. With
 // no Out there is nothing to resume into, and a restart drops the state:
 // then nothing is done.
-func (j *Job) EarlierDone() (Done, error) {
+func (j *Job) EarlierDone(ctx context.Context) (Done, error) {
 	if j.Out == "" || j.State.Restart {
 		return Done{}, nil
+	}
+	if err := j.keyState(ctx); err != nil {
+		return Done{}, err
 	}
 	st, err := j.openState()
 	if err != nil {

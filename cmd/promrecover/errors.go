@@ -79,6 +79,9 @@ var flagWording = map[string]string{
 var argWording = map[string]string{
 	"the label to drop": "--drop-label",
 	"the label to set":  "--set-label",
+	// A run not told its datasource (grafana's onlyDatasource).
+	"no datasource given": "--datasource not given",
+	"no datasource given, and these credentials see several Prometheus datasources": "--datasource not given, and these credentials see several Prometheus datasources",
 }
 
 // userArg is a Format's argument as the user reads it: words that stand for
@@ -130,6 +133,7 @@ var messageWording = map[string]string{
 	"this range overlaps the earlier recovery's: series both select are written again, as blocks overlapping the earlier ones (Prometheus merges identical samples); to write only what is missing, fill only the gaps": "this range overlaps the earlier recovery's: series both select are written again, as blocks overlapping the earlier ones (Prometheus merges identical samples); add --only-gaps to write only what is missing",
 	"a block recorded by an earlier run is not in the output directory; its window is fetched again":                                                                                                                    "a block recorded by an earlier run is not in --out; its window is fetched again",
 	"the range reaches into the last 3h, which a running Prometheus still holds in its head block; recovered samples there overlap it. End the range 3h ago unless Prometheus was down for that time too":               "the range reaches into the last 3h, which a running Prometheus still holds in its head block; recovered samples there overlap it. Stop at --to now-3h unless Prometheus was down for that time too",
+	"no datasource given; using the only Prometheus datasource these credentials see":                                                                                                                                   "--datasource not given; using the only Prometheus datasource these credentials see",
 }
 
 // wording rewords the libraries' ParamErrors with flagWording.

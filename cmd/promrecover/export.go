@@ -50,9 +50,6 @@ The file is written only when every window was fetched.`,
 			if err := rep.check(); err != nil {
 				return err
 			}
-			if output == "" {
-				return errors.New("--output is required: a file, or - for stdout")
-			}
 			write, err := exportWriter(format)
 			if err != nil {
 				return err
@@ -102,8 +99,8 @@ The file is written only when every window was fetched.`,
 	conn.register(cmd.Flags())
 	sel.register(cmd.Flags())
 	rl.register(cmd.Flags())
-	cmd.Flags().StringVar(&conn.datasource, "datasource", "", "uid or name of the Prometheus datasource")
-	cmd.Flags().StringVarP(&output, "output", "o", "", "file to write, or - for stdout")
+	cmd.Flags().StringVar(&conn.datasource, "datasource", "", "uid or name of the Prometheus datasource (default: the only one the credentials see)")
+	cmd.Flags().StringVarP(&output, "output", "o", "-", "file to write, or - for stdout")
 	cmd.Flags().StringVar(&format, "format", "json", "json, jsonl or openmetrics")
 	rep.register(cmd.Flags())
 	return cmd

@@ -70,9 +70,6 @@ func prepareQuery(c *connFlags, s *selectFlags, log *slog.Logger, now time.Time)
 	if err != nil {
 		return nil, nil, err
 	}
-	if c.datasource == "" {
-		return nil, nil, errors.New("--datasource is required: the uid or name of the Prometheus datasource (list them with 'promrecover datasources')")
-	}
 	client, err := c.client(log)
 	return plan, client, err
 }

@@ -47,7 +47,7 @@ The estimates are rough: samples are series x range / --scrape-interval (or
 	}
 	f.conn.register(cmd.Flags())
 	f.sel.register(cmd.Flags())
-	cmd.Flags().StringVar(&f.conn.datasource, "datasource", "", "uid or name of the Prometheus datasource")
+	cmd.Flags().StringVar(&f.conn.datasource, "datasource", "", "uid or name of the Prometheus datasource (default: the only one the credentials see)")
 	cmd.Flags().StringVar(&f.out, "out", "", "Prometheus data directory, read (never written) for the windows an earlier recover installed there and, with --retention, the newest block")
 	cmd.Flags().StringVar(&f.statePath, "state", "", "the resume state recover would read (default: "+blocks.StateFileName+" in --out); only read")
 	cmd.Flags().BoolVar(&f.restart, "restart", false, "plan as recover --restart would run: every window, whatever the resume state says")
@@ -60,7 +60,7 @@ The estimates are rough: samples are series x range / --scrape-interval (or
 // printPlan prints what running j would fetch, leaving out what an earlier
 // run of the same plan installed; plan and recover --dry-run share it.
 func printPlan(ctx context.Context, stdout io.Writer, j *recovery.Job, scrape time.Duration) error {
-	earlier, err := j.EarlierDone()
+	earlier, err := j.EarlierDone(ctx)
 	if err != nil {
 		return outError(err)
 	}

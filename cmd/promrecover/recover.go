@@ -115,7 +115,7 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 	}
 	f.conn.register(cmd.Flags())
 	f.sel.register(cmd.Flags())
-	cmd.Flags().StringVar(&f.conn.datasource, "datasource", "", "uid or name of the Prometheus datasource")
+	cmd.Flags().StringVar(&f.conn.datasource, "datasource", "", "uid or name of the Prometheus datasource (default: the only one the credentials see)")
 	cmd.Flags().StringVar(&f.out, "out", "", "Prometheus data directory to install the blocks in")
 	cmd.Flags().StringVar(&f.statePath, "state", "", "resume state file (default: "+blocks.StateFileName+" in --out)")
 	rep.register(cmd.Flags())
