@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -200,8 +201,8 @@ func TestRunIntoAnotherSinkKeepsNoState(t *testing.T) {
 		t.Errorf("outcome %+v", o)
 	}
 	// Two windows of two shards, each shard served both series.
-	if sink.adds != 4 || sink.done != 2 {
-		t.Errorf("%d adds and %d windows done, want 4 and 2", sink.adds, sink.done)
+	if adds, done := sink.adds.Load(), sink.done.Load(); adds != 4 || done != 2 {
+		t.Errorf("%d adds and %d windows done, want 4 and 2", adds, done)
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil || len(entries) > 0 {
@@ -212,14 +213,16 @@ func TestRunIntoAnotherSinkKeepsNoState(t *testing.T) {
 	}
 }
 
-type countingSink struct{ adds, done int }
+// countingSink counts the calls; Add is called concurrently, as a Sink's
+// contract allows.
+type countingSink struct{ adds, done atomic.Int64 }
 
 func (s *countingSink) Add(context.Context, extract.Window, []extract.Series) error {
-	s.adds++
+	s.adds.Add(1)
 	return nil
 }
 func (s *countingSink) Done(context.Context, extract.Window, []extract.Gap) error {
-	s.done++
+	s.done.Add(1)
 	return nil
 }
 func (s *countingSink) Discard(extract.Window) {}
