@@ -83,22 +83,9 @@ func TestSessionRotationWithManyWorkers(t *testing.T) {
 	src := &Source{Client: c, Datasource: promDS}
 	srv.AgeSessions(11 * time.Minute)
 
-	var g errgroup.Group
-	var ok atomic.Int64
-	for range 8 {
-		g.Go(func() error {
-			s, err := src.Fetch(context.Background(), unit())
-			if err == nil && len(s) > 0 {
-				ok.Add(1)
-			}
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if st := c.Stats(); st.Rotations != 1 || ok.Load() != 8 {
-		t.Fatalf("rotations = %d, successful fetches = %d; want one rotation and 8 fetches", st.Rotations, ok.Load())
+	ok := fetchConcurrently(t, src, 8, 8)
+	if st := c.Stats(); st.Rotations != 1 || ok != 8 {
+		t.Fatalf("rotations = %d, successful fetches = %d; want one rotation and 8 fetches", st.Rotations, ok)
 	}
 	if c.Session() == session || c.Session() == "" {
 		t.Fatal("the client does not hold the rotated session")
@@ -159,24 +146,10 @@ func TestRotationEveryFewRequests(t *testing.T) {
 	session := srv.Login("admin")
 	c := newTestClient(t, url, Auth{Session: session})
 	src := &Source{Client: c, Datasource: promDS}
-	var g errgroup.Group
-	g.SetLimit(4)
-	var ok atomic.Int64
-	for range 24 {
-		g.Go(func() error {
-			s, err := src.Fetch(context.Background(), unit())
-			if err == nil && len(s) > 0 {
-				ok.Add(1)
-			}
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	ok := fetchConcurrently(t, src, 24, 4)
 	st := c.Stats()
-	if ok.Load() != 24 || st.Rotations < 7 || st.Rotations != srv.Counters().Rotations {
-		t.Fatalf("%d of 24 fetches passed; %d rotations by the client, %d on the server (want the same, at least one every three calls)", ok.Load(), st.Rotations, srv.Counters().Rotations)
+	if ok != 24 || st.Rotations < 7 || st.Rotations != srv.Counters().Rotations {
+		t.Fatalf("%d of 24 fetches passed; %d rotations by the client, %d on the server (want the same, at least one every three calls)", ok, st.Rotations, srv.Counters().Rotations)
 	}
 	if c.Session() == session {
 		t.Fatal("the client does not hold the rotated session")
@@ -252,4 +225,27 @@ func TestResolveDatasource(t *testing.T) {
 	if err != nil || len(list) != 2 || types["logs"] != "loki" || types["grafanacloud-prom"] != "prometheus" {
 		t.Fatalf("Datasources = %+v, %v", list, err)
 	}
+}
+
+// fetchConcurrently fetches the test unit n times through src, workers at a
+// time, failing t on the first error, and returns how many fetches gave
+// series.
+func fetchConcurrently(t *testing.T, src *Source, n, workers int) int64 {
+	t.Helper()
+	var g errgroup.Group
+	g.SetLimit(workers)
+	var ok atomic.Int64
+	for range n {
+		g.Go(func() error {
+			s, err := src.Fetch(context.Background(), unit())
+			if err == nil && len(s) > 0 {
+				ok.Add(1)
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	return ok.Load()
 }

@@ -85,7 +85,7 @@ func (l *localFlags) index(ctx context.Context, p *extract.Plan, log *slog.Logge
 		return nil, errors.New("say where the surviving data is: --data DIR (a Prometheus data directory) or --prometheus-url URL (a running Prometheus)")
 	}
 	if l.data != "" {
-		if p.To > time.Now().Add(-headSpan).UnixMilli() {
+		if p.To > time.Now().Add(-recovery.HeadSpan).UnixMilli() {
 			log.Warn("--data reads blocks only; the last hours are still in the head (wal/) of a running Prometheus and look like holes here: use --prometheus-url for them")
 		}
 		ix, err := recovery.BlocksIndex(l.data, p, l.minGap)

@@ -20,9 +20,6 @@ import (
 	"github.com/promrecover/promrecover/report"
 )
 
-// headSpan is how far back a running Prometheus's head block reaches.
-const headSpan = recovery.HeadSpan
-
 // jobFlags are the flags of recover and plan: what to fetch, from where,
 // and where the blocks go.
 type jobFlags struct {
