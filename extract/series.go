@@ -182,3 +182,42 @@ func Before[S interface{ Time() int64 }](samples []S, t int64) int {
 	n, _ := slices.BinarySearchFunc(samples, t, func(s S, t int64) int { return cmp.Compare(s.Time(), t) })
 	return n
 }
+
+// Subtract removes from s, in place, the samples at timestamps have already
+// holds a sample of either kind at: present counts those with the same value,
+// conflicts those with another, whose value in have stands. Both must be
+// sorted, as Normalize leaves them.
+func (s *Series) Subtract(have *Series) (present, conflicts int) {
+	var p, c int
+	s.Samples, present, conflicts = subtract(s.Samples, have.Samples, have.Histograms)
+	s.Histograms, p, c = subtract(s.Histograms, have.Histograms, have.Samples)
+	return present + p, conflicts + c
+}
+
+// subtract drops the samples of in at a timestamp of kin (the same kind) or
+// of other (the other kind, so always a conflict).
+func subtract[S timed[S], O interface{ Time() int64 }](in, kin []S, other []O) (out []S, present, conflicts int) {
+	if len(kin) == 0 && len(other) == 0 {
+		return in, 0, 0
+	}
+	out = in[:0]
+	i, j := 0, 0
+	for _, smp := range in {
+		t := smp.Time()
+		i += Before(kin[i:], t)
+		j += Before(other[j:], t)
+		switch {
+		case i < len(kin) && kin[i].Time() == t:
+			if kin[i].same(smp) {
+				present++
+			} else {
+				conflicts++
+			}
+		case j < len(other) && other[j].Time() == t:
+			conflicts++
+		default:
+			out = append(out, smp)
+		}
+	}
+	return out, present, conflicts
+}

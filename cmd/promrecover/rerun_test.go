@@ -124,18 +124,18 @@ func TestRerunWritesOnlyWhatOutLacks(t *testing.T) {
 	from, to := dataStart, dataStart.Add(6*time.Hour)
 	cases := []struct {
 		name  string
-		rerun func(t *testing.T, out string) (url string, extra []string)
+		rerun func(t *testing.T, out string) (url string, srv *sim.Server, extra []string)
 	}{
-		{"--restart", func(t *testing.T, out string) (string, []string) { return url, []string{"--restart"} }},
-		{"the state deleted", func(t *testing.T, out string) (string, []string) {
+		{"--restart", func(t *testing.T, out string) (string, *sim.Server, []string) { return url, srv, []string{"--restart"} }},
+		{"the state deleted", func(t *testing.T, out string) (string, *sim.Server, []string) {
 			if err := os.Remove(filepath.Join(out, blocks.StateFileName)); err != nil {
 				t.Fatal(err)
 			}
-			return url, nil
+			return url, srv, nil
 		}},
-		{"another Grafana serving the same data", func(t *testing.T, out string) (string, []string) {
-			other, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
-			return other, nil
+		{"another Grafana serving the same data", func(t *testing.T, out string) (string, *sim.Server, []string) {
+			other, otherSrv := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
+			return other, otherSrv, nil
 		}},
 	}
 	for _, tc := range cases {
@@ -145,7 +145,7 @@ func TestRerunWritesOnlyWhatOutLacks(t *testing.T) {
 			if n := blockCount(t, out); n != 3 || first.Samples.InOut != 0 {
 				t.Fatalf("first run: %d blocks, %d samples already in --out", n, first.Samples.InOut)
 			}
-			rerunURL, extra := tc.rerun(t, out)
+			rerunURL, rerunSrv, extra := tc.rerun(t, out)
 			stdout, _, sum := recoverInto(t, rerunURL, out, from, to, extra...)
 			if n := blockCount(t, out); n != 3 {
 				t.Errorf("%d blocks after the rerun, want the first run's 3", n)
@@ -159,10 +159,10 @@ func TestRerunWritesOnlyWhatOutLacks(t *testing.T) {
 			sameAsSource(t, out, data, from, to)
 
 			// The windows found whole are recorded: the same command again
-			// fetches nothing.
-			before := srv.Counters().DSQueries
-			stdout, _, _ = recoverInto(t, url, out, from, to, extra...)
-			if n := srv.Counters().DSQueries - before; rerunURL == url && extra == nil && n != 0 {
+			// (not restarting) fetches nothing.
+			before := rerunSrv.Counters().DSQueries
+			stdout, _, _ = recoverInto(t, rerunURL, out, from, to)
+			if n := rerunSrv.Counters().DSQueries - before; n != 0 || !strings.Contains(stdout, "all 3 windows") {
 				t.Errorf("%d queries after the windows were found in --out, want 0:\n%s", n, stdout)
 			}
 			if n := blockCount(t, out); n != 3 {
