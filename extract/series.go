@@ -72,6 +72,9 @@ func sameValue(a, b float64) bool { return math.Float64bits(a) == math.Float64bi
 // Time is the sample's timestamp, for code generic over both kinds.
 func (s Sample) Time() int64 { return s.T }
 
+func (s Sample) stale() bool          { return value.IsStaleNaN(s.V) }
+func (h HistogramSample) stale() bool { return h.IsStale() }
+
 // Time is the sample's timestamp, for code generic over both kinds.
 func (h HistogramSample) Time() int64 { return h.T }
 
@@ -121,6 +124,7 @@ func (h HistogramSample) IsStale() bool {
 type timed[S any] interface {
 	Time() int64
 	same(S) bool
+	stale() bool
 	String() string
 	value() string
 }
@@ -196,7 +200,10 @@ func (s *Series) Subtract(have *Series) (present, conflicts int) {
 
 // subtract drops the samples of in at a timestamp of kin (the same kind) or
 // of other (the other kind, so always a conflict).
-func subtract[S timed[S], O interface{ Time() int64 }](in, kin []S, other []O) (out []S, present, conflicts int) {
+func subtract[S timed[S], O interface {
+	Time() int64
+	stale() bool
+}](in, kin []S, other []O) (out []S, present, conflicts int) {
 	if len(kin) == 0 && len(other) == 0 {
 		return in, 0, 0
 	}
@@ -213,6 +220,8 @@ func subtract[S timed[S], O interface{ Time() int64 }](in, kin []S, other []O) (
 			} else {
 				conflicts++
 			}
+		case j < len(other) && other[j].Time() == t && other[j].stale() && smp.stale():
+			present++ // a block keeps a histogram's stale marker as a float one
 		case j < len(other) && other[j].Time() == t:
 			conflicts++
 		default:

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/value"
 )
 
@@ -34,6 +35,9 @@ func TestSubtract(t *testing.T) {
 		{"the other kind there is a conflict",
 			Series{Samples: []Sample{{1, 1}, {2, 2}}, Histograms: []HistogramSample{hist(3, 3)}}, Series{Samples: []Sample{{3, 3}}, Histograms: []HistogramSample{hist(1, 1)}},
 			Series{Samples: []Sample{{2, 2}}}, 0, 2},
+		{"a histogram's stale marker where a float one is: the same",
+			Series{Histograms: []HistogramSample{hist(1, 1), {T: 2, H: &histogram.Histogram{Sum: stale}}}}, Series{Samples: []Sample{{2, stale}}},
+			Series{Histograms: []HistogramSample{hist(1, 1)}}, 1, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -130,9 +130,11 @@ func rulesAsFlags(r relabel.Rules) string { return r.Describe("--drop-label ", "
 // parameter, the same message in flag terms.
 // TestEveryLibraryMessageHasAWording keeps the table complete.
 var messageWording = map[string]string{
-	"a block recorded by an earlier run is not in the output directory; its window is fetched again":                                                                                                                    "a block recorded by an earlier run is not in --out; its window is fetched again",
-	"the range reaches into the last 3h, which a running Prometheus still holds in its head block; recovered samples there overlap it. End the range 3h ago unless Prometheus was down for that time too":               "the range reaches into the last 3h, which a running Prometheus still holds in its head block; recovered samples there overlap it. Stop at --to now-3h unless Prometheus was down for that time too",
-	"no datasource given; using the only Prometheus datasource these credentials see":                                                                                                                                   "--datasource not given; using the only Prometheus datasource these credentials see",
+	"a block recorded by an earlier run is not in the output directory; its window is fetched again":                                                                                                      "a block recorded by an earlier run is not in --out; its window is fetched again",
+	"the range reaches into the last 3h, which a running Prometheus still holds in its head block; recovered samples there overlap it. End the range 3h ago unless Prometheus was down for that time too": "the range reaches into the last 3h, which a running Prometheus still holds in its head block; recovered samples there overlap it. Stop at --to now-3h unless Prometheus was down for that time too",
+	"no datasource given; using the only Prometheus datasource these credentials see":                                                                                                                     "--datasource not given; using the only Prometheus datasource these credentials see",
+	"fetched samples differ from what the output directory holds at the same timestamps: the values there are kept, the fetched ones not written":                                                         "fetched samples differ from what --out holds at the same timestamps: the values there are kept, the fetched ones not written",
+	"a block in the output directory could not be read: samples it holds may be written again":                                                                                                            "a block in --out could not be read: samples it holds may be written again",
 }
 
 // wording rewords the libraries' ParamErrors with flagWording.

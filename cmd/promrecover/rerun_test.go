@@ -220,7 +220,7 @@ func TestRerunKeepsWhatOutHolds(t *testing.T) {
 	if sum.Samples.Conflicts != differ || sum.Samples.Written != 0 {
 		t.Errorf("summary %+v, want %d conflicting samples kept and nothing written", sum, differ)
 	}
-	if !strings.Contains(stderr, "level=WARN") || !strings.Contains(stderr, "differ from what the output directory holds") {
+	if !strings.Contains(stderr, "level=WARN") || !strings.Contains(stderr, "differ from what --out holds") {
 		t.Errorf("no warning of the conflicting samples:\n%s", stderr)
 	}
 	if !strings.Contains(stdout, fmt.Sprintf("%d fetched samples differ from the value the output directory (--out) holds at their timestamp; the value there was kept", differ)) {
