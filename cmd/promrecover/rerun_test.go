@@ -79,7 +79,7 @@ func noSampleTwice(t *testing.T, dir string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		set := q.Select(context.Background(), false, nil, labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".+"))
+		set := q.Select(context.Background(), false, nil, labels.MustNewMatcher(labels.MatchRegexp, "__name__", ".+"))
 		for set.Next() {
 			s := set.At()
 			it := s.Iterator(nil)
