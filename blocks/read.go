@@ -80,38 +80,8 @@ func EachSeries(dir string, mint, maxt int64, f func(extract.Series) error) (err
 	set := q.Select(ctx, true, nil, allSeries())
 	var it chunkenc.Iterator
 	for set.Next() {
-		s := set.At()
-		series := extract.Series{Labels: s.Labels().Copy()}
-		it = s.Iterator(it)
-		for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
-			if vt == chunkenc.ValFloat {
-				if t, v := it.At(); t >= mint && t < maxt {
-					series.Samples = append(series.Samples, extract.Sample{T: t, V: v})
-				}
-				continue
-			}
-			if t := it.AtT(); t < mint || t >= maxt {
-				continue
-			}
-			// Histograms are read into ones of our own: given nil, the
-			// iterator would share its spans, which compacting would change
-			// under it.
-			var h extract.HistogramSample
-			switch vt {
-			case chunkenc.ValHistogram:
-				h.T, h.H = it.AtHistogram(&histogram.Histogram{})
-				h.H.Compact(0)
-			case chunkenc.ValFloatHistogram:
-				h.T, h.FH = it.AtFloatHistogram(&histogram.FloatHistogram{})
-				h.FH.Compact(0)
-			}
-			if h.IsStale() {
-				series.Samples = append(series.Samples, extract.Sample{T: h.T, V: math.Float64frombits(value.StaleNaN)})
-			} else {
-				series.Histograms = append(series.Histograms, h)
-			}
-		}
-		if err := it.Err(); err != nil {
+		var series extract.Series
+		if series, it, err = readSeries(set.At(), it, mint, maxt); err != nil {
 			return fmt.Errorf("read series %s in %s: %w", series.Labels, dir, err)
 		}
 		if series.Len() > 0 {
@@ -124,6 +94,43 @@ func EachSeries(dir string, mint, maxt int64, f func(extract.Series) error) (err
 		return fmt.Errorf("read series in %s: %w", dir, err)
 	}
 	return nil
+}
+
+// readSeries reads the samples of s in [mint, maxt) with it (nil, or one to
+// reuse), which it returns for the next series. Histograms come compacted,
+// and a histogram stale marker as the float one, as ReadSeries says.
+func readSeries(s storage.Series, it chunkenc.Iterator, mint, maxt int64) (extract.Series, chunkenc.Iterator, error) {
+	series := extract.Series{Labels: s.Labels().Copy()}
+	it = s.Iterator(it)
+	for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
+		if vt == chunkenc.ValFloat {
+			if t, v := it.At(); t >= mint && t < maxt {
+				series.Samples = append(series.Samples, extract.Sample{T: t, V: v})
+			}
+			continue
+		}
+		if t := it.AtT(); t < mint || t >= maxt {
+			continue
+		}
+		// Histograms are read into ones of our own: given nil, the
+		// iterator would share its spans, which compacting would change
+		// under it.
+		var h extract.HistogramSample
+		switch vt {
+		case chunkenc.ValHistogram:
+			h.T, h.H = it.AtHistogram(&histogram.Histogram{})
+			h.H.Compact(0)
+		case chunkenc.ValFloatHistogram:
+			h.T, h.FH = it.AtFloatHistogram(&histogram.FloatHistogram{})
+			h.FH.Compact(0)
+		}
+		if h.IsStale() {
+			series.Samples = append(series.Samples, extract.Sample{T: h.T, V: math.Float64frombits(value.StaleNaN)})
+		} else {
+			series.Histograms = append(series.Histograms, h)
+		}
+	}
+	return series, it, it.Err()
 }
 
 // blockQuerier closes its block with the querier.

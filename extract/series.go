@@ -72,6 +72,9 @@ func sameValue(a, b float64) bool { return math.Float64bits(a) == math.Float64bi
 // Time is the sample's timestamp, for code generic over both kinds.
 func (s Sample) Time() int64 { return s.T }
 
+func (s Sample) stale() bool          { return value.IsStaleNaN(s.V) }
+func (h HistogramSample) stale() bool { return h.IsStale() }
+
 // Time is the sample's timestamp, for code generic over both kinds.
 func (h HistogramSample) Time() int64 { return h.T }
 
@@ -121,6 +124,7 @@ func (h HistogramSample) IsStale() bool {
 type timed[S any] interface {
 	Time() int64
 	same(S) bool
+	stale() bool
 	String() string
 	value() string
 }
@@ -181,4 +185,48 @@ func ByTime(a, b Sample) int { return cmp.Compare(a.T, b.T) }
 func Before[S interface{ Time() int64 }](samples []S, t int64) int {
 	n, _ := slices.BinarySearchFunc(samples, t, func(s S, t int64) int { return cmp.Compare(s.Time(), t) })
 	return n
+}
+
+// Subtract removes from s, in place, the samples at timestamps have already
+// holds a sample of either kind at: present counts those with the same value,
+// conflicts those with another, whose value in have stands. Both must be
+// sorted, as Normalize leaves them.
+func (s *Series) Subtract(have *Series) (present, conflicts int) {
+	var p, c int
+	s.Samples, present, conflicts = subtract(s.Samples, have.Samples, have.Histograms)
+	s.Histograms, p, c = subtract(s.Histograms, have.Histograms, have.Samples)
+	return present + p, conflicts + c
+}
+
+// subtract drops the samples of in at a timestamp of kin (the same kind) or
+// of other (the other kind, so always a conflict).
+func subtract[S timed[S], O interface {
+	Time() int64
+	stale() bool
+}](in, kin []S, other []O) (out []S, present, conflicts int) {
+	if len(kin) == 0 && len(other) == 0 {
+		return in, 0, 0
+	}
+	out = in[:0]
+	i, j := 0, 0
+	for _, smp := range in {
+		t := smp.Time()
+		i += Before(kin[i:], t)
+		j += Before(other[j:], t)
+		switch {
+		case i < len(kin) && kin[i].Time() == t:
+			if kin[i].same(smp) {
+				present++
+			} else {
+				conflicts++
+			}
+		case j < len(other) && other[j].Time() == t && other[j].stale() && smp.stale():
+			present++ // a block keeps a histogram's stale marker as a float one
+		case j < len(other) && other[j].Time() == t:
+			conflicts++
+		default:
+			out = append(out, smp)
+		}
+	}
+	return out, present, conflicts
 }

@@ -122,6 +122,9 @@ type Outcome struct {
 	Err       error // what stopped extract.Run early, if anything
 	Installed []blocks.Block
 	Covered   int64 // with OnlyGaps: fetched samples where surviving data has samples, not written
+	// Held is what Out's blocks already held of what was fetched, and so
+	// was not written again.
+	Held blocks.Held
 }
 
 // Status classifies the outcome of a run that fetched.
@@ -173,6 +176,7 @@ func (j *Job) Run(ctx context.Context) (*Outcome, error) {
 	todo := *j.Plan
 	sink := j.Sink
 	var bs *blocks.Sink
+	var present *blocks.Present
 	var st *state.File
 	if sink == nil {
 		var closeSink func()
@@ -189,7 +193,14 @@ func (j *Job) Run(ctx context.Context) (*Outcome, error) {
 		}
 		todo = remaining(j.Plan, o.Earlier)
 		j.warn(&todo)
-		sink = bs
+		// What Out holds is read before anything is written, as the holes
+		// are: only what it lacks is written, whatever the state says.
+		if present, err = blocks.OpenPresent(j.Out, j.Plan.From, j.Plan.To, bs, j.Log); err != nil {
+			return o, &DirError{Dir: j.Out, Err: err}
+		}
+		defer present.Close()
+		present.OnWhole = bs.OnInstall
+		sink = present
 	}
 	conn, err := j.connect(ctx)
 	if err != nil {
@@ -215,7 +226,7 @@ func (j *Job) Run(ctx context.Context) (*Outcome, error) {
 	}
 	o.Result, o.Err = j.fetch(ctx, &todo, conn.Source, sink)
 	if bs != nil {
-		o.Installed = bs.Blocks()
+		o.Installed, o.Held = bs.Blocks(), present.Held()
 		j.warnRetention(o.Installed)
 	}
 	if filter != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
-	"time"
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
@@ -46,19 +45,10 @@ func (j *Job) settle(sink *blocks.Sink, o *Outcome) (*state.File, error) {
 }
 
 // replacing tells that the state of an earlier, complete recovery makes way
-// for this one, and warns when both cover the same time: the series both
-// select are then written twice, as overlapping blocks.
+// for this one. Where both cover the same time, what the earlier one wrote
+// is in Out's blocks and is not written again (see blocks.Present).
 func (j *Job) replacing(old state.Plan, path string) {
 	j.Log.Info("the recovery recorded in the resume state was complete; this one keeps its own there", "state", path, "earlier", old.From+".."+old.To, "earlier selectors", old.Selectors)
-	from, errFrom := time.Parse(time.RFC3339Nano, old.From)
-	to, errTo := time.Parse(time.RFC3339Nano, old.To)
-	if errFrom != nil || errTo != nil || j.OnlyGaps != nil {
-		return
-	}
-	if from.UnixMilli() < j.Plan.To && j.Plan.From < to.UnixMilli() {
-		j.Log.Warn("this range overlaps the earlier recovery's: series both select are written again, as blocks overlapping the earlier ones (Prometheus merges identical samples); to write only what is missing, fill only the gaps",
-			"earlier", old.From+".."+old.To, "earlier selectors", old.Selectors)
-	}
 }
 
 // openState opens the resume state of the job's plan. Unless it restarts,

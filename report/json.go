@@ -51,6 +51,9 @@ type Windows struct {
 	// Interrupted counts the windows an interrupt left undone: not failed,
 	// the same command recovers them.
 	Interrupted int `json:"interrupted"`
+	// InOut counts the windows whose every fetched sample the data
+	// directory held: no block was written for them.
+	InOut int `json:"already_in_out"`
 }
 
 type Missing struct {
@@ -77,6 +80,11 @@ type Samples struct {
 	Fetched int64  `json:"fetched"`
 	Written uint64 `json:"written"`
 	Covered int64  `json:"only_gaps_skipped,omitempty"`
+	// InOut and Conflicts count the fetched samples the data directory
+	// held, with the same value and with another (the one there kept):
+	// neither is written.
+	InOut     int64 `json:"already_in_out"`
+	Conflicts int64 `json:"conflicting_in_out"`
 }
 
 type Block struct {
@@ -148,6 +156,7 @@ func (s *Summary) Document(command string, end End, words Wording) Doc {
 		d.Samples.Fetched = s.Read
 	}
 	d.Samples.Covered = s.Covered
+	d.Samples.InOut, d.Samples.Conflicts, d.Windows.InOut = s.Held.Samples, s.Held.Conflicts, s.Held.Windows
 	d.Samples.Written, _ = Totals(s.Installed)
 	if s.Exported {
 		d.Samples.Written = uint64(d.Samples.Fetched)

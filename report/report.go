@@ -32,10 +32,10 @@ type Wording struct {
 	Reason func(string) string // likewise for a text that kept no error: a gap's reason
 	// The parameters, as the user gives them: writing only into the
 	// holes of the surviving data, the selectors, the resampling step,
-	// the range's end, the Prometheus's retention and the scrape interval
-	// the estimates assume.
-	OnlyGaps, Match, Step, To, Retention, ScrapeInterval string
-	Rules                                                func(relabel.Rules) string // relabelling rules as the user gave them
+	// the range's end, the Prometheus's retention, the scrape interval
+	// the estimates assume and the data directory written to.
+	OnlyGaps, Match, Step, To, Retention, ScrapeInterval, Out string
+	Rules                                                     func(relabel.Rules) string // relabelling rules as the user gave them
 }
 
 // Summary is what a run reports at its end. A run fills it as it goes, so
@@ -51,8 +51,9 @@ type Summary struct {
 	Earlier   []state.Window // installed by earlier runs of the same plan
 	State     string
 	Elapsed   time.Duration
-	Covered   int64 // fetched samples where surviving data has samples, not written
-	Exported  bool  // export: the file was written
+	Covered   int64       // fetched samples where surviving data has samples, not written
+	Held      blocks.Held // what the data directory already held of what was fetched
+	Exported  bool        // export: the file was written
 }
 
 // Text writes the summary of a recovery.
@@ -81,6 +82,7 @@ func (s *Summary) Text(w io.Writer, words Wording) {
 	if s.Covered > 0 {
 		fmt.Fprintf(w, "%d fetched samples fall where the surviving data has samples and were left out (%s)\n", s.Covered, words.OnlyGaps)
 	}
+	s.held(w, words)
 	if repeats > 0 {
 		fmt.Fprintf(w, "%d series came again from overlapping selectors in the same window and were written once\n", repeats)
 	}
@@ -105,6 +107,22 @@ func (s *Summary) Text(w io.Writer, words Wording) {
 		if r.Conflicts > 0 {
 			fmt.Fprintf(w, "window %s: %d samples had a second, different value at the same timestamp; the first was kept\n", r.Window, r.Conflicts)
 		}
+	}
+}
+
+// held says what the data directory already held of what was fetched, and
+// so was not written again.
+func (s *Summary) held(w io.Writer, words Wording) {
+	h := s.Held
+	if h.Samples > 0 {
+		fmt.Fprintf(w, "%d fetched samples were already in the output directory (%s) and were not written again", h.Samples, words.Out)
+		if h.Windows > 0 {
+			fmt.Fprintf(w, "; %d windows were there whole and got no block", h.Windows)
+		}
+		fmt.Fprintln(w)
+	}
+	if h.Conflicts > 0 {
+		fmt.Fprintf(w, "%d fetched samples differ from the value the output directory (%s) holds at their timestamp; the value there was kept\n", h.Conflicts, words.Out)
 	}
 }
 

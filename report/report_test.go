@@ -52,11 +52,11 @@ func TestDocument(t *testing.T) {
 		{Window: p.Windows[0], Series: 2, Samples: 20, Gaps: []extract.Gap{{Selector: "up", From: 0, To: 60000, Reason: "cut"}}},
 		{Window: p.Windows[1], Err: errors.New("refused")},
 	}}
-	s := Summary{Plan: p, Result: res, State: "s.json", Covered: 4,
+	s := Summary{Plan: p, Result: res, State: "s.json", Covered: 4, Held: blocks.Held{Samples: 5, Conflicts: 2, Windows: 1},
 		Installed: []blocks.Block{{ULID: "B", MinTime: 7200000, MaxTime: 14400000, Samples: 7}, {ULID: "A", MinTime: 0, MaxTime: 7200000, Samples: 13}},
 		Earlier:   []state.Window{{Start: 14400000, Gaps: []extract.Gap{{Reason: "old"}}}}}
 	d := s.Document("recover", End{Err: errors.New("2 windows"), ExitCode: 1}, plain)
-	if d.Windows != (Windows{Total: 4, Recovered: 1, Failed: 1, Earlier: 1}) || d.ExitCode != 1 || d.Error != "user: 2 windows" {
+	if d.Windows != (Windows{Total: 4, Recovered: 1, Failed: 1, Earlier: 1, InOut: 1}) || d.ExitCode != 1 || d.Error != "user: 2 windows" {
 		t.Errorf("windows %+v exit %d error %q", d.Windows, d.ExitCode, d.Error)
 	}
 	// A window's reason is its error reworded, then as any reason.
@@ -67,7 +67,7 @@ func TestDocument(t *testing.T) {
 	if got := strings.Join(kinds, ","); got != "gap:OLD,window:USER: REFUSED,gap:CUT" {
 		t.Errorf("not_recovered %s", got)
 	}
-	if d.Samples != (Samples{Series: 2, Fetched: 20, Written: 20, Covered: 4}) || d.StateFile != "s.json" || d.Range == nil || d.Requests != nil || d.Datasource != nil {
+	if d.Samples != (Samples{Series: 2, Fetched: 20, Written: 20, Covered: 4, InOut: 5, Conflicts: 2}) || d.StateFile != "s.json" || d.Range == nil || d.Requests != nil || d.Datasource != nil {
 		t.Errorf("samples %+v state %q range %v requests %v datasource %v", d.Samples, d.StateFile, d.Range, d.Requests, d.Datasource)
 	}
 	if len(d.Blocks) != 2 || d.Blocks[0].ULID != "A" || d.Blocks[0].Duration != 7200 {
@@ -76,6 +76,28 @@ func TestDocument(t *testing.T) {
 	s.Exported, s.Installed = true, nil
 	if d := s.Document("export", End{}, plain); d.Samples.Written != 20 || d.Status != "ok" || d.ExitCode != 0 || d.Error != "" {
 		t.Errorf("export: %+v", d)
+	}
+}
+
+// TestSummaryHeld: the summary says what the data directory already held,
+// in the program's words for it, and nothing when it held nothing.
+func TestSummaryHeld(t *testing.T) {
+	words := Wording{Out: "--out"}
+	cases := []struct {
+		held blocks.Held
+		want string
+	}{
+		{blocks.Held{}, ""},
+		{blocks.Held{Samples: 7}, "7 fetched samples were already in the output directory (--out) and were not written again\n"},
+		{blocks.Held{Samples: 7, Windows: 2, Conflicts: 3}, "7 fetched samples were already in the output directory (--out) and were not written again; 2 windows were there whole and got no block\n" +
+			"3 fetched samples differ from the value the output directory (--out) holds at their timestamp; the value there was kept\n"},
+	}
+	for _, c := range cases {
+		var b strings.Builder
+		(&Summary{Held: c.held}).held(&b, words)
+		if b.String() != c.want {
+			t.Errorf("%+v:\n%s\nwant\n%s", c.held, b.String(), c.want)
+		}
 	}
 }
 

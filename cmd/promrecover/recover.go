@@ -157,7 +157,7 @@ func runRecovery(ctx context.Context, stdout io.Writer, j *recovery.Job, client 
 	if o.Result == nil {
 		return outError(err)
 	}
-	sum.Result, sum.Installed, sum.Covered = o.Result, o.Installed, o.Covered
+	sum.Result, sum.Installed, sum.Covered, sum.Held = o.Result, o.Installed, o.Covered, o.Held
 	sum.Text(stdout, words)
 	total := len(j.Plan.Windows)
 	switch o.Status() {
