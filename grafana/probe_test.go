@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -21,7 +22,7 @@ import (
 // organization, and says so once.
 func TestGrafanaURLOfAPage(t *testing.T) {
 	srv := sim.New(sim.Config{Series: simData, Tokens: []string{token}, Org: 2})
-	orgs := faults.On(faults.Query).Keep()
+	orgs := faults.On(faults.PathContains("/api/ds/query")).Keep()
 	root := simtest.Serve(t, srv, orgs)
 	mux := http.NewServeMux()
 	mux.Handle("/grafana/", http.StripPrefix("/grafana", srv))
@@ -155,5 +156,41 @@ func TestProbeOncePerRun(t *testing.T) {
 	}
 	if n := health.Count(); n != 1 {
 		t.Fatalf("/api/health asked %d times, want once", n)
+	}
+}
+
+// TestAPIBase: the address of a page is cut to the address Grafana serves
+// it from, keeping a sub-path, with the page's orgId.
+func TestAPIBase(t *testing.T) {
+	for _, c := range []struct {
+		in, base string
+		org      int64
+		page     bool
+	}{
+		{"https://example.grafana.net", "https://example.grafana.net", 0, false},
+		{"https://example.grafana.net/", "https://example.grafana.net", 0, false},
+		{"http://host:3000/grafana/", "http://host:3000/grafana", 0, false},
+		{"http://host/d/abc123/node?orgId=2&from=now-6h&viewPanel=3", "http://host", 2, true},
+		{"http://host/d-solo/abc123/node?orgId=1&panelId=3", "http://host", 1, true},
+		{"http://host/dashboard/db/old-slug", "http://host", 0, true},
+		{"http://host/dashboards", "http://host", 0, true},
+		{"http://host/explore?orgId=3&left=%7B%7D", "http://host", 3, true},
+		{"http://host/a/grafana-metricsdrilldown-app/drilldown", "http://host", 0, true},
+		{"http://host/goto/AbCdEfG?orgId=1", "http://host", 1, true},
+		{"http://host/render/d-solo/abc/x?orgId=4&width=1000", "http://host", 4, true},
+		{"http://host/grafana/d/abc/x", "http://host/grafana", 0, true},
+		{"http://host/tools/grafana/explore#top", "http://host/tools/grafana", 0, true},
+		{"http://host/?orgId=5", "http://host", 5, true},
+		{"http://host/d/abc/x?orgId=main", "http://host", 0, true},
+		{"http://host/d/abc/x?orgId=-1", "http://host", 0, true},
+	} {
+		u, err := url.Parse(c.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		base, org, page := apiBase(u)
+		if base.String() != c.base || org != c.org || page != c.page {
+			t.Errorf("apiBase(%s) = %s, %d, %v; want %s, %d, %v", c.in, base, org, page, c.base, c.org, c.page)
+		}
 	}
 }
