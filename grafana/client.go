@@ -59,6 +59,7 @@ type Options struct {
 
 // Stats counts what the client did, for the summary. WireBytes are the
 // answers' bytes as received (compressed), Bytes the same decompressed.
+// Requests are the API calls; the one probe of the address is not one.
 type Stats struct {
 	Requests, Retries, Rotations, WireBytes, Bytes int64
 }
@@ -194,6 +195,10 @@ type restyLog struct{ l *slog.Logger }
 func (r restyLog) Errorf(f string, v ...any) { r.l.Error(fmt.Sprintf(f, v...)) }
 func (r restyLog) Warnf(f string, v ...any)  { r.l.Warn(fmt.Sprintf(f, v...)) }
 func (r restyLog) Debugf(f string, v ...any) { r.l.Debug(fmt.Sprintf(f, v...)) }
+
+// URL is the address the client reads from: Grafana's, where the URL given
+// was a page's. It is the one a resume state keys.
+func (c *Client) URL() string { return c.base.String() }
 
 // Stats returns the counters so far.
 func (c *Client) Stats() Stats {

@@ -11,7 +11,8 @@ import (
 
 // TestGrafanaURLOfADashboard recovers with --grafana-url copied from a
 // dashboard in the browser: the run reads from Grafana's address, in the
-// dashboard's organization, and says so once.
+// dashboard's organization, and says so once; the address itself resumes
+// that recovery.
 func TestGrafanaURLOfADashboard(t *testing.T) {
 	url, _ := simtest.Start(t, sim.Config{Series: gen.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}, Org: 2})
 	page := url + "/d/abc123/node?orgId=2&from=now-6h&viewPanel=3"
@@ -26,6 +27,12 @@ func TestGrafanaURLOfADashboard(t *testing.T) {
 	}
 	if have := blockWindows(t, out); len(have) != 2 {
 		t.Fatalf("want a block for each of the 2 windows, have %v", have)
+	}
+	// The resume state keys Grafana's address, not the page's: giving it
+	// resumes the same recovery.
+	stdout, stderr, err = runCLI(t, append([]string{"recover", "--out", out, "--datasource", "grafanacloud-prom"}, rangeArgs(url)...)...)
+	if err != nil || !strings.Contains(stdout, "nothing left to recover") {
+		t.Fatalf("recover from Grafana's address after the page's: %v\n%s\n%s", err, stdout, stderr)
 	}
 	stdout, stderr, err = runCLI(t, "datasources", "--grafana-url", page, "--token", testToken)
 	if err != nil || !strings.Contains(stdout, "grafanacloud-prom") {
