@@ -59,6 +59,7 @@ type Options struct {
 
 // Stats counts what the client did, for the summary. WireBytes are the
 // answers' bytes as received (compressed), Bytes the same decompressed.
+// Requests are the API calls; the one probe of the address is not one.
 type Stats struct {
 	Requests, Retries, Rotations, WireBytes, Bytes int64
 }
@@ -83,6 +84,12 @@ type Client struct {
 	// why: discovery goes straight to the next path instead of paying a
 	// refused request every lookup.
 	refused sync.Map
+
+	// probeMu makes the first calls wait for the one probe of the
+	// Grafana URL; probeErr is its verdict once probed.
+	probeMu  sync.Mutex
+	probed   bool
+	probeErr error
 }
 
 // NewClient checks the options and prepares the HTTP client.
@@ -105,6 +112,10 @@ func NewClient(o Options) (*Client, error) {
 	}
 	if n > 1 {
 		return nil, ErrManyCredentials
+	}
+	base, pageOrg, page := apiBase(base)
+	if o.OrgID == 0 {
+		o.OrgID = pageOrg
 	}
 	if o.Auth.User != "" && o.Auth.Password == "" {
 		return nil, extract.ParamErrorf("a user needs a password")
@@ -130,6 +141,13 @@ func NewClient(o Options) (*Client, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if page {
+		note := []any{"url", base.String()}
+		if pageOrg > 0 {
+			note = append(note, "org", o.OrgID)
+		}
+		o.Log.Info("the Grafana URL is the address of a page of Grafana's web UI; reading from the address Grafana serves it from", note...)
+	}
 	jar, _ := cookiejar.New(nil) // never fails without options
 	c := &Client{opts: o, base: base, jar: jar}
 	c.rc = resty.New().
@@ -140,6 +158,7 @@ func NewClient(o Options) (*Client, error) {
 		SetBaseURL(base.String()).
 		SetTimeout(o.Timeout).
 		SetCookieJar(jar).
+		SetRedirectPolicy(noRedirects{}).
 		SetHeader("Accept", "application/json").
 		SetHeader("Accept-Encoding", "gzip")
 	if o.UserAgent != "" {
@@ -176,6 +195,10 @@ type restyLog struct{ l *slog.Logger }
 func (r restyLog) Errorf(f string, v ...any) { r.l.Error(fmt.Sprintf(f, v...)) }
 func (r restyLog) Warnf(f string, v ...any)  { r.l.Warn(fmt.Sprintf(f, v...)) }
 func (r restyLog) Debugf(f string, v ...any) { r.l.Debug(fmt.Sprintf(f, v...)) }
+
+// URL is the address the client reads from: Grafana's, where the URL given
+// was a page's. It is the one a resume state keys.
+func (c *Client) URL() string { return c.base.String() }
 
 // Stats returns the counters so far.
 func (c *Client) Stats() Stats {
@@ -240,6 +263,9 @@ func (e *StatusError) Error() string {
 // failure. okStatus lists statuses other than 2xx whose body read wants (the
 // 400 of /api/ds/query carries the refIds that did succeed).
 func (c *Client) call(ctx context.Context, method, path string, body any, okStatus []int, read func(status int, body io.Reader) error) error {
+	if err := c.probe(ctx); err != nil {
+		return err
+	}
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval = c.opts.RetryInitial
 	bo.MaxInterval = c.opts.RetryMax
@@ -383,7 +409,14 @@ type retryQuery struct{ err error }
 func (r *retryQuery) Error() string { return r.err.Error() }
 func (r *retryQuery) Unwrap() error { return r.err }
 
+// once sends one API call, counted in Stats.
 func (c *Client) once(ctx context.Context, method, path string, body any, okStatus []int, read func(int, io.Reader) error) error {
+	c.requests.Add(1)
+	return c.exchange(ctx, method, path, body, okStatus, read)
+}
+
+// exchange sends one request and reads its answer.
+func (c *Client) exchange(ctx context.Context, method, path string, body any, okStatus []int, read func(int, io.Reader) error) error {
 	used := c.Session()
 	req := c.rc.R().SetContext(ctx).SetDoNotParseResponse(true)
 	switch b := body.(type) {
@@ -395,7 +428,6 @@ func (c *Client) once(ctx context.Context, method, path string, body any, okStat
 	default:
 		req.SetHeader("Content-Type", "application/json").SetBody(body)
 	}
-	c.requests.Add(1)
 	resp, err := req.Execute(method, path)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
@@ -407,6 +439,11 @@ func (c *Client) once(ctx context.Context, method, path string, body any, okStat
 		return &retryQuery{fmt.Errorf("%s %s: reading the answer: %w", method, path, err)}
 	}
 	status := resp.StatusCode()
+	if status/100 == 3 {
+		if loc, err := resp.RawResponse.Location(); err == nil {
+			return redirected(method, path, status, loc, c.base.String())
+		}
+	}
 	// Grafana's API answers JSON, even for unknown /api paths; a page
 	// comes from something else, and no retry will change that. 429 and
 	// 5xx pages from a proxy are passing trouble, retried below.

@@ -4,10 +4,12 @@ package grafana
 // built-in server serves and a client with fast retries.
 
 import (
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/faults"
 	"github.com/promrecover/promrecover/internal/gen"
 )
 
@@ -53,4 +55,10 @@ func checkUnit(t *testing.T, series []extract.Series) {
 	if err := extract.Compare(want, series); err != nil {
 		t.Fatalf("Fetch returned other data than the source: %v", err)
 	}
+}
+
+// grafanaHealth answers /api/health as Grafana does, for the tests whose
+// server answers nothing else as Grafana would.
+func grafanaHealth() *faults.Rule {
+	return faults.On(faults.Path("/api/health")).Do(faults.Answer(http.StatusOK, `{"commit":"test","database":"ok","version":"12.0.0"}`, "Content-Type", "application/json"))
 }

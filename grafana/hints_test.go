@@ -57,7 +57,8 @@ func TestDatasourceNotFoundCancelled(t *testing.T) {
 			cancel() // interrupted while listing
 			<-r.Context().Done()
 		}),
-		faults.On().Do(faults.Answer(http.StatusNotFound, `{"message":"Data source not found"}`, "Content-Type", "application/json")))
+		faults.On(faults.PathPrefix("/api/datasources")).Do(faults.Answer(http.StatusNotFound, `{"message":"Data source not found"}`, "Content-Type", "application/json")),
+		grafanaHealth())
 	_, err := newTestClient(t, url, Auth{Token: "glsa_x"}).ResolveDatasource(ctx, "prom")
 	var abort *extract.AbortError
 	if !errors.Is(err, context.Canceled) || errors.As(err, &abort) {
@@ -70,7 +71,8 @@ func TestDatasourceNotFoundCancelled(t *testing.T) {
 // names that and not only --grafana-url.
 func TestHTMLThroughTheProxy(t *testing.T) {
 	url := simtest.Serve(t, http.NotFoundHandler(),
-		faults.On().Do(faults.Answer(http.StatusOK, "<html>Sign in</html>", "Content-Type", "text/html; charset=utf-8")))
+		faults.On(faults.PathPrefix("/api/datasources/proxy/")).Do(faults.Answer(http.StatusOK, "<html>Sign in</html>", "Content-Type", "text/html; charset=utf-8")),
+		grafanaHealth())
 	src := &Source{Client: newTestClient(t, url, Auth{Token: token}), Datasource: promDS, Via: Proxy}
 	err := src.stream(context.Background(), unit(), func([]extract.Series) error { return nil })
 	var abort *extract.AbortError

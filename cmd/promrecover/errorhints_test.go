@@ -125,8 +125,9 @@ func TestErrorHints(t *testing.T) {
 		{name: "Grafana Cloud's Prometheus endpoint", setup: token(sim.Config{}),
 			args:  []string{"--grafana-url", "https://prometheus-prod-24-prod-eu-west-2.grafana.net/api/prom"},
 			inErr: true, want: []string{"is a Prometheus (Mimir) endpoint, not Grafana", "the address you open Grafana at"}, maxReqs: -1},
+		// The probe of /api/health, which needs no credentials, and the refused call.
 		{name: "token of another organization", setup: token(sim.Config{}), args: []string{"--org-id", "2"},
-			inErr: true, want: []string{"does not belong to the requested organization", "another organization than --org-id 2", "leave --org-id out"}, maxReqs: 1},
+			inErr: true, want: []string{"does not belong to the requested organization", "another organization than --org-id 2", "leave --org-id out"}, maxReqs: 2},
 		{name: "an untrusted certificate", setup: token(sim.Config{}), tls: true,
 			inErr: true, want: []string{"certificate", "does not trust the TLS certificate", "SSL_CERT_FILE"}, maxReqs: -1},
 		{name: "https to a plain HTTP port", setup: token(sim.Config{}), scheme: "https://",
@@ -137,7 +138,14 @@ func TestErrorHints(t *testing.T) {
 		{name: "a login page instead of the API", setup: func() hintSetup {
 			return hintSetup{sim.New(sim.Config{}), []*faults.Rule{loginPage()}, []string{"--token", testToken}, []string{testToken}}
 		},
-			inErr: true, want: []string{"answered with an HTML page", "login proxy", "/api/health answers JSON"}, maxReqs: 1},
+			inErr: true, want: []string{"GET /api/health answered with an HTML page", "login proxy", "/api/health answers JSON"}, maxReqs: 1},
+		{name: "a redirect to https", setup: token(sim.Config{}, faults.On().Do(faults.Redirect(http.StatusMovedPermanently, "https://grafana.example.com", true))),
+			inErr: true, want: []string{"GET /api/health was redirected (HTTP 301) to https://grafana.example.com/api/health", "give https://grafana.example.com as --grafana-url"}, maxReqs: 1},
+		{name: "a redirect to a login page", setup: token(sim.Config{}, faults.On().Do(faults.Redirect(http.StatusFound, "https://sso.example.com/oauth2/start?rd=%2F", false))),
+			inErr: true, want: []string{"GET /api/health was redirected (HTTP 302) to https://sso.example.com/oauth2/start,", "login proxy", "give --grafana-url the address at which Grafana's API answers"}, maxReqs: 1},
+		{name: "not Grafana", setup: func() hintSetup {
+			return hintSetup{handler: http.NotFoundHandler(), auth: []string{"--token", testToken}, secrets: []string{testToken}}
+		}, inErr: true, want: []string{"GET /api/health: HTTP 404", "/api/health, which every Grafana answers without credentials, is not there", "sub-path", "give --grafana-url the address you open Grafana at, with its sub-path"}, maxReqs: 2},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { checkErrorHint(t, c) })

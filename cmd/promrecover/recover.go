@@ -53,7 +53,7 @@ func (f *jobFlags) job(log *slog.Logger) (*recovery.Job, *grafana.Client, error)
 		Plan:    plan,
 		Connect: recovery.GrafanaConn(client, f.conn.datasource, f.sel.transport),
 		Out:     f.out,
-		State:   recovery.StateOptions{Path: f.statePath, Restart: f.restart, URL: f.conn.url, Datasource: f.conn.datasource},
+		State:   recovery.StateOptions{Path: f.statePath, Restart: f.restart, URL: client.URL(), Datasource: f.conn.datasource},
 		Relabel: rules, Concurrency: f.sel.concurrency, MaxSeries: f.sel.maxSeries, Now: now, Retention: ret, Log: log,
 	}, client, nil
 }

@@ -348,3 +348,16 @@ func AddQuery(refID, expr string) Fault {
 		next.ServeHTTP(w, r)
 	}
 }
+
+// Redirect answers with a redirect of status code to to, followed by the
+// request's path and query when keepURI is set: a front that sends http to
+// https, or every request to a login page.
+func Redirect(code int, to string, keepURI bool) Fault {
+	return func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
+		loc := to
+		if keepURI {
+			loc += r.URL.RequestURI()
+		}
+		http.Redirect(w, r, loc, code)
+	}
+}

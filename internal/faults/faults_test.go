@@ -115,3 +115,28 @@ func TestAddQuery(t *testing.T) {
 		t.Errorf("an unreadable request: %d", rec.Code)
 	}
 }
+
+// TestRedirect: the Location a redirect carries, with and without the
+// request's path and query, for each request alike.
+func TestRedirect(t *testing.T) {
+	for _, c := range []struct {
+		keepURI bool
+		want    []string
+	}{
+		{true, []string{"https://grafana.example.com/api/health", "https://grafana.example.com/api/ds/query?x=1"}},
+		{false, []string{"https://sso.example.com/login", "https://sso.example.com/login"}},
+	} {
+		to := "https://grafana.example.com"
+		if !c.keepURI {
+			to = "https://sso.example.com/login"
+		}
+		h := Wrap(http.NotFoundHandler(), On().Do(Redirect(http.StatusFound, to, c.keepURI)))
+		for i, path := range []string{"/api/health", "/api/ds/query?x=1"} {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+			if rec.Code != http.StatusFound || rec.Header().Get("Location") != c.want[i] {
+				t.Errorf("%s (keep %v): %d to %q, want 302 to %q", path, c.keepURI, rec.Code, rec.Header().Get("Location"), c.want[i])
+			}
+		}
+	}
+}

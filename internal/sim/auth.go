@@ -124,7 +124,7 @@ func (s *Server) authed(h http.HandlerFunc) http.Handler {
 
 // authenticate returns nil when some client accepts the request.
 func (s *Server) authenticate(r *http.Request) *authError {
-	org := requestOrg(r)
+	org := s.requestOrg(r)
 	var first *authError
 	fail := func(e *authError) {
 		if first == nil {
@@ -135,8 +135,8 @@ func (s *Server) authenticate(r *http.Request) *authError {
 		switch {
 		case !slices.Contains(s.cfg.Tokens, token):
 			fail(errAPIKeyInvalid)
-		case org != 1:
-			fail(errAPIKeyOrg) // service-account tokens belong to org 1
+		case org != s.org():
+			fail(errAPIKeyOrg) // service-account tokens belong to one org
 		default:
 			return nil
 		}
@@ -154,7 +154,7 @@ func (s *Server) authenticate(r *http.Request) *authError {
 			return err // Grafana does not fall through to other clients here
 		case err != nil:
 			fail(err)
-		case org != 1:
+		case org != s.org():
 			// Guess: a user who is not a member of the org is refused like
 			// any failed login.
 			fail(errUnauthorized)
@@ -173,7 +173,7 @@ func (s *Server) basic(user, pass string, org int64) *authError {
 		switch {
 		case !slices.Contains(s.cfg.Tokens, pass):
 			return errAPIKeyInvalid
-		case org != 1:
+		case org != s.org():
 			return errAPIKeyOrg
 		}
 		return nil
@@ -181,7 +181,7 @@ func (s *Server) basic(user, pass string, org int64) *authError {
 	if want, ok := s.cfg.Users[user]; !ok || want != pass {
 		return errPasswordFailed
 	}
-	if org != 1 {
+	if org != s.org() {
 		return errUnauthorized
 	}
 	return nil
@@ -305,10 +305,18 @@ func bearer(r *http.Request) (string, bool) {
 }
 
 // requestOrg reads X-Grafana-Org-Id; like Grafana, a missing or unparsable
-// header means the user's default org, here 1.
-func requestOrg(r *http.Request) int64 {
+// header means the user's default org, here the one of every client.
+func (s *Server) requestOrg(r *http.Request) int64 {
 	if id, err := strconv.ParseInt(r.Header.Get("X-Grafana-Org-Id"), 10, 64); err == nil && id > 0 {
 		return id
+	}
+	return s.org()
+}
+
+// org is the organization every client belongs to.
+func (s *Server) org() int64 {
+	if s.cfg.Org > 0 {
+		return s.cfg.Org
 	}
 	return 1
 }

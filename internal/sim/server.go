@@ -105,6 +105,9 @@ type Config struct {
 	// as behind a gateway that passes only query and query_range; the
 	// proxy's queries still answer.
 	RefuseProxyLookups int
+	// Org is the organization the tokens, users and sessions belong to, the
+	// one a request without X-Grafana-Org-Id reads; 0 means 1.
+	Org int64
 }
 
 // PromCall is one request Grafana's Prometheus datasource sends upstream.
