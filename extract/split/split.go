@@ -94,7 +94,8 @@ type Kind int
 
 const (
 	NoSplit     Kind = iota
-	SeriesFirst      // over a limit on series, chunks or samples
+	SeriesFirst      // over a limit on chunks or samples
+	SeriesOnly       // over a limit on series: a shorter range holds the same series, so only fewer series help
 	TimeFirst        // over a limit on the range or on points per series
 	Slow             // timed out after the client's retries
 )
@@ -115,7 +116,9 @@ type Failure struct {
 }
 
 // tooBig reports whether the query was over a limit of the source.
-func (f Failure) tooBig() bool { return f.Kind == SeriesFirst || f.Kind == TimeFirst }
+func (f Failure) tooBig() bool {
+	return f.Kind == SeriesFirst || f.Kind == SeriesOnly || f.Kind == TimeFirst
+}
 
 // Judge is the verdict on err of a query, which classify judges: no split
 // for no error, a cancelled run or an *extract.AbortError, whatever the
@@ -162,7 +165,7 @@ func (s *Splitter) Split(ctx context.Context, u extract.Unit, cause error) ([]ex
 		// The plan only makes selectors the parser accepts.
 		return nil, cause
 	}
-	r := &run{Splitter: s, u: u, opts: s.Options.WithDefaults(), flat: map[string]bool{}}
+	r := &run{Splitter: s, u: u, opts: s.Options.WithDefaults(), flat: map[string]bool{}, seen: map[string]map[string]struct{}{}}
 	series, err := r.solve(ctx, part{ms: ms, sel: u.Selector, from: u.From, to: u.To}, f, cause, 0)
 	if err != nil {
 		return nil, err
@@ -188,6 +191,9 @@ type run struct {
 	// their time halves are not looked up again.
 	flat map[string]bool
 	gaps []extract.Gap
+	// seen holds the labels of the series fetched so far, with some of
+	// their values: the labels worth cutting by prefixes.
+	seen map[string]map[string]struct{}
 }
 
 // solve fetches part p, whose own query failed with cause (judged f), in
@@ -211,18 +217,22 @@ func (r *run) solve(ctx context.Context, p part, f Failure, cause error, depth i
 	case f.Kind == Slow:
 		order = SeriesFirst
 	}
-	if order == SeriesFirst {
+	if order == SeriesFirst || order == SeriesOnly {
 		if p, parts, how, err = r.bySeries(ctx, p); err != nil {
 			return nil, err
 		}
 	}
-	if parts == nil {
+	if parts == nil && order != SeriesOnly {
 		parts, how = byTime(p, r.u.Step, r.opts.MinRange)
 	}
 	if parts == nil && order == TimeFirst {
 		if p, parts, how, err = r.bySeries(ctx, p); err != nil {
 			return nil, err
 		}
+	}
+	byPrefix := parts == nil && r.noDiscovery != ""
+	if byPrefix {
+		parts, how = prefixParts(p, r.prefixLabels())
 	}
 	if parts == nil {
 		r.gap(p, f, cause, "")
@@ -231,9 +241,29 @@ func (r *run) solve(ctx context.Context, p part, f Failure, cause error, depth i
 	r.Log.Info("splitting a query", "unit", r.u.Selector, "window", r.u.Window.String(),
 		"part", p.sel, "from", msString(p.from), "to", msString(p.to),
 		"reason", shortReason(f, cause), "by", how, "parts", len(parts))
+	if byPrefix {
+		// Each prefix part holds fewer values than p, and values are
+		// finite: however long the chain, it ends, and MaxQueries bounds
+		// what it costs.
+		depth--
+	}
 
 	var out []extract.Series
-	for _, c := range parts {
+	firstEmpty := false
+	for i, c := range parts {
+		if byPrefix && i == 1 && firstEmpty {
+			// The first part holds none of p's series, so this one holds
+			// them all and would be refused as p was: not worth a query.
+			if c.twin != nil {
+				c = *c.twin
+			}
+			series, err := r.solve(ctx, c, f, cause, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, series...)
+			continue
+		}
 		if r.queries >= r.opts.MaxQueries {
 			r.gap(c, f, cause, fmt.Sprintf("the unit used up the %d queries it may spend on parts", r.opts.MaxQueries))
 			continue
@@ -250,6 +280,8 @@ func (r *run) solve(ctx context.Context, p part, f Failure, cause error, depth i
 			}
 		} else {
 			series = trim(series, c.from, c.to)
+			firstEmpty = i == 0 && len(series) == 0
+			r.see(series)
 		}
 		out = append(out, series...)
 	}
@@ -367,8 +399,8 @@ func (r *run) discover(ctx context.Context, lookup func() error) error {
 	if r.Brief != nil {
 		why = r.Brief(err)
 	}
-	r.noDiscovery = fmt.Sprintf("series discovery failed (%s), so parts were split by time only", why)
-	r.Log.Info("series discovery failed; splitting by time only", "unit", r.u.Selector, "window", r.u.Window.String(), "err", err)
+	r.noDiscovery = fmt.Sprintf("series discovery failed (%s), so no label's values were known to cut parts by, only the prefixes of values", why)
+	r.Log.Info("series discovery failed; splitting by the prefixes of label values", "unit", r.u.Selector, "window", r.u.Window.String(), "err", err)
 	return errUndiscovered
 }
 
@@ -393,10 +425,10 @@ func byTime(p part, step, minRange time.Duration) ([]part, string) {
 		}
 		mid = first + n/2*st
 	}
-	return []part{
-		{ms: p.ms, sel: p.sel, from: p.from, to: mid},
-		{ms: p.ms, sel: p.sel, from: mid, to: p.to},
-	}, "time"
+	first, second := p, p
+	first.to, second.from = mid, mid
+	first.twin, second.twin = nil, nil
+	return []part{first, second}, "time"
 }
 
 // CeilTo rounds t (epoch ms) up to a multiple of step (ms): the first point

@@ -90,6 +90,8 @@ func fakeClassify(err error) Failure {
 	switch {
 	case errors.As(err, &tb) && tb.limit == "range":
 		return Failure{Kind: TimeFirst, Limit: tb.limit, Msg: "over " + tb.limit, Hint: "; shorten it"}
+	case errors.As(err, &tb) && tb.limit == "series":
+		return Failure{Kind: SeriesOnly, Limit: tb.limit, Msg: "over " + tb.limit, Hint: "; narrow it"}
 	case errors.As(err, &tb):
 		return Failure{Kind: SeriesFirst, Limit: tb.limit, Msg: "over " + tb.limit, Hint: "; narrow it"}
 	case errors.Is(err, errTimeout):
@@ -109,7 +111,8 @@ func TestJudge(t *testing.T) {
 		want Kind
 	}{
 		{"no error", ctx, nil, NoSplit},
-		{"series limit", ctx, &tooBig{"series"}, SeriesFirst},
+		{"series limit", ctx, &tooBig{"series"}, SeriesOnly},
+		{"chunks limit", ctx, &tooBig{"chunks"}, SeriesFirst},
 		{"range limit", ctx, fmt.Errorf("query: %w", &tooBig{"range"}), TimeFirst},
 		{"timeout", ctx, errTimeout, Slow},
 		{"other", ctx, errors.New("bad query"), NoSplit},
