@@ -15,14 +15,15 @@ type part struct {
 	ms       []*labels.Matcher
 	sel      string
 	from, to int64
-	// cut is the prefix cell the part holds of a label's values, when it
-	// was cut by prefixes (see prefixParts); tried lists the labels such a
-	// cut found p's series all lack.
+	// cut is how the part was cut by prefixes (see prefixParts); tried
+	// lists the labels such a cut found its series all lack.
 	cut   *cut
 	tried []string
 	// twin, when set, is the part to solve in its place, without a
-	// query, when the part before it came back empty.
-	twin *part
+	// query, when the part before it came back empty; crowded counts the
+	// cuts by one label in a row that made such second parts.
+	twin    *part
+	crowded int
 }
 
 // pin returns the part narrowed to the series whose label name equals value.
@@ -52,10 +53,6 @@ func (p part) except(name string, values []string) part {
 func (p part) pinned(name string) bool {
 	return slices.ContainsFunc(p.ms, func(m *labels.Matcher) bool { return m.Name == name && m.Type == labels.MatchEqual })
 }
-
-// spent reports whether cutting p by the prefixes of label name was tried
-// and found its series all without it.
-func (p part) spent(name string) bool { return slices.Contains(p.tried, name) }
 
 // admits reports whether every matcher of the part on label name accepts value.
 func (p part) admits(name, value string) bool {

@@ -134,37 +134,52 @@ func classRune(r rune) string {
 	return fmt.Sprintf(`\x{%x}`, r)
 }
 
-// cut is how a part was cut by prefixes: the cell of one label's values
-// it holds, and the matchers it was cut from.
+// cut is how a part was cut by prefixes: the cell of each label's values
+// it holds, the matchers it was cut from, and the label it was cut by
+// last.
 type cut struct {
-	label string
-	cell  cell
 	base  []*labels.Matcher
+	cells map[string]cell
+	last  string
 }
 
 // prefixParts cuts p, which the datasource refused, by the prefixes of
-// one label's values: the label its cut is on, else the next of labels not
-// yet cut (the metric name first); the second part's twin is what to solve
-// without a query when the first part comes back empty (the same series
-// as p). Nil when every label is spent.
+// one of labels' values (the metric name first): the label it was cut by
+// last, unless that cut found p's series all in one cell (crowded: they
+// likely share that label's value), then the next label that can still
+// cut it, in turn. Cutting by several labels in turn is as disjoint and
+// complete as by one, and gets through values that share long prefixes
+// without spelling them out a rune at a time. Nil when no label can cut
+// p further.
 func prefixParts(p part, labels []string) ([]part, string) {
+	c := cut{base: p.ms, cells: map[string]cell{}}
 	if p.cut != nil {
-		if cells := p.cut.cell.split(); cells != nil {
-			return p.cells(*p.cut, cells), "prefix of " + p.cut.label
-		}
+		c = *p.cut
 	}
-	for _, l := range labels {
-		if p.pinned(l) || p.spent(l) {
+	start := slices.Index(labels, c.last)
+	if start >= 0 && p.crowded >= crowdedCuts {
+		start++
+	}
+	for i := range labels {
+		l := labels[(max(start, 0)+i)%len(labels)]
+		if slices.Contains(p.tried, l) || (p.pinned(l) && !c.has(l)) {
 			continue
 		}
-		c := cut{label: l, cell: rootCell(l), base: p.ms}
-		parts := p.cells(c, c.cell.split())
-		if c.cell.exact {
+		cl, ok := c.cells[l]
+		if !ok {
+			cl = rootCell(l)
+		}
+		cells := cl.split()
+		if cells == nil {
+			continue
+		}
+		parts := p.cells(c, l, cells)
+		if !ok && cl.exact {
 			// The second part, the series without the label, are all of
 			// p when the first comes back empty: p again, with the label
-			// spent, so that its selector stays as it was.
+			// tried, so that its selector stays as it was.
 			twin := p
-			twin.cut, twin.tried = nil, append(append([]string(nil), p.tried...), l)
+			twin.tried = append(slices.Clone(p.tried), l)
 			parts[1].twin = &twin
 		}
 		return parts, "prefix of " + l
@@ -172,18 +187,33 @@ func prefixParts(p part, labels []string) ([]part, string) {
 	return nil, ""
 }
 
-// cells are the parts of p of c's base, one a cell.
-func (p part) cells(c cut, cells []cell) []part {
+// crowdedCuts is how many cuts by one label in a row may find all of a
+// part's series on one side before the next label takes its turn: about
+// eight runes' worth. Values that share a prefix (node_...) are best told
+// apart by that label, since a turn of another label multiplies the parts,
+// but a single long value is not spelled out to its end.
+const crowdedCuts = 40
+
+// has reports whether c cuts label l to a cell of more than one value.
+func (c cut) has(l string) bool {
+	cl, ok := c.cells[l]
+	return ok && cl.lo <= cl.hi
+}
+
+// cells are the parts of p that cut it by label l into cells.
+func (p part) cells(c cut, l string, cells []cell) []part {
 	out := make([]part, len(cells))
 	for i, cl := range cells {
-		c.cell = cl
-		ms := with(c.base, cl.matcher(c.label))
-		sub := part{ms: ms, sel: extract.Canonical(ms), from: p.from, to: p.to, tried: p.tried}
-		if cl.lo <= cl.hi {
-			cc := c
-			sub.cut = &cc
+		sub := cut{base: c.base, cells: maps.Clone(c.cells), last: l}
+		sub.cells[l] = cl
+		ms := slices.Clone(c.base)
+		for _, name := range slices.Sorted(maps.Keys(sub.cells)) {
+			ms = append(ms, sub.cells[name].matcher(name))
 		}
-		out[i] = sub
+		out[i] = part{ms: ms, sel: extract.Canonical(ms), from: p.from, to: p.to, cut: &sub, tried: p.tried}
+		if l == c.last {
+			out[i].crowded = p.crowded
+		}
 	}
 	return out
 }

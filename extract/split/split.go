@@ -257,6 +257,7 @@ func (r *run) solve(ctx context.Context, p part, f Failure, cause error, depth i
 			if c.twin != nil {
 				c = *c.twin
 			}
+			c.crowded++
 			series, err := r.solve(ctx, c, f, cause, depth+1)
 			if err != nil {
 				return nil, err
@@ -427,7 +428,7 @@ func byTime(p part, step, minRange time.Duration) ([]part, string) {
 	}
 	first, second := p, p
 	first.to, second.from = mid, mid
-	first.twin, second.twin = nil, nil
+	first.twin, second.twin, first.crowded, second.crowded = nil, nil, 0, 0
 	return []part{first, second}, "time"
 }
 
