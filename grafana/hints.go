@@ -137,7 +137,7 @@ func limitHint(limit string) string {
 		// Sharding cuts no finer than splitting: a lower limit of our own
 		// cannot help a part that splitting could not get under the
 		// server's.
-		return "; the datasource's limit on the series of one query is lower than the series this part holds, which nothing could tell apart: raise that limit on the server (Mimir's -querier.max-fetched-series-per-query), or narrow the selector"
+		return "; nothing told this part's series apart under the server's series limit: raise that limit, or narrow the selector"
 	}
 	return ""
 }

@@ -300,7 +300,7 @@ var fetchSplitCases = []fetchSplitCase{
 	{name: "label lookups forbidden, nothing tells the series apart: the gap says why", sel: `temp`,
 		cfg: sim.Config{MaxSeriesPerQuery: 1, Intercept: forbidden}, firstBy: "prefix of instance",
 		missing: []string{"*"}, gapSel: `temp`, gapReason: []string{"err-mimir-max-series-per-query", "split as far as it goes (down to 2h0m0s)",
-			"raise that limit on the server", "or narrow the selector", "series discovery failed", "HTTP 403", "only the prefixes of values"}},
+			"raise that limit, or narrow the selector", "series discovery failed", "HTTP 403", "only the prefixes of values"}},
 }
 
 func TestFetchSplits(t *testing.T) {

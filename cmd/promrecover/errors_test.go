@@ -62,7 +62,7 @@ func TestUserText(t *testing.T) {
 			t.Errorf("forUser(%v) hides the library's error", c.err)
 		}
 	}
-	if got, want := userReason("x; the datasource's limit on the series of one query is lower than the series this part holds, which nothing could tell apart: raise that limit on the server (Mimir's -querier.max-fetched-series-per-query), or narrow the selector"), "x; the datasource's limit on the series of one query is lower than the series this part holds, which nothing could tell apart: raise that limit on the server (Mimir's -querier.max-fetched-series-per-query), or narrow --match"; got != want {
+	if got, want := userReason("x; nothing told this part's series apart under the server's series limit: raise that limit, or narrow the selector"), "x; nothing told this part's series apart under the server's series limit: raise that limit, or narrow --match"; got != want {
 		t.Errorf("userReason = %q, want %q", got, want)
 	}
 }

@@ -19,7 +19,10 @@
 //  3. by time, in halves (on a step multiple in step mode), down to
 //     Options.MinRange (and at least one step).
 //
-// Over a limit on series, chunks or samples the order is 1, 2, 3. Over a
+// Where the lookups fail, 1 and 2 are done by the prefixes of the values
+// instead (prefix.go), after time. Over a limit on series, time never
+// helps: the order is 1, 2. Over a limit on chunks or samples it is 1, 2,
+// 3. Over a
 // query-length limit or Prometheus's 11,000 points per series only a
 // shorter range helps, so time comes first and series only once the range
 // is as short as it goes. On a timeout a shorter range helps most too: time
@@ -184,7 +187,7 @@ type run struct {
 	opts    Options
 	queries int
 	// noDiscovery, once set, says why label lookups failed; from then on
-	// parts are split by time only.
+	// parts are split by time and by the prefixes of values (prefix.go).
 	noDiscovery string
 	// flat holds the selectors that series splitting found nothing to
 	// divide on; a shorter range of them has no more names or values, so
