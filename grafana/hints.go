@@ -134,7 +134,10 @@ func limitHint(limit string) string {
 	case "exceeded maximum resolution":
 		return "; Prometheus answers at most 11,000 points per series and query: choose a larger step (at least the range of a query / 11,000), or no step to fetch the raw samples, which this limit does not apply to"
 	case "err-mimir-max-series-per-query":
-		return "; narrow the selector, or lower the most series a query may match so large selectors are sharded before fetching"
+		// Sharding cuts no finer than splitting: a lower limit of our own
+		// cannot help a part that splitting could not get under the
+		// server's.
+		return "; nothing told this part's series apart under the server's series limit: raise that limit, or narrow the selector"
 	}
 	return ""
 }

@@ -227,7 +227,7 @@ func TestProxyErrorsClassified(t *testing.T) {
 	}{
 		{"over a Mimir limit: too big, split by series",
 			sim.PromReply{Status: 422, Body: `{"status":"error","errorType":"execution","error":"the query exceeded the maximum number of series (limit: 10 series) (err-mimir-max-series-per-query)"}`},
-			func(err error) bool { var tb *tooBigError; return errors.As(err, &tb) }, split.SeriesFirst, 422},
+			func(err error) bool { var tb *tooBigError; return errors.As(err, &tb) }, split.SeriesOnly, 422},
 		{"over 11,000 points: too big, split by time",
 			sim.PromReply{Status: 400, Body: `{"status":"error","errorType":"bad_data","error":"exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"}`},
 			func(err error) bool { var tb *tooBigError; return errors.As(err, &tb) }, split.TimeFirst, 400},

@@ -35,6 +35,8 @@ func classify(err error) split.Failure {
 		switch tb.limit {
 		case "err-mimir-max-total-query-length", "exceeded maximum resolution":
 			f.Kind = split.TimeFirst
+		case "err-mimir-max-series-per-query":
+			f.Kind = split.SeriesOnly
 		}
 		return f
 	}

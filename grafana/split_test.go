@@ -286,16 +286,21 @@ var fetchSplitCases = []fetchSplitCase{
 	{name: "label lookups forbidden: by metric name through count queries", sel: `{__name__=~"mem_bytes|temp"}`,
 		cfg: sim.Config{MaxSamplesPerQuery: 2000, Intercept: forbidden}, firstBy: "metric name"},
 	{name: "label lookups forbidden, count queries too big: by time", sel: `{__name__=~"mem_bytes|temp"}`,
-		cfg: sim.Config{MaxSamplesPerQuery: 2000, Intercept: noDiscovery}, onlyBy: "time", logged: "series discovery failed; splitting by time only"},
+		cfg: sim.Config{MaxSamplesPerQuery: 2000, Intercept: noDiscovery}, onlyBy: "time", logged: "series discovery failed; splitting by the prefixes of label values"},
 	{name: "a series that never passes is the only gap", sel: `{__name__=~"big|mem_bytes"}`,
 		cfg: sim.Config{Intercept: neverC}, firstBy: "metric name",
 		missing: []string{bigC.String()}, gapSel: `big{instance="c"}`, gapReason: []string{"err-mimir-max-chunks-per-query", "too big for the datasource's limits, split as far as it goes"}},
 	{name: "a series that always times out is the only gap", sel: `{__name__=~"big|mem_bytes"}`,
 		cfg: sim.Config{Intercept: timeoutC}, retries: 1, firstBy: "time", alsoBy: "metric name",
 		missing: []string{bigC.String()}, gapSel: `big{instance="c"}`, gapReason: []string{"still timing out after every retry", "status code 504"}},
-	{name: "label lookups forbidden, the limit never passes: the gap says why", sel: `{__name__=~"mem_bytes|temp"}`,
-		cfg: sim.Config{MaxSeriesPerQuery: 3, Intercept: forbidden}, onlyBy: "time",
-		missing: []string{"*"}, gapSel: `{__name__=~"mem_bytes|temp"}`, gapReason: []string{"err-mimir-max-series-per-query", "series discovery", "HTTP 403", "by time only"}},
+	{name: "label lookups forbidden, a series limit: by the prefixes of names and labels, never by time", sel: `{__name__=~"req_total|mem_bytes|temp"}`,
+		cfg: sim.Config{MaxSeriesPerQuery: 3, Intercept: forbidden}, firstBy: "prefix of __name__", alsoBy: "prefix of instance"},
+	{name: "label lookups forbidden, one name over the series limit: by a second label", sel: `big`,
+		cfg: sim.Config{MaxSeriesPerQuery: 2, Intercept: forbidden}, firstBy: "prefix of instance"},
+	{name: "label lookups forbidden, nothing tells the series apart: the gap says why", sel: `temp`,
+		cfg: sim.Config{MaxSeriesPerQuery: 1, Intercept: forbidden}, firstBy: "prefix of instance",
+		missing: []string{"*"}, gapSel: `temp`, gapReason: []string{"err-mimir-max-series-per-query", "split as far as it goes (down to 2h0m0s)",
+			"raise that limit, or narrow the selector", "series discovery failed", "HTTP 403", "only the prefixes of values"}},
 }
 
 func TestFetchSplits(t *testing.T) {
@@ -505,7 +510,7 @@ func TestSplitKind(t *testing.T) {
 		err  error
 		want split.Kind
 	}{
-		{"series limit", ctx, tooBig("execution: (err-mimir-max-series-per-query)"), split.SeriesFirst},
+		{"series limit", ctx, tooBig("execution: (err-mimir-max-series-per-query)"), split.SeriesOnly},
 		{"chunks limit", ctx, tooBig("execution: (err-mimir-max-chunks-per-query)"), split.SeriesFirst},
 		{"chunk bytes limit", ctx, tooBig("execution: (err-mimir-max-fetched-chunk-bytes-per-query)"), split.SeriesFirst},
 		{"samples limit", ctx, tooBig("execution: query processing would load too many samples into memory in query execution"), split.SeriesFirst},

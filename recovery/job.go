@@ -151,6 +151,33 @@ func (o *Outcome) Gaps() int {
 	return n
 }
 
+// Partial counts the windows written with parts that could not be
+// fetched, by this run and earlier ones.
+func (o *Outcome) Partial() int {
+	_, n := Whole(o.Result)
+	for _, w := range o.Earlier {
+		if len(w.Gaps) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// Whole counts the windows of res recovered whole, and those recovered
+// with parts that could not be fetched.
+func Whole(res *extract.Result) (whole, partial int) {
+	for _, w := range res.Windows {
+		switch {
+		case w.Err != nil:
+		case len(w.Gaps) > 0:
+			partial++
+		default:
+			whole++
+		}
+	}
+	return whole, partial
+}
+
 // Recovered counts the windows recovered, by this run and earlier ones.
 func (o *Outcome) Recovered() int {
 	return len(o.Earlier) + o.Result.Recovered()

@@ -72,7 +72,14 @@ func (s *Summary) Text(w io.Writer, words Wording) {
 		fmt.Fprintf(w, "\nnothing left to recover from %s (%s): all %d windows (%d samples) were recovered by an earlier run and skipped (state: %s)\n",
 			s.Origin.Name, s.Origin.UID, len(s.Earlier), earlierSamples, s.State)
 	default:
-		fmt.Fprintf(w, "\nrecovered %d of %d windows from %s (%s) in %s\n", res.Recovered(), len(res.Windows), s.Origin.Name, s.Origin.UID, s.Elapsed.Round(time.Millisecond))
+		whole, partial := recovery.Whole(res)
+		inPart := ""
+		if partial > 0 {
+			// A window with parts that could not be fetched is not
+			// recovered, nor failed: it is written, with holes.
+			inPart = fmt.Sprintf(" whole and %d in part", partial)
+		}
+		fmt.Fprintf(w, "\nrecovered %d of %d windows%s from %s (%s) in %s\n", whole, len(res.Windows), inPart, s.Origin.Name, s.Origin.UID, s.Elapsed.Round(time.Millisecond))
 		if len(s.Earlier) > 0 {
 			fmt.Fprintf(w, "%d more windows (%d samples) were recovered by an earlier run and skipped (state: %s)\n", len(s.Earlier), earlierSamples, s.State)
 		}
@@ -124,6 +131,19 @@ func (s *Summary) held(w io.Writer, words Wording) {
 	if h.Conflicts > 0 {
 		fmt.Fprintf(w, "%d fetched samples differ from the value the output directory (%s) holds at their timestamp; the value there was kept\n", h.Conflicts, words.Out)
 	}
+}
+
+// Shortfall is what the error of a run that missed something says of it:
+// failed of total windows not recovered, and gaps parts of partial others
+// that could not be fetched.
+func Shortfall(failed, partial, gaps, total int) string {
+	switch {
+	case failed > 0 && gaps > 0:
+		return fmt.Sprintf("%d of %d windows were not recovered, and %d parts of %d other windows could not be fetched (listed above)", failed, total, gaps, partial)
+	case gaps > 0:
+		return fmt.Sprintf("%d of %d windows were recovered only in part: %d parts could not be fetched (listed above)", partial, total, gaps)
+	}
+	return fmt.Sprintf("%d of %d windows were not recovered", failed, total)
 }
 
 // WindowReason is what the line of a failed window says of it. An error

@@ -9,6 +9,8 @@ import (
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/state"
+	"github.com/promrecover/promrecover/grafana"
+	"github.com/promrecover/promrecover/recovery"
 )
 
 var plain = Wording{Error: func(err error) string { return "user: " + err.Error() }, Reason: strings.ToUpper}
@@ -137,5 +139,54 @@ func TestSpan(t *testing.T) {
 		if got := span(c.ms); got != c.want {
 			t.Errorf("span(%d) = %q, want %q", c.ms, got, c.want)
 		}
+	}
+}
+
+// TestSummaryAgreesWithItself: a window with parts that could not be
+// fetched is neither recovered nor failed, and the first line, the lines
+// of what is missing and the run's error count the same windows.
+func TestSummaryAgreesWithItself(t *testing.T) {
+	win := func(i int64) extract.Window { return extract.Window{Start: i * 7200000, End: (i + 1) * 7200000} }
+	gap := []extract.Gap{{Selector: "up", From: 0, To: 7200000, Reason: "cut"}}
+	whole := extract.WindowResult{Window: win(0), Series: 1, Samples: 10}
+	partial := extract.WindowResult{Window: win(1), Series: 1, Samples: 5, Gaps: gap}
+	failed := extract.WindowResult{Window: win(2), Err: errors.New("refused")}
+	for _, tc := range []struct {
+		name    string
+		windows []extract.WindowResult
+		first   string // the summary's first line, up to the origin
+		missing int    // NOT RECOVERED lines
+		err     string // the Shortfall of the run's error
+	}{
+		{"all whole", []extract.WindowResult{whole, whole}, "recovered 2 of 2 windows from", 0, ""},
+		{"every window with a hole", []extract.WindowResult{partial, partial, partial, partial}, "recovered 0 of 4 windows whole and 4 in part from", 4,
+			"4 of 4 windows were recovered only in part: 4 parts could not be fetched (listed above)"},
+		{"whole, partial and failed", []extract.WindowResult{whole, partial, failed}, "recovered 1 of 3 windows whole and 1 in part from", 2,
+			"1 of 3 windows were not recovered, and 1 parts of 1 other windows could not be fetched (listed above)"},
+		{"failed only", []extract.WindowResult{whole, failed}, "recovered 1 of 2 windows from", 1, "1 of 2 windows were not recovered"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := &extract.Result{Windows: tc.windows}
+			s := Summary{Result: res, Stats: &grafana.Stats{}}
+			var b strings.Builder
+			s.Text(&b, plain)
+			text := b.String()
+			if !strings.HasPrefix(text, "\n"+tc.first+" ") {
+				t.Errorf("summary starts %q, want %q", strings.SplitN(text, "\n", 3)[1], tc.first)
+			}
+			if n := strings.Count(text, "NOT RECOVERED"); n != tc.missing {
+				t.Errorf("%d NOT RECOVERED lines, want %d:\n%s", n, tc.missing, text)
+			}
+			whole, partial := recovery.Whole(res)
+			if whole+partial+len(res.Failed()) != len(res.Windows) {
+				t.Errorf("%d whole, %d partial and %d failed of %d windows", whole, partial, len(res.Failed()), len(res.Windows))
+			}
+			if tc.err == "" {
+				return
+			}
+			if got := Shortfall(len(res.Failed()), partial, len(res.Gaps()), len(res.Windows)); got != tc.err {
+				t.Errorf("error %q, want %q", got, tc.err)
+			}
+		})
 	}
 }

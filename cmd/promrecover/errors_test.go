@@ -62,7 +62,7 @@ func TestUserText(t *testing.T) {
 			t.Errorf("forUser(%v) hides the library's error", c.err)
 		}
 	}
-	if got, want := userReason("x; narrow the selector, or lower the most series a query may match so large selectors are sharded before fetching"), "x; narrow the selector with --match, or lower --max-series-per-query so large selectors are sharded before fetching"; got != want {
+	if got, want := userReason("x; nothing told this part's series apart under the server's series limit: raise that limit, or narrow the selector"), "x; nothing told this part's series apart under the server's series limit: raise that limit, or narrow --match"; got != want {
 		t.Errorf("userReason = %q, want %q", got, want)
 	}
 }

@@ -166,10 +166,7 @@ func runRecovery(ctx context.Context, stdout io.Writer, j *recovery.Job, client 
 			o.Recovered(), total, hint, o.State)}
 	case recovery.Incomplete:
 		failed := len(o.Result.Failed())
-		msg := fmt.Sprintf("%d of %d windows were not recovered", failed, total)
-		if gaps := o.Gaps(); gaps > 0 {
-			msg += fmt.Sprintf(", and %d parts of recovered windows could not be fetched (listed above)", gaps)
-		}
+		msg := report.Shortfall(failed, o.Partial(), o.Gaps(), total)
 		if o.Err != nil {
 			msg += ": " + userText(o.Err)
 		}

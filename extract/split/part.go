@@ -15,6 +15,15 @@ type part struct {
 	ms       []*labels.Matcher
 	sel      string
 	from, to int64
+	// cut is how the part was cut by prefixes (see prefixParts); tried
+	// lists the labels such a cut found its series all lack.
+	cut   *cut
+	tried []string
+	// twin, when set, is the part to solve in its place, without a
+	// query, when the part before it came back empty; crowded counts the
+	// cuts by one label in a row that made such second parts.
+	twin    *part
+	crowded int
 }
 
 // pin returns the part narrowed to the series whose label name equals value.

@@ -19,7 +19,10 @@
 //  3. by time, in halves (on a step multiple in step mode), down to
 //     Options.MinRange (and at least one step).
 //
-// Over a limit on series, chunks or samples the order is 1, 2, 3. Over a
+// Where the lookups fail, 1 and 2 are done by the prefixes of the values
+// instead (prefix.go), after time. Over a limit on series, time never
+// helps: the order is 1, 2. Over a limit on chunks or samples it is 1, 2,
+// 3. Over a
 // query-length limit or Prometheus's 11,000 points per series only a
 // shorter range helps, so time comes first and series only once the range
 // is as short as it goes. On a timeout a shorter range helps most too: time
@@ -94,7 +97,8 @@ type Kind int
 
 const (
 	NoSplit     Kind = iota
-	SeriesFirst      // over a limit on series, chunks or samples
+	SeriesFirst      // over a limit on chunks or samples
+	SeriesOnly       // over a limit on series: a shorter range holds the same series, so only fewer series help
 	TimeFirst        // over a limit on the range or on points per series
 	Slow             // timed out after the client's retries
 )
@@ -115,7 +119,9 @@ type Failure struct {
 }
 
 // tooBig reports whether the query was over a limit of the source.
-func (f Failure) tooBig() bool { return f.Kind == SeriesFirst || f.Kind == TimeFirst }
+func (f Failure) tooBig() bool {
+	return f.Kind == SeriesFirst || f.Kind == SeriesOnly || f.Kind == TimeFirst
+}
 
 // Judge is the verdict on err of a query, which classify judges: no split
 // for no error, a cancelled run or an *extract.AbortError, whatever the
@@ -162,7 +168,7 @@ func (s *Splitter) Split(ctx context.Context, u extract.Unit, cause error) ([]ex
 		// The plan only makes selectors the parser accepts.
 		return nil, cause
 	}
-	r := &run{Splitter: s, u: u, opts: s.Options.WithDefaults(), flat: map[string]bool{}}
+	r := &run{Splitter: s, u: u, opts: s.Options.WithDefaults(), flat: map[string]bool{}, seen: map[string]map[string]struct{}{}}
 	series, err := r.solve(ctx, part{ms: ms, sel: u.Selector, from: u.From, to: u.To}, f, cause, 0)
 	if err != nil {
 		return nil, err
@@ -181,13 +187,16 @@ type run struct {
 	opts    Options
 	queries int
 	// noDiscovery, once set, says why label lookups failed; from then on
-	// parts are split by time only.
+	// parts are split by time and by the prefixes of values (prefix.go).
 	noDiscovery string
 	// flat holds the selectors that series splitting found nothing to
 	// divide on; a shorter range of them has no more names or values, so
 	// their time halves are not looked up again.
 	flat map[string]bool
 	gaps []extract.Gap
+	// seen holds the labels of the series fetched so far, with some of
+	// their values: the labels worth cutting by prefixes.
+	seen map[string]map[string]struct{}
 }
 
 // solve fetches part p, whose own query failed with cause (judged f), in
@@ -211,18 +220,22 @@ func (r *run) solve(ctx context.Context, p part, f Failure, cause error, depth i
 	case f.Kind == Slow:
 		order = SeriesFirst
 	}
-	if order == SeriesFirst {
+	if order == SeriesFirst || order == SeriesOnly {
 		if p, parts, how, err = r.bySeries(ctx, p); err != nil {
 			return nil, err
 		}
 	}
-	if parts == nil {
+	if parts == nil && order != SeriesOnly {
 		parts, how = byTime(p, r.u.Step, r.opts.MinRange)
 	}
 	if parts == nil && order == TimeFirst {
 		if p, parts, how, err = r.bySeries(ctx, p); err != nil {
 			return nil, err
 		}
+	}
+	byPrefix := parts == nil && r.noDiscovery != ""
+	if byPrefix {
+		parts, how = prefixParts(p, r.prefixLabels())
 	}
 	if parts == nil {
 		r.gap(p, f, cause, "")
@@ -231,9 +244,30 @@ func (r *run) solve(ctx context.Context, p part, f Failure, cause error, depth i
 	r.Log.Info("splitting a query", "unit", r.u.Selector, "window", r.u.Window.String(),
 		"part", p.sel, "from", msString(p.from), "to", msString(p.to),
 		"reason", shortReason(f, cause), "by", how, "parts", len(parts))
+	if byPrefix {
+		// Each prefix part holds fewer values than p, and values are
+		// finite: however long the chain, it ends, and MaxQueries bounds
+		// what it costs.
+		depth--
+	}
 
 	var out []extract.Series
-	for _, c := range parts {
+	firstEmpty := false
+	for i, c := range parts {
+		if byPrefix && i == 1 && firstEmpty {
+			// The first part holds none of p's series, so this one holds
+			// them all and would be refused as p was: not worth a query.
+			if c.twin != nil {
+				c = *c.twin
+			}
+			c.crowded++
+			series, err := r.solve(ctx, c, f, cause, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, series...)
+			continue
+		}
 		if r.queries >= r.opts.MaxQueries {
 			r.gap(c, f, cause, fmt.Sprintf("the unit used up the %d queries it may spend on parts", r.opts.MaxQueries))
 			continue
@@ -250,6 +284,8 @@ func (r *run) solve(ctx context.Context, p part, f Failure, cause error, depth i
 			}
 		} else {
 			series = trim(series, c.from, c.to)
+			firstEmpty = i == 0 && len(series) == 0
+			r.see(series)
 		}
 		out = append(out, series...)
 	}
@@ -367,8 +403,8 @@ func (r *run) discover(ctx context.Context, lookup func() error) error {
 	if r.Brief != nil {
 		why = r.Brief(err)
 	}
-	r.noDiscovery = fmt.Sprintf("series discovery failed (%s), so parts were split by time only", why)
-	r.Log.Info("series discovery failed; splitting by time only", "unit", r.u.Selector, "window", r.u.Window.String(), "err", err)
+	r.noDiscovery = fmt.Sprintf("series discovery failed (%s), so no label's values were known to cut parts by, only the prefixes of values", why)
+	r.Log.Info("series discovery failed; splitting by the prefixes of label values", "unit", r.u.Selector, "window", r.u.Window.String(), "err", err)
 	return errUndiscovered
 }
 
@@ -393,10 +429,10 @@ func byTime(p part, step, minRange time.Duration) ([]part, string) {
 		}
 		mid = first + n/2*st
 	}
-	return []part{
-		{ms: p.ms, sel: p.sel, from: p.from, to: mid},
-		{ms: p.ms, sel: p.sel, from: mid, to: p.to},
-	}, "time"
+	first, second := p, p
+	first.to, second.from = mid, mid
+	first.twin, second.twin, first.crowded, second.crowded = nil, nil, 0, 0
+	return []part{first, second}, "time"
 }
 
 // CeilTo rounds t (epoch ms) up to a multiple of step (ms): the first point

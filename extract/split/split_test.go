@@ -90,6 +90,8 @@ func fakeClassify(err error) Failure {
 	switch {
 	case errors.As(err, &tb) && tb.limit == "range":
 		return Failure{Kind: TimeFirst, Limit: tb.limit, Msg: "over " + tb.limit, Hint: "; shorten it"}
+	case errors.As(err, &tb) && tb.limit == "series":
+		return Failure{Kind: SeriesOnly, Limit: tb.limit, Msg: "over " + tb.limit, Hint: "; narrow it"}
 	case errors.As(err, &tb):
 		return Failure{Kind: SeriesFirst, Limit: tb.limit, Msg: "over " + tb.limit, Hint: "; narrow it"}
 	case errors.Is(err, errTimeout):
@@ -109,7 +111,8 @@ func TestJudge(t *testing.T) {
 		want Kind
 	}{
 		{"no error", ctx, nil, NoSplit},
-		{"series limit", ctx, &tooBig{"series"}, SeriesFirst},
+		{"series limit", ctx, &tooBig{"series"}, SeriesOnly},
+		{"chunks limit", ctx, &tooBig{"chunks"}, SeriesFirst},
 		{"range limit", ctx, fmt.Errorf("query: %w", &tooBig{"range"}), TimeFirst},
 		{"timeout", ctx, errTimeout, Slow},
 		{"other", ctx, errors.New("bad query"), NoSplit},
@@ -327,10 +330,10 @@ var splitCases = []struct {
 		by: []string{"time"}},
 	{name: "a long part that times out: time first", sel: `{__name__=~"req_total|mem_bytes"}`, src: fake{slowRange: 30 * 60000},
 		by: []string{"time", "time", "time"}},
-	{name: "lookups fail: by time only, the gap says why", sel: `{__name__=~"req_total|mem_bytes"}`, src: fake{maxSeries: 3, lookupErr: errors.New("HTTP 403 at /long/path")},
-		by: times(63, "time"), missing: []string{"*"},
-		gaps:   []extract.Gap{{Selector: `{__name__=~"req_total|mem_bytes"}`, From: 0, To: fakeEnd}},
-		reason: []string{"still too big for the datasource's limits, split as far as it goes (down to 1m52.5s): over series; narrow it", "series discovery failed (brief: HTTP 403 at /long/path), so parts were split by time only"}},
+	{name: "lookups fail: by the prefixes of names and labels in turn, never by time", sel: `{__name__=~"req_total|mem_bytes"}`, src: fake{maxSeries: 3, lookupErr: errors.New("HTTP 403 at /long/path")},
+		// req_total's seven series are told from mem_bytes's by their name,
+		// spelled out, then apart by instance.
+		by: slices.Concat(times(66, "prefix of __name__"), times(12, "prefix of instance"))},
 	{name: "a series that never passes is the only gap", sel: `{__name__=~"big|mem_bytes"}`, src: fake{never: true},
 		by: slices.Concat([]string{"metric name", "label instance"}, times(63, "time")), missing: []string{bigC.String()},
 		gaps:   []extract.Gap{{Selector: `big{instance="c"}`, From: 0, To: fakeEnd}},
