@@ -120,3 +120,14 @@ func Contradictions(fs *pflag.FlagSet) error {
 func and(names []string) string {
 	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
+
+// OneArg is cobra.ExactArgs(1) with a message that says what the argument
+// is and how the command is written, instead of "accepts 1 arg(s), received 0".
+func OneArg(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return fmt.Errorf("%s takes one argument, %s; %d were given: %s %s", cmd.Name(), what, len(args), cmd.Root().Name(), cmd.Use)
+		}
+		return nil
+	}
+}
