@@ -1,7 +1,8 @@
 // Package flagsuggest words a cobra program's command-line mistakes as what
 // to type instead: an unknown flag gets the flag that was likely meant, found
-// by another tool's name for it or by spelling, and flags marked mutually
-// exclusive get a sentence instead of cobra's group notation.
+// by another tool's name for it or by spelling, flags marked mutually
+// exclusive get a sentence instead of cobra's group notation, and a missing
+// or extra argument gets what the argument is.
 package flagsuggest
 
 import (
