@@ -26,7 +26,7 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
       -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT} -X main.date=${DATE}" \
       -o /out/promrecover ./cmd/promrecover
 # A working directory the runtime user may write, for what is written where
-# it runs (demo's ./demo-data, an export's --output up.json): distroless has
+# it runs (demo's ./demo-data, an export's --out up.json): distroless has
 # no shell to make one, so it is made here and copied with its owner.
 RUN mkdir /out/work
 

@@ -50,7 +50,7 @@ func TestSecretsStayOutOfOutput(t *testing.T) {
 	cases := [][]string{
 		{"recover", "--datasource", "grafanacloud-prom", "--out", t.TempDir(), "--session", session},
 		{"recover", "--datasource", "grafanacloud-prom", "--out", t.TempDir(), "--token", testToken},
-		{"export", "--datasource", "grafanacloud-prom", "--output", "-", "--user", "admin", "--password", password, "--match", "up"},
+		{"export", "--datasource", "grafanacloud-prom", "--out", "-", "--user", "admin", "--password", password, "--match", "up"},
 		{"recover", "--datasource", "grafanacloud-prom", "--out", t.TempDir(), "--token", testToken + "-wrong"},
 		{"recover", "--datasource", "grafanacloud-prom", "--out", t.TempDir(), "--user", "admin", "--password", password + "-wrong"},
 		{"recover", "--datasource", "no-such-datasource", "--out", t.TempDir(), "--token", testToken},

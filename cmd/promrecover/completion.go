@@ -34,7 +34,7 @@ func addCompletions(root *cobra.Command, configure func(*cobra.Command) error) {
 		"log-format": fixed("text", "json"),
 		"via":        fixed("ds", "proxy"),
 	}
-	dirs := []string{"out", "data"}
+	dirs := []string{"out", "data"} // but export's --out, a file
 	var walk func(*cobra.Command)
 	walk = func(cmd *cobra.Command) {
 		for name, f := range byName {
@@ -43,7 +43,7 @@ func addCompletions(root *cobra.Command, configure func(*cobra.Command) error) {
 			}
 		}
 		for _, name := range dirs {
-			if cmd.Flags().Lookup(name) != nil {
+			if cmd.Flags().Lookup(name) != nil && cmd.Name() != "export" {
 				_ = cmd.MarkFlagDirname(name)
 			}
 		}

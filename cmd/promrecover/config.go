@@ -37,7 +37,7 @@ func configRules() flagfile.Rules {
 		},
 		// Where the edit distance would point elsewhere: "selectors" is
 		// closest to --restart.
-		Synonyms: map[string]string{"selector": "match", "selectors": "match", "matchers": "match", "url": "grafana-url"},
+		Synonyms: map[string]string{"selector": "match", "selectors": "match", "matchers": "match", "url": "grafana-url", "output-dir": "out", "out-dir": "out", "dir": "data", "data-dir": "data"},
 		Example:  "grafana-url: https://example.grafana.net",
 	}
 }

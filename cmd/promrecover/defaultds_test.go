@@ -91,12 +91,12 @@ func TestDatasourceLeftOutRefusesToGuess(t *testing.T) {
 	}
 }
 
-// TestExportWritesToStdoutByDefault exports without --output.
+// TestExportWritesToStdoutByDefault exports without --out.
 func TestExportWritesToStdoutByDefault(t *testing.T) {
 	url, _ := simtest.Start(t, sim.Config{Series: gen.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}})
 	stdout, stderr, err := runCLI(t, append([]string{"export", "--datasource", "grafanacloud-prom", "--match", "up"}, rangeArgs(url)...)...)
 	if err != nil {
-		t.Fatalf("export without --output: %v\n%s", err, stderr)
+		t.Fatalf("export without --out: %v\n%s", err, stderr)
 	}
 	var doc struct {
 		Status string `json:"status"`

@@ -88,7 +88,7 @@ data set also holds native histograms, read through the datasource proxy.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&out, "out", "demo-data", "directory for the recovered blocks; created if missing, must be empty")
+	cmd.Flags().StringVarP(&out, "out", "o", "demo-data", "directory for the recovered blocks; created if missing, must be empty")
 	cmd.Flags().Int64Var(&seed, "seed", 1, "seed of the generated data set")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 4, "queries in flight at once")
 	cmd.Flags().StringVar(&via, "via", "ds", "ds (/api/ds/query) or proxy (the datasource proxy; the data set then holds native histograms too)")

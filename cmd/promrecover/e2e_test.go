@@ -284,7 +284,7 @@ func TestExportJSONReadableByModel(t *testing.T) {
 	from, to := dataStart.Add(time.Hour), dataStart.Add(5*time.Hour+10*time.Minute)
 	file := filepath.Join(t.TempDir(), "out.json")
 	stdout, stderr, err := runCLI(t, "export", "--grafana-url", addr, "--token", testToken, "--datasource", "grafanacloud-prom",
-		"--from", strconv.FormatInt(from.Unix(), 10), "--to", to.Format(time.RFC3339), "--output", file)
+		"--from", strconv.FormatInt(from.Unix(), 10), "--to", to.Format(time.RFC3339), "--out", file)
 	if err != nil {
 		t.Fatalf("export: %v\n%s\n%s", err, stdout, stderr)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/format/openmetrics"
 	"github.com/promrecover/promrecover/internal/atomicfile"
+	"github.com/promrecover/promrecover/internal/flagalias"
 	"github.com/promrecover/promrecover/recovery"
 	"github.com/promrecover/promrecover/report"
 )
@@ -100,9 +101,11 @@ The file is written only when every window was fetched.`,
 	sel.register(cmd.Flags())
 	rl.register(cmd.Flags())
 	cmd.Flags().StringVar(&conn.datasource, "datasource", "", "uid or name of the Prometheus datasource (default: the only one the credentials see)")
-	cmd.Flags().StringVarP(&output, "output", "o", "-", "file to write, or - for stdout")
+	cmd.Flags().StringVarP(&output, "out", "o", "-", "file to write, or - for stdout")
+	flagalias.Rename(cmd.Flags(), "output", "out")
 	cmd.Flags().StringVar(&format, "format", "json", "json, jsonl or openmetrics")
 	rep.register(cmd.Flags())
+	flagGroups.Apply(cmd, "grafana-url", "from")
 	return cmd
 }
 
@@ -125,7 +128,7 @@ func exportWriter(format string) (export.Writer, error) {
 func writeOutput(path string, stdout io.Writer, write func(io.Writer) error) error {
 	err := atomicfile.Write(path, stdout, write)
 	if ce := (*atomicfile.CreateError)(nil); errors.As(err, &ce) {
-		return fmt.Errorf("--output %s: %w", path, ce.Err)
+		return fmt.Errorf("--out %s: %w", path, ce.Err)
 	}
 	return err
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/grafana"
+	"github.com/promrecover/promrecover/internal/flaggroup"
 )
 
 // connFlags say how to reach Grafana. Secrets may come from the environment
@@ -97,6 +98,9 @@ func (c *connFlags) options() grafana.Options {
 		UserAgent:  "promrecover/" + versionString(),
 	}
 }
+
+var flagGroups = flaggroup.Groups{ /* the --help headings of recover, plan and export */ "Source: grafana-url datasource token session cookie-name user password org-id timeout retries via", "Selection: from to match step only-gaps data prometheus-url min-gap",
+	"Destination: out format state retention drop-label set-label", "Behaviour: concurrency max-series-per-query restart dry-run scrape-interval", "Output: summary-json verbose quiet log-format"}
 
 // selectFlags say what to fetch, and through which API; recover, export
 // and plan share them.

@@ -17,7 +17,7 @@ func TestBadInputFailsClearly(t *testing.T) {
 		{"not a selector", []string{"recover", "--grafana-url", "http://127.0.0.1:1", "--datasource", "x", "--out", t.TempDir(), "--from", "now-6h", "--match", "rate(up[5m])"}, "is not a series selector"},
 		{"glc token", []string{"datasources", "--grafana-url", "http://127.0.0.1:1", "--token", "glc_abc"}, "access-policy token"},
 		{"credentials in url", []string{"datasources", "--grafana-url", "http://u:p@127.0.0.1:1"}, "holds credentials"},
-		{"step too fine", []string{"export", "--grafana-url", "http://127.0.0.1:1", "--datasource", "x", "--output", "-", "--from", "now-6h", "--step", "500ms"}, "too fine"},
+		{"step too fine", []string{"export", "--grafana-url", "http://127.0.0.1:1", "--datasource", "x", "--out", "-", "--from", "now-6h", "--step", "500ms"}, "too fine"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -126,7 +126,7 @@ func TestCompletion(t *testing.T) {
 		{args: []string{"__complete", ""}, want: []string{"recover", "export", "import", "verify", "plan", "gaps", "datasources", "demo", "completion"}},
 		{args: []string{"__complete", "export", "--format", ""}, want: []string{"json\n", "jsonl\n", "openmetrics\n", ":4\n"}},
 		{args: []string{"__complete", "import", "x", "--format", "open"}, want: []string{"openmetrics"}},
-		{args: []string{"__complete", "verify", "dir", "--format", ""}, want: []string{"jsonl"}},
+		{args: []string{"__complete", "verify", "--data", "dir", "--format", ""}, want: []string{"jsonl"}},
 		{args: []string{"__complete", "recover", "--grafana-url", url, "--datasource", ""},
 			want: []string{"grafanacloud-prom\tgrafanacloud-example-prom", ":4\n"}, not: []string{"logs"}},
 		{args: []string{"__complete", "recover", "--config", cfg, "--datasource", ""}, // the address from the config file
@@ -134,6 +134,8 @@ func TestCompletion(t *testing.T) {
 		{args: []string{"__complete", "recover", "--datasource", ""}, want: []string{":4\n"}, not: []string{"grafanacloud-prom"}}, // no Grafana to ask
 		{args: []string{"__complete", "recover", "--out", ""}, want: []string{":16\n"}},                                           // directories
 		{args: []string{"__complete", "gaps", "--data", ""}, want: []string{":16\n"}},
+		{args: []string{"__complete", "export", "--out", ""}, want: []string{":0\n"}}, // a file
+		{args: []string{"__complete", "verify", "--data", ""}, want: []string{":16\n"}},
 		{args: []string{"__complete", "recover", "--from", "now-"}, want: []string{"now-6h"}},
 		{args: []string{"__complete", "import", "x", "--log-format", ""}, want: []string{"text\n", "json\n"}},
 		{args: []string{"__complete", "recover", "--via", ""}, want: []string{"ds\n", "proxy\n"}},
@@ -171,7 +173,7 @@ func TestArgumentCount(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"verify", "a", "b"}, "verify takes one argument, the directory of the blocks (a Prometheus data directory, or the --out of recover or import); 2 were given: promrecover verify DIR [--against FILE]"},
+		{[]string{"verify", "a", "b"}, "verify takes no argument but the directory, which is now --data DIR; 2 were given: promrecover verify --data DIR [--against FILE]"},
 		{[]string{"import", "--out", "x"}, "import takes one argument, the file to read (- for stdin); 0 were given: promrecover import FILE --out DIR"},
 		{[]string{"import", "a.json", "b.json", "--out", "x"}, "2 were given"},
 	} {

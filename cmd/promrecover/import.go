@@ -12,6 +12,7 @@ import (
 
 	"github.com/promrecover/promrecover/format/jsonl"
 	"github.com/promrecover/promrecover/importer"
+	"github.com/promrecover/promrecover/internal/flagsuggest"
 	"github.com/promrecover/promrecover/progress"
 	"github.com/promrecover/promrecover/recovery"
 	"github.com/promrecover/promrecover/report"
@@ -41,7 +42,7 @@ The file is read once. A file that is malformed anywhere (the error gives the
 line), has a sample outside the years 1970..2100, or comes back to a series in
 a window it already gave samples for, installs nothing.`,
 		Example: example("import"),
-		Args:    oneArg("the file to read (- for stdin)"),
+		Args:    flagsuggest.OneArg("the file to read (- for stdin)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log := logger()
 			if err := rep.check(); err != nil {
@@ -63,7 +64,7 @@ a window it already gave samples for, installs nothing.`,
 			return rep.write(cmd.Context(), cmd.OutOrStdout(), err)
 		},
 	}
-	cmd.Flags().StringVar(&out, "out", "", "Prometheus data directory to install the blocks in")
+	cmd.Flags().StringVarP(&out, "out", "o", "", "Prometheus data directory to install the blocks in (required)")
 	cmd.Flags().StringVar(&format, "format", "", "json, jsonl or openmetrics (default: detected from the content)")
 	rep.register(cmd.Flags())
 	rl.register(cmd.Flags())

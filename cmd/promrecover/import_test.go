@@ -36,7 +36,7 @@ func TestImportOfExportEqualsTheSource(t *testing.T) {
 	hsURL, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
 	file := filepath.Join(t.TempDir(), "lost.json")
 	_, stderr, err := runCLI(t, "export", "--grafana-url", hsURL, "--token", testToken, "--datasource", "grafanacloud-prom",
-		"--from", importFrom.Format(time.RFC3339), "--to", importTo.Format(time.RFC3339), "--output", file)
+		"--from", importFrom.Format(time.RFC3339), "--to", importTo.Format(time.RFC3339), "--out", file)
 	if err != nil {
 		t.Fatalf("export: %v\n%s", err, stderr)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/alecthomas/units"
 	"github.com/spf13/cobra"
 
+	"github.com/promrecover/promrecover/internal/flagalias"
 	"github.com/promrecover/promrecover/internal/flagsuggest"
 )
 
@@ -62,7 +63,7 @@ func setMemoryLimit(v string) error {
 }
 
 // flagAliases are promtool's, mimirtool's and vmctl's names for the same things.
-var flagAliases = flagsuggest.Aliases{"": {"url": "grafana-url"}, "mimirtool": {"address": "grafana-url", "selector": "match"},
+var flagAliases = flagsuggest.Aliases{"": {"url": "grafana-url", "output": "out", "output-dir": "out", "out-dir": "out", "output-file": "out", "dir": "data", "data-dir": "data"}, "mimirtool": {"address": "grafana-url", "selector": "match"},
 	"promtool": {"start": "from", "end": "to"}, "promtool tsdb dump": {"min-time": "from", "max-time": "to"},
 	"vmctl": {"remote-read-src-addr": "grafana-url", "remote-read-filter-time-start": "from", "remote-read-filter-time-end": "to", "vm-native-filter-match": "match"},
 }
@@ -102,6 +103,7 @@ GRAFANA_USER and GRAFANA_PASSWORD) or flags; every command's --help has examples
 	var memLimit string
 	root.PersistentFlags().StringVar(&memLimit, "memory-limit", defaultMemoryLimit, "soft limit of the Go heap (e.g. 384MiB, 1GiB; 0 for none); GOMEMLIMIT, when set, wins")
 	configure := registerConfig(root)
+	logger, showProgress := registerLogging(root, stderr)
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		// The config file first: it may set --memory-limit.
 		if err := configure(cmd); err != nil {
@@ -110,7 +112,7 @@ GRAFANA_USER and GRAFANA_PASSWORD) or flags; every command's --help has examples
 		return setMemoryLimit(memLimit)
 	}
 	flagsuggest.Register(root, flagAliases)
-	logger, showProgress := registerLogging(root, stderr)
+	flagalias.Register(root, logger)
 	root.AddCommand(
 		newRecoverCmd(logger, showProgress),
 		newExportCmd(logger, showProgress),
@@ -131,15 +133,4 @@ GRAFANA_USER and GRAFANA_PASSWORD) or flags; every command's --help has examples
 		}
 	}
 	return root
-}
-
-// oneArg is cobra.ExactArgs(1) with a message that says what the argument is
-// and how the command is written, instead of "accepts 1 arg(s), received 0".
-func oneArg(what string) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) != 1 {
-			return fmt.Errorf("%s takes one argument, %s; %d were given: promrecover %s", cmd.Name(), what, len(args), cmd.Use)
-		}
-		return nil
-	}
 }

@@ -48,12 +48,13 @@ The estimates are rough: samples are series x range / --scrape-interval (or
 	f.conn.register(cmd.Flags())
 	f.sel.register(cmd.Flags())
 	cmd.Flags().StringVar(&f.conn.datasource, "datasource", "", "uid or name of the Prometheus datasource (default: the only one the credentials see)")
-	cmd.Flags().StringVar(&f.out, "out", "", "Prometheus data directory, read (never written) for the windows an earlier recover installed there and, with --retention, the newest block")
+	cmd.Flags().StringVarP(&f.out, "out", "o", "", "Prometheus data directory, read (never written) for the windows an earlier recover installed there and, with --retention, the newest block")
 	cmd.Flags().StringVar(&f.statePath, "state", "", "the resume state recover would read (default: "+blocks.StateFileName+" in --out); only read")
 	cmd.Flags().BoolVar(&f.restart, "restart", false, "plan as recover --restart would run: every window, whatever the resume state says")
 	cmd.Flags().StringVar(&f.retention, "retention", "", "the Prometheus's --storage.tsdb.retention.time (e.g. 200h), to mark the windows it would delete")
 	cmd.Flags().DurationVar(&f.scrape, "scrape-interval", defaultScrape, "typical scrape interval, for the estimate of samples and bytes")
 	f.rl.register(cmd.Flags())
+	flagGroups.Apply(cmd, "grafana-url", "from")
 	return cmd
 }
 

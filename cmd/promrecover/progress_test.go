@@ -233,7 +233,7 @@ func TestProgressPiped(t *testing.T) {
 		{"demo", append([]string{"demo", "--out", filepath.Join(dir, "demo")}, fast...), map[string]any{"windows": "2/2", "requests": "3"}, false, false},
 		{"demo, json", append([]string{"demo", "--out", filepath.Join(dir, "demo-json"), "--log-format", "json"}, fast...), map[string]any{"windows": "2/2", "requests": 3.0}, true, false},
 		{"demo, quiet", append([]string{"demo", "--out", filepath.Join(dir, "demo-quiet"), "-q"}, fast...), nil, false, false},
-		{"export", append(append([]string{"export", "--match", "up", "--output", exported}, query...), fast...), map[string]any{"windows": "2/2"}, false, false},
+		{"export", append(append([]string{"export", "--match", "up", "--out", exported}, query...), fast...), map[string]any{"windows": "2/2"}, false, false},
 		{"import, json", append([]string{"import", exported, "--out", imported, "--log-format", "json"}, fast...), map[string]any{"windows": "2"}, true, true},
 	}
 	for _, tc := range cases {

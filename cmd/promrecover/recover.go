@@ -113,7 +113,7 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 	f.conn.register(cmd.Flags())
 	f.sel.register(cmd.Flags())
 	cmd.Flags().StringVar(&f.conn.datasource, "datasource", "", "uid or name of the Prometheus datasource (default: the only one the credentials see)")
-	cmd.Flags().StringVar(&f.out, "out", "", "Prometheus data directory to install the blocks in")
+	cmd.Flags().StringVarP(&f.out, "out", "o", "", "Prometheus data directory to install the blocks in")
 	cmd.Flags().StringVar(&f.statePath, "state", "", "resume state file (default: "+blocks.StateFileName+" in --out)")
 	rep.register(cmd.Flags())
 	cmd.Flags().BoolVar(&f.restart, "restart", false, "start over instead of resuming a state left by a run with other flags")
@@ -123,6 +123,7 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 	cmd.Flags().DurationVar(&f.scrape, "scrape-interval", defaultScrape, "typical scrape interval, for --dry-run's estimate of samples and bytes")
 	cmd.Flags().BoolVar(&onlyGaps, "only-gaps", false, "write only samples that fall in holes of the surviving data (see 'promrecover gaps'), so nothing interleaves with it")
 	local.register(cmd, "with --only-gaps: the data directory that survived (default: --out)")
+	flagGroups.Apply(cmd, "grafana-url", "from", "out")
 	return cmd
 }
 

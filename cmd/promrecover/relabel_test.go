@@ -158,7 +158,7 @@ func TestRelabelBadFlags(t *testing.T) {
 	} {
 		for _, cmd := range [][]string{
 			{"recover", "--out", t.TempDir()},
-			{"export", "--output", "-"},
+			{"export", "--out", "-"},
 			{"import", "-", "--out", t.TempDir()},
 			{"plan"},
 		} {

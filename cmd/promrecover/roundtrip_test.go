@@ -58,7 +58,7 @@ func TestRoundTripExportImportEqualsRecover(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.format, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "lost"+tc.ext)
-			if _, stderr, err := runCLI(t, append([]string{"export", "--format", tc.format, "--output", file}, conn...)...); err != nil {
+			if _, stderr, err := runCLI(t, append([]string{"export", "--format", tc.format, "--out", file}, conn...)...); err != nil {
 				t.Fatalf("export: %v\n%s", err, stderr)
 			}
 			text, err := os.ReadFile(file)
@@ -92,7 +92,7 @@ func TestRoundTripExportImportEqualsRecover(t *testing.T) {
 			// changes nothing in either.
 			for _, dir := range []string{out, recovered} {
 				before := snapshot(t, dir)
-				stdout, stderr, err = runCLI(t, "verify", dir, "--against", file)
+				stdout, stderr, err = runCLI(t, "verify", "--data", dir, "--against", file)
 				if after := snapshot(t, dir); after != before {
 					t.Errorf("verify changed %s:\n%s\n%s", dir, before, after)
 				}
@@ -111,7 +111,7 @@ func TestRoundTripExportImportEqualsRecover(t *testing.T) {
 			if err := os.WriteFile(file, edited, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			stdout, stderr, err = runCLI(t, "verify", out, "--against", file)
+			stdout, stderr, err = runCLI(t, "verify", "--data", out, "--against", file)
 			if err == nil {
 				t.Fatalf("verify passed an edited file:\n%s", stdout)
 			}
@@ -193,7 +193,7 @@ func TestVerifyReportsOverlaps(t *testing.T) {
 	data := gen.DemoSeries(dataStart, dataEnd, 1)
 	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
 	file := filepath.Join(t.TempDir(), "lost.jsonl")
-	if _, stderr, err := runCLI(t, "export", "--format", "jsonl", "--output", file, "--grafana-url", url, "--token", testToken,
+	if _, stderr, err := runCLI(t, "export", "--format", "jsonl", "--out", file, "--grafana-url", url, "--token", testToken,
 		"--datasource", "grafanacloud-prom", "--from", rtFrom.Format(time.RFC3339), "--to", rtTo.Format(time.RFC3339)); err != nil {
 		t.Fatalf("export: %v\n%s", err, stderr)
 	}
@@ -203,7 +203,7 @@ func TestVerifyReportsOverlaps(t *testing.T) {
 			t.Fatalf("import: %v\n%s\n%s", err, stdout, stderr)
 		}
 	}
-	stdout, stderr, err := runCLI(t, "verify", out, "--against", file)
+	stdout, stderr, err := runCLI(t, "verify", "--data", out, "--against", file)
 	if err != nil {
 		t.Fatalf("verify: %v\n%s\n%s", err, stdout, stderr)
 	}
@@ -217,7 +217,7 @@ func TestVerifyReportsOverlaps(t *testing.T) {
 		}
 	}
 	// --from/--to narrow the comparison.
-	stdout, stderr, err = runCLI(t, "verify", out, "--against", file, "--from", dataStart.Add(2*time.Hour).Format(time.RFC3339), "--to", dataStart.Add(4*time.Hour).Format(time.RFC3339))
+	stdout, stderr, err = runCLI(t, "verify", "--data", out, "--against", file, "--from", dataStart.Add(2*time.Hour).Format(time.RFC3339), "--to", dataStart.Add(4*time.Hour).Format(time.RFC3339))
 	if err != nil || !strings.Contains(stdout, "over "+extract.FormatTime(dataStart.Add(2*time.Hour).UnixMilli())+"..") {
 		t.Fatalf("verify --from --to: %v\n%s\n%s", err, stdout, stderr)
 	}
@@ -234,12 +234,12 @@ func TestVerifyBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"a directory that does not exist", []string{"verify", filepath.Join(empty, "nope")}, "does not exist"},
-		{"an empty directory", []string{"verify", empty}, "holds no TSDB blocks"},
-		{"an empty directory against a file", []string{"verify", empty, "--against", file}, "holds no TSDB blocks"},
-		{"--from without --against", []string{"verify", empty, "--from", "now-1h"}, "only apply with --against"},
-		{"a bad format", []string{"verify", empty, "--against", file, "--format", "csv"}, `unknown format "csv"`},
-		{"no directory", []string{"verify"}, "verify takes one argument, the directory of the blocks"},
+		{"a directory that does not exist", []string{"verify", "--data", filepath.Join(empty, "nope")}, "does not exist"},
+		{"an empty directory", []string{"verify", "--data", empty}, "holds no TSDB blocks"},
+		{"an empty directory against a file", []string{"verify", "--data", empty, "--against", file}, "holds no TSDB blocks"},
+		{"--from without --against", []string{"verify", "--data", empty, "--from", "now-1h"}, "only apply with --against"},
+		{"a bad format", []string{"verify", "--data", empty, "--against", file, "--format", "csv"}, `unknown format "csv"`},
+		{"no directory", []string{"verify"}, "--data is required: the directory of the blocks"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -255,7 +255,7 @@ func TestVerifyBadInput(t *testing.T) {
 }
 
 func TestExportBadFormat(t *testing.T) {
-	_, _, err := runCLI(t, "export", "--format", "csv", "--output", "-", "--grafana-url", "http://127.0.0.1:1", "--datasource", "x", "--from", "now-1h")
+	_, _, err := runCLI(t, "export", "--format", "csv", "--out", "-", "--grafana-url", "http://127.0.0.1:1", "--datasource", "x", "--from", "now-1h")
 	if err == nil || !strings.Contains(err.Error(), `--format "csv": use json, jsonl or openmetrics`) {
 		t.Fatalf("err = %v", err)
 	}

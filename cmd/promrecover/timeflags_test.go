@@ -89,7 +89,7 @@ func TestFarOffTimesAreRefused(t *testing.T) {
 	conn := []string{"--grafana-url", "http://127.0.0.1:1", "--token", testToken, "--datasource", "grafanacloud-prom", "--retries", "0"}
 	commands := map[string][]string{
 		"recover": append([]string{"recover", "--out", dir}, conn...),
-		"export":  append([]string{"export", "--output", filepath.Join(files, "x.jsonl"), "--format", "jsonl"}, conn...),
+		"export":  append([]string{"export", "--out", filepath.Join(files, "x.jsonl"), "--format", "jsonl"}, conn...),
 		"plan":    append([]string{"plan"}, conn...),
 		"gaps":    {"gaps", "--data", dir},
 		"verify":  {"verify", filepath.Join(dir, "no-such-dir"), "--against", against},

@@ -12,14 +12,15 @@ import (
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/importer"
+	"github.com/promrecover/promrecover/internal/flagalias"
 	"github.com/promrecover/promrecover/recovery"
 	"github.com/promrecover/promrecover/report"
 )
 
 func newVerifyCmd(logger func() *slog.Logger) *cobra.Command {
-	var against, format, from, to string
+	var dir, against, format, from, to string
 	cmd := &cobra.Command{
-		Use:   "verify DIR [--against FILE]",
+		Use:   "verify --data DIR [--against FILE]",
 		Short: "List the TSDB blocks in a directory, their overlaps, and compare them with an export",
 		Long: `verify opens the blocks in DIR read-only (it writes nothing there, and does not
 use Prometheus's read-only DB, which would put a sandbox directory in DIR) and
@@ -35,7 +36,7 @@ prints the first difference and a count of matching, differing, missing and
 extra samples, and exits non-zero on any difference. Note that OpenMetrics
 text cannot carry a stale marker: blocks holding one differ from such a file.`,
 		Example: example("verify"),
-		Args:    oneArg("the directory of the blocks (a Prometheus data directory, or the --out of recover or import)"),
+		Args:    flagalias.Arg("data", "DIR", "the directory"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := importer.ParseFormat(format)
 			if err != nil {
@@ -44,9 +45,10 @@ text cannot carry a stale marker: blocks holding one differ from such a file.`,
 			if against == "" && (from != "" || to != "" || format != "") {
 				return errors.New("--from, --to and --format only apply with --against FILE")
 			}
-			return runVerify(cmd, logger(), args[0], against, f, from, to)
+			return runVerify(cmd, logger(), dir, against, f, from, to)
 		},
 	}
+	cmd.Flags().StringVar(&dir, "data", "", "the directory of the blocks: a Prometheus data directory, or the --out of recover or import (read only; it used to be the argument DIR) (required)")
 	cmd.Flags().StringVar(&against, "against", "", "export file (json, jsonl or openmetrics; - for stdin) to compare the blocks with")
 	cmd.Flags().StringVar(&format, "format", "", "format of --against: json, jsonl or openmetrics (default: detected from the content)")
 	cmd.Flags().StringVar(&from, "from", "", "start of the compared range: "+timeForms+", or now-6h (default: the file's first sample)")
@@ -73,6 +75,8 @@ func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format
 	stdout := cmd.OutOrStdout()
 	list, err := blocks.List(dir)
 	switch {
+	case dir == "": // checked here, as a config file may give it after the arguments are
+		return errors.New("--data is required: the directory of the blocks (a Prometheus data directory, or the --out of recover or import)")
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("%s does not exist: give the Prometheus data directory (or --out of recover or import)", dir)
 	case err != nil:

@@ -171,7 +171,7 @@ func TestViaFlag(t *testing.T) {
 	base := []string{"--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", dataStart.Add(time.Hour).Format(time.RFC3339), "--to", dataStart.Add(6 * time.Hour).Format(time.RFC3339),
 		"--match", `{job="node"}`, "--match", `{job="api"}`}
-	for _, cmd := range [][]string{{"recover", "--out", t.TempDir()}, {"export", "--output", "-"}, {"plan"}} {
+	for _, cmd := range [][]string{{"recover", "--out", t.TempDir()}, {"export", "--out", "-"}, {"plan"}} {
 		_, _, err := runCLI(t, append(append(cmd, base...), "--via", "grpc")...)
 		if err == nil || !strings.Contains(err.Error(), `--via "grpc"`) {
 			t.Errorf("%s --via grpc: %v", cmd[0], err)
@@ -268,7 +268,7 @@ func TestExportViaProxy(t *testing.T) {
 	args := []string{"export", "--via", "proxy", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--match", `{job="node"}`}
 	file := filepath.Join(t.TempDir(), "out.json")
-	if stdout, stderr, err := runCLI(t, append(args, "--output", file)...); err != nil {
+	if stdout, stderr, err := runCLI(t, append(args, "--out", file)...); err != nil {
 		t.Fatalf("export: %v\n%s\n%s", err, stdout, stderr)
 	}
 	body, err := os.ReadFile(file)
@@ -320,7 +320,7 @@ func TestExportViaProxy(t *testing.T) {
 		t.Fatalf("verify --against a file with one bucket count changed: %v\n%s", err, stdout)
 	}
 
-	_, _, err = runCLI(t, append(args, "--output", "-", "--format", "openmetrics")...)
+	_, _, err = runCLI(t, append(args, "--out", "-", "--format", "openmetrics")...)
 	if err == nil || !strings.Contains(err.Error(), "native histograms") {
 		t.Fatalf("export --format openmetrics of native histograms: %v, want a refusal", err)
 	}

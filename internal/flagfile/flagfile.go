@@ -13,6 +13,7 @@ import (
 	"os"
 	"slices"
 
+	"github.com/promrecover/promrecover/internal/flagalias"
 	"github.com/promrecover/promrecover/internal/suggest"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -186,11 +187,12 @@ func (c *File) lookup(name string, sub *cobra.Command) *pflag.Flag {
 	return nil
 }
 
-// flagNames lists the flags a file may set for cmds and the root.
+// flagNames lists the flags a file may set for cmds and the root, but the
+// hidden ones: an old name is no spelling to suggest.
 func (c *File) flagNames(cmds ...*cobra.Command) []string {
 	var names []string
 	add := func(f *pflag.Flag) {
-		if _, ok := c.rules.NotConfigurable[f.Name]; !ok {
+		if _, ok := c.rules.NotConfigurable[f.Name]; !ok && !f.Hidden {
 			names = append(names, f.Name)
 		}
 	}
@@ -212,8 +214,10 @@ func (c *File) Apply(cmd *cobra.Command) error {
 	}
 	vs = append(vs, c.sections[cmd.Name()]...)
 	for _, v := range vs {
+		// A key that is a flag's old name sets that flag (and is noted as
+		// such), unless the command line gave the flag under either name.
 		f := cmd.Flags().Lookup(v.name)
-		if env := c.rules.Env[v.name]; f.Changed || (env != "" && os.Getenv(env) != "") {
+		if env := c.rules.Env[v.name]; flagalias.Given(cmd.Flags(), f) || (env != "" && os.Getenv(env) != "") {
 			continue
 		}
 		if sv, ok := f.Value.(pflag.SliceValue); ok && v.list {

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/promrecover/promrecover/internal/flagalias"
 	"github.com/promrecover/promrecover/internal/flagfile"
 )
 
@@ -51,6 +52,7 @@ func newRoot() *cobra.Command {
 			cmd.Flags().String("retention", "", "")
 		case "export":
 			cmd.Flags().String("format", "json", "")
+			flagalias.Rename(cmd.Flags(), "output", "out")
 		case "plan":
 			cmd.Flags().Bool("restart", false, "")
 		}
@@ -256,5 +258,39 @@ func TestErrors(t *testing.T) {
 	}
 	if _, err := flagsAfter("recover", "--config", writeFile(t, "")); err != nil {
 		t.Errorf("an empty file: %v", err)
+	}
+}
+
+// TestOldNames checks that a key may be a flag's old name, which sets the
+// flag unless the command line gave it under either name, and that an old
+// name is never suggested.
+func TestOldNames(t *testing.T) {
+	cases := []struct {
+		name, file string
+		args       []string
+		out, err   string
+	}{
+		{"old name", "export:\n  output: /c\n", []string{"export"}, "/c", ""},
+		{"old name at the top", "output: /c\n", []string{"export"}, "/c", ""},
+		{"the command line's new name wins", "export:\n  output: /c\n", []string{"export", "--out", "/cli"}, "/cli", ""},
+		{"the command line's old name wins", "out: /c\n", []string{"export", "--output", "/cli"}, "/cli", ""},
+		{"a typo gets the new name", "export:\n  outptu: /c\n", []string{"export"}, "", `promrecover.yaml:2: export has no flag "outptu"; the closest is --out`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fs, err := flagsAfter(append(tc.args, "--config", writeFile(t, tc.file))...)
+			if tc.err != "" {
+				if err == nil || !strings.HasSuffix(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want one ending %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fs.Lookup("out").Value.String(); got != tc.out {
+				t.Errorf("--out %q, want %q", got, tc.out)
+			}
+		})
 	}
 }

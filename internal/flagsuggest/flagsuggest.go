@@ -1,7 +1,8 @@
 // Package flagsuggest words a cobra program's command-line mistakes as what
 // to type instead: an unknown flag gets the flag that was likely meant, found
-// by another tool's name for it or by spelling, and flags marked mutually
-// exclusive get a sentence instead of cobra's group notation.
+// by another tool's name for it or by spelling, flags marked mutually
+// exclusive get a sentence instead of cobra's group notation, and a missing
+// or extra argument gets what the argument is.
 package flagsuggest
 
 import (
@@ -119,4 +120,15 @@ func Contradictions(fs *pflag.FlagSet) error {
 // and lists names as a sentence does: "a, b and c".
 func and(names []string) string {
 	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// OneArg is cobra.ExactArgs(1) with a message that says what the argument
+// is and how the command is written, instead of "accepts 1 arg(s), received 0".
+func OneArg(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return fmt.Errorf("%s takes one argument, %s; %d were given: %s %s", cmd.Name(), what, len(args), cmd.Root().Name(), cmd.Use)
+		}
+		return nil
+	}
 }

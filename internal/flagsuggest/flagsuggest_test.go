@@ -2,6 +2,7 @@ package flagsuggest
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 
@@ -125,6 +126,25 @@ func TestRegister(t *testing.T) {
 		err := root.Execute()
 		if (err == nil) != (c.want == "") || err != nil && err.Error() != c.want {
 			t.Errorf("%q: got %v, want %q", c.args, err, c.want)
+		}
+	}
+}
+
+func TestOneArg(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"a"}, ""},
+		{nil, "import takes one argument, the file to read; 0 were given: tool import FILE"},
+		{[]string{"a", "b"}, "import takes one argument, the file to read; 2 were given: tool import FILE"},
+	} {
+		root := &cobra.Command{Use: "tool"}
+		cmd := &cobra.Command{Use: "import FILE", Args: OneArg("the file to read"), Run: func(*cobra.Command, []string) {}}
+		root.AddCommand(cmd)
+		err := cmd.ValidateArgs(tc.args)
+		if got := fmt.Sprint(err); (tc.want == "" && err != nil) || (tc.want != "" && got != tc.want) {
+			t.Errorf("%q: got %v, want %q", tc.args, err, tc.want)
 		}
 	}
 }

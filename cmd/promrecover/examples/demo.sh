@@ -1,6 +1,6 @@
   # Recover into ./demo-data, then look at the blocks.
   promrecover demo
-  promrecover verify demo-data
+  promrecover verify --data demo-data
 
   # Native histograms too, read through the datasource proxy.
   promrecover demo --via proxy --out demo-hist
