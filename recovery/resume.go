@@ -49,7 +49,7 @@ func (j *Job) settle(sink *blocks.Sink, o *Outcome) (*state.File, error) {
 // for this one, and warns when both cover the same time: the series both
 // select are then written twice, as overlapping blocks.
 func (j *Job) replacing(old state.Plan, path string) {
-	j.Log.Info("the recovery recorded in the resume state was complete; this one keeps its own there", "state", path, "earlier", old.From+".."+old.To, "earlier selectors", old.Selectors)
+	j.Log.Info("the recovery recorded in the resume state was complete; this one keeps its own there", "state", path, "earlier", old.From+".."+old.To, "earlier_selectors", old.Selectors)
 	from, errFrom := time.Parse(time.RFC3339Nano, old.From)
 	to, errTo := time.Parse(time.RFC3339Nano, old.To)
 	if errFrom != nil || errTo != nil || j.OnlyGaps != nil {
@@ -57,7 +57,7 @@ func (j *Job) replacing(old state.Plan, path string) {
 	}
 	if from.UnixMilli() < j.Plan.To && j.Plan.From < to.UnixMilli() {
 		j.Log.Warn("this range overlaps the earlier recovery's: series both select are written again, as blocks overlapping the earlier ones (Prometheus merges identical samples); to write only what is missing, fill only the gaps",
-			"earlier", old.From+".."+old.To, "earlier selectors", old.Selectors)
+			"earlier", old.From+".."+old.To, "earlier_selectors", old.Selectors)
 	}
 }
 
