@@ -105,33 +105,40 @@ func TestExitCodes(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(t, e)
 			}
-			b, err := exec.Command(bin, tc.args(e)...).CombinedOutput()
-			code := 0
-			if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
-				code = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			if code != tc.want {
-				t.Errorf("exit status %d, want %d\n%s", code, tc.want, b)
-			}
-			doc, err := os.ReadFile(e.summary)
-			if !tc.summary {
-				if err == nil {
-					t.Errorf("--summary-json was written:\n%s", doc)
-				}
-				return
-			}
-			var sum struct {
-				ExitCode *int `json:"exit_code"`
-			}
-			if err := json.Unmarshal(doc, &sum); err != nil || sum.ExitCode == nil {
-				t.Fatalf("--summary-json: %v\n%s\n%s", err, doc, b)
-			}
-			if *sum.ExitCode != tc.want {
-				t.Errorf("the summary's exit_code is %d, want %d", *sum.ExitCode, tc.want)
-			}
+			checkExit(t, bin, tc.args(e), e.summary, tc.want, tc.summary)
 		})
+	}
+}
+
+// checkExit runs bin with args and checks its exit status, and that of
+// the summary at path if the run writes one.
+func checkExit(t *testing.T, bin string, args []string, path string, want int, summary bool) {
+	t.Helper()
+	b, err := exec.Command(bin, args...).CombinedOutput()
+	code := 0
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if code != want {
+		t.Errorf("exit status %d, want %d\n%s", code, want, b)
+	}
+	doc, err := os.ReadFile(path)
+	if !summary {
+		if err == nil {
+			t.Errorf("--summary-json was written:\n%s", doc)
+		}
+		return
+	}
+	var sum struct {
+		ExitCode *int `json:"exit_code"`
+	}
+	if err := json.Unmarshal(doc, &sum); err != nil || sum.ExitCode == nil {
+		t.Fatalf("--summary-json: %v\n%s\n%s", err, doc, b)
+	}
+	if *sum.ExitCode != want {
+		t.Errorf("the summary's exit_code is %d, want %d", *sum.ExitCode, want)
 	}
 }
 
