@@ -14,10 +14,12 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/oklog/ulid/v2"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/logattr"
 )
 
 // Block is one installed block.
@@ -78,7 +80,7 @@ func NewSink(dir string, logger *slog.Logger) (*Sink, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	if err := checkOutDir(dir); err != nil {
-		return nil, err
+		return nil, extract.Usage(err)
 	}
 	o, err := chownTarget(dir)
 	if err != nil {
@@ -152,13 +154,16 @@ func (s *Sink) Done(ctx context.Context, w extract.Window, gaps []extract.Gap) e
 	s.installed = append(s.installed, *b)
 	s.duplicates += b.Duplicates
 	s.mu.Unlock()
-	// The end's table has the rest; the directory, long and only the
-	// ULID again under the data directory, only when debugging.
-	attrs := []any{"window", w.String(), "ulid", b.ULID, "samples", b.Samples}
+	// The end's table has the rest. A person reading along needs the
+	// window (by its start, to the minute, as the record fits 80 columns)
+	// and its samples; the ULID only a program or someone debugging; the
+	// directory, the ULID again under the data directory, only the latter.
+	start := logattr.New(time.UnixMilli(w.Start).UTC().Format("2006-01-02T15:04Z07:00"), logattr.Num("", w.String()))
+	attrs := []any{"window", start, "samples", b.Samples, "ulid", logattr.JSONOnly(b.ULID)}
 	if s.logger.Enabled(ctx, slog.LevelDebug) {
-		attrs = append(attrs, "dir", b.Dir)
+		attrs = append(attrs[:len(attrs)-1], b.ULID, "dir", b.Dir)
 	}
-	s.logger.Info("installed block", attrs...)
+	s.logger.Info("installed", attrs...)
 	return nil
 }
 

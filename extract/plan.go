@@ -54,18 +54,18 @@ const MaxPointsPerSeries = 11000
 // are checked with Prometheus's own parser and kept in its canonical form.
 func NewPlan(from, to time.Time, step time.Duration, selectors []string) (*Plan, error) {
 	if !from.Before(to) {
-		return nil, ParamErrorf("the range's start (%s) must be before its end (%s)", from.Format(time.RFC3339), to.Format(time.RFC3339))
+		return nil, Usage(ParamErrorf("the range's start (%s) must be before its end (%s)", from.Format(time.RFC3339), to.Format(time.RFC3339)))
 	}
 	if step < 0 {
-		return nil, ParamErrorf("the step must be positive")
+		return nil, Usage(ParamErrorf("the step must be positive"))
 	}
 	if step > 0 && step%time.Millisecond != 0 {
-		return nil, ParamErrorf("the step %s: Prometheus steps are whole milliseconds", step)
+		return nil, Usage(ParamErrorf("the step %s: Prometheus steps are whole milliseconds", step))
 	}
 	// A window's worth of steps must fit Prometheus's per-series limit, so
 	// that one unit per window never needs splitting by time.
 	if step > 0 && WindowMs/step.Milliseconds() >= MaxPointsPerSeries {
-		return nil, ParamErrorf("the step %s is too fine: a 2h window would need more than %d points a series; use 1s or more", step, MaxPointsPerSeries)
+		return nil, Usage(ParamErrorf("the step %s is too fine: a 2h window would need more than %d points a series; use 1s or more", step, MaxPointsPerSeries))
 	}
 	p := &Plan{From: from.UnixMilli(), To: to.UnixMilli(), Step: step}
 	if len(selectors) == 0 {
@@ -75,13 +75,13 @@ func NewPlan(from, to time.Time, step time.Duration, selectors []string) (*Plan,
 	for _, s := range selectors {
 		ms, err := parser.NewParser(parser.Options{}).ParseMetricSelector(s)
 		if err != nil {
-			return nil, ParamErrorf("the selector %q is not a series selector (%v); write one like 'up' or '{job=\"node\"}'", s, err)
+			return nil, Usage(ParamErrorf("the selector %q is not a series selector (%v); write one like 'up' or '{job=\"node\"}'", s, err))
 		}
 		if len(ms) == 0 {
-			return nil, ParamErrorf("the selector %q has no matcher; give at least one, e.g. '{job=\"node\"}', or no selector for every series", s)
+			return nil, Usage(ParamErrorf("the selector %q has no matcher; give at least one, e.g. '{job=\"node\"}', or no selector for every series", s))
 		}
 		if !slices.ContainsFunc(ms, func(m *labels.Matcher) bool { return !m.Matches("") }) {
-			return nil, ParamErrorf("the selector %q is not a series selector Prometheus accepts: it needs at least one matcher that does not match the empty string, e.g. '{job=\"node\"}' or '{job=~\".+\"}'", s)
+			return nil, Usage(ParamErrorf("the selector %q is not a series selector Prometheus accepts: it needs at least one matcher that does not match the empty string, e.g. '{job=\"node\"}' or '{job=~\".+\"}'", s))
 		}
 		canon := Canonical(ms)
 		if !seen[canon] {

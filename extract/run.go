@@ -128,6 +128,13 @@ func (r *Result) Interrupted() int {
 	return len(r.Windows) - r.Recovered() - len(r.Failed())
 }
 
+// Partial says whether the run got some of its windows but not all of
+// them whole: what a script is told apart from getting nothing, since the
+// same run again fetches only the rest.
+func (r *Result) Partial() bool {
+	return r.Recovered() > 0 && r.Recovered() < len(r.Windows) || len(r.Gaps()) > 0
+}
+
 // Totals sums series and samples fetched for completed windows; a series
 // counts once per window and selector.
 func (r *Result) Totals() (series int, samples int64) {

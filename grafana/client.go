@@ -96,13 +96,13 @@ type Client struct {
 func NewClient(o Options) (*Client, error) {
 	base, err := url.Parse(strings.TrimRight(o.URL, "/"))
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, extract.ParamErrorf("the Grafana URL %q is not an http(s) URL; give the address you open Grafana at, e.g. https://example.grafana.net", o.URL)
+		return nil, extract.Usage(extract.ParamErrorf("the Grafana URL %q is not an http(s) URL; give the address you open Grafana at, e.g. https://example.grafana.net", o.URL))
 	}
 	if err := checkURL(base); err != nil {
 		return nil, err
 	}
 	if base.User != nil {
-		return nil, extract.ParamErrorf("the Grafana URL holds credentials; give them as the user and password instead, so they stay out of logs")
+		return nil, extract.Usage(extract.ParamErrorf("the Grafana URL holds credentials; give them as the user and password instead, so they stay out of logs"))
 	}
 	n := 0
 	for _, set := range []bool{o.Auth.Token != "", o.Auth.Session != "", o.Auth.User != ""} {
@@ -118,7 +118,7 @@ func NewClient(o Options) (*Client, error) {
 		o.OrgID = pageOrg
 	}
 	if o.Auth.User != "" && o.Auth.Password == "" {
-		return nil, extract.ParamErrorf("a user needs a password")
+		return nil, extract.Usage(extract.ParamErrorf("a user needs a password"))
 	}
 	if err := checkCredentials(o.Auth); err != nil {
 		return nil, err

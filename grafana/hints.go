@@ -21,7 +21,7 @@ import (
 
 // ErrManyCredentials is returned by NewClient for more than one kind of
 // credentials; the caller knows which came from the environment.
-var ErrManyCredentials = extract.ParamErrorf("give one kind of credentials: a token, a session, or a user and password")
+var ErrManyCredentials = extract.Usage(extract.ParamErrorf("give one kind of credentials: a token, a session, or a user and password"))
 
 // checkCredentials refuses, before anything is sent, credentials that can
 // never work on Grafana's HTTP API: Grafana Cloud access-policy tokens
@@ -75,9 +75,9 @@ func SessionValue(v, cookieName string) (string, error) {
 		names = append(names, ck.Name)
 	}
 	if err != nil || len(names) == 0 {
-		return "", extract.ParamErrorf("the session is neither a cookie value nor a Cookie header; give the value of the %s cookie only", cookieName)
+		return "", extract.Usage(extract.ParamErrorf("the session is neither a cookie value nor a Cookie header; give the value of the %s cookie only", cookieName))
 	}
-	return "", extract.ParamErrorf("the session holds the cookies %s but none named %s; give the value of the %s cookie, or the cookie's name if this Grafana's [auth] login_cookie_name is another", strings.Join(names, ", "), cookieName, cookieName)
+	return "", extract.Usage(extract.ParamErrorf("the session holds the cookies %s but none named %s; give the value of the %s cookie, or the cookie's name if this Grafana's [auth] login_cookie_name is another", strings.Join(names, ", "), cookieName, cookieName))
 }
 
 // relogin says how to get a session cookie that works again.
@@ -233,11 +233,11 @@ func pickOne(msg string, proms []Datasource) error {
 	}
 	switch {
 	case len(known) == 0:
-		return extract.ParamErrorf("%s; these credentials see no Prometheus datasource (check the organization, or the service account's permissions)", msg)
+		return extract.Usage(extract.ParamErrorf("%s; these credentials see no Prometheus datasource (check the organization, or the service account's permissions)", msg))
 	case len(known) > 10:
-		return extract.ParamErrorf("%s; give as the datasource one of the uids or names the datasources list, e.g. %s (%d more)", msg, strings.Join(known[:10], ", "), len(known)-10)
+		return extract.Usage(extract.ParamErrorf("%s; give as the datasource one of the uids or names the datasources list, e.g. %s (%d more)", msg, strings.Join(known[:10], ", "), len(known)-10))
 	}
-	return extract.ParamErrorf("%s; give as the datasource one of the uids (or names) the datasources list: %s", msg, strings.Join(known, ", "))
+	return extract.Usage(extract.ParamErrorf("%s; give as the datasource one of the uids (or names) the datasources list: %s", msg, strings.Join(known, ", ")))
 }
 
 // nothingAnswered explains a connection that could not even be made after

@@ -27,6 +27,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/logattr"
 )
 
 // barRefresh is how often the bars are redrawn: often enough to look live,
@@ -251,9 +252,10 @@ func (s snapshot) windowsText() string {
 	return fmt.Sprint(s.windows)
 }
 
-func (s snapshot) rate() string {
-	return fmt.Sprintf("%.0f/s", float64(s.samples)/max(s.elapsed.Seconds(), 1e-3))
-}
+func (s snapshot) rate() string { return fmt.Sprintf("%.0f/s", s.perSecond()) }
+
+// perSecond is the samples received a second.
+func (s snapshot) perSecond() float64 { return float64(s.samples) / max(s.elapsed.Seconds(), 1e-3) }
 
 // fraction is how much of the run is done, by samples rather than whole
 // windows, which finish in batches: the samples received of those expected
@@ -308,20 +310,25 @@ type display interface {
 type plain struct{ log *slog.Logger }
 
 func (p plain) update(s snapshot) {
-	attrs := []any{"windows", s.windowsText()}
+	var attrs []any
+	if s.total > 0 {
+		attrs = append(attrs, "windows", logattr.Of(s.windows, s.total))
+	} else {
+		attrs = append(attrs, "windows", s.windows)
+	}
 	if s.size > 0 {
-		attrs = append(attrs, "read", s.readText())
+		attrs = append(attrs, "read", logattr.New(s.readText(), logattr.Num("_bytes", s.read), logattr.Num("_total_bytes", s.size)))
 	}
 	if s.failed > 0 {
 		attrs = append(attrs, "failed", s.failed)
 	}
-	attrs = append(attrs, "samples", s.samples, "rate", s.rate())
+	attrs = append(attrs, "samples", s.samples, "rate", logattr.New(s.rate(), logattr.Num("_samples_per_second", s.perSecond())))
 	if s.stats != nil {
-		attrs = append(attrs, "requests", s.stats.Requests, "retries", s.stats.Retries, "received", received(s.stats))
+		attrs = append(attrs, "requests", s.stats.Requests, "retries", s.stats.Retries, "received", logattr.New(received(s.stats), logattr.Num("_bytes", s.stats.WireBytes)))
 	}
-	attrs = append(attrs, "elapsed", s.elapsed.Round(time.Second).String())
-	if eta, ok := s.etaText(); ok {
-		attrs = append(attrs, "eta", eta)
+	attrs = append(attrs, "elapsed", s.elapsed.Round(time.Second))
+	if eta, ok := s.eta(); ok {
+		attrs = append(attrs, "eta", eta.Round(time.Second))
 	}
 	p.log.Info("progress", attrs...)
 }

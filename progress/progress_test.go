@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/logattr"
 )
 
 // fakeSink refuses Done for the windows in failDone.
@@ -99,13 +100,16 @@ func TestProgressPlain(t *testing.T) {
 		o    Options
 		run  func(t *testing.T, r *Run)
 		want map[string]any // of the last record; nil: the field is absent
+		text []string       // in the last record in the text format
 		eta  bool
 	}{
 		{
 			name: "windows known",
 			o:    Options{Windows: 3, Stats: stats},
 			run:  func(t *testing.T, r *Run) { feed(t, r.Wrap(context.Background(), fakeSink{}), 3, 1) },
-			want: map[string]any{"windows": "2/3", "failed": 1.0, "samples": 15.0, "requests": 7.0, "retries": 1.0, "received": "3.0 MiB", "read": nil},
+			want: map[string]any{"windows": 2.0, "windows_total": 3.0, "failed": 1.0, "samples": 15.0, "requests": 7.0, "retries": 1.0,
+				"received_bytes": float64(3 << 20), "read_bytes": nil},
+			text: []string{" windows=2/3 failed=1 samples=15 rate=", ` requests=7 retries=1 received="3.0 MiB" elapsed=`},
 		},
 		{
 			name: "input of known size, half read",
@@ -116,18 +120,28 @@ func TestProgressPlain(t *testing.T) {
 				}
 				feed(t, r.Wrap(context.Background(), fakeSink{}), 1, 0)
 			},
-			want: map[string]any{"windows": "1", "read": "50.0 b of 100.0 b", "samples": 5.0, "failed": nil, "requests": nil},
+			want: map[string]any{"windows": 1.0, "windows_total": nil, "read_bytes": 50.0, "read_total_bytes": 100.0, "samples": 5.0, "failed": nil, "requests": nil},
+			text: []string{` windows=1 read="50.0 b of 100.0 b" samples=5 rate=`, " eta="},
 			eta:  true,
 		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			c := NewConsole(&buf)
+			var buf, text bytes.Buffer
+			c, ct := NewConsole(&buf), NewConsole(&text)
 			tc.o.Every = time.Millisecond
-			r := c.Start(slog.New(slog.NewJSONHandler(c, nil)), tc.o)
+			r := c.Start(slog.New(slog.NewJSONHandler(c, logattr.JSON(&slog.HandlerOptions{}))), tc.o)
 			tc.run(t, r)
 			r.Stop()
+			r = ct.Start(slog.New(slog.NewTextHandler(ct, logattr.Text(&slog.HandlerOptions{}))), tc.o)
+			tc.run(t, r)
+			r.Stop()
+			lines := strings.Split(strings.TrimSpace(text.String()), "\n")
+			for _, want := range tc.text {
+				if l := lines[len(lines)-1]; !strings.Contains(l, want) {
+					t.Errorf("last text record %q lacks %q", l, want)
+				}
+			}
 
 			var last map[string]any
 			for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
@@ -143,7 +157,7 @@ func TestProgressPlain(t *testing.T) {
 					t.Errorf("last record: %s = %v, want %v (%v)", k, last[k], v, last)
 				}
 			}
-			if _, ok := last["eta"]; ok != tc.eta {
+			if _, ok := last["eta_seconds"]; ok != tc.eta {
 				t.Errorf("last record: eta present %v, want %v (%v)", ok, tc.eta, last)
 			}
 			if strings.Contains(buf.String(), "\x1b") {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/promrecover/promrecover/blocks"
+	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/relabel"
 	"github.com/promrecover/promrecover/importer"
 	"github.com/promrecover/promrecover/progress"
@@ -60,7 +61,11 @@ func (im *Import) Run(ctx context.Context) (*Imported, error) {
 	res, err := importer.Import(ctx, in, importer.Options{Format: im.Format}, wrapped)
 	stop()
 	if err != nil {
-		return nil, &ReadError{err}
+		if ctx.Err() != nil {
+			return nil, &ReadError{err}
+		}
+		// Nothing was installed, and the same input fails the same way.
+		return nil, extract.Usage(&ReadError{err})
 	}
 	out := &Imported{Result: res, Installed: sink.Blocks()}
 	// The sink verifies each block against what it was given; this checks

@@ -141,6 +141,13 @@ func (o *Outcome) Status() Status {
 	return Complete
 }
 
+// Partial says whether the plan was recovered in part: some windows (by
+// this run or earlier ones) but not all, or not all of them whole.
+func (o *Outcome) Partial() bool {
+	s := o.Status()
+	return (s == Interrupted || s == Incomplete) && o.Recovered() > 0
+}
+
 // Gaps counts the parts of recovered windows that could not be fetched, by
 // this run and earlier ones.
 func (o *Outcome) Gaps() int {
@@ -151,9 +158,9 @@ func (o *Outcome) Gaps() int {
 	return n
 }
 
-// Partial counts the windows written with parts that could not be
+// PartialWindows counts the windows written with parts that could not be
 // fetched, by this run and earlier ones.
-func (o *Outcome) Partial() int {
+func (o *Outcome) PartialWindows() int {
 	_, n := Whole(o.Result)
 	for _, w := range o.Earlier {
 		if len(w.Gaps) > 0 {
@@ -235,7 +242,7 @@ func (j *Job) Run(ctx context.Context) (*Outcome, error) {
 	}
 	o.Origin = conn.Origin
 	if bs != nil {
-		j.Log.Info("recovering", "datasource", o.Origin.Name, "uid", o.Origin.UID, "via", o.Origin.Via, "windows", len(todo.Windows), "done earlier", len(o.Earlier), "selectors", len(j.Plan.Selectors), "out", j.Out)
+		j.Log.Info("recovering", "datasource", o.Origin.Name, "uid", o.Origin.UID, "via", o.Origin.Via, "windows", len(todo.Windows), "done_earlier", len(o.Earlier), "selectors", len(j.Plan.Selectors), "out", j.Out)
 	}
 	// The holes are read before anything is written: blocks this run
 	// installs must not count as surviving data.

@@ -230,6 +230,8 @@ func (s *countingSink) Discard(extract.Window) {}
 func TestOutcomeStatus(t *testing.T) {
 	w0 := extract.Window{Start: 0, End: extract.WindowMs}
 	ok := extract.WindowResult{Window: w0, Samples: 3}
+	failed := extract.WindowResult{Window: extract.Window{Start: extract.WindowMs, End: 2 * extract.WindowMs}, Err: errors.New("refused")}
+	cut := extract.WindowResult{Window: failed.Window, Err: context.Canceled, Interrupted: true}
 	collision := extract.WindowResult{Window: w0, Err: &relabel.CollisionError{}}
 	tests := []struct {
 		name     string
@@ -237,15 +239,20 @@ func TestOutcomeStatus(t *testing.T) {
 		status   Status
 		gaps     int
 		collided bool
+		partial  bool // some of the plan recovered, not all
 	}{
-		{"complete", Outcome{Result: &extract.Result{Windows: []extract.WindowResult{ok}}}, Complete, 0, false},
-		{"all done earlier", Outcome{Result: &extract.Result{}, Earlier: []state.Window{{Start: 0}}}, Complete, 0, false},
-		{"empty", Outcome{Result: &extract.Result{Windows: []extract.WindowResult{{Window: w0}}}}, Empty, 0, false},
-		{"interrupted", Outcome{Result: &extract.Result{}, Err: context.Canceled}, Interrupted, 0, false},
-		{"a gap of an earlier run", Outcome{Result: &extract.Result{Windows: []extract.WindowResult{ok}}, Earlier: []state.Window{{Gaps: []extract.Gap{{}}}}}, Incomplete, 1, false},
-		{"a gap of this run", Outcome{Result: &extract.Result{Windows: []extract.WindowResult{{Window: w0, Samples: 1, Gaps: []extract.Gap{{}, {}}}}}}, Incomplete, 2, false},
-		{"stopped", Outcome{Result: &extract.Result{Windows: []extract.WindowResult{ok}}, Err: errors.New("refused")}, Incomplete, 0, false},
-		{"merged series", Outcome{Result: &extract.Result{Windows: []extract.WindowResult{collision}}}, Incomplete, 0, true},
+		{"complete", Outcome{Result: &extract.Result{Windows: []extract.WindowResult{ok}}}, Complete, 0, false, false},
+		{"all done earlier", Outcome{Result: &extract.Result{}, Earlier: []state.Window{{Start: 0}}}, Complete, 0, false, false},
+		{"empty", Outcome{Result: &extract.Result{Windows: []extract.WindowResult{{Window: w0}}}}, Empty, 0, false, false},
+		{"interrupted", Outcome{Result: &extract.Result{}, Err: context.Canceled}, Interrupted, 0, false, false},
+		{"interrupted after a window", Outcome{Result: &extract.Result{Windows: []extract.WindowResult{ok, cut}}, Err: context.Canceled}, Interrupted, 0, false, true},
+		{"interrupted after an earlier run", Outcome{Result: &extract.Result{Windows: []extract.WindowResult{cut}}, Earlier: []state.Window{{Start: 0}}, Err: context.Canceled}, Interrupted, 0, false, true},
+		{"a gap of an earlier run", Outcome{Result: &extract.Result{Windows: []extract.WindowResult{ok}}, Earlier: []state.Window{{Gaps: []extract.Gap{{}}}}}, Incomplete, 1, false, true},
+		{"a gap of this run", Outcome{Result: &extract.Result{Windows: []extract.WindowResult{{Window: w0, Samples: 1, Gaps: []extract.Gap{{}, {}}}}}}, Incomplete, 2, false, true},
+		{"a window of two failed", Outcome{Result: &extract.Result{Windows: []extract.WindowResult{ok, failed}}}, Incomplete, 0, false, true},
+		{"every window failed", Outcome{Result: &extract.Result{Windows: []extract.WindowResult{failed}}}, Incomplete, 0, false, false},
+		{"stopped", Outcome{Result: &extract.Result{Windows: []extract.WindowResult{ok}}, Err: errors.New("refused")}, Incomplete, 0, false, true},
+		{"merged series", Outcome{Result: &extract.Result{Windows: []extract.WindowResult{collision}}}, Incomplete, 0, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -257,6 +264,9 @@ func TestOutcomeStatus(t *testing.T) {
 			}
 			if got := tt.o.Collided(); got != tt.collided {
 				t.Errorf("collided %v, want %v", got, tt.collided)
+			}
+			if got := tt.o.Partial(); got != tt.partial {
+				t.Errorf("partial %v, want %v", got, tt.partial)
 			}
 		})
 	}

@@ -48,7 +48,7 @@ func (j *Job) settle(sink *blocks.Sink, o *Outcome) (*state.File, error) {
 // for this one. Where both cover the same time, what the earlier one wrote
 // is in Out's blocks and is not written again (see blocks.Present).
 func (j *Job) replacing(old state.Plan, path string) {
-	j.Log.Info("the recovery recorded in the resume state was complete; this one keeps its own there", "state", path, "earlier", old.From+".."+old.To, "earlier selectors", old.Selectors)
+	j.Log.Info("the recovery recorded in the resume state was complete; this one keeps its own there", "state", path, "earlier", old.From+".."+old.To, "earlier_selectors", old.Selectors)
 }
 
 // openState opens the resume state of the job's plan. Unless it restarts,

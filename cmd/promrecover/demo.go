@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -39,7 +38,7 @@ data set also holds native histograms, read through the datasource proxy.`,
 			log := logger()
 			transport, err := grafana.ParseTransport(via)
 			if err != nil {
-				return fmt.Errorf("--via %w", err)
+				return usagef("--via %w", err)
 			}
 			if err := emptyDir(out); err != nil {
 				return err
@@ -106,7 +105,7 @@ func emptyDir(dir string) error {
 		return fmt.Errorf("--out %s: %w", dir, err)
 	}
 	if len(entries) > 0 {
-		return errors.New("--out " + dir + " is not empty (an earlier demo?): remove it, or choose another --out")
+		return usagef("--out %s is not empty (an earlier demo?): remove it, or choose another --out", dir)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/format/openmetrics"
 	"github.com/promrecover/promrecover/internal/atomicfile"
+	"github.com/promrecover/promrecover/internal/exitcode"
 	"github.com/promrecover/promrecover/internal/flagalias"
 	"github.com/promrecover/promrecover/recovery"
 	"github.com/promrecover/promrecover/report"
@@ -85,7 +86,7 @@ The file is written only when every window was fetched.`,
 				for _, g := range gaps {
 					fmt.Fprintf(cmd.ErrOrStderr(), "NOT FETCHED %s\n", g)
 				}
-				return &exitError{code: 1, msg: fmt.Sprintf("%d of %d windows were not fetched; nothing was written", len(res.Windows)-res.Recovered(), len(res.Windows))}
+				return &exitcode.Error{Code: exitcode.Failed, Msg: fmt.Sprintf("%d of %d windows were not fetched; nothing was written", len(res.Windows)-res.Recovered(), len(res.Windows))}
 			}
 			series := sink.Series()
 			if err := writeOutput(output, cmd.OutOrStdout(), func(w io.Writer) error { return write(w, series) }); err != nil {
@@ -113,7 +114,7 @@ The file is written only when every window was fetched.`,
 func exportWriter(format string) (export.Writer, error) {
 	write, ok := export.WriterFor(format)
 	if !ok {
-		return nil, fmt.Errorf("--format %q: use json, jsonl or openmetrics", format)
+		return nil, usagef("--format %q: use json, jsonl or openmetrics", format)
 	}
 	return func(w io.Writer, series []extract.Series) error {
 		err := write(w, series)

@@ -45,7 +45,7 @@ func (c *connFlags) client(log *slog.Logger) (*grafana.Client, error) {
 	o := c.options()
 	o.Log = log
 	if o.URL == "" {
-		return nil, errors.New("--grafana-url is required (or GRAFANA_URL): the address you open Grafana at")
+		return nil, usagef("--grafana-url is required (or GRAFANA_URL): the address you open Grafana at")
 	}
 	if o.Auth.Session != "" {
 		// Set here, not in the client, because the resume state keys
@@ -126,7 +126,7 @@ func (s *selectFlags) register(fs *pflag.FlagSet) {
 
 func (s *selectFlags) plan(log *slog.Logger, now time.Time) (*extract.Plan, error) {
 	if s.from == "" {
-		return nil, errors.New("--from is required: the start of the lost range, e.g. --from 2025-08-03T02:00:00Z or --from now-6h")
+		return nil, usagef("--from is required: the start of the lost range, e.g. --from 2025-08-03T02:00:00Z or --from now-6h")
 	}
 	from, err := parseTimeFlag(log, "--from", s.from, now)
 	if err != nil {
@@ -137,10 +137,10 @@ func (s *selectFlags) plan(log *slog.Logger, now time.Time) (*extract.Plan, erro
 		return nil, err
 	}
 	if s.concurrency < 1 {
-		return nil, errors.New("--concurrency must be at least 1")
+		return nil, usagef("--concurrency must be at least 1")
 	}
 	if s.transport, err = grafana.ParseTransport(s.via); err != nil {
-		return nil, fmt.Errorf("--via %w", err)
+		return nil, usagef("--via %w", err)
 	}
 	return extract.NewPlan(from, to, s.step, s.match)
 }
@@ -155,7 +155,7 @@ const timeForms = "RFC 3339, unix seconds or milliseconds (13 digits), a Grafana
 func parseTimeFlag(log *slog.Logger, flag, v string, now time.Time) (time.Time, error) {
 	t, read, err := extract.ParseTime(v, strings.TrimPrefix(flag, "--"), now)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%s: %w", flag, err)
+		return time.Time{}, usagef("%s: %w", flag, err)
 	}
 	subject, how := flag+" "+read.Value, ""
 	if read.Param != "" {

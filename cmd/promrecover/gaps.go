@@ -50,7 +50,7 @@ them whole.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			now, log := time.Now(), logger()
 			if from == "" {
-				return errors.New("--from is required: the start of the range to look at")
+				return usagef("--from is required: the start of the range to look at")
 			}
 			f, err := parseTimeFlag(log, "--from", from, now)
 			if err != nil {
@@ -82,7 +82,7 @@ them whole.`,
 // index reads the surviving data of the plan's selectors around its range.
 func (l *localFlags) index(ctx context.Context, p *extract.Plan, log *slog.Logger) (*gaps.Index, error) {
 	if (l.data == "") == (l.promURL == "") {
-		return nil, errors.New("say where the surviving data is: --data DIR (a Prometheus data directory) or --prometheus-url URL (a running Prometheus)")
+		return nil, usagef("say where the surviving data is: --data DIR (a Prometheus data directory) or --prometheus-url URL (a running Prometheus)")
 	}
 	if l.data != "" {
 		if p.To > time.Now().Add(-recovery.HeadSpan).UnixMilli() {

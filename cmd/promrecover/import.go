@@ -12,6 +12,7 @@ import (
 
 	"github.com/promrecover/promrecover/format/jsonl"
 	"github.com/promrecover/promrecover/importer"
+	"github.com/promrecover/promrecover/internal/exitcode"
 	"github.com/promrecover/promrecover/internal/flagsuggest"
 	"github.com/promrecover/promrecover/progress"
 	"github.com/promrecover/promrecover/recovery"
@@ -49,11 +50,11 @@ a window it already gave samples for, installs nothing.`,
 				return err
 			}
 			if out == "" {
-				return errors.New("--out is required: the Prometheus data directory to put the blocks in")
+				return usagef("--out is required: the Prometheus data directory to put the blocks in")
 			}
 			f, err := importer.ParseFormat(format)
 			if err != nil {
-				return fmt.Errorf("--format: %w", err)
+				return usagef("--format: %w", err)
 			}
 			rules, err := rl.rules()
 			if err != nil {
@@ -104,7 +105,7 @@ func runImport(ctx context.Context, stdout io.Writer, stdin io.Reader, path stri
 	im.Progress = func() *progress.Run { return show(im.Log, progress.Options{Size: size}) }
 	res, err := im.Run(ctx)
 	if re := (*recovery.ReadError)(nil); errors.As(err, &re) {
-		return fmt.Errorf("%s: %w; nothing was installed", name, withWriterHint(re.Err))
+		return fmt.Errorf("%s: %w; nothing was installed", name, withWriterHint(err))
 	} else if err != nil {
 		return err
 	}
@@ -113,9 +114,9 @@ func runImport(ctx context.Context, stdout io.Writer, stdin io.Reader, path stri
 	failed := res.Failed()
 	switch {
 	case len(failed) > 0:
-		return &exitError{code: 1, msg: fmt.Sprintf("%d of %d windows were not imported (listed above); the others are installed", len(failed), len(res.Windows))}
+		return &exitcode.Error{Code: exitcode.Partly(res.Partial()), Msg: fmt.Sprintf("%d of %d windows were not imported (listed above); the others are installed", len(failed), len(res.Windows))}
 	case res.Read == 0:
-		return &exitError{code: 1, msg: fmt.Sprintf("%s holds no samples; nothing was written", name)}
+		return &exitcode.Error{Code: exitcode.Failed, Msg: fmt.Sprintf("%s holds no samples; nothing was written", name)}
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/promrecover/promrecover/internal/logattr"
 	"github.com/promrecover/promrecover/progress"
 )
 
@@ -44,9 +45,9 @@ func registerLogging(root *cobra.Command, stderr io.Writer) (func() *slog.Logger
 			o.Level = slog.LevelWarn
 		}
 		if format == "json" {
-			return slog.New(slog.NewJSONHandler(console, o))
+			return slog.New(slog.NewJSONHandler(console, logattr.JSON(o)))
 		}
-		return slog.New(slog.NewTextHandler(console, o))
+		return slog.New(slog.NewTextHandler(console, logattr.Text(o)))
 	}
 	show := func(log *slog.Logger, o progress.Options) *progress.Run {
 		o.Every, o.Hide = every, quiet

@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -16,6 +14,8 @@ import (
 	"github.com/alecthomas/units"
 	"github.com/spf13/cobra"
 
+	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/exitcode"
 	"github.com/promrecover/promrecover/internal/flagalias"
 	"github.com/promrecover/promrecover/internal/flagsuggest"
 )
@@ -28,16 +28,9 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	err := newRoot(os.Stdout, os.Stderr).ExecuteContext(ctx)
+	code := exitcode.Execute(ctx, newRoot(os.Stdout, os.Stderr), os.Stderr)
 	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "promrecover:", err)
-		var ex *exitError
-		if errors.As(err, &ex) {
-			os.Exit(ex.code)
-		}
-		os.Exit(1)
-	}
+	os.Exit(code)
 }
 
 // defaultMemoryLimit keeps promrecover next to a Prometheus on a small VM:
@@ -56,7 +49,7 @@ func setMemoryLimit(v string) error {
 	}
 	n, err := units.ParseBase2Bytes(v)
 	if err != nil || n <= 0 {
-		return fmt.Errorf("--memory-limit %q: give a size such as 384MiB or 1GiB, or 0 for no limit", v)
+		return usagef("--memory-limit %q: give a size such as 384MiB or 1GiB, or 0 for no limit", v)
 	}
 	debug.SetMemoryLimit(int64(n))
 	return nil
@@ -68,13 +61,8 @@ var flagAliases = flagsuggest.Aliases{"": {"url": "grafana-url", "output": "out"
 	"vmctl": {"remote-read-src-addr": "grafana-url", "remote-read-filter-time-start": "from", "remote-read-filter-time-end": "to", "vm-native-filter-match": "match"},
 }
 
-// exitError is a failure whose details have already been printed.
-type exitError struct {
-	code int
-	msg  string
-}
-
-func (e *exitError) Error() string { return e.msg }
+// usagef is an error in what was asked (exit status 2).
+var usagef = extract.Usagef
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
@@ -129,7 +117,7 @@ GRAFANA_USER and GRAFANA_PASSWORD) or flags; every command's --help has examples
 	// libraries' errors get their flag names (errors.go).
 	for _, c := range append(root.Commands(), root) {
 		if run := c.RunE; run != nil {
-			c.RunE = func(cmd *cobra.Command, args []string) error { return forUser(run(cmd, args)) }
+			c.RunE = func(cmd *cobra.Command, args []string) error { return exitcode.Coded(forUser(run(cmd, args))) }
 		}
 	}
 	return root

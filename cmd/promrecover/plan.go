@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"time"
@@ -66,7 +65,7 @@ func printPlan(ctx context.Context, stdout io.Writer, j *recovery.Job, scrape ti
 		return outError(err)
 	}
 	if scrape <= 0 {
-		return errors.New("--scrape-interval must be positive")
+		return usagef("--scrape-interval must be positive")
 	}
 	r, err := j.Report(ctx, earlier, scrape)
 	if err != nil {

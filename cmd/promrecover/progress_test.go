@@ -189,11 +189,11 @@ func TestProgressInTerminal(t *testing.T) {
 			// Records logged while the bars were live are whole lines.
 			installed := 0
 			for _, l := range strings.Split(text, "\n") {
-				if !strings.Contains(l, "installed block") {
+				if !strings.Contains(l, "msg=installed ") && !strings.Contains(l, `"msg":"installed"`) {
 					continue
 				}
 				installed++
-				if tc.flags == nil && !regexp.MustCompile(`^time=\S+ level=INFO msg="installed block" window=\S+ ulid=\S+ samples=\d+$`).MatchString(l) {
+				if tc.flags == nil && !regexp.MustCompile(`^time=\d\d:\d\d:\d\d level=INFO msg=installed window=\S+ samples=\d+$`).MatchString(l) {
 					t.Errorf("torn log line: %q", l)
 				}
 				if tc.flags != nil && !json.Valid([]byte(l)) {
@@ -231,10 +231,10 @@ func TestProgressPiped(t *testing.T) {
 		read bool // the last record says the whole input was read
 	}{
 		{"demo", append([]string{"demo", "--out", filepath.Join(dir, "demo")}, fast...), map[string]any{"windows": "2/2", "requests": "3"}, false, false},
-		{"demo, json", append([]string{"demo", "--out", filepath.Join(dir, "demo-json"), "--log-format", "json"}, fast...), map[string]any{"windows": "2/2", "requests": 3.0}, true, false},
+		{"demo, json", append([]string{"demo", "--out", filepath.Join(dir, "demo-json"), "--log-format", "json"}, fast...), map[string]any{"windows": 2.0, "windows_total": 2.0, "requests": 3.0}, true, false},
 		{"demo, quiet", append([]string{"demo", "--out", filepath.Join(dir, "demo-quiet"), "-q"}, fast...), nil, false, false},
 		{"export", append(append([]string{"export", "--match", "up", "--out", exported}, query...), fast...), map[string]any{"windows": "2/2"}, false, false},
-		{"import, json", append([]string{"import", exported, "--out", imported, "--log-format", "json"}, fast...), map[string]any{"windows": "2"}, true, true},
+		{"import, json", append([]string{"import", exported, "--out", imported, "--log-format", "json"}, fast...), map[string]any{"windows": 2.0}, true, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -281,7 +281,11 @@ func TestProgressPiped(t *testing.T) {
 			if _, ok := last["samples"]; !ok {
 				t.Errorf("no sample count in %v", last)
 			}
-			if read, _ := last["read"].(string); tc.read != (read != "") {
+			// JSON has the bytes read and the input's size.
+			if n, size := last["read_bytes"], last["read_total_bytes"]; tc.json && tc.read != (n != nil) || n != size {
+				t.Errorf("last progress record: read %v of %v bytes, want it %v", n, size, tc.read)
+			}
+			if read, _ := last["read"].(string); !tc.json && tc.read != (read != "") {
 				t.Errorf("last progress record: read = %q, want it %v", read, tc.read)
 			} else if n, size, _ := strings.Cut(read, " of "); n != size {
 				t.Errorf("last progress record: read %s", read)

@@ -15,6 +15,7 @@ import (
 	"github.com/promrecover/promrecover/extract/gaps"
 	"github.com/promrecover/promrecover/extract/state"
 	"github.com/promrecover/promrecover/grafana"
+	"github.com/promrecover/promrecover/internal/exitcode"
 	"github.com/promrecover/promrecover/progress"
 	"github.com/promrecover/promrecover/recovery"
 	"github.com/promrecover/promrecover/report"
@@ -38,7 +39,7 @@ type jobFlags struct {
 func (f *jobFlags) job(log *slog.Logger) (*recovery.Job, *grafana.Client, error) {
 	ret, err := extract.ParseRetention(f.retention)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--retention: %w", err)
+		return nil, nil, usagef("--retention: %w", err)
 	}
 	rules, err := f.rl.rules()
 	if err != nil {
@@ -96,7 +97,7 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 				return printPlan(cmd.Context(), cmd.OutOrStdout(), j, f.scrape)
 			}
 			if f.out == "" {
-				return errors.New("--out is required: the Prometheus data directory to put the blocks in")
+				return usagef("--out is required: the Prometheus data directory to put the blocks in")
 			}
 			if given := f.conn.session; given != "" {
 				j.State.Opened = func(st *state.File) {
@@ -163,11 +164,11 @@ func runRecovery(ctx context.Context, stdout io.Writer, j *recovery.Job, client 
 	total := len(j.Plan.Windows)
 	switch o.Status() {
 	case recovery.Interrupted:
-		return &exitError{code: 1, msg: fmt.Sprintf("interrupted with %d of %d windows recovered; run the same command again%s to recover the rest (state: %s)",
+		return &exitcode.Error{Code: exitcode.Partly(o.Partial()), Msg: fmt.Sprintf("interrupted with %d of %d windows recovered; run the same command again%s to recover the rest (state: %s)",
 			o.Recovered(), total, hint, o.State)}
 	case recovery.Incomplete:
 		failed := len(o.Result.Failed())
-		msg := report.Shortfall(failed, o.Partial(), o.Gaps(), total)
+		msg := report.Shortfall(failed, o.PartialWindows(), o.Gaps(), total)
 		if o.Err != nil {
 			msg += ": " + userText(o.Err)
 		}
@@ -179,9 +180,9 @@ func runRecovery(ctx context.Context, stdout io.Writer, j *recovery.Job, client 
 		case failed > 0:
 			msg += fmt.Sprintf("; once the cause is fixed, the same command%s fetches only what is missing", hint)
 		}
-		return &exitError{code: 1, msg: msg}
+		return &exitcode.Error{Code: exitcode.Partly(o.Partial()), Msg: msg}
 	case recovery.Empty:
-		return &exitError{code: 1, msg: fmt.Sprintf("no samples matched %v in the range; nothing was written (check --match, --datasource and --from/--to)", j.Plan.Selectors)}
+		return &exitcode.Error{Code: exitcode.Failed, Msg: fmt.Sprintf("no samples matched %v in the range; nothing was written (check --match, --datasource and --from/--to)", j.Plan.Selectors)}
 	}
 	return err
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/exitcode"
 	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/internal/simtest"
@@ -115,9 +116,8 @@ func TestRoundTripExportImportEqualsRecover(t *testing.T) {
 			if err == nil {
 				t.Fatalf("verify passed an edited file:\n%s", stdout)
 			}
-			var ex *exitError
-			if !asExit(err, &ex) || ex.code == 0 {
-				t.Errorf("verify's error is not a non-zero exit: %v", err)
+			if code := exitcode.Of(err); code != exitcode.Failed {
+				t.Errorf("verify's error exits %d, want 1: %v", code, err)
 			}
 			for _, w := range []string{"FIRST DIFFERENCE", series, at, "1 with another value, 0 missing from the blocks, 0 not in the file"} {
 				if !strings.Contains(stdout, w) {
@@ -181,12 +181,6 @@ func secondsString(sec, frac string) string {
 		ms = ms*10 + int64(c-'0')
 	}
 	return extract.FormatTime(n*1000 + ms)
-}
-
-func asExit(err error, ex **exitError) bool {
-	e, ok := err.(*exitError)
-	*ex = e
-	return ok
 }
 
 func TestVerifyReportsOverlaps(t *testing.T) {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/promrecover/promrecover/internal/exitcode"
 	"github.com/promrecover/promrecover/report"
 )
 
@@ -37,7 +37,7 @@ func (r *summaryJSON) check() error {
 	}
 	dir := filepath.Dir(r.path)
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return fmt.Errorf("--summary-json %s: the directory %s does not exist", r.path, dir)
+		return usagef("--summary-json %s: the directory %s does not exist", r.path, dir)
 	}
 	return nil
 }
@@ -49,14 +49,7 @@ func (r *summaryJSON) write(ctx context.Context, stdout io.Writer, runErr error)
 	if r.path == "" {
 		return runErr
 	}
-	end := report.End{Err: runErr, Interrupted: ctx.Err() != nil}
-	if runErr != nil {
-		end.ExitCode = 1
-		var ex *exitError
-		if errors.As(runErr, &ex) {
-			end.ExitCode = ex.code
-		}
-	}
+	end := report.End{Err: runErr, Interrupted: ctx.Err() != nil, ExitCode: exitcode.Of(runErr)}
 	b, err := json.MarshalIndent(r.sum.Document(r.command, end, words), "", "  ")
 	if err == nil {
 		err = writeOutput(r.path, stdout, func(w io.Writer) error {

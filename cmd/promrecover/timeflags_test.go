@@ -6,7 +6,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/promrecover/promrecover/blocks"
+	"github.com/promrecover/promrecover/internal/exitcode"
 	"github.com/promrecover/promrecover/internal/faults"
 	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
@@ -101,9 +101,9 @@ func TestFarOffTimesAreRefused(t *testing.T) {
 				if err == nil || !strings.Contains(userText(err), f.want) || !strings.Contains(userText(err), farOffFix) {
 					t.Fatalf("error %v, want one saying %q and %q\n%s\n%s", err, f.want, farOffFix, stdout, stderr)
 				}
-				// Exit 1, as for other bad input.
-				if ex := (*exitError)(nil); errors.As(err, &ex) {
-					t.Errorf("exit code %d, want 1 as for other bad input", ex.code)
+				// Exit 2, as for other bad input.
+				if code := exitcode.Of(err); code != exitcode.Usage {
+					t.Errorf("exit code %d, want 2 as for other bad input", code)
 				}
 			})
 		}

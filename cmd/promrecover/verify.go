@@ -12,6 +12,7 @@ import (
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/importer"
+	"github.com/promrecover/promrecover/internal/exitcode"
 	"github.com/promrecover/promrecover/internal/flagalias"
 	"github.com/promrecover/promrecover/recovery"
 	"github.com/promrecover/promrecover/report"
@@ -40,10 +41,10 @@ text cannot carry a stale marker: blocks holding one differ from such a file.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := importer.ParseFormat(format)
 			if err != nil {
-				return fmt.Errorf("--format: %w", err)
+				return usagef("--format: %w", err)
 			}
 			if against == "" && (from != "" || to != "" || format != "") {
-				return errors.New("--from, --to and --format only apply with --against FILE")
+				return usagef("--from, --to and --format only apply with --against FILE")
 			}
 			return runVerify(cmd, logger(), dir, against, f, from, to)
 		},
@@ -76,13 +77,13 @@ func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format
 	list, err := blocks.List(dir)
 	switch {
 	case dir == "": // checked here, as a config file may give it after the arguments are
-		return errors.New("--data is required: the directory of the blocks (a Prometheus data directory, or the --out of recover or import)")
+		return usagef("--data is required: the directory of the blocks (a Prometheus data directory, or the --out of recover or import)")
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%s does not exist: give the Prometheus data directory (or --out of recover or import)", dir)
+		return usagef("%s does not exist: give the Prometheus data directory (or --out of recover or import)", dir)
 	case err != nil:
 		return fmt.Errorf("listing the blocks in %s: %w", dir, err)
 	case len(list) == 0:
-		return &exitError{code: 1, msg: fmt.Sprintf("%s holds no TSDB blocks (directories named by a ULID, with a meta.json)", dir)}
+		return &exitcode.Error{Code: exitcode.Failed, Msg: fmt.Sprintf("%s holds no TSDB blocks (directories named by a ULID, with a meta.json)", dir)}
 	}
 	report.BlockList(stdout, list)
 	report.Overlaps(stdout, blocks.Overlaps(list))
@@ -92,12 +93,12 @@ func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format
 
 	in, err := importer.Open(against, cmd.InOrStdin())
 	if err != nil {
-		return fmt.Errorf("--against: %w", err)
+		return usagef("--against: %w", err)
 	}
 	defer in.Close()
 	want, err := recovery.ReadExport(cmd.Context(), in, format)
 	if err != nil {
-		return fmt.Errorf("%s: %w", in.Name, withWriterHint(err))
+		return usagef("%s: %w", in.Name, withWriterHint(err))
 	}
 	mint, maxt := recovery.Span(want)
 	if from != nil {
@@ -107,7 +108,7 @@ func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format
 		maxt = to.UnixMilli()
 	}
 	if len(want) == 0 && (fromFlag == "" || toFlag == "") {
-		return &exitError{code: 1, msg: fmt.Sprintf("%s holds no samples; give --from and --to to check that the blocks hold none either", in.Name)}
+		return &exitcode.Error{Code: exitcode.Failed, Msg: fmt.Sprintf("%s holds no samples; give --from and --to to check that the blocks hold none either", in.Name)}
 	}
 	c, err := recovery.Compare(dir, want, mint, maxt)
 	if err != nil {
@@ -123,7 +124,7 @@ func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format
 			first = c.Err.Error()
 		}
 		fmt.Fprintf(stdout, "FIRST DIFFERENCE %s\n", first)
-		return &exitError{code: 1, msg: fmt.Sprintf("the blocks in %s differ from %s: %d samples with another value, %d missing, %d not in the file", dir, in.Name, c.Differ, c.Missing, c.Extra)}
+		return &exitcode.Error{Code: exitcode.Failed, Msg: fmt.Sprintf("the blocks in %s differ from %s: %d samples with another value, %d missing, %d not in the file", dir, in.Name, c.Differ, c.Missing, c.Extra)}
 	}
 	fmt.Fprintf(stdout, "OK: the blocks hold exactly the file's %d samples of %d series\n", c.Equal, len(c.Want))
 	return nil

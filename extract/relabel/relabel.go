@@ -37,13 +37,13 @@ func Parse(drop, set []string) (Rules, error) {
 	var r Rules
 	check := func(what, name string) error {
 		if name == "" {
-			return extract.ParamErrorf("%s: empty label name", what)
+			return extract.Usage(extract.ParamErrorf("%s: empty label name", what))
 		}
 		if !model.UTF8Validation.IsValidLabelName(name) {
-			return extract.ParamErrorf("%s %q: not a valid label name", what, name)
+			return extract.Usage(extract.ParamErrorf("%s %q: not a valid label name", what, name))
 		}
 		if name == model.MetricNameLabel {
-			return extract.ParamErrorf("%s %s: the metric name cannot be dropped or changed", what, name)
+			return extract.Usage(extract.ParamErrorf("%s %s: the metric name cannot be dropped or changed", what, name))
 		}
 		return nil
 	}
@@ -60,20 +60,20 @@ func Parse(drop, set []string) (Rules, error) {
 		name, value, ok := strings.Cut(s, "=")
 		name = strings.TrimSpace(name)
 		if !ok {
-			return Rules{}, extract.ParamErrorf("the label to set %q: write NAME=VALUE, e.g. env=prod", s)
+			return Rules{}, extract.Usage(extract.ParamErrorf("the label to set %q: write NAME=VALUE, e.g. env=prod", s))
 		}
 		if err := check("the label to set", name); err != nil {
 			return Rules{}, err
 		}
 		if value == "" {
-			return Rules{}, extract.ParamErrorf("the label to set %q: an empty value removes the label in Prometheus; drop %s instead", s, name)
+			return Rules{}, extract.Usage(extract.ParamErrorf("the label to set %q: an empty value removes the label in Prometheus; drop %s instead", s, name))
 		}
 		if slices.Contains(r.drop, name) {
-			return Rules{}, extract.ParamErrorf("label %s is both dropped and set; give one", name)
+			return Rules{}, extract.Usage(extract.ParamErrorf("label %s is both dropped and set; give one", name))
 		}
 		if i := slices.IndexFunc(r.set, func(l labels.Label) bool { return l.Name == name }); i >= 0 {
 			if r.set[i].Value != value {
-				return Rules{}, extract.ParamErrorf("the label to set %s is given twice with different values (%q and %q)", name, r.set[i].Value, value)
+				return Rules{}, extract.Usage(extract.ParamErrorf("the label to set %s is given twice with different values (%q and %q)", name, r.set[i].Value, value))
 			}
 			continue
 		}

@@ -206,14 +206,14 @@ func Open(path string, plan Plan, restart bool) (*File, error) {
 	}
 	var d data
 	if err := json.Unmarshal(raw, &d); err != nil || d.Version != version {
-		return nil, extract.ParamErrorf("the resume state %s is not one this version of promrecover wrote (%v); move it away, or restart to start over", path, err)
+		return nil, extract.Usage(extract.ParamErrorf("the resume state %s is not one this version of promrecover wrote (%v); move it away, or restart to start over", path, err))
 	}
 	if !d.Plan.equal(plan) && d.Complete {
 		f.d.Session, f.replaced = d.Session, &d.Plan
 		return f, nil
 	}
 	if !d.Plan.equal(plan) {
-		return nil, extract.ParamErrorf("the resume state %s is for another recovery (%s); run that recovery again to resume it, or restart to start this one over (blocks already written stay)", path, d.Plan)
+		return nil, extract.Usage(extract.ParamErrorf("the resume state %s is for another recovery (%s); run that recovery again to resume it, or restart to start this one over (blocks already written stay)", path, d.Plan))
 	}
 	f.d = d
 	return f, nil
