@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/internal/simtest"
@@ -103,19 +102,7 @@ func TestImportFillsWhatARecoveryLeftOut(t *testing.T) {
 func TestImportKeepsWhatOutHolds(t *testing.T) {
 	data := gen.DemoSeries(dataStart, dataEnd, 2)
 	from, to := dataStart, dataStart.Add(4*time.Hour)
-	changed := make([]extract.Series, len(data))
-	var differ int64
-	for i, s := range data {
-		changed[i] = extract.Series{Labels: s.Labels, Samples: append([]extract.Sample(nil), s.Samples...)}
-		if i == 0 {
-			for j := range changed[i].Samples {
-				if smp := &changed[i].Samples[j]; smp.T >= from.UnixMilli() && smp.T < from.Add(time.Hour).UnixMilli() {
-					smp.V++
-					differ++
-				}
-			}
-		}
-	}
+	changed, differ := changeFirstHour(data, from)
 	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
 	other, _ := simtest.Start(t, sim.Config{Series: changed, Tokens: []string{testToken}})
 	out := t.TempDir()
