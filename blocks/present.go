@@ -41,6 +41,7 @@ type Present struct {
 
 	mu      sync.Mutex
 	windows map[extract.Window]*held
+	done    map[extract.Window]Held // of each window completed
 	total   Held
 }
 
@@ -69,7 +70,7 @@ func OpenPresent(dir string, mint, maxt int64, sink extract.Sink, log *slog.Logg
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Present{Sink: sink, log: log, windows: map[extract.Window]*held{}}
+	p := &Present{Sink: sink, log: log, windows: map[extract.Window]*held{}, done: map[extract.Window]Held{}}
 	ids, err := blockIDs(dir)
 	if err != nil {
 		return nil, err
@@ -110,6 +111,14 @@ func (p *Present) Held() Held {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.total
+}
+
+// HeldIn is what the blocks held of the completed window w, for a caller
+// that checks its block against what it fetched for it.
+func (p *Present) HeldIn(w extract.Window) Held {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.done[w]
 }
 
 // Add implements extract.Sink. The source lends the series for the call, so
@@ -227,13 +236,15 @@ func (p *Present) Done(ctx context.Context, w extract.Window, gaps []extract.Gap
 			return fmt.Errorf("window %s: %w", w, err)
 		}
 	}
+	if whole {
+		h.Windows = 1
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.done[w] = h.Held
 	p.total.Samples += h.Samples
 	p.total.Conflicts += h.Conflicts
-	if whole {
-		p.total.Windows++
-	}
+	p.total.Windows += h.Windows
 	return nil
 }
 

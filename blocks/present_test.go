@@ -114,6 +114,12 @@ func TestPresentPassesOnOnlyWhatTheBlocksLack(t *testing.T) {
 	if h := p.Held(); h != (Held{Samples: 59 + 51, Conflicts: 1}) {
 		t.Errorf("held %+v", h)
 	}
+	if h := p.HeldIn(w); h != (Held{Samples: 59 + 51, Conflicts: 1}) {
+		t.Errorf("held in %s: %+v", w, h)
+	}
+	if h := p.HeldIn(other); h != (Held{}) {
+		t.Errorf("held in %s, which got nothing: %+v", other, h)
+	}
 	if !strings.Contains(log.String(), "level=WARN") || !strings.Contains(log.String(), "samples=1") {
 		t.Errorf("no warning of the sample held with another value:\n%s", log.String())
 	}
@@ -135,6 +141,9 @@ func TestPresentPassesOnOnlyWhatTheBlocksLack(t *testing.T) {
 	}
 	if h := p.Held(); h.Windows != 1 || h.Samples != 110+90 {
 		t.Errorf("held %+v", h)
+	}
+	if h := p.HeldIn(w2); h != (Held{Samples: 90, Windows: 1}) {
+		t.Errorf("held in %s: %+v", w2, h)
 	}
 
 	// A window discarded counts for nothing.

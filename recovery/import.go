@@ -15,7 +15,9 @@ import (
 )
 
 // Import is one import of a file into a Prometheus data directory: the
-// blocks sink of a Job, fed by importer.Import instead of extract.Run.
+// blocks sink of a Job, fed by importer.Import instead of extract.Run. As in
+// a Job, only the samples the directory's blocks lack are written: importing
+// a file again, or one a recovery covered, writes nothing twice.
 type Import struct {
 	// Open opens the input, once the data directory has taken the sink.
 	Open    func() (io.Reader, error)
@@ -28,11 +30,13 @@ type Import struct {
 }
 
 // Imported is what an import read and installed. A window whose block
-// does not hold every sample read for it has its Err set.
+// does not hold every sample read for it that Out did not hold already has
+// its Err set.
 type Imported struct {
 	*importer.Result
 	Read      int64 // samples read, failed windows included
 	Installed []blocks.Block
+	Held      blocks.Held // what Out's blocks already held of what was read, and so was not written
 }
 
 // ReadError is an input that could not be read whole: nothing of it was
@@ -49,11 +53,18 @@ func (im *Import) Run(ctx context.Context) (*Imported, error) {
 		return nil, err
 	}
 	defer closeSink()
+	// The file's range is known only once it is read: what Out holds of
+	// any time an import can write is looked in.
+	present, err := openPresent(im.Out, importer.MinTime, importer.MaxTime, sink, im.Log)
+	if err != nil {
+		return nil, err
+	}
+	defer present.Close()
 	in, err := im.Open()
 	if err != nil {
 		return nil, err
 	}
-	wrapped, stop := relabel.Wrap(sink, im.Relabel), func() {}
+	wrapped, stop := relabel.Wrap(present, im.Relabel), func() {}
 	if im.Progress != nil {
 		show := im.Progress()
 		in, wrapped, stop = show.Reader(in), show.Wrap(ctx, wrapped), show.Stop
@@ -67,15 +78,16 @@ func (im *Import) Run(ctx context.Context) (*Imported, error) {
 		// Nothing was installed, and the same input fails the same way.
 		return nil, extract.Usage(&ReadError{err})
 	}
-	out := &Imported{Result: res, Installed: sink.Blocks()}
+	out := &Imported{Result: res, Installed: sink.Blocks(), Held: present.Held()}
 	// The sink verifies each block against what it was given; this checks
-	// that it was given everything read.
+	// that it was given everything read that Out lacked.
 	byWindow := map[int64]blocks.Block{}
 	for _, b := range out.Installed {
 		byWindow[b.Window.Start] = b
 	}
 	for i, w := range res.Windows {
-		if b := byWindow[w.Window.Start]; w.Err == nil && b.Samples != uint64(w.Samples) {
+		b, h := byWindow[w.Window.Start], present.HeldIn(w.Window)
+		if w.Err == nil && b.Samples+uint64(h.Samples+h.Conflicts) != uint64(w.Samples) {
 			res.Windows[i].Err = fmt.Errorf("%d samples were read for the window but its block %s holds %d", w.Samples, b.ULID, b.Samples)
 		}
 		out.Read += w.Samples
@@ -84,6 +96,19 @@ func (im *Import) Run(ctx context.Context) (*Imported, error) {
 		im.Log.Warn("the data reaches into the last 3h, which a running Prometheus still holds in its head block; the imported samples there overlap it")
 	}
 	return out, nil
+}
+
+// openPresent has sink given only what the blocks in dir lack of [from,
+// to) (epoch ms), reading them before anything is written. A window they
+// hold whole is recorded as sink records a block it installs: a resume
+// state then skips it next time.
+func openPresent(dir string, from, to int64, sink *blocks.Sink, log *slog.Logger) (*blocks.Present, error) {
+	p, err := blocks.OpenPresent(dir, from, to, sink, log)
+	if err != nil {
+		return nil, &DirError{Dir: dir, Err: err}
+	}
+	p.OnWhole = sink.OnInstall
+	return p, nil
 }
 
 // openBlocks opens the sink that installs verified blocks into dir; close

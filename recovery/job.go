@@ -229,11 +229,10 @@ func (j *Job) Run(ctx context.Context) (*Outcome, error) {
 		j.warn(&todo)
 		// What Out holds is read before anything is written, as the holes
 		// are: only what it lacks is written, whatever the state says.
-		if present, err = blocks.OpenPresent(j.Out, j.Plan.From, j.Plan.To, bs, j.Log); err != nil {
-			return o, &DirError{Dir: j.Out, Err: err}
+		if present, err = openPresent(j.Out, j.Plan.From, j.Plan.To, bs, j.Log); err != nil {
+			return o, err
 		}
 		defer present.Close()
-		present.OnWhole = bs.OnInstall
 		sink = present
 	}
 	conn, err := j.connect(ctx)

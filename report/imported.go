@@ -10,8 +10,8 @@ import (
 )
 
 // Imported prints what an import of the file name did in elapsed: the
-// windows, the samples read and written, the blocks, and each window that
-// was not imported.
+// windows, the samples read, written and already in the data directory,
+// the blocks, and each window that was not imported.
 func Imported(w io.Writer, name string, res *recovery.Imported, elapsed time.Duration, words Wording) {
 	written, _ := Totals(res.Installed)
 	failed := res.Failed()
@@ -21,6 +21,7 @@ func Imported(w io.Writer, name string, res *recovery.Imported, elapsed time.Dur
 	}
 	fmt.Fprintf(w, "\nimported %d of %d windows from %s (%s) in %s\n", len(res.Windows)-len(failed), len(res.Windows), name, what, elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "read %d samples of %d series; written %d samples in %d blocks\n", res.Read, res.DistinctSeries, written, len(res.Installed))
+	held(w, res.Held, "samples read", words.Out)
 	Installed(w, res.Installed)
 	for _, f := range failed {
 		fmt.Fprintf(w, "NOT IMPORTED %s: %s\n", f.Window, words.Error(f.Err))

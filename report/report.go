@@ -89,7 +89,7 @@ func (s *Summary) Text(w io.Writer, words Wording) {
 	if s.Covered > 0 {
 		fmt.Fprintf(w, "%d fetched samples fall where the surviving data has samples and were left out (%s)\n", s.Covered, words.OnlyGaps)
 	}
-	s.held(w, words)
+	held(w, s.Held, "fetched samples", words.Out)
 	if repeats > 0 {
 		fmt.Fprintf(w, "%d series came again from overlapping selectors in the same window and were written once\n", repeats)
 	}
@@ -117,19 +117,19 @@ func (s *Summary) Text(w io.Writer, words Wording) {
 	}
 }
 
-// held says what the data directory already held of what was fetched, and
-// so was not written again.
-func (s *Summary) held(w io.Writer, words Wording) {
-	h := s.Held
+// held says what the data directory (out, as the user names it) already
+// held of what a run got (what: "fetched samples", "samples read"), and so
+// was not written again.
+func held(w io.Writer, h blocks.Held, what, out string) {
 	if h.Samples > 0 {
-		fmt.Fprintf(w, "%d fetched samples were already in the output directory (%s) and were not written again", h.Samples, words.Out)
+		fmt.Fprintf(w, "%d %s were already in the output directory (%s) and were not written again", h.Samples, what, out)
 		if h.Windows > 0 {
 			fmt.Fprintf(w, "; %d windows were there whole and got no block", h.Windows)
 		}
 		fmt.Fprintln(w)
 	}
 	if h.Conflicts > 0 {
-		fmt.Fprintf(w, "%d fetched samples differ from the value the output directory (%s) holds at their timestamp; the value there was kept\n", h.Conflicts, words.Out)
+		fmt.Fprintf(w, "%d %s differ from the value the output directory (%s) holds at their timestamp; the value there was kept\n", h.Conflicts, what, out)
 	}
 }
 

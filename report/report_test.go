@@ -81,22 +81,26 @@ func TestDocument(t *testing.T) {
 	}
 }
 
-// TestSummaryHeld: the summary says what the data directory already held,
-// in the program's words for it, and nothing when it held nothing.
+// TestSummaryHeld: the summaries of recover and import say what the data
+// directory already held, in the program's words for it, and nothing when
+// it held nothing.
 func TestSummaryHeld(t *testing.T) {
 	words := Wording{Out: "--out"}
 	cases := []struct {
 		held blocks.Held
+		what string
 		want string
 	}{
-		{blocks.Held{}, ""},
-		{blocks.Held{Samples: 7}, "7 fetched samples were already in the output directory (--out) and were not written again\n"},
-		{blocks.Held{Samples: 7, Windows: 2, Conflicts: 3}, "7 fetched samples were already in the output directory (--out) and were not written again; 2 windows were there whole and got no block\n" +
+		{blocks.Held{}, "fetched samples", ""},
+		{blocks.Held{Samples: 7}, "fetched samples", "7 fetched samples were already in the output directory (--out) and were not written again\n"},
+		{blocks.Held{Samples: 7, Windows: 2, Conflicts: 3}, "fetched samples", "7 fetched samples were already in the output directory (--out) and were not written again; 2 windows were there whole and got no block\n" +
 			"3 fetched samples differ from the value the output directory (--out) holds at their timestamp; the value there was kept\n"},
+		{blocks.Held{Samples: 7, Windows: 2, Conflicts: 3}, "samples read", "7 samples read were already in the output directory (--out) and were not written again; 2 windows were there whole and got no block\n" +
+			"3 samples read differ from the value the output directory (--out) holds at their timestamp; the value there was kept\n"},
 	}
 	for _, c := range cases {
 		var b strings.Builder
-		(&Summary{Held: c.held}).held(&b, words)
+		held(&b, c.held, c.what, words.Out)
 		if b.String() != c.want {
 			t.Errorf("%+v:\n%s\nwant\n%s", c.held, b.String(), c.want)
 		}

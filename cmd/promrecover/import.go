@@ -107,9 +107,9 @@ func runImport(ctx context.Context, stdout io.Writer, stdin io.Reader, path stri
 	if re := (*recovery.ReadError)(nil); errors.As(err, &re) {
 		return fmt.Errorf("%s: %w; nothing was installed", name, withWriterHint(err))
 	} else if err != nil {
-		return err
+		return outError(err)
 	}
-	sum.Result, sum.Read, sum.Installed = &res.Result.Result, res.Read, res.Installed
+	sum.Result, sum.Read, sum.Installed, sum.Held = &res.Result.Result, res.Read, res.Installed, res.Held
 	report.Imported(stdout, name, res, time.Since(start), words)
 	failed := res.Failed()
 	switch {

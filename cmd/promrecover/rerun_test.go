@@ -193,14 +193,10 @@ func TestRerunFillsWhatAnEarlierRunLeftOut(t *testing.T) {
 	sameAsSource(t, out, data, from, to)
 }
 
-// TestRerunKeepsWhatOutHolds: where --out holds another value than the
-// source at a timestamp, the value in --out stays, no second one is written,
-// and the run warns and counts them.
-func TestRerunKeepsWhatOutHolds(t *testing.T) {
-	data := gen.DemoSeries(dataStart, dataEnd, 2)
-	from, to := dataStart, dataStart.Add(4*time.Hour)
-	changed := make([]extract.Series, len(data))
-	var differ int64
+// changeFirstHour copies data with the values of its first series changed
+// in the hour from from, and counts them.
+func changeFirstHour(data []extract.Series, from time.Time) (changed []extract.Series, differ int64) {
+	changed = make([]extract.Series, len(data))
 	for i, s := range data {
 		changed[i] = extract.Series{Labels: s.Labels, Samples: append([]extract.Sample(nil), s.Samples...)}
 		if i == 0 {
@@ -212,6 +208,16 @@ func TestRerunKeepsWhatOutHolds(t *testing.T) {
 			}
 		}
 	}
+	return changed, differ
+}
+
+// TestRerunKeepsWhatOutHolds: where --out holds another value than the
+// source at a timestamp, the value in --out stays, no second one is written,
+// and the run warns and counts them.
+func TestRerunKeepsWhatOutHolds(t *testing.T) {
+	data := gen.DemoSeries(dataStart, dataEnd, 2)
+	from, to := dataStart, dataStart.Add(4*time.Hour)
+	changed, differ := changeFirstHour(data, from)
 	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
 	other, _ := simtest.Start(t, sim.Config{Series: changed, Tokens: []string{testToken}})
 	out := t.TempDir()
