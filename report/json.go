@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/recovery"
 )
 
 // Doc is the end-of-run summary for scripts. Its fields are the schema
@@ -45,9 +46,12 @@ type Range struct {
 
 type Windows struct {
 	Total     int `json:"total"`
-	Recovered int `json:"recovered"`
-	Failed    int `json:"failed"`
-	Earlier   int `json:"earlier"` // recovered by an earlier run of the same plan, skipped
+	Recovered int `json:"recovered"` // whole
+	// InPart counts the windows written with parts that could not be
+	// fetched: neither recovered nor failed, as the summary's text says.
+	InPart  int `json:"in_part"`
+	Failed  int `json:"failed"`
+	Earlier int `json:"earlier"` // recovered by an earlier run of the same plan, skipped
 	// Interrupted counts the windows an interrupt left undone: not failed,
 	// the same command recovers them.
 	Interrupted int `json:"interrupted"`
@@ -138,7 +142,7 @@ func (s *Summary) Document(command string, end End, words Wording) Doc {
 	if res := s.Result; res != nil {
 		failed := res.Failed()
 		d.Windows.Failed = len(failed)
-		d.Windows.Recovered = res.Recovered()
+		d.Windows.Recovered, d.Windows.InPart = recovery.Whole(res)
 		d.Windows.Interrupted = res.Interrupted()
 		if s.Plan == nil {
 			d.Windows.Total = len(res.Windows)

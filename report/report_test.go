@@ -185,6 +185,11 @@ func TestSummaryAgreesWithItself(t *testing.T) {
 			if whole+partial+len(res.Failed()) != len(res.Windows) {
 				t.Errorf("%d whole, %d partial and %d failed of %d windows", whole, partial, len(res.Failed()), len(res.Windows))
 			}
+			// --summary-json counts as the text does: a window with holes is
+			// neither recovered nor failed.
+			if d := s.Document("recover", End{}, plain).Windows; d.Recovered != whole || d.InPart != partial || d.Failed != len(res.Failed()) {
+				t.Errorf("--summary-json windows %+v, want %d recovered, %d in part, %d failed", d, whole, partial, len(res.Failed()))
+			}
 			if tc.err == "" {
 				return
 			}
