@@ -58,7 +58,7 @@ func TestDocument(t *testing.T) {
 		Installed: []blocks.Block{{ULID: "B", MinTime: 7200000, MaxTime: 14400000, Samples: 7}, {ULID: "A", MinTime: 0, MaxTime: 7200000, Samples: 13}},
 		Earlier:   []state.Window{{Start: 14400000, Gaps: []extract.Gap{{Reason: "old"}}}}}
 	d := s.Document("recover", End{Err: errors.New("2 windows"), ExitCode: 1}, plain)
-	if d.Windows != (Windows{Total: 4, Recovered: 1, Failed: 1, Earlier: 1, InOut: 1}) || d.ExitCode != 1 || d.Error != "user: 2 windows" {
+	if d.Windows != (Windows{Total: 4, InPart: 1, Failed: 1, Earlier: 1, InOut: 1}) || d.ExitCode != 1 || d.Error != "user: 2 windows" {
 		t.Errorf("windows %+v exit %d error %q", d.Windows, d.ExitCode, d.Error)
 	}
 	// A window's reason is its error reworded, then as any reason.

@@ -62,7 +62,11 @@ func TestJSONLogRecords(t *testing.T) {
 	data := gen.DemoSeries(dataStart, dataEnd, 1)
 	from, to := dataStart.Add(2*time.Hour), dataStart.Add(8*time.Hour)
 	refused := failWindow(strconv.FormatInt(dataStart.Add(6*time.Hour).UnixMilli(), 10))
-	retried := faults.On(faults.Query).First(1).Do(faults.Answer(http.StatusServiceUnavailable, "unavailable"))
+	// The retried request is another window's: a rule sees every request
+	// it matches, so a First(1) on any query would be spent whenever the
+	// refused window's request came first.
+	firstEnd := `"to":"` + strconv.FormatInt(dataStart.Add(4*time.Hour).UnixMilli(), 10) + `"`
+	retried := faults.On(faults.Query, faults.BodyContains(firstEnd)).First(1).Do(faults.Answer(http.StatusServiceUnavailable, "unavailable"))
 	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}}, refused, retried)
 	out, dir := t.TempDir(), t.TempDir()
 	exported := filepath.Join(dir, "export.jsonl")
