@@ -172,14 +172,17 @@ func Run(ctx context.Context, p *Plan, src Source, sink Sink, concurrency int, l
 	g.SetLimit(max(concurrency, 1))
 	var abort error
 	var abortOnce sync.Once
+	// An abort comes from a unit, or from the sink installing the window
+	// the unit completed (a full disk).
 	finish := func(st *windowState, err error) error {
+		if derr := st.finish(sink, ctx, err, log); err == nil {
+			err = derr
+		}
 		var ae *AbortError
 		if errors.As(err, &ae) {
 			abortOnce.Do(func() { abort = ae })
-			st.finish(sink, ctx, err, log)
 			return err
 		}
-		st.finish(sink, ctx, err, log)
 		return nil
 	}
 	for _, batch := range batches(p.Units(), src) {
@@ -333,8 +336,9 @@ type windowState struct {
 
 // finish settles one unit with err; ctx is the run's, whose cancelling
 // makes the units it cuts short interrupted rather than failed (an abort
-// cancels only the workers' context, and its windows fail).
-func (st *windowState) finish(sink Sink, ctx context.Context, err error, log *slog.Logger) {
+// cancels only the workers' context, and its windows fail). It returns the
+// sink's error for a window it could not install.
+func (st *windowState) finish(sink Sink, ctx context.Context, err error, log *slog.Logger) error {
 	st.mu.Lock()
 	if err != nil && st.Err == nil {
 		st.Err = err
@@ -345,7 +349,7 @@ func (st *windowState) finish(sink Sink, ctx context.Context, err error, log *sl
 	failed, interrupted := st.Err, st.Interrupted
 	st.mu.Unlock()
 	if !last {
-		return
+		return nil
 	}
 	defer func() { st.seen.m = nil }() // merged below once installed; no longer needed either way
 	if failed != nil {
@@ -354,10 +358,10 @@ func (st *windowState) finish(sink Sink, ctx context.Context, err error, log *sl
 			// One line at the end says how many; a warning each would
 			// bury the windows that really failed.
 			log.Debug("window interrupted", "window", st.Window.String(), "err", failed)
-			return
+			return nil
 		}
 		log.Warn("window not recovered", "window", st.Window.String(), "err", failed)
-		return
+		return nil
 	}
 	// A window whose every unit arrived is finished even when the run is
 	// being stopped: its data is here, and writing it is what "let in-flight
@@ -368,8 +372,9 @@ func (st *windowState) finish(sink Sink, ctx context.Context, err error, log *sl
 		st.Err = fmt.Errorf("finish %s: %w", st.Window, err)
 		st.mu.Unlock()
 		log.Warn("window not recovered", "window", st.Window.String(), "err", err)
-		return
+		return err
 	}
 	st.run.merge(&st.seen)
 	log.Debug("window done", "window", st.Window.String(), "series", st.Series, "samples", st.Samples)
+	return nil
 }
