@@ -185,12 +185,19 @@ func Run(ctx context.Context, p *Plan, src Source, sink Sink, concurrency int, l
 		}
 		return nil
 	}
+	// notFetched settles a batch that an abort or an interrupt came before.
+	notFetched := func(st *windowState, batch []Unit) bool {
+		if gctx.Err() == nil {
+			return false
+		}
+		for range batch {
+			st.finish(sink, ctx, fmt.Errorf("not fetched: %w", context.Cause(gctx)), log)
+		}
+		return true
+	}
 	for _, batch := range batches(p.Units(), src) {
 		st := &states[slices.Index(p.Windows, batch[0].Window)]
-		if gctx.Err() != nil {
-			for range batch {
-				st.finish(sink, ctx, fmt.Errorf("not fetched: %w", context.Cause(gctx)), log)
-			}
+		if notFetched(st, batch) {
 			continue
 		}
 		runs := make([]*unitRun, len(batch))
@@ -198,6 +205,10 @@ func Run(ctx context.Context, p *Plan, src Source, sink Sink, concurrency int, l
 			runs[i] = &unitRun{u: u, sink: sink, seen: &st.seen, ctx: gctx}
 		}
 		g.Go(func() error {
+			// An abort may have come while this batch waited for a worker.
+			if notFetched(st, batch) {
+				return nil
+			}
 			var errs []error
 			if bs, ok := src.(BatchSource); ok && len(batch) > 1 {
 				errs = bs.StreamBatch(gctx, batch, func(i int, ss []Series) error { return runs[i].add(ss) })
