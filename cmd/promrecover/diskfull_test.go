@@ -26,13 +26,13 @@ var (
 )
 
 // recoverOnDisk recovers the 22 windows into out and returns the command's
-// output, its error and the /api/ds/query requests it made.
-func recoverOnDisk(t *testing.T, url string, srv *sim.Server, out string) (stdout string, err error, queries int64) {
+// output, the /api/ds/query requests it made and its error.
+func recoverOnDisk(t *testing.T, url string, srv *sim.Server, out string) (stdout string, queries int64, err error) {
 	t.Helper()
 	before := srv.Counters().DSQueries
 	stdout, stderr, err := runCLI(t, "recover", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", diskFrom.Format(time.RFC3339), "--to", diskTo.Format(time.RFC3339), "--out", out)
-	return stdout + stderr, err, srv.Counters().DSQueries - before
+	return stdout + stderr, srv.Counters().DSQueries - before, err
 }
 
 // TestRecoverOnASmallDisk recovers onto real filesystems too small for the
@@ -47,7 +47,7 @@ func TestRecoverOnASmallDisk(t *testing.T) {
 
 	t.Run("64 MiB holds every window", func(t *testing.T) {
 		out := fstest.SmallDisk(t, 64*mib)
-		stdout, err, _ := recoverOnDisk(t, url, srv, out)
+		stdout, _, err := recoverOnDisk(t, url, srv, out)
 		if err != nil {
 			t.Fatalf("%v\n%s", err, stdout)
 		}
@@ -59,7 +59,7 @@ func TestRecoverOnASmallDisk(t *testing.T) {
 
 	t.Run("3 MiB is refused up front", func(t *testing.T) {
 		out := fstest.SmallDisk(t, 3*mib)
-		stdout, err, queries := recoverOnDisk(t, url, srv, out)
+		stdout, queries, err := recoverOnDisk(t, url, srv, out)
 		if err == nil {
 			t.Fatalf("recover into 3 MiB succeeded:\n%s", stdout)
 		}
@@ -77,7 +77,7 @@ func TestRecoverOnASmallDisk(t *testing.T) {
 
 	t.Run("a disk that holds some stops at the first full one", func(t *testing.T) {
 		out := fstest.SmallDisk(t, 6*mib)
-		stdout, err, queries := recoverOnDisk(t, url, srv, out)
+		stdout, queries, err := recoverOnDisk(t, url, srv, out)
 		if err == nil {
 			t.Fatalf("recover into 6 MiB succeeded:\n%s", stdout)
 		}
@@ -98,7 +98,7 @@ func TestRecoverOnASmallDisk(t *testing.T) {
 		if out, err := exec.Command("mount", "-o", "remount,size=64m", out).CombinedOutput(); err != nil {
 			t.Fatalf("remount: %v: %s", err, out)
 		}
-		stdout, err, queries = recoverOnDisk(t, url, srv, out)
+		stdout, queries, err = recoverOnDisk(t, url, srv, out)
 		if err != nil {
 			t.Fatalf("rerun after freeing space: %v\n%s", err, stdout)
 		}
