@@ -62,9 +62,12 @@ func BenchmarkSinkWriteHistograms(b *testing.B) {
 
 // runSinkBench adds every window's parts to a new Sink, perAdd series an
 // Add, then flushes, verifies and installs every window, b.N times; only
-// the writing is timed, not what the caller did to make parts.
+// the writing is timed, not what the caller did to make parts. It reports
+// the bytes of the blocks (block_bytes), which the chunk segments' size
+// could change.
 func runSinkBench(b *testing.B, windows []extract.Window, parts map[extract.Window][]extract.Series, perAdd int) {
 	ctx := context.Background()
+	var size int64
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
@@ -88,14 +91,20 @@ func runSinkBench(b *testing.B, windows []extract.Window, parts map[extract.Wind
 			}
 		}
 		b.StopTimer()
-		if got := s.Blocks(); len(got) != len(windows) {
+		got := s.Blocks()
+		if len(got) != len(windows) {
 			b.Fatalf("%d blocks for %d windows", len(got), len(windows))
+		}
+		size = 0
+		for _, blk := range got {
+			size += blk.Size
 		}
 		if err := s.Close(); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
 	}
+	b.ReportMetric(float64(size), "block_bytes")
 }
 
 // windowParts cuts series into their windows, as a recovery's units or an

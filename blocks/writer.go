@@ -4,14 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
 	"math"
 	"os"
 
 	"github.com/oklog/ulid/v2"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/tsdb/chunks"
+	"github.com/prometheus/prometheus/tsdb/index"
 )
 
 // headStripes is the number of lock stripes of a window's head. Prometheus's
@@ -69,7 +73,14 @@ func (w *blockWriter) Appender(ctx context.Context) storage.Appender {
 func (w *blockWriter) Flush(ctx context.Context) (ulid.ULID, error) {
 	mint := w.head.MinTime()
 	maxt := w.head.MaxTime() + 1
-	compactor, err := tsdb.NewLeveledCompactor(ctx, nil, w.logger, []int64{w.blockSize}, chunkenc.NewPool(), nil)
+	segment, err := segmentSize(ctx, w.head)
+	if err != nil {
+		return ulid.ULID{}, fmt.Errorf("size the chunk segment: %w", err)
+	}
+	compactor, err := tsdb.NewLeveledCompactorWithOptions(ctx, nil, w.logger, []int64{w.blockSize}, chunkenc.NewPool(), tsdb.LeveledCompactorOptions{
+		EnableOverlappingCompaction: true, // as tsdb.NewLeveledCompactor sets it
+		MaxBlockChunkSegmentSize:    segment,
+	})
 	if err != nil {
 		return ulid.ULID{}, fmt.Errorf("create leveled compactor: %w", err)
 	}
@@ -81,6 +92,54 @@ func (w *blockWriter) Flush(ctx context.Context) (ulid.ULID, error) {
 		return ulid.ULID{}, nil
 	}
 	return ids[0], nil
+}
+
+// segmentSize is the size of one chunk segment holding every chunk of h, as
+// the chunk writer counts them. The writer preallocates a whole segment
+// before it writes the first chunk, and its default segment is 512 MiB: a
+// block of a few megabytes needed that much free space while it was written,
+// and four windows at once 2 GiB, so a small disk got no block at all
+// (issue 12). A block that holds more than the default gets segments of the
+// default size, as Prometheus's own.
+func segmentSize(ctx context.Context, h *tsdb.Head) (int64, error) {
+	ir, err := h.Index()
+	if err != nil {
+		return 0, err
+	}
+	defer ir.Close()
+	cr, err := h.Chunks()
+	if err != nil {
+		return 0, err
+	}
+	defer cr.Close()
+	name, value := index.AllPostingsKey()
+	p, err := ir.Postings(ctx, name, value)
+	if err != nil {
+		return 0, err
+	}
+	var (
+		b     labels.ScratchBuilder
+		metas []chunks.Meta
+		size  = int64(chunks.SegmentHeaderSize)
+	)
+	for p.Next() && size < chunks.DefaultChunkSegmentSize {
+		if err := ir.Series(p.At(), &b, &metas); err != nil {
+			return 0, err
+		}
+		for _, m := range metas {
+			c, _, err := cr.ChunkOrIterable(m)
+			if err != nil {
+				return 0, err
+			}
+			if c == nil {
+				// Only out-of-order data comes as an iterable, which a
+				// window's head, appended in order, never holds.
+				return chunks.DefaultChunkSegmentSize, nil
+			}
+			size += chunks.MaxChunkLengthFieldSize + chunks.ChunkEncodingSize + int64(len(c.Bytes())) + crc32.Size
+		}
+	}
+	return min(size, chunks.DefaultChunkSegmentSize), p.Err()
 }
 
 // Close frees the head and removes its chunk directory.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -198,6 +199,47 @@ func TestRunAccountsForEveryWindow(t *testing.T) {
 				t.Errorf("totals %d series %d samples, %d distinct", series, samples, res.DistinctSeries)
 			}
 		})
+	}
+}
+
+// fullSink fails Done for every window as a full disk does: with an abort.
+type fullSink struct{ recordingSink }
+
+func (f *fullSink) Done(context.Context, Window, []Gap) error {
+	return &AbortError{Err: errors.New("no space left on device")}
+}
+
+// countingSource counts the units it is asked for.
+type countingSource struct {
+	fakeSource
+	units atomic.Int64
+}
+
+func (c *countingSource) Stream(ctx context.Context, u Unit, add func([]Series) error) error {
+	c.units.Add(1)
+	return c.fakeSource.Stream(ctx, u, add)
+}
+
+// TestRunStopsWhenTheSinkAborts: a sink that cannot install a window, and
+// would fail every other one the same way, stops the run: nothing is fetched
+// after it, and every window is accounted for.
+func TestRunStopsWhenTheSinkAborts(t *testing.T) {
+	p, err := NewPlan(t0, t0.Add(8*time.Hour), 0, []string{"a", "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &countingSource{}
+	sink := &fullSink{recordingSink{added: map[Window]int{}}}
+	res, err := Run(context.Background(), p, src, sink, 1, slog.New(slog.DiscardHandler))
+	var ae *AbortError
+	if !errors.As(err, &ae) {
+		t.Fatalf("err = %v, want the sink's abort", err)
+	}
+	if n := src.units.Load(); n != int64(len(p.Selectors)) {
+		t.Errorf("%d units fetched, want the first window's %d only", n, len(p.Selectors))
+	}
+	if len(res.Failed()) != len(p.Windows) || res.Recovered() != 0 {
+		t.Errorf("%d windows failed and %d recovered of %d", len(res.Failed()), res.Recovered(), len(p.Windows))
 	}
 }
 

@@ -179,22 +179,32 @@ func Run(ctx context.Context, p *Plan, src Source, sink Sink, concurrency int, l
 	g.SetLimit(max(concurrency, 1))
 	var abort error
 	var abortOnce sync.Once
+	// An abort comes from a unit, or from the sink installing the window
+	// the unit completed (a full disk).
 	finish := func(st *windowState, err error) error {
+		if derr := st.finish(sink, ctx, err, log); err == nil {
+			err = derr
+		}
 		var ae *AbortError
 		if errors.As(err, &ae) {
 			abortOnce.Do(func() { abort = ae })
-			st.finish(sink, ctx, err, log)
 			return err
 		}
-		st.finish(sink, ctx, err, log)
 		return nil
+	}
+	// notFetched settles a batch that an abort or an interrupt came before.
+	notFetched := func(st *windowState, batch []Unit) bool {
+		if gctx.Err() == nil {
+			return false
+		}
+		for range batch {
+			st.finish(sink, ctx, fmt.Errorf("not fetched: %w", context.Cause(gctx)), log)
+		}
+		return true
 	}
 	for _, batch := range batches(p.Units(), src) {
 		st := &states[slices.Index(p.Windows, batch[0].Window)]
-		if gctx.Err() != nil {
-			for range batch {
-				st.finish(sink, ctx, fmt.Errorf("not fetched: %w", context.Cause(gctx)), log)
-			}
+		if notFetched(st, batch) {
 			continue
 		}
 		runs := make([]*unitRun, len(batch))
@@ -202,6 +212,10 @@ func Run(ctx context.Context, p *Plan, src Source, sink Sink, concurrency int, l
 			runs[i] = &unitRun{u: u, sink: sink, seen: &st.seen, ctx: gctx}
 		}
 		g.Go(func() error {
+			// An abort may have come while this batch waited for a worker.
+			if notFetched(st, batch) {
+				return nil
+			}
 			var errs []error
 			if bs, ok := src.(BatchSource); ok && len(batch) > 1 {
 				errs = bs.StreamBatch(gctx, batch, func(i int, ss []Series) error { return runs[i].add(ss) })
@@ -340,8 +354,9 @@ type windowState struct {
 
 // finish settles one unit with err; ctx is the run's, whose cancelling
 // makes the units it cuts short interrupted rather than failed (an abort
-// cancels only the workers' context, and its windows fail).
-func (st *windowState) finish(sink Sink, ctx context.Context, err error, log *slog.Logger) {
+// cancels only the workers' context, and its windows fail). It returns the
+// sink's error for a window it could not install.
+func (st *windowState) finish(sink Sink, ctx context.Context, err error, log *slog.Logger) error {
 	st.mu.Lock()
 	if err != nil && st.Err == nil {
 		st.Err = err
@@ -352,7 +367,7 @@ func (st *windowState) finish(sink Sink, ctx context.Context, err error, log *sl
 	failed, interrupted := st.Err, st.Interrupted
 	st.mu.Unlock()
 	if !last {
-		return
+		return nil
 	}
 	defer func() { st.seen.m = nil }() // merged below once installed; no longer needed either way
 	if failed != nil {
@@ -361,10 +376,10 @@ func (st *windowState) finish(sink Sink, ctx context.Context, err error, log *sl
 			// One line at the end says how many; a warning each would
 			// bury the windows that really failed.
 			log.Debug("window interrupted", "window", st.Window.String(), "err", failed)
-			return
+			return nil
 		}
 		log.Warn("window not recovered", "window", st.Window.String(), "err", failed)
-		return
+		return nil
 	}
 	// A window whose every unit arrived is finished even when the run is
 	// being stopped: its data is here, and writing it is what "let in-flight
@@ -375,8 +390,9 @@ func (st *windowState) finish(sink Sink, ctx context.Context, err error, log *sl
 		st.Err = fmt.Errorf("finish %s: %w", st.Window, err)
 		st.mu.Unlock()
 		log.Warn("window not recovered", "window", st.Window.String(), "err", err)
-		return
+		return err
 	}
 	st.run.merge(&st.seen)
 	log.Debug("window done", "window", st.Window.String(), "series", st.Series, "samples", st.Samples)
+	return nil
 }

@@ -23,7 +23,7 @@ func TestShardFromEachDiscovery(t *testing.T) {
 	for _, tc := range discoveryCases {
 		t.Run(tc.name, func(t *testing.T) {
 			src, srv, _ := discoverySource(t, tc.refuseResources, tc.refuseProxy, tc.via)
-			shards := src.Shard(ctx, []string{sel}, from, to, limit)
+			shards, series := src.Shard(ctx, []string{sel}, from, to, limit)
 			if want == nil {
 				want = shards
 			} else if !slices.Equal(shards, want) {
@@ -32,6 +32,9 @@ func TestShardFromEachDiscovery(t *testing.T) {
 			var all []labels.Labels
 			for _, s := range selected(t, sel, from, to) {
 				all = append(all, s.Labels)
+			}
+			if series != len(all) {
+				t.Errorf("Shard counted %d series, the selector matches %d", series, len(all))
 			}
 			for i, n := range splittest.CheckShards(t, shards, all) {
 				if n > limit {

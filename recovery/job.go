@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -30,7 +31,8 @@ const HeadSpan = 3 * time.Hour
 // can shard; one that cannot returns the selectors as they are.
 type Source interface {
 	extract.Source
-	Shard(ctx context.Context, selectors []string, from, to int64, maxSeries int) []string
+	// Shard also returns the series it counted, -1 where it could not.
+	Shard(ctx context.Context, selectors []string, from, to int64, maxSeries int) (shards []string, series int)
 }
 
 // Origin names a source in the log and the summary.
@@ -79,6 +81,9 @@ type Job struct {
 	Relabel     relabel.Rules
 	Concurrency int
 	MaxSeries   int // shard selectors matching more series; 0: never
+	// Scrape is the typical scrape interval, for the estimate of the
+	// blocks' size that the free space of Out is checked against.
+	Scrape time.Duration
 	// OnlyGaps, when set, reads the surviving data: only samples in its
 	// holes are written.
 	OnlyGaps  func(context.Context, *extract.Plan) (*gaps.Index, error)
@@ -87,6 +92,8 @@ type Job struct {
 	// Progress starts showing a run of this many windows; nil shows none.
 	Progress func(windows int) *progress.Run
 	Log      *slog.Logger
+
+	perWindow int64 // the estimated bytes of a window's block; 0: unknown
 }
 
 // StateOptions say where a job's resume state is and what it is keyed by.
@@ -233,7 +240,7 @@ func (j *Job) Run(ctx context.Context) (*Outcome, error) {
 			return o, err
 		}
 		defer present.Close()
-		sink = present
+		sink = stopWhenFull{present}
 	}
 	conn, err := j.connect(ctx)
 	if err != nil {
@@ -255,12 +262,21 @@ func (j *Job) Run(ctx context.Context) (*Outcome, error) {
 		sink = filter
 	}
 	if j.MaxSeries > 0 && len(todo.Windows) > 0 {
-		todo.Selectors = conn.Source.Shard(ctx, todo.Selectors, todo.From, todo.To, j.MaxSeries)
+		var series int
+		todo.Selectors, series = conn.Source.Shard(ctx, todo.Selectors, todo.From, todo.To, j.MaxSeries)
+		if bs != nil {
+			if err := j.checkSpace(&todo, series); err != nil {
+				return o, err
+			}
+		}
 	}
 	o.Result, o.Err = j.fetch(ctx, &todo, conn.Source, sink)
 	if bs != nil {
 		o.Installed, o.Held = bs.Blocks(), present.Held()
 		j.warnRetention(o.Installed)
+		if errors.Is(o.Err, syscall.ENOSPC) {
+			o.Err = j.diskFull(o, o.Err)
+		}
 	}
 	if filter != nil {
 		o.Covered = filter.Dropped()

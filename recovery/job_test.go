@@ -42,11 +42,11 @@ func (f *fakeSource) Stream(_ context.Context, u extract.Unit, add func([]extrac
 	return add(extract.Clip(f.series, u.From, u.To))
 }
 
-func (f *fakeSource) Shard(_ context.Context, selectors []string, _, _ int64, _ int) []string {
+func (f *fakeSource) Shard(_ context.Context, selectors []string, _, _ int64, _ int) ([]string, int) {
 	if f.sharded != nil {
-		return f.sharded
+		return f.sharded, -1
 	}
-	return selectors
+	return selectors, -1
 }
 
 // scraped is one series per label set, scraped every 15s over the plan.

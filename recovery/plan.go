@@ -69,11 +69,8 @@ func (j *Job) Report(ctx context.Context, earlier Done, scrape time.Duration) (*
 	}
 	r.Requests = extract.Requests(&r.Todo, r.PerRequest)
 	if r.Series.Total >= 0 {
-		// The windows left cover this much of the range, in pieces: the
-		// estimate is that of one range as long.
-		left := extract.Plan{To: covered(&r.Todo), Step: p.Step}
-		r.Span = time.Duration(left.To) * time.Millisecond
-		r.Samples = extract.Samples(&left, r.Series.Total, scrape)
+		r.Span = time.Duration(covered(&r.Todo)) * time.Millisecond
+		r.Samples = samplesLeft(&r.Todo, r.Series.Total, scrape)
 		r.JSONBytes, r.GzipBytes = extract.Bytes(r.Samples)
 	}
 	return r, nil
@@ -87,6 +84,15 @@ func (j *Job) planCutoff(todo *extract.Plan) int64 {
 		return cutoff
 	}
 	return 0
+}
+
+// samplesLeft estimates the samples of todo's windows for series scraped
+// every scrape (see extract.Samples).
+func samplesLeft(todo *extract.Plan, series int, scrape time.Duration) int64 {
+	// The windows left cover this much of the range, in pieces: the
+	// estimate is that of one range as long.
+	left := extract.Plan{To: covered(todo), Step: todo.Step}
+	return extract.Samples(&left, series, scrape)
 }
 
 // covered is how many milliseconds of p's range its windows cover.

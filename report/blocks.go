@@ -53,35 +53,16 @@ func span(ms int64) string {
 
 // FormatBytes is n in binary units: 512 B, 1.5 KiB, 3.0 GiB.
 func FormatBytes(n int64) string {
-	num, unit := scaleBytes(n)
-	if unit == 0 {
-		return fmt.Sprintf("%d B", n)
-	}
-	return fmt.Sprintf("%.1f %ciB", num, unit)
+	return extract.Size(n).String()
 }
 
 // shortBytes is n as ls -lh has it, for a table column: 512B, 1.5K, 3.0G.
 func shortBytes(n int64) string {
-	num, unit := scaleBytes(n)
+	num, unit := extract.Size(n).Scaled()
 	if unit == 0 {
 		return fmt.Sprintf("%dB", n)
 	}
 	return fmt.Sprintf("%.1f%c", num, unit)
-}
-
-// scaleBytes is n in the largest binary unit it holds one of (K, M, ...),
-// or unit 0 for under 1 KiB.
-func scaleBytes(n int64) (float64, byte) {
-	const unit = 1024
-	if n < unit {
-		return float64(n), 0
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return float64(n) / float64(div), "KMGTPE"[exp]
 }
 
 // Overlaps lists the pairs of blocks whose time ranges overlap, which

@@ -55,7 +55,7 @@ func (f *jobFlags) job(log *slog.Logger) (*recovery.Job, *grafana.Client, error)
 		Connect: recovery.GrafanaConn(client, f.conn.datasource, f.sel.transport),
 		Out:     f.out,
 		State:   recovery.StateOptions{Path: f.statePath, Restart: f.restart, URL: client.URL(), Datasource: f.conn.datasource},
-		Relabel: rules, Concurrency: f.sel.concurrency, MaxSeries: f.sel.maxSeries, Now: now, Retention: ret, Log: log,
+		Relabel: rules, Concurrency: f.sel.concurrency, MaxSeries: f.sel.maxSeries, Scrape: f.scrape, Now: now, Retention: ret, Log: log,
 	}, client, nil
 }
 
@@ -121,7 +121,7 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 	cmd.Flags().StringVar(&f.retention, "retention", "", "the Prometheus's --storage.tsdb.retention.time (e.g. 200h), to warn about blocks it would delete")
 	f.rl.register(cmd.Flags())
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan as 'promrecover plan' does (windows, those an earlier run recovered, series found, estimated requests and size of the rest), and write nothing")
-	cmd.Flags().DurationVar(&f.scrape, "scrape-interval", defaultScrape, "typical scrape interval, for --dry-run's estimate of samples and bytes")
+	cmd.Flags().DurationVar(&f.scrape, "scrape-interval", defaultScrape, "typical scrape interval, for --dry-run's estimate of samples and bytes and the free space --out needs")
 	cmd.Flags().BoolVar(&onlyGaps, "only-gaps", false, "write only samples that fall in holes of the surviving data (see 'promrecover gaps'), so nothing interleaves with it")
 	local.register(cmd, "with --only-gaps: the data directory that survived (default: --out)")
 	flagGroups.Apply(cmd, "grafana-url", "from", "out")
@@ -177,6 +177,7 @@ func runRecovery(ctx context.Context, stdout io.Writer, j *recovery.Job, client 
 			// The same command would merge the same series again: the
 			// rules themselves are the cause.
 			msg += "; change --drop-label/--set-label as said above and run again (with --restart if windows were already recovered under the old rules)"
+		case errors.As(o.Err, new(*recovery.DiskFullError)): // it says what to do
 		case failed > 0:
 			msg += fmt.Sprintf("; once the cause is fixed, the same command%s fetches only what is missing", hint)
 		}
