@@ -58,6 +58,7 @@ type Sink struct {
 
 	// beforeVerify lets tests tamper with what Done expects to read back.
 	beforeVerify func(*ledger)
+	dirLock      *dirLock // held from NewSink to Close
 	lock         *os.File // held while the staging area is in use
 
 	mu         sync.Mutex
@@ -80,8 +81,24 @@ func NewSink(dir string, logger *slog.Logger) (*Sink, error) {
 	if err := checkOutDir(dir); err != nil {
 		return nil, err
 	}
+	dl, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newSink(dir, dl, logger)
+	if err != nil {
+		return nil, errors.Join(err, dl.unlock())
+	}
+	return s, nil
+}
+
+// newSink is NewSink under the directory's lock.
+func newSink(dir string, dl *dirLock, logger *slog.Logger) (*Sink, error) {
 	o, err := chownTarget(dir)
 	if err != nil {
+		return nil, err
+	}
+	if err := chownTree(dl.path, o); err != nil {
 		return nil, err
 	}
 	if err := removeStaleStaging(dir, logger); err != nil {
@@ -101,6 +118,7 @@ func NewSink(dir string, logger *slog.Logger) (*Sink, error) {
 		return nil, errors.Join(err, lock.Close(), os.RemoveAll(staging))
 	}
 	return &Sink{
+		dirLock:  dl,
 		lock:     lock,
 		dir:      dir,
 		staging:  staging,
@@ -297,7 +315,7 @@ func (s *Sink) Close() error {
 	if err := os.RemoveAll(s.staging); err != nil {
 		errs = append(errs, fmt.Errorf("remove staging area: %w", err))
 	}
-	errs = append(errs, s.lock.Close())
+	errs = append(errs, s.lock.Close(), s.dirLock.unlock())
 	return errors.Join(errs...)
 }
 

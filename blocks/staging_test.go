@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,18 +34,59 @@ func TestStaleStagingIsRemovedAndLiveStagingRefused(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(theirs, "index")); err != nil {
 		t.Fatalf("Prometheus's temporary directory was touched: %v", err)
 	}
-	// A second run into the same directory while the first one works.
-	if _, err := NewSink(dir, nil); err == nil || !strings.Contains(err.Error(), "another promrecover is writing into it") {
-		t.Fatalf("second sink: %v", err)
+	// A second run into the same directory while the first one works is
+	// refused by the directory's lock, naming the first, and writes nothing.
+	before := entries(t, dir)
+	_, err := NewSink(dir, nil)
+	if want := fmt.Sprintf("another promrecover (pid %d, blocks.test, started ", os.Getpid()); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), LockFileName) {
+		t.Fatalf("second sink: %v, want %q", err, want)
+	}
+	if after := entries(t, dir); !slices.Equal(before, after) {
+		t.Fatalf("the refused run changed the directory: %v, then %v", before, after)
 	}
 	if err := live.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := os.Stat(filepath.Join(dir, LockFileName)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the lock file is left after Close: %v", err)
+	}
+	// The staging area of a run that holds no directory lock (an older
+	// promrecover) still keeps a run out.
+	older := filepath.Join(dir, ulid.Make().String()+tmpForCreation)
+	if err := os.Mkdir(older, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	held, err := lockStaging(older)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewSink(dir, nil); err == nil || !strings.Contains(err.Error(), "another promrecover is writing into it (staging area") {
+		t.Fatalf("sink beside an older run's staging area: %v", err)
+	}
+	held.Close()
 	second, err := NewSink(dir, nil)
 	if err != nil {
 		t.Fatalf("after the first run closed: %v", err)
 	}
 	second.Close()
+}
+
+// TestLockOfACrashedRun: a lock file whose holder died (kill -9 leaves it)
+// is no lock, and a run that finds it takes it over.
+func TestLockOfACrashedRun(t *testing.T) {
+	dir := t.TempDir()
+	mustWrite(t, filepath.Join(dir, LockFileName), `{"pid":1,"started":"2020-01-01T00:00:00Z"}`)
+	s, err := NewSink(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, LockFileName))
+	if err != nil || !strings.Contains(string(b), fmt.Sprintf(`"pid":%d,`, os.Getpid())) {
+		t.Fatalf("lock file %q, %v: not this run's", b, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestOnInstallSeesTheBlockBeforeItIsInPlace(t *testing.T) {
