@@ -85,9 +85,15 @@ func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format
 		return &exitError{code: 1, msg: fmt.Sprintf("%s holds no TSDB blocks (directories named by a ULID, with a meta.json)", dir)}
 	}
 	report.BlockList(stdout, list)
-	report.Overlaps(stdout, blocks.Overlaps(list))
+	ov := blocks.Overlaps(list)
+	report.Overlaps(stdout, ov)
+	dups, err := blocks.Duplicates(dir, ov)
+	if err != nil {
+		return err
+	}
+	report.Duplicates(stdout, dups)
 	if against == "" {
-		return nil
+		return blocks.CheckDuplicates(dir, dups)
 	}
 
 	in, err := importer.Open(against, cmd.InOrStdin())
@@ -114,17 +120,9 @@ func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format
 		return err
 	}
 	log.Debug("compared", "file", in.Name, "from", extract.FormatTime(mint), "to", extract.FormatTime(maxt))
-	fmt.Fprintf(stdout, "\ncompared %s with %s over %s..%s\n", dir, in.Name, extract.FormatTime(mint), extract.FormatTime(maxt))
-	fmt.Fprintf(stdout, "series: %d in the file, %d in the blocks; samples: %d equal, %d with another value, %d missing from the blocks, %d not in the file\n",
-		len(c.Want), len(c.Got), c.Equal, c.Differ, c.Missing, c.Extra)
+	report.Comparison(stdout, dir, in.Name, mint, maxt, c, dups)
 	if c.Err != nil {
-		first := c.First
-		if first == "" {
-			first = c.Err.Error()
-		}
-		fmt.Fprintf(stdout, "FIRST DIFFERENCE %s\n", first)
 		return &exitError{code: 1, msg: fmt.Sprintf("the blocks in %s differ from %s: %d samples with another value, %d missing, %d not in the file", dir, in.Name, c.Differ, c.Missing, c.Extra)}
 	}
-	fmt.Fprintf(stdout, "OK: the blocks hold exactly the file's %d samples of %d series\n", c.Equal, len(c.Want))
-	return nil
+	return blocks.CheckDuplicates(dir, dups)
 }
