@@ -173,7 +173,7 @@ func TestStagingRemovedMidRun(t *testing.T) {
 	cases := []struct {
 		name   string
 		run    func(t *testing.T, s *Sink, w extract.Window) // Adds and Dones w
-		redone bool                                         // a block was written again
+		redone bool                                          // a block was written again
 	}{
 		{"between two windows", func(t *testing.T, s *Sink, w extract.Window) {
 			addDone(t, s, w, one(w), func() {})

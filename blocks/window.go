@@ -25,7 +25,7 @@ type window struct {
 	dir        string // staging subdirectory, the BlockWriter's destination
 	logger     *slog.Logger
 	stage      func(dir string) error // makes dir in the staging area
-	bw         *blockWriter // nil until the first sample
+	bw         *blockWriter           // nil until the first sample
 	ledger     *ledger
 	duplicates uint64
 	// broken is the first failed Add: the window lacks that unit's series,
