@@ -16,6 +16,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/promrecover/promrecover/blocks"
+	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/internal/faults"
 	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
@@ -129,4 +130,63 @@ func installed(t *testing.T, dir string) int {
 		t.Fatal(err)
 	}
 	return len(list)
+}
+
+// TestPrometheusStartedMidRecover starts the real Prometheus on --out while
+// a recovery writes there: its start deletes our staging area (as every
+// *.tmp-for-creation directory), and the recovery makes it again, writes
+// the windows of then again and ends complete and exact.
+func TestPrometheusStartedMidRecover(t *testing.T) {
+	data := gen.DemoSeries(dataStart, dataEnd, 5)
+	from, to := dataStart, dataStart.Add(8*time.Hour) // 4 windows
+	g, open := gate(2)
+	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}}, g)
+	out := t.TempDir()
+	type result struct {
+		stdout, stderr string
+		err            error
+	}
+	done := make(chan result, 1)
+	go func() {
+		stdout, stderr, err := runCLI(t, "recover", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom", "--concurrency", "1",
+			"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out)
+		done <- result{stdout, stderr, err}
+	}()
+	for g.Count() < 3 { // a query is held: the run is mid-window
+		select {
+		case r := <-done:
+			t.Fatalf("the run ended before the gate: %v\n%s", r.err, r.stderr)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if staging, _ := filepath.Glob(filepath.Join(out, "*.tmp-for-creation")); len(staging) != 1 {
+		t.Fatalf("staging areas before Prometheus starts: %v", staging)
+	}
+	prom := startPrometheus(t, out)
+	if staging, _ := filepath.Glob(filepath.Join(out, "*.tmp-for-creation")); len(staging) != 0 {
+		t.Fatalf("Prometheus's start left the staging area: %v", staging)
+	}
+	open()
+	r := <-done
+	prom.stop()
+	if r.err != nil {
+		t.Fatalf("recover with Prometheus started mid-run: %v\n%s\n%s", r.err, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "the staging directory was removed") {
+		t.Errorf("the log does not name the removal:\n%s", r.stderr)
+	}
+	got, err := blocks.ReadSeries(out, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := extract.Compare(extract.Clip(data, from.UnixMilli(), to.UnixMilli()), got); err != nil {
+		t.Fatalf("the blocks differ from the source: %v", err)
+	}
+	list, err := blocks.List(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dups, err := blocks.Duplicates(out, blocks.Overlaps(list)); err != nil || len(dups) > 0 {
+		t.Fatalf("samples stored twice: %v, %v", dups, err)
+	}
 }
