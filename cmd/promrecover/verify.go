@@ -27,7 +27,8 @@ use Prometheus's read-only DB, which would put a sandbox directory in DIR) and
 prints one line per block, as 'promtool tsdb list' does: ULID, time range,
 series, samples, chunks and size on disk. It lists the blocks whose time ranges
 overlap; Prometheus 2.39 and later accept such blocks, query them merged and
-merge them at the next compaction.
+merge them at the next compaction. It counts the samples both blocks of such a
+pair hold (a window installed twice), and fails on any.
 
 With --against FILE (an export in any format: json, jsonl or openmetrics; - for
 stdin), it compares the samples of the blocks with the file's, sample by
