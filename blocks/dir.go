@@ -10,6 +10,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/atomicfile"
 )
 
 // tmpForCreation is Prometheus's own suffix for blocks being written: a
@@ -33,9 +34,11 @@ var prometheusEntries = map[string]bool{
 	"lock":           true,
 	"queries.active": true,
 	"lost+found":     true,
-	// promrecover's own resume state, and its next version being written.
+	// promrecover's own resume state, the lock of a run writing here, and
+	// what an older version left of a state being written.
 	StateFileName:          true,
 	StateFileName + ".tmp": true,
+	LockFileName:           true,
 }
 
 // checkOutDir makes sure dir is a directory we may add blocks to. The errors
@@ -73,7 +76,8 @@ func belongsToPrometheus(e fs.DirEntry) bool {
 		return true
 	}
 	if !e.IsDir() {
-		return false
+		// A state being written, by a run in progress or one that crashed.
+		return atomicfile.IsTemp(name, StateFileName)
 	}
 	if isULID(name) || strings.HasPrefix(name, "chunk_snapshot.") {
 		return true

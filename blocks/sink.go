@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -60,6 +61,7 @@ type Sink struct {
 
 	// beforeVerify lets tests tamper with what Done expects to read back.
 	beforeVerify func(*ledger)
+	dirLock      *dirLock // held from NewSink to Close
 	lock         *os.File // held while the staging area is in use
 
 	mu         sync.Mutex
@@ -82,8 +84,24 @@ func NewSink(dir string, logger *slog.Logger) (*Sink, error) {
 	if err := checkOutDir(dir); err != nil {
 		return nil, extract.Usage(err)
 	}
+	dl, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newSink(dir, dl, logger)
+	if err != nil {
+		return nil, errors.Join(err, dl.unlock())
+	}
+	return s, nil
+}
+
+// newSink is NewSink under the directory's lock.
+func newSink(dir string, dl *dirLock, logger *slog.Logger) (*Sink, error) {
 	o, err := chownTarget(dir)
 	if err != nil {
+		return nil, err
+	}
+	if err := chownTree(dl.path, o); err != nil {
 		return nil, err
 	}
 	if err := removeStaleStaging(dir, logger); err != nil {
@@ -103,6 +121,7 @@ func NewSink(dir string, logger *slog.Logger) (*Sink, error) {
 		return nil, errors.Join(err, lock.Close(), os.RemoveAll(staging))
 	}
 	return &Sink{
+		dirLock:  dl,
 		lock:     lock,
 		dir:      dir,
 		staging:  staging,
@@ -167,8 +186,17 @@ func (s *Sink) Done(ctx context.Context, w extract.Window, gaps []extract.Gap) e
 	return nil
 }
 
+// redoTimes bounds how often one window's block is written again after its
+// staging directory vanished: once per Prometheus restart during the write.
+const redoTimes = 3
+
 // finish does Done's work for a window already taken out of s.open. It always
 // leaves the window's staging directory gone.
+//
+// Prometheus deletes every *.tmp-for-creation directory when it starts, and
+// so our staging area with the blocks being written in it. The window's
+// samples are still in its head, outside the staging area: the block is
+// written again from them, nothing is fetched twice.
 func (s *Sink) finish(ctx context.Context, win *window, gaps []extract.Gap) (*Block, error) {
 	win.closed = true
 	defer func() {
@@ -181,6 +209,21 @@ func (s *Sink) finish(ctx context.Context, win *window, gaps []extract.Gap) (*Bl
 	}
 	if win.bw == nil || win.ledger.samples == 0 {
 		return nil, nil
+	}
+	for n := 1; ; n++ {
+		b, err := s.write(ctx, win, gaps)
+		if _, serr := os.Stat(win.dir); err == nil || n == redoTimes || !errors.Is(serr, fs.ErrNotExist) {
+			return b, err
+		}
+		s.logger.Warn("Prometheus restarted and removed the staging directory; the windows written then are redone", "window", win.w.String(), "err", err)
+	}
+}
+
+// write writes win's block from its head into the staging area, verifies it
+// and installs it.
+func (s *Sink) write(ctx context.Context, win *window, gaps []extract.Gap) (*Block, error) {
+	if err := win.stage(win.dir); err != nil {
+		return nil, fmt.Errorf("window %s: staging: %w", win.w, err)
 	}
 	id, err := win.bw.Flush(ctx)
 	if err != nil {
@@ -196,11 +239,6 @@ func (s *Sink) finish(ctx context.Context, win *window, gaps []extract.Gap) (*Bl
 	meta, err := verifyBlock(ctx, s.tsdbLog, src, win.w, win.ledger)
 	if err != nil {
 		return nil, fmt.Errorf("window %s: not installed: %w", win.w, err)
-	}
-	// The head holds the whole window in memory: give it back before the
-	// next window opens rather than at cleanup.
-	if err := win.closeWriter(); err != nil {
-		return nil, fmt.Errorf("window %s: %w", win.w, err)
 	}
 	if err := chownTree(src, s.owner); err != nil {
 		return nil, fmt.Errorf("window %s: %w", win.w, err)
@@ -236,7 +274,51 @@ func (s *Sink) finish(ctx context.Context, win *window, gaps []extract.Gap) (*Bl
 	if err := syncDir(s.dir); err != nil {
 		s.logger.Warn("block installed but the directory entry may not survive a crash", "window", win.w.String(), "err", err)
 	}
+	// The head holds the whole window in memory: give it back before the
+	// next window opens rather than at cleanup. Until the block is in place
+	// it may have to be written again.
+	if err := win.closeWriter(); err != nil {
+		s.logger.Warn("block installed; closing its head", "window", win.w.String(), "err", err)
+	}
 	return b, nil
+}
+
+// stage makes dir, a window's staging directory, if it is not there, and
+// the staging area with it if Prometheus removed that at its start.
+func (s *Sink) stage(dir string) error {
+	err := os.Mkdir(dir, 0o777)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = s.restage(); err == nil {
+			err = os.Mkdir(dir, 0o777)
+		}
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return chownTree(dir, s.owner)
+}
+
+// restage makes the staging area again, with its lock, if it is gone.
+func (s *Sink) restage() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := os.Stat(s.staging); err == nil {
+		return nil // another window did
+	}
+	if err := os.Mkdir(s.staging, 0o777); err != nil {
+		return err
+	}
+	lock, err := lockStaging(s.staging)
+	if err != nil {
+		return err
+	}
+	s.lock.Close() // the lock of a file Prometheus deleted
+	s.lock = lock
+	s.logger.Warn("the staging directory was removed (by a Prometheus starting on the output directory); made it again", "dir", s.staging)
+	return chownTree(s.staging, s.owner)
 }
 
 // Discard drops everything added for w. Later Adds and Dones for w fail with
@@ -302,7 +384,9 @@ func (s *Sink) Close() error {
 	if err := os.RemoveAll(s.staging); err != nil {
 		errs = append(errs, fmt.Errorf("remove staging area: %w", err))
 	}
-	errs = append(errs, s.lock.Close())
+	s.mu.Lock()
+	errs = append(errs, s.lock.Close(), s.dirLock.unlock())
+	s.mu.Unlock()
 	return errors.Join(errs...)
 }
 
@@ -318,7 +402,7 @@ func (s *Sink) window(w extract.Window) (*window, error) {
 	}
 	win := s.open[w]
 	if win == nil {
-		win = newWindow(w, filepath.Join(s.staging, fmt.Sprintf("%d-%d", w.Start, w.End)), s.tsdbLog, s.owner)
+		win = newWindow(w, filepath.Join(s.staging, fmt.Sprintf("%d-%d", w.Start, w.End)), s.tsdbLog, s.stage)
 		s.open[w] = win
 	}
 	return win, nil

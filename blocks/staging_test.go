@@ -1,11 +1,15 @@
 package blocks
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,18 +36,59 @@ func TestStaleStagingIsRemovedAndLiveStagingRefused(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(theirs, "index")); err != nil {
 		t.Fatalf("Prometheus's temporary directory was touched: %v", err)
 	}
-	// A second run into the same directory while the first one works.
-	if _, err := NewSink(dir, nil); err == nil || !strings.Contains(err.Error(), "another promrecover is writing into it") {
-		t.Fatalf("second sink: %v", err)
+	// A second run into the same directory while the first one works is
+	// refused by the directory's lock, naming the first, and writes nothing.
+	before := entries(t, dir)
+	_, err := NewSink(dir, nil)
+	if want := fmt.Sprintf("another promrecover (pid %d, blocks.test, started ", os.Getpid()); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), LockFileName) {
+		t.Fatalf("second sink: %v, want %q", err, want)
+	}
+	if after := entries(t, dir); !slices.Equal(before, after) {
+		t.Fatalf("the refused run changed the directory: %v, then %v", before, after)
 	}
 	if err := live.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := os.Stat(filepath.Join(dir, LockFileName)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the lock file is left after Close: %v", err)
+	}
+	// The staging area of a run that holds no directory lock (an older
+	// promrecover) still keeps a run out.
+	older := filepath.Join(dir, ulid.Make().String()+tmpForCreation)
+	if err := os.Mkdir(older, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	held, err := lockStaging(older)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewSink(dir, nil); err == nil || !strings.Contains(err.Error(), "another promrecover is writing into it (staging area") {
+		t.Fatalf("sink beside an older run's staging area: %v", err)
+	}
+	held.Close()
 	second, err := NewSink(dir, nil)
 	if err != nil {
 		t.Fatalf("after the first run closed: %v", err)
 	}
 	second.Close()
+}
+
+// TestLockOfACrashedRun: a lock file whose holder died (kill -9 leaves it)
+// is no lock, and a run that finds it takes it over.
+func TestLockOfACrashedRun(t *testing.T) {
+	dir := t.TempDir()
+	mustWrite(t, filepath.Join(dir, LockFileName), `{"pid":1,"started":"2020-01-01T00:00:00Z"}`)
+	s, err := NewSink(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, LockFileName))
+	if err != nil || !strings.Contains(string(b), fmt.Sprintf(`"pid":%d,`, os.Getpid())) {
+		t.Fatalf("lock file %q, %v: not this run's", b, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestOnInstallSeesTheBlockBeforeItIsInPlace(t *testing.T) {
@@ -113,5 +158,91 @@ func TestInstalledFollowsCompaction(t *testing.T) {
 	}
 	if !got[here.String()] || !got[compacted.String()] || got[gone.String()] {
 		t.Fatalf("Installed = %v", got)
+	}
+}
+
+// TestStagingRemovedMidRun removes the staging area as a Prometheus starting
+// on the directory does (it deletes every *.tmp-for-creation directory):
+// between two windows, while a window is open, and while its block is being
+// written. Every window is still installed whole, from what it was given,
+// and a removal that cost a block names the cause.
+func TestStagingRemovedMidRun(t *testing.T) {
+	one := func(w extract.Window) []extract.Series {
+		return []extract.Series{series([]string{"__name__", "up"}, regular(w.Start, 15000, 100, func(i int) float64 { return float64(i) })...)}
+	}
+	cases := []struct {
+		name   string
+		run    func(t *testing.T, s *Sink, w extract.Window) // Adds and Dones w
+		redone bool                                          // a block was written again
+	}{
+		{"between two windows", func(t *testing.T, s *Sink, w extract.Window) {
+			addDone(t, s, w, one(w), func() {})
+		}, false},
+		{"while the window is open", func(t *testing.T, s *Sink, w extract.Window) {
+			addDone(t, s, w, one(w), func() { mustRemove(t, s.staging) })
+		}, false},
+		{"while its block is written", func(t *testing.T, s *Sink, w extract.Window) {
+			removed := false
+			s.beforeVerify = func(*ledger) {
+				if !removed {
+					removed = true
+					mustRemove(t, s.staging)
+				}
+			}
+			addDone(t, s, w, one(w), func() {})
+		}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			dir := t.TempDir()
+			s, err := NewSink(dir, slog.New(slog.NewTextHandler(&logs, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			addDone(t, s, win(0), one(win(0)), func() {})
+			mustRemove(t, s.staging)
+			tc.run(t, s, win(1))
+			if got := len(s.Blocks()); got != 2 {
+				t.Fatalf("%d blocks installed, want 2\n%s", got, logs.String())
+			}
+			got, err := ReadSeries(dir, win(0).Start, win(1).End)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []extract.Series{series([]string{"__name__", "up"}, append(one(win(0))[0].Samples, one(win(1))[0].Samples...)...)}
+			if err := extract.Compare(want, got); err != nil {
+				t.Fatalf("the blocks differ from what was added: %v", err)
+			}
+			if redone := strings.Contains(logs.String(), "Prometheus restarted and removed the staging directory; the windows written then are redone"); redone != tc.redone {
+				t.Errorf("redone named: %v, want %v\n%s", redone, tc.redone, logs.String())
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if e := entries(t, dir); len(e) != 2 {
+				t.Errorf("left in the directory: %v, want the two blocks", e)
+			}
+		})
+	}
+}
+
+// addDone adds series to w, calls between, and installs w.
+func addDone(t *testing.T, s *Sink, w extract.Window, in []extract.Series, between func()) {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.Add(ctx, w, in); err != nil {
+		t.Fatal(err)
+	}
+	between()
+	if err := s.Done(ctx, w, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustRemove(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
 	}
 }

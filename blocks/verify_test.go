@@ -83,8 +83,8 @@ func TestVerifyCatchesMismatch(t *testing.T) {
 			if e := stagedWindows(t, s); len(e) != 0 {
 				t.Fatalf("staging still holds %v", e)
 			}
-			if e := entries(t, dir); len(e) != 1 || e[0] != filepath.Base(s.staging) {
-				t.Fatalf("dir holds %v, want only the staging area", e)
+			if e := entries(t, dir); len(e) != 2 || e[0] != filepath.Base(s.staging) || e[1] != LockFileName {
+				t.Fatalf("dir holds %v, want only the staging area and the lock", e)
 			}
 		})
 	}

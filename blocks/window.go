@@ -24,8 +24,8 @@ type window struct {
 	w          extract.Window
 	dir        string // staging subdirectory, the BlockWriter's destination
 	logger     *slog.Logger
-	owner      *owner
-	bw         *blockWriter // nil until the first sample
+	stage      func(dir string) error // makes dir in the staging area
+	bw         *blockWriter           // nil until the first sample
 	ledger     *ledger
 	duplicates uint64
 	// broken is the first failed Add: the window lacks that unit's series,
@@ -34,8 +34,8 @@ type window struct {
 	closed bool
 }
 
-func newWindow(w extract.Window, dir string, logger *slog.Logger, o *owner) *window {
-	return &window{w: w, dir: dir, logger: logger, owner: o, ledger: newLedger()}
+func newWindow(w extract.Window, dir string, logger *slog.Logger, stage func(string) error) *window {
+	return &window{w: w, dir: dir, logger: logger, stage: stage, ledger: newLedger()}
 }
 
 // pending is a series that passed the checks and is about to be appended.
@@ -279,10 +279,7 @@ func (b *batch) commit() error {
 }
 
 func (win *window) openWriter() error {
-	if err := os.Mkdir(win.dir, 0o777); err != nil {
-		return fmt.Errorf("window %s: staging: %w", win.w, err)
-	}
-	if err := chownTree(win.dir, win.owner); err != nil {
+	if err := win.stage(win.dir); err != nil {
 		return fmt.Errorf("window %s: staging: %w", win.w, err)
 	}
 	// Twice the window: the head refuses samples older than half its chunk

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -22,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/promrecover/promrecover/internal/atomicfile"
 	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
 )
@@ -66,11 +68,11 @@ func main() {
 	}
 	url := "http://" + ln.Addr().String()
 	if *urlFile != "" {
-		tmp := *urlFile + ".tmp"
-		if err := os.WriteFile(tmp, []byte(url+"\n"), 0o644); err != nil {
-			fatal(err)
-		}
-		if err := os.Rename(tmp, *urlFile); err != nil {
+		err := atomicfile.WriteFile(*urlFile, 0o644, false, func(w io.Writer) error {
+			_, err := io.WriteString(w, url+"\n")
+			return err
+		})
+		if err != nil {
 			fatal(err)
 		}
 	}

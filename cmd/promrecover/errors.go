@@ -65,6 +65,8 @@ var flagWording = map[string]string{
 	"the blocks being written at once need about %s free at %s (the temporary directory), which has %s free; free space there, or point TMPDIR at a larger disk": "the blocks being written at once need about %s free at %s (the temporary directory), which has %s free; free space there, or point TMPDIR at a larger disk (or lower --concurrency)",
 	"the resume state %s is not one this version of promrecover wrote (%v); move it away, or restart to start over":                                              "the resume state %s is not one this version of promrecover wrote (%v); move it away, or pass --restart to start over",
 	"the resume state %s is for another recovery (%s); run that recovery again to resume it, or restart to start this one over (blocks already written stay)":    "the resume state %s is for another recovery (%s); run recover again with those flags to resume it, or pass --restart to start this one over (blocks already written stay)",
+	"the output directory %s: another promrecover (%s) is writing into it, and holds the lock %s; wait for it to finish or stop it, then run again":              "--out %s: another promrecover (%s) is writing into it, and holds the lock %s; wait for it to finish or stop it, then run again",
+	"the output directory %s: lock %s: %w":                                                 "--out %s: lock %s: %w",
 	"%s: empty label name":                                                                 "%s: empty label name",
 	"%s %q: not a valid label name":                                                        "%s %q: not a valid label name",
 	"%s %s: the metric name cannot be dropped or changed":                                  "%s %s: the metric name cannot be dropped or changed",

@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oklog/ulid/v2"
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
@@ -183,35 +186,47 @@ func secondsString(sec, frac string) string {
 	return extract.FormatTime(n*1000 + ms)
 }
 
-func TestVerifyReportsOverlaps(t *testing.T) {
+// exportJobs exports the series of each job into a JSON Lines file of its
+// own, and returns the files and one file holding them all.
+func exportJobs(t *testing.T, jobs ...string) (each []string, all string) {
+	t.Helper()
 	data := gen.DemoSeries(dataStart, dataEnd, 1)
 	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
-	file := filepath.Join(t.TempDir(), "lost.jsonl")
-	if _, stderr, err := runCLI(t, "export", "--format", "jsonl", "--out", file, "--grafana-url", url, "--token", testToken,
-		"--datasource", "grafanacloud-prom", "--from", rtFrom.Format(time.RFC3339), "--to", rtTo.Format(time.RFC3339)); err != nil {
-		t.Fatalf("export: %v\n%s", err, stderr)
-	}
-	// Two files, each with every other series of the export over the same
-	// time, make overlapping blocks: importing one file twice writes
-	// nothing the second time.
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var halves [2]strings.Builder
-	for i, line := range strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n") {
-		halves[i%2].WriteString(line + "\n")
-	}
-	out := t.TempDir()
-	for i, half := range halves {
-		part := filepath.Join(t.TempDir(), fmt.Sprintf("half%d.jsonl", i))
-		if err := os.WriteFile(part, []byte(half.String()), 0o644); err != nil {
+	dir := t.TempDir()
+	var whole []byte
+	for _, job := range jobs {
+		file := filepath.Join(dir, job+".jsonl")
+		if _, stderr, err := runCLI(t, "export", "--format", "jsonl", "--out", file, "--grafana-url", url, "--token", testToken, "--match", `{job="`+job+`"}`,
+			"--datasource", "grafanacloud-prom", "--from", rtFrom.Format(time.RFC3339), "--to", rtTo.Format(time.RFC3339)); err != nil {
+			t.Fatalf("export: %v\n%s", err, stderr)
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if stdout, stderr, err := runCLI(t, "import", part, "--out", out); err != nil {
-			t.Fatalf("import: %v\n%s\n%s", err, stdout, stderr)
-		}
+		each, whole = append(each, file), append(whole, b...)
 	}
+	all = filepath.Join(dir, "all.jsonl")
+	if err := os.WriteFile(all, whole, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return each, all
+}
+
+func importAll(t *testing.T, out string, files ...string) {
+	t.Helper()
+	for _, f := range files {
+		importInto(t, f, out)
+	}
+}
+
+// TestVerifyReportsOverlaps: blocks of other series over the same windows
+// overlap and hold nothing twice, and verify says so, also after one of
+// the files is imported again.
+func TestVerifyReportsOverlaps(t *testing.T) {
+	jobs, file := exportJobs(t, "api", "node")
+	out := t.TempDir()
+	importAll(t, out, jobs...)
 	stdout, stderr, err := runCLI(t, "verify", "--data", out, "--against", file)
 	if err != nil {
 		t.Fatalf("verify: %v\n%s\n%s", err, stdout, stderr)
@@ -225,11 +240,78 @@ func TestVerifyReportsOverlaps(t *testing.T) {
 			t.Errorf("verify's output lacks %q:\n%s", w, stdout)
 		}
 	}
+	if strings.Contains(stdout, "DUPLICATE") {
+		t.Errorf("blocks of other series reported as duplicates:\n%s", stdout)
+	}
 	// --from/--to narrow the comparison.
 	stdout, stderr, err = runCLI(t, "verify", "--data", out, "--against", file, "--from", dataStart.Add(2*time.Hour).Format(time.RFC3339), "--to", dataStart.Add(4*time.Hour).Format(time.RFC3339))
 	if err != nil || !strings.Contains(stdout, "over "+extract.FormatTime(dataStart.Add(2*time.Hour).UnixMilli())+"..") {
 		t.Fatalf("verify --from --to: %v\n%s\n%s", err, stdout, stderr)
 	}
+
+	// Importing one of the files again writes nothing (what --out holds
+	// is not written twice), so verify still finds nothing twice; a block
+	// installed twice is TestVerifyFailsOnABlockInstalledTwice.
+	importAll(t, out, jobs[0])
+	stdout, _, err = runCLI(t, "verify", "--data", out, "--against", file)
+	if err != nil || strings.Contains(stdout, "DUPLICATE") {
+		t.Fatalf("verify after importing the api series again: %v\n%s", err, stdout)
+	}
+}
+
+// TestVerifyFailsOnABlockInstalledTwice copies a block under a new ULID, as
+// a second install of the same window leaves it: every sample of the block
+// is stored twice, and verify, with --against and without, fails naming
+// both blocks and the count.
+func TestVerifyFailsOnABlockInstalledTwice(t *testing.T) {
+	_, file := exportJobs(t, "api", "node")
+	out := t.TempDir()
+	importAll(t, out, file)
+	list, err := blocks.List(out)
+	if err != nil || len(list) != 3 {
+		t.Fatalf("%d blocks, %v", len(list), err)
+	}
+	orig := list[1]
+	copied := copyBlock(t, out, orig.ULID)
+	for _, args := range [][]string{{"verify", "--data", out, "--against", file}, {"verify", "--data", out}} {
+		stdout, _, err := runCLI(t, args...)
+		want := fmt.Sprintf("hold %d samples twice (%s and %s: %d)", orig.Samples, orig.ULID, copied, orig.Samples)
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(stdout, "OK:") {
+			t.Errorf("%v: %v, want %q\n%s", args, err, want, stdout)
+		}
+		if line := fmt.Sprintf("DUPLICATE %s and %s: %d samples are in both", orig.ULID, copied, orig.Samples); !strings.Contains(stdout, line) {
+			t.Errorf("%v: no %q in\n%s", args, line, stdout)
+		}
+	}
+}
+
+// copyBlock copies the block id in dir under a new ULID greater than id's,
+// its meta.json saying so, and returns the new ULID.
+func copyBlock(t *testing.T, dir, id string) string {
+	t.Helper()
+	newID := ulid.Make().String()
+	err := filepath.WalkDir(filepath.Join(dir, id), func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(filepath.Join(dir, id), path)
+		dst := filepath.Join(dir, newID, rel)
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if rel == "meta.json" {
+			b = bytes.ReplaceAll(b, []byte(id), []byte(newID))
+		}
+		return os.WriteFile(dst, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newID
 }
 
 func TestVerifyBadInput(t *testing.T) {

@@ -28,7 +28,8 @@ use Prometheus's read-only DB, which would put a sandbox directory in DIR) and
 prints one line per block, as 'promtool tsdb list' does: ULID, time range,
 series, samples, chunks and size on disk. It lists the blocks whose time ranges
 overlap; Prometheus 2.39 and later accept such blocks, query them merged and
-merge them at the next compaction.
+merge them at the next compaction. It counts the samples both blocks of such a
+pair hold (a window installed twice), and fails on any.
 
 With --against FILE (an export in any format: json, jsonl or openmetrics; - for
 stdin), it compares the samples of the blocks with the file's, sample by
@@ -86,9 +87,15 @@ func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format
 		return &exitcode.Error{Code: exitcode.Failed, Msg: fmt.Sprintf("%s holds no TSDB blocks (directories named by a ULID, with a meta.json)", dir)}
 	}
 	report.BlockList(stdout, list)
-	report.Overlaps(stdout, blocks.Overlaps(list))
+	ov := blocks.Overlaps(list)
+	report.Overlaps(stdout, ov)
+	dups, err := blocks.Duplicates(dir, ov)
+	if err != nil {
+		return err
+	}
+	report.Duplicates(stdout, dups)
 	if against == "" {
-		return nil
+		return blocks.CheckDuplicates(dir, dups)
 	}
 
 	in, err := importer.Open(against, cmd.InOrStdin())
@@ -115,17 +122,9 @@ func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format
 		return err
 	}
 	log.Debug("compared", "file", in.Name, "from", extract.FormatTime(mint), "to", extract.FormatTime(maxt))
-	fmt.Fprintf(stdout, "\ncompared %s with %s over %s..%s\n", dir, in.Name, extract.FormatTime(mint), extract.FormatTime(maxt))
-	fmt.Fprintf(stdout, "series: %d in the file, %d in the blocks; samples: %d equal, %d with another value, %d missing from the blocks, %d not in the file\n",
-		len(c.Want), len(c.Got), c.Equal, c.Differ, c.Missing, c.Extra)
+	report.Comparison(stdout, dir, in.Name, mint, maxt, c, dups)
 	if c.Err != nil {
-		first := c.First
-		if first == "" {
-			first = c.Err.Error()
-		}
-		fmt.Fprintf(stdout, "FIRST DIFFERENCE %s\n", first)
 		return &exitcode.Error{Code: exitcode.Failed, Msg: fmt.Sprintf("the blocks in %s differ from %s: %d samples with another value, %d missing, %d not in the file", dir, in.Name, c.Differ, c.Missing, c.Extra)}
 	}
-	fmt.Fprintf(stdout, "OK: the blocks hold exactly the file's %d samples of %d series\n", c.Equal, len(c.Want))
-	return nil
+	return blocks.CheckDuplicates(dir, dups)
 }

@@ -15,17 +15,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/atomicfile"
 )
 
 // Plan identifies a recovery: a run may only resume the state of the same
@@ -174,8 +175,8 @@ type data struct {
 }
 
 // File is an open state file. It is written whole on every change: to a
-// temporary file, synced, then renamed over the old one, with mode 0600
-// since it may hold a session cookie.
+// temporary file of a unique name, synced, then renamed over the old one,
+// with mode 0600 since it may hold a session cookie.
 type File struct {
 	path     string
 	mu       sync.Mutex
@@ -299,38 +300,14 @@ func (f *File) save() error {
 	if err != nil {
 		return err
 	}
-	tmp := f.path + ".tmp"
-	if err := writeSynced(tmp, raw); err != nil {
+	// A temporary file of its own: two runs saving at once under one fixed
+	// name renamed each other's file away ("rename ....tmp: no such file").
+	err = atomicfile.WriteFile(f.path, 0o600, true, func(w io.Writer) error {
+		_, err := w.Write(raw)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("saving the resume state: %w", err)
-	}
-	if err := os.Rename(tmp, f.path); err != nil {
-		return fmt.Errorf("saving the resume state: %w", err)
-	}
-	if d, err := os.Open(filepath.Dir(f.path)); err == nil {
-		_ = d.Sync() // the rename survives a crash only once the directory is synced
-		d.Close()
 	}
 	return nil
-}
-
-func writeSynced(path string, b []byte) error {
-	// OpenFile's mode applies only to a new file; Chmod covers one left
-	// behind by an older run with other permissions.
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
