@@ -8,6 +8,7 @@ package grafana
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +30,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/redact"
 )
 
 // DefaultCookieName is Grafana's default [auth] login_cookie_name.
@@ -55,6 +57,11 @@ type Options struct {
 	RetryInitial, RetryMax time.Duration
 	UserAgent              string
 	Log                    *slog.Logger
+	// Redact, when set, learns every credential value the client sends
+	// (those given, their Basic form, each session rotated to), so the
+	// program can keep them out of what it prints, and hides them in the
+	// error bodies it quotes.
+	Redact *redact.Set
 }
 
 // Stats counts what the client did, for the summary. WireBytes are the
@@ -141,6 +148,11 @@ func NewClient(o Options) (*Client, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if o.Auth.User != "" {
+		pair := o.Auth.User + ":" + o.Auth.Password
+		o.Redact.Add(pair, base64.StdEncoding.EncodeToString([]byte(pair)))
+	}
+	o.Redact.Add(o.Auth.Token, o.Auth.Session, o.Auth.Password)
 	if page {
 		note := []any{"url", base.String()}
 		if pageOrg > 0 {
@@ -231,6 +243,7 @@ func (c *Client) KeepSession(session string, save func(string) error) {
 }
 
 func (c *Client) setSession(v string) {
+	c.opts.Redact.Add(v)
 	c.jar.SetCookies(c.base, []*http.Cookie{{Name: c.opts.Auth.CookieName, Value: v, Path: "/"}})
 }
 
@@ -462,7 +475,7 @@ func (c *Client) exchange(ctx context.Context, method, path string, body any, ok
 		return nil
 	}
 	se := &StatusError{Method: method, Path: path, Status: status, sessionUsed: used}
-	msg, _ := io.ReadAll(io.LimitReader(cr, 4096))
+	msg, _ := io.ReadAll(io.LimitReader(cr, errorBodyLimit))
 	var gm struct {
 		Message   string `json:"message"`
 		MessageID string `json:"messageId"`
@@ -470,11 +483,18 @@ func (c *Client) exchange(ctx context.Context, method, path string, body any, ok
 	if json.Unmarshal(msg, &gm) == nil && gm.Message != "" {
 		se.Message, se.MessageID = gm.Message, gm.MessageID
 	} else {
-		se.Message = strings.TrimSpace(string(msg))
+		se.Message = string(msg)
+		if len(msg) == errorBodyLimit {
+			se.Message = c.opts.Redact.Cut(se.Message)
+		}
+		se.Message = strings.TrimSpace(se.Message)
 	}
 	se.RetryAfter = parseRetryAfter(resp.Header().Get("Retry-After"), time.Now())
 	return se
 }
+
+// errorBodyLimit bounds what an error's text quotes of the body.
+const errorBodyLimit = 4096
 
 // rotate asks Grafana for a new session token (Grafana >= 10.4 makes the
 // client do it). If the session in use is no longer the one that was
@@ -494,6 +514,7 @@ func (c *Client) rotate(ctx context.Context, refused string) error {
 		return rotationRefused(resp.StatusCode(), resp.Cookies(), c.opts.Auth.CookieName)
 	}
 	c.rotations.Add(1)
+	c.opts.Redact.Add(c.Session())
 	c.opts.Log.Info("session rotated")
 	c.saveMu.Lock()
 	defer c.saveMu.Unlock()

@@ -8,8 +8,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/promrecover/promrecover/internal/redact"
 	"github.com/promrecover/promrecover/progress"
 )
+
+var secrets redact.Set // the credentials given or rotated to, kept out of all the process prints
 
 // progressFunc starts showing a run's progress on stderr, as the global flags
 // say; the caller wraps its sink with the Run and stops it before printing
@@ -34,7 +37,7 @@ func registerLogging(root *cobra.Command, stderr io.Writer) (func() *slog.Logger
 	_ = fs.MarkHidden("progress-interval")
 	root.MarkFlagsMutuallyExclusive("verbose", "quiet")
 
-	console := progress.NewConsole(stderr)
+	console := progress.NewConsole(secrets.Writer(stderr))
 	logger := func() *slog.Logger {
 		o := &slog.HandlerOptions{Level: slog.LevelInfo, ReplaceAttr: userAttr}
 		switch {
@@ -44,9 +47,9 @@ func registerLogging(root *cobra.Command, stderr io.Writer) (func() *slog.Logger
 			o.Level = slog.LevelWarn
 		}
 		if format == "json" {
-			return slog.New(slog.NewJSONHandler(console, o))
+			return slog.New(secrets.Handler(slog.NewJSONHandler(console, o)))
 		}
-		return slog.New(slog.NewTextHandler(console, o))
+		return slog.New(secrets.Handler(slog.NewTextHandler(console, o)))
 	}
 	show := func(log *slog.Logger, o progress.Options) *progress.Run {
 		o.Every, o.Hide = every, quiet

@@ -22,8 +22,9 @@ func (e *CreateError) Error() string { return e.Path + ": " + e.Err.Error() }
 func (e *CreateError) Unwrap() error { return e.Err }
 
 // Write calls write with stdout for the path "-", otherwise with a
-// temporary file that becomes path, mode 0644, once write and Close succeed.
-func Write(path string, stdout io.Writer, write func(io.Writer) error) error {
+// temporary file that becomes path, with mode perm, once write and Close
+// succeed.
+func Write(path string, perm os.FileMode, stdout io.Writer, write func(io.Writer) error) error {
 	if path == "-" {
 		return write(stdout)
 	}
@@ -39,7 +40,7 @@ func Write(path string, stdout io.Writer, write func(io.Writer) error) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
+	if err := os.Chmod(f.Name(), perm); err != nil {
 		return err
 	}
 	return os.Rename(f.Name(), path)
