@@ -7,6 +7,7 @@
 package grafana
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -361,6 +362,9 @@ func (r *retryable) Unwrap() []error {
 // classify turns an error into what backoff.Retry understands: retryable
 // errors pass (with the server's Retry-After), everything else is permanent.
 func (c *Client) classify(err error) error {
+	if strings.Contains(err.Error(), "exceeded max depth") {
+		return backoff.Permanent(tooDeep(err))
+	}
 	var se *StatusError
 	if errors.As(err, &se) {
 		switch {
@@ -459,12 +463,14 @@ func (c *Client) exchange(ctx context.Context, method, path string, body any, ok
 	}
 	// Grafana's API answers JSON, even for unknown /api paths; a page
 	// comes from something else, and no retry will change that. 429 and
-	// 5xx pages from a proxy are passing trouble, retried below.
-	if status < 500 && status != http.StatusTooManyRequests && strings.HasPrefix(resp.Header().Get("Content-Type"), "text/html") {
+	// 5xx pages from a proxy are passing trouble, retried below. A login
+	// proxy may label its page application/json: the body tells.
+	br := bufio.NewReader(cr)
+	if status < 500 && status != http.StatusTooManyRequests && (strings.HasPrefix(resp.Header().Get("Content-Type"), "text/html") || opensTag(br)) {
 		return htmlAnswer(method, path, c.base.String())
 	}
 	if status/100 == 2 || slices.Contains(okStatus, status) {
-		if err := read(status, cr); err != nil {
+		if err := read(status, br); err != nil {
 			if cr.err != nil {
 				// The connection broke, or the compressed stream is corrupt,
 				// while reading: the answer itself is not at fault.
@@ -475,7 +481,7 @@ func (c *Client) exchange(ctx context.Context, method, path string, body any, ok
 		return nil
 	}
 	se := &StatusError{Method: method, Path: path, Status: status, sessionUsed: used}
-	msg, _ := io.ReadAll(io.LimitReader(cr, errorBodyLimit))
+	msg, _ := io.ReadAll(io.LimitReader(br, errorBodyLimit))
 	var gm struct {
 		Message   string `json:"message"`
 		MessageID string `json:"messageId"`
@@ -491,6 +497,23 @@ func (c *Client) exchange(ctx context.Context, method, path string, body any, ok
 	}
 	se.RetryAfter = parseRetryAfter(resp.Header().Get("Retry-After"), time.Now())
 	return se
+}
+
+// opensTag reports whether the first byte of the body other than blanks
+// opens a tag, as every web page does and no JSON can; br is left where it
+// was but for the blanks, which JSON ignores.
+func opensTag(br *bufio.Reader) bool {
+	for {
+		b, err := br.ReadByte()
+		switch {
+		case err != nil:
+			return false
+		case b == ' ' || b == '\t' || b == '\r' || b == '\n':
+			continue
+		}
+		_ = br.UnreadByte() // the byte just read can always be unread
+		return b == '<'
+	}
 }
 
 // errorBodyLimit bounds what an error's text quotes of the body.

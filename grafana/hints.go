@@ -158,6 +158,15 @@ func htmlAnswer(method, path, url string) error {
 	return &extract.AbortError{Err: err}
 }
 
+// tooDeep explains an answer nested deeper than JSON decoders go (10,000
+// levels: encoding/json's limit, and Prometheus's, Mimir's and Grafana's
+// decoders' too): the same query gets the same answer, so a retry cannot
+// pass, and no Prometheus matrix or data frame nests more than a few
+// levels, so the answer is not one at all.
+func tooDeep(err error) error {
+	return fmt.Errorf("%w: the answer nests JSON more than 10,000 levels deep, which no Prometheus or Grafana answer does, so no retry can pass: something between promrecover and Grafana (a proxy, another application at the Grafana URL), or between Grafana and its datasource (check the datasource's URL in Grafana under Connections > Data sources), answers in Grafana's place", err)
+}
+
 // unreachable explains a request that cannot reach Grafana for a reason no
 // retry changes, or returns nil: the client would otherwise retry it for
 // minutes as a network failure.
