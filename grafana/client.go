@@ -312,7 +312,13 @@ func (c *Client) call(ctx context.Context, method, path string, body any, okStat
 			c.opts.Log.Warn("retrying", "request", method+" "+path, "in", wait.Round(time.Millisecond), "err", err)
 		}))
 	var r *retryable
-	if errors.As(err, &r) {
+	var slow *slowBody
+	switch {
+	case errors.As(err, &slow):
+		// Every other answer would come as slowly: stop here rather than
+		// wait as long again for each unit and each part of a split.
+		return &extract.AbortError{Err: err}
+	case errors.As(err, &r):
 		return nothingAnswered(r.err)
 	}
 	return err
@@ -474,7 +480,7 @@ func (c *Client) exchange(ctx context.Context, method, path string, body any, ok
 			if cr.err != nil {
 				// The connection broke, or the compressed stream is corrupt,
 				// while reading: the answer itself is not at fault.
-				return &retryQuery{fmt.Errorf("%s %s: reading the answer: %w", method, path, cr.err)}
+				return &retryQuery{heldBack(fmt.Errorf("%s %s: reading the answer: %w", method, path, cr.err), cr.n, c.opts.Timeout)}
 			}
 			return err
 		}
@@ -583,11 +589,13 @@ func (c *Client) body(raw io.Reader, encoding string) (*countingReader, error) {
 type countingReader struct {
 	r      io.Reader
 	counts []*atomic.Int64
+	n      int64 // bytes read
 	err    error // the first read error other than EOF
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
+	c.n += int64(n)
 	for _, cnt := range c.counts {
 		cnt.Add(int64(n))
 	}

@@ -141,3 +141,32 @@ func TestAnswersNoRetryCanMend(t *testing.T) {
 		})
 	}
 }
+
+// TestDrippingAnswer: an answer that comes a byte at a time is cut by the
+// request's timeout, body included, sent once more as retries allow, and
+// then stops the run naming the timeout: neither split into parts, which
+// would wait as long each, nor left to the next unit. A unit so takes at
+// most timeout x (retries+1), plus the waits between tries.
+func TestDrippingAnswer(t *testing.T) {
+	// A guard, not a timed assertion: without the bound the test would hang.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, via := range []Transport{DSQuery, Proxy} {
+		drip := faults.On(faults.PathPrefix("/api/ds/query")).Do(faults.Drip(100 * time.Millisecond))
+		proxied := faults.On(faults.PathPrefix("/api/datasources/proxy/")).Do(faults.Drip(100 * time.Millisecond))
+		url := simtest.Serve(t, http.NotFoundHandler(), drip, proxied, grafanaHealth())
+		c, err := NewClient(Options{URL: url, Auth: Auth{Token: token}, Timeout: time.Second, MaxRetries: 1, RetryInitial: time.Millisecond, RetryMax: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := &Source{Client: c, Datasource: promDS, Via: via}
+		err = src.Stream(ctx, unit(), func([]extract.Series) error { return nil })
+		var abort *extract.AbortError
+		if ctx.Err() != nil || !errors.As(err, &abort) || !strings.Contains(err.Error(), "the request timeout of 1s ran out") {
+			t.Fatalf("via %v: error %v, want the run stopped naming the timeout", via, err)
+		}
+		if n := drip.Count() + proxied.Count(); n != 2 {
+			t.Errorf("via %v: %d requests, want 2 (one retry, no split)", via, n)
+		}
+	}
+}
