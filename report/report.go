@@ -133,6 +133,17 @@ func (s *Summary) held(w io.Writer, words Wording) {
 	}
 }
 
+// Interrupted is what the error of an interrupted run says: the same
+// command again (with hint, the flags that pin its range) recovers the
+// rest; state, when a resume state was written, is where it resumes from.
+func Interrupted(recovered, total int, hint, state string) string {
+	msg := fmt.Sprintf("interrupted with %d of %d windows recovered; run the same command again%s to recover the rest", recovered, total, hint)
+	if state != "" {
+		msg += " (state: " + state + ")"
+	}
+	return msg
+}
+
 // Shortfall is what the error of a run that missed something says of it:
 // failed of total windows not recovered, and gaps parts of partial others
 // that could not be fetched.
