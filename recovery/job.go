@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -259,10 +258,6 @@ func (j *Job) Run(ctx context.Context) (*Outcome, error) {
 	}
 	if filter != nil {
 		o.Covered = filter.Dropped()
-	}
-	if _, err := os.Stat(o.State); err != nil {
-		// Written only once there is something to keep: none to name.
-		o.State = ""
 	}
 	if st != nil && o.Status() == Complete {
 		return o, st.Complete()

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"time"
 
@@ -135,10 +136,11 @@ func (s *Summary) held(w io.Writer, words Wording) {
 
 // Interrupted is what the error of an interrupted run says: the same
 // command again (with hint, the flags that pin its range) recovers the
-// rest; state, when a resume state was written, is where it resumes from.
+// rest; state is the resume state's path, named when the file is there: it
+// is written only once a window is installed.
 func Interrupted(recovered, total int, hint, state string) string {
 	msg := fmt.Sprintf("interrupted with %d of %d windows recovered; run the same command again%s to recover the rest", recovered, total, hint)
-	if state != "" {
+	if _, err := os.Stat(state); state != "" && err == nil {
 		msg += " (state: " + state + ")"
 	}
 	return msg

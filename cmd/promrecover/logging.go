@@ -37,7 +37,7 @@ func registerLogging(root *cobra.Command, stderr io.Writer) (func() *slog.Logger
 	_ = fs.MarkHidden("progress-interval")
 	root.MarkFlagsMutuallyExclusive("verbose", "quiet")
 
-	console := progress.NewConsole(secrets.Writer(stderr))
+	console := progress.NewConsole(stderr)
 	logger := func() *slog.Logger {
 		o := &slog.HandlerOptions{Level: slog.LevelInfo, ReplaceAttr: userAttr}
 		switch {
@@ -47,9 +47,9 @@ func registerLogging(root *cobra.Command, stderr io.Writer) (func() *slog.Logger
 			o.Level = slog.LevelWarn
 		}
 		if format == "json" {
-			return slog.New(secrets.Handler(slog.NewJSONHandler(console, o)))
+			return slog.New(secrets.Handler(slog.NewJSONHandler(secrets.Writer(console), o)))
 		}
-		return slog.New(secrets.Handler(slog.NewTextHandler(console, o)))
+		return slog.New(secrets.Handler(slog.NewTextHandler(secrets.Writer(console), o)))
 	}
 	show := func(log *slog.Logger, o progress.Options) *progress.Run {
 		o.Every, o.Hide = every, quiet
