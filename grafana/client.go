@@ -7,7 +7,9 @@
 package grafana
 
 import (
+	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +31,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/redact"
 )
 
 // DefaultCookieName is Grafana's default [auth] login_cookie_name.
@@ -55,6 +58,11 @@ type Options struct {
 	RetryInitial, RetryMax time.Duration
 	UserAgent              string
 	Log                    *slog.Logger
+	// Redact, when set, learns every credential value the client sends
+	// (those given, their Basic form, each session rotated to), so the
+	// program can keep them out of what it prints, and hides them in the
+	// error bodies it quotes.
+	Redact *redact.Set
 }
 
 // Stats counts what the client did, for the summary. WireBytes are the
@@ -141,6 +149,11 @@ func NewClient(o Options) (*Client, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if o.Auth.User != "" {
+		pair := o.Auth.User + ":" + o.Auth.Password
+		o.Redact.Add(pair, base64.StdEncoding.EncodeToString([]byte(pair)))
+	}
+	o.Redact.Add(o.Auth.Token, o.Auth.Session, o.Auth.Password)
 	if page {
 		note := []any{"url", base.String()}
 		if pageOrg > 0 {
@@ -231,6 +244,7 @@ func (c *Client) KeepSession(session string, save func(string) error) {
 }
 
 func (c *Client) setSession(v string) {
+	c.opts.Redact.Add(v)
 	c.jar.SetCookies(c.base, []*http.Cookie{{Name: c.opts.Auth.CookieName, Value: v, Path: "/"}})
 }
 
@@ -298,7 +312,13 @@ func (c *Client) call(ctx context.Context, method, path string, body any, okStat
 			c.opts.Log.Warn("retrying", "request", method+" "+path, "in", wait.Round(time.Millisecond), "err", err)
 		}))
 	var r *retryable
-	if errors.As(err, &r) {
+	var slow *slowBody
+	switch {
+	case errors.As(err, &slow):
+		// Every other answer would come as slowly: stop here rather than
+		// wait as long again for each unit and each part of a split.
+		return &extract.AbortError{Err: err}
+	case errors.As(err, &r):
 		return nothingAnswered(r.err)
 	}
 	return err
@@ -348,6 +368,9 @@ func (r *retryable) Unwrap() []error {
 // classify turns an error into what backoff.Retry understands: retryable
 // errors pass (with the server's Retry-After), everything else is permanent.
 func (c *Client) classify(err error) error {
+	if strings.Contains(err.Error(), "exceeded max depth") {
+		return backoff.Permanent(tooDeep(err))
+	}
 	var se *StatusError
 	if errors.As(err, &se) {
 		switch {
@@ -446,23 +469,25 @@ func (c *Client) exchange(ctx context.Context, method, path string, body any, ok
 	}
 	// Grafana's API answers JSON, even for unknown /api paths; a page
 	// comes from something else, and no retry will change that. 429 and
-	// 5xx pages from a proxy are passing trouble, retried below.
-	if status < 500 && status != http.StatusTooManyRequests && strings.HasPrefix(resp.Header().Get("Content-Type"), "text/html") {
+	// 5xx pages from a proxy are passing trouble, retried below. A login
+	// proxy may label its page application/json: the body tells.
+	br := bufio.NewReader(cr)
+	if status < 500 && status != http.StatusTooManyRequests && (strings.HasPrefix(resp.Header().Get("Content-Type"), "text/html") || opensTag(br)) {
 		return htmlAnswer(method, path, c.base.String())
 	}
 	if status/100 == 2 || slices.Contains(okStatus, status) {
-		if err := read(status, cr); err != nil {
+		if err := read(status, br); err != nil {
 			if cr.err != nil {
 				// The connection broke, or the compressed stream is corrupt,
 				// while reading: the answer itself is not at fault.
-				return &retryQuery{fmt.Errorf("%s %s: reading the answer: %w", method, path, cr.err)}
+				return &retryQuery{heldBack(fmt.Errorf("%s %s: reading the answer: %w", method, path, cr.err), cr.n, c.opts.Timeout)}
 			}
 			return err
 		}
 		return nil
 	}
 	se := &StatusError{Method: method, Path: path, Status: status, sessionUsed: used}
-	msg, _ := io.ReadAll(io.LimitReader(cr, 4096))
+	msg, _ := io.ReadAll(io.LimitReader(br, errorBodyLimit))
 	var gm struct {
 		Message   string `json:"message"`
 		MessageID string `json:"messageId"`
@@ -470,11 +495,35 @@ func (c *Client) exchange(ctx context.Context, method, path string, body any, ok
 	if json.Unmarshal(msg, &gm) == nil && gm.Message != "" {
 		se.Message, se.MessageID = gm.Message, gm.MessageID
 	} else {
-		se.Message = strings.TrimSpace(string(msg))
+		se.Message = string(msg)
+		if len(msg) == errorBodyLimit {
+			se.Message = c.opts.Redact.Cut(se.Message)
+		}
+		se.Message = strings.TrimSpace(se.Message)
 	}
 	se.RetryAfter = parseRetryAfter(resp.Header().Get("Retry-After"), time.Now())
 	return se
 }
+
+// opensTag reports whether the first byte of the body other than blanks
+// opens a tag, as every web page does and no JSON can; br is left where it
+// was but for the blanks, which JSON ignores.
+func opensTag(br *bufio.Reader) bool {
+	for {
+		b, err := br.ReadByte()
+		switch {
+		case err != nil:
+			return false
+		case b == ' ' || b == '\t' || b == '\r' || b == '\n':
+			continue
+		}
+		_ = br.UnreadByte() // the byte just read can always be unread
+		return b == '<'
+	}
+}
+
+// errorBodyLimit bounds what an error's text quotes of the body.
+const errorBodyLimit = 4096
 
 // rotate asks Grafana for a new session token (Grafana >= 10.4 makes the
 // client do it). If the session in use is no longer the one that was
@@ -494,6 +543,7 @@ func (c *Client) rotate(ctx context.Context, refused string) error {
 		return rotationRefused(resp.StatusCode(), resp.Cookies(), c.opts.Auth.CookieName)
 	}
 	c.rotations.Add(1)
+	c.opts.Redact.Add(c.Session())
 	c.opts.Log.Info("session rotated")
 	c.saveMu.Lock()
 	defer c.saveMu.Unlock()
@@ -539,11 +589,13 @@ func (c *Client) body(raw io.Reader, encoding string) (*countingReader, error) {
 type countingReader struct {
 	r      io.Reader
 	counts []*atomic.Int64
+	n      int64 // bytes read
 	err    error // the first read error other than EOF
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
+	c.n += int64(n)
 	for _, cnt := range c.counts {
 		cnt.Add(int64(n))
 	}

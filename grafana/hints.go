@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/promrecover/promrecover/extract"
 )
@@ -156,6 +157,44 @@ func htmlAnswer(method, path, url string) error {
 		err = extract.ParamErrorf("%w. Through the datasource proxy the page may also come from the datasource's URL, which Grafana forwards the query to (a login page in front of Prometheus, or an address that is not Prometheus's): check it in Grafana under Connections > Data sources with Save & test, or read through /api/ds/query", err)
 	}
 	return &extract.AbortError{Err: err}
+}
+
+// slowBody is an answer whose body was still coming, far from complete,
+// when the request timed out. Grafana and Prometheus compute an answer
+// whole before they send it, so a body that comes slowly is held back on
+// the way (a proxy, a poor link): a smaller query would come as slowly.
+type slowBody struct {
+	err     error
+	got     int64
+	timeout time.Duration
+}
+
+func (e *slowBody) Error() string {
+	return fmt.Sprintf("%v: the answer was still arriving when the request timeout of %s ran out, with %d bytes of it received; something between promrecover and Grafana (a proxy, a slow link) holds answers back, and each retry or smaller query would wait as long again, so the run stops: check that path, or raise the request timeout", e.err, e.timeout, e.got)
+}
+func (e *slowBody) Unwrap() error { return e.err }
+
+// heldBackBytes: a body that brought less than this before the request
+// timed out is held back, not big.
+const heldBackBytes = 1 << 20
+
+// heldBack returns err, a failure to read a body after got bytes, as a
+// *slowBody when the request's timeout cut it and it had come slowly.
+func heldBack(err error, got int64, timeout time.Duration) error {
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() || got >= heldBackBytes {
+		return err
+	}
+	return &slowBody{err: err, got: got, timeout: timeout}
+}
+
+// tooDeep explains an answer nested deeper than JSON decoders go (10,000
+// levels: encoding/json's limit, and Prometheus's, Mimir's and Grafana's
+// decoders' too): the same query gets the same answer, so a retry cannot
+// pass, and no Prometheus matrix or data frame nests more than a few
+// levels, so the answer is not one at all.
+func tooDeep(err error) error {
+	return fmt.Errorf("%w: the answer nests JSON more than 10,000 levels deep, which no Prometheus or Grafana answer does, so no retry can pass: something between promrecover and Grafana (a proxy, another application at the Grafana URL), or between Grafana and its datasource (check the datasource's URL in Grafana under Connections > Data sources), answers in Grafana's place", err)
 }
 
 // unreachable explains a request that cannot reach Grafana for a reason no

@@ -104,3 +104,69 @@ func TestNothingAnswered(t *testing.T) {
 		t.Errorf("%d retries, want 1", s.Retries)
 	}
 }
+
+// TestAnswersNoRetryCanMend: a login page labelled application/json gets the
+// page's hint, and an answer nested deeper than JSON decoders go is named;
+// neither is sent again, through either source, whatever the status.
+func TestAnswersNoRetryCanMend(t *testing.T) {
+	deep := strings.Repeat("[", 10001)
+	deepFrames, deepMatrix := `{"results":{"A":{"extra":`+deep, `{"status":"success","extra":`+deep
+	for _, tc := range []struct {
+		name, body string
+		status     int
+		via        Transport
+		want       string
+		abort      bool
+	}{
+		{"a page as JSON", "\n  <!doctype html><title>Sign in</title>", http.StatusOK, DSQuery, "a login proxy in front of Grafana", true},
+		{"a page as JSON, refused", "<html>Sign in</html>", http.StatusBadRequest, DSQuery, "a login proxy in front of Grafana", true},
+		{"a page as JSON through the proxy", "<html>Sign in</html>", http.StatusOK, Proxy, "the datasource's URL", true},
+		{"nested too deep", deepFrames, http.StatusOK, DSQuery, "exceeded max depth (at byte 10025): the answer nests JSON more than 10,000 levels deep", false},
+		{"nested too deep through the proxy", deepMatrix, http.StatusOK, Proxy, "the answer nests JSON more than 10,000 levels deep", false},
+		{"nested too deep, says the server", `{"message":"decoding: exceeded max depth"}`, http.StatusInternalServerError, DSQuery, "no retry can pass", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			answer := faults.On(faults.PathPrefix("/api/ds/query")).Do(faults.Answer(tc.status, tc.body, "Content-Type", "application/json"))
+			proxied := faults.On(faults.PathPrefix("/api/datasources/proxy/")).Do(faults.Answer(tc.status, tc.body, "Content-Type", "application/json"))
+			url := simtest.Serve(t, http.NotFoundHandler(), answer, proxied, grafanaHealth())
+			src := &Source{Client: newTestClient(t, url, Auth{Token: token}), Datasource: promDS, Via: tc.via}
+			err := src.stream(context.Background(), unit(), func([]extract.Series) error { return nil })
+			var abort *extract.AbortError
+			if err == nil || !strings.Contains(err.Error(), tc.want) || errors.As(err, &abort) != tc.abort {
+				t.Fatalf("error %v, want %q (an abort: %v)", err, tc.want, tc.abort)
+			}
+			if n := answer.Count() + proxied.Count(); n != 1 {
+				t.Errorf("%d requests, want 1: an answer no retry can mend was sent again", n)
+			}
+		})
+	}
+}
+
+// TestDrippingAnswer: an answer that comes a byte at a time is cut by the
+// request's timeout, body included, sent once more as retries allow, and
+// then stops the run naming the timeout: neither split into parts, which
+// would wait as long each, nor left to the next unit. A unit so takes at
+// most timeout x (retries+1), plus the waits between tries.
+func TestDrippingAnswer(t *testing.T) {
+	// A guard, not a timed assertion: without the bound the test would hang.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, via := range []Transport{DSQuery, Proxy} {
+		drip := faults.On(faults.PathPrefix("/api/ds/query")).Do(faults.Drip(100 * time.Millisecond))
+		proxied := faults.On(faults.PathPrefix("/api/datasources/proxy/")).Do(faults.Drip(100 * time.Millisecond))
+		url := simtest.Serve(t, http.NotFoundHandler(), drip, proxied, grafanaHealth())
+		c, err := NewClient(Options{URL: url, Auth: Auth{Token: token}, Timeout: time.Second, MaxRetries: 1, RetryInitial: time.Millisecond, RetryMax: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := &Source{Client: c, Datasource: promDS, Via: via}
+		err = src.Stream(ctx, unit(), func([]extract.Series) error { return nil })
+		var abort *extract.AbortError
+		if ctx.Err() != nil || !errors.As(err, &abort) || !strings.Contains(err.Error(), "the request timeout of 1s ran out") {
+			t.Fatalf("via %v: error %v, want the run stopped naming the timeout", via, err)
+		}
+		if n := drip.Count() + proxied.Count(); n != 2 {
+			t.Errorf("via %v: %d requests, want 2 (one retry, no split)", via, n)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"time"
 
@@ -131,6 +132,18 @@ func held(w io.Writer, h blocks.Held, what, out string) {
 	if h.Conflicts > 0 {
 		fmt.Fprintf(w, "%d %s differ from the value the output directory (%s) holds at their timestamp; the value there was kept\n", h.Conflicts, what, out)
 	}
+}
+
+// Interrupted is what the error of an interrupted run says: the same
+// command again (with hint, the flags that pin its range) recovers the
+// rest; state is the resume state's path, named when the file is there: it
+// is written only once a window is installed.
+func Interrupted(recovered, total int, hint, state string) string {
+	msg := fmt.Sprintf("interrupted with %d of %d windows recovered; run the same command again%s to recover the rest", recovered, total, hint)
+	if _, err := os.Stat(state); state != "" && err == nil {
+		msg += " (state: " + state + ")"
+	}
+	return msg
 }
 
 // Shortfall is what the error of a run that missed something says of it:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -89,7 +90,7 @@ The file is written only when every window was fetched.`,
 				return &exitcode.Error{Code: exitcode.Failed, Msg: fmt.Sprintf("%d of %d windows were not fetched; nothing was written", len(res.Windows)-res.Recovered(), len(res.Windows))}
 			}
 			series := sink.Series()
-			if err := writeOutput(output, cmd.OutOrStdout(), func(w io.Writer) error { return write(w, series) }); err != nil {
+			if err := writeOutput(output, 0o644, cmd.OutOrStdout(), func(w io.Writer) error { return write(w, series) }); err != nil {
 				return err
 			}
 			rep.sum.Exported = true
@@ -126,8 +127,8 @@ func exportWriter(format string) (export.Writer, error) {
 }
 
 // writeOutput writes path whole or not at all, or stdout for "-".
-func writeOutput(path string, stdout io.Writer, write func(io.Writer) error) error {
-	err := atomicfile.Write(path, stdout, write)
+func writeOutput(path string, perm os.FileMode, stdout io.Writer, write func(io.Writer) error) error {
+	err := atomicfile.Write(path, perm, stdout, write)
 	if ce := (*atomicfile.CreateError)(nil); errors.As(err, &ce) {
 		return fmt.Errorf("--out %s: %w", path, ce.Err)
 	}

@@ -95,7 +95,7 @@ func (c *connFlags) options() grafana.Options {
 		OrgID:      c.orgID,
 		Timeout:    c.timeout,
 		MaxRetries: c.retries,
-		UserAgent:  "promrecover/" + versionString(),
+		UserAgent:  "promrecover/" + versionString(), Redact: &secrets,
 	}
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/internal/faults"
 	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
@@ -79,5 +82,28 @@ func TestInterruptedRunSaysSoOnce(t *testing.T) {
 	}
 	if len(d.NotRecovered) != 1 || !strings.Contains(d.NotRecovered[0].Reason, "bad_data") {
 		t.Errorf("not_recovered %+v, want the refused window alone", d.NotRecovered)
+	}
+}
+
+// TestInterruptedBeforeAnythingKept: a run interrupted before it installed
+// a window wrote no resume state, so its message names none.
+func TestInterruptedBeforeAnythingKept(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := sim.New(sim.Config{Series: gen.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}})
+	hsURL := simtest.Serve(t, srv, faults.On(faults.Query).Do(func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
+		cancel()
+		<-r.Context().Done()
+	}))
+	out := t.TempDir()
+	root := newRoot(io.Discard, io.Discard)
+	root.SetArgs([]string{"recover", "--grafana-url", hsURL, "--token", testToken, "--datasource", "grafanacloud-prom",
+		"--from", dataStart.Format(time.RFC3339), "--to", dataEnd.Format(time.RFC3339), "--out", out})
+	err := root.ExecuteContext(ctx)
+	if err == nil || !strings.Contains(err.Error(), "interrupted with 0 of 5 windows recovered; run the same command again to recover the rest") {
+		t.Fatalf("err = %v, want the interrupt", err)
+	}
+	if _, serr := os.Stat(filepath.Join(out, blocks.StateFileName)); serr == nil || strings.Contains(err.Error(), "state:") {
+		t.Errorf("err = %v; the state file exists: %v", err, serr == nil)
 	}
 }

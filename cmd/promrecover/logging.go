@@ -9,8 +9,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/promrecover/promrecover/internal/logattr"
+	"github.com/promrecover/promrecover/internal/redact"
 	"github.com/promrecover/promrecover/progress"
 )
+
+var secrets redact.Set // the credentials given or rotated to, kept out of all the process prints
 
 // progressFunc starts showing a run's progress on stderr, as the global flags
 // say; the caller wraps its sink with the Run and stops it before printing
@@ -45,9 +48,9 @@ func registerLogging(root *cobra.Command, stderr io.Writer) (func() *slog.Logger
 			o.Level = slog.LevelWarn
 		}
 		if format == "json" {
-			return slog.New(slog.NewJSONHandler(console, logattr.JSON(o)))
+			return slog.New(secrets.Handler(slog.NewJSONHandler(secrets.Writer(console), logattr.JSON(o))))
 		}
-		return slog.New(slog.NewTextHandler(console, logattr.Text(o)))
+		return slog.New(secrets.Handler(slog.NewTextHandler(secrets.Writer(console), logattr.Text(o))))
 	}
 	show := func(log *slog.Logger, o progress.Options) *progress.Run {
 		o.Every, o.Hide = every, quiet

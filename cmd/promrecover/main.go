@@ -86,8 +86,8 @@ GRAFANA_USER and GRAFANA_PASSWORD) or flags; every command's --help has examples
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(secrets.Writer(stdout))
+	root.SetErr(secrets.Writer(stderr))
 	var memLimit string
 	root.PersistentFlags().StringVar(&memLimit, "memory-limit", defaultMemoryLimit, "soft limit of the Go heap (e.g. 384MiB, 1GiB; 0 for none); GOMEMLIMIT, when set, wins")
 	configure := registerConfig(root)
@@ -117,7 +117,9 @@ GRAFANA_USER and GRAFANA_PASSWORD) or flags; every command's --help has examples
 	// libraries' errors get their flag names (errors.go).
 	for _, c := range append(root.Commands(), root) {
 		if run := c.RunE; run != nil {
-			c.RunE = func(cmd *cobra.Command, args []string) error { return exitcode.Coded(forUser(run(cmd, args))) }
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				return secrets.Err(exitcode.Coded(forUser(run(cmd, args))))
+			}
 		}
 	}
 	return root

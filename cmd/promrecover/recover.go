@@ -164,8 +164,7 @@ func runRecovery(ctx context.Context, stdout io.Writer, j *recovery.Job, client 
 	total := len(j.Plan.Windows)
 	switch o.Status() {
 	case recovery.Interrupted:
-		return &exitcode.Error{Code: exitcode.Partly(o.Partial()), Msg: fmt.Sprintf("interrupted with %d of %d windows recovered; run the same command again%s to recover the rest (state: %s)",
-			o.Recovered(), total, hint, o.State)}
+		return &exitcode.Error{Code: exitcode.Partly(o.Partial()), Msg: report.Interrupted(o.Recovered(), total, hint, o.State)}
 	case recovery.Incomplete:
 		failed := len(o.Result.Failed())
 		msg := report.Shortfall(failed, o.PartialWindows(), o.Gaps(), total)

@@ -44,7 +44,7 @@ func (r *summaryJSON) check() error {
 
 // write writes the report of a run that ended with runErr, and returns
 // runErr, or the failure to write when the run itself went well. It writes
-// whatever the outcome: a script learns most from the report of a failed run.
+// whatever the outcome: a script learns most from the report of a failed run. Mode 0600: a server's text in it may hold what others must not read.
 func (r *summaryJSON) write(ctx context.Context, stdout io.Writer, runErr error) error {
 	if r.path == "" {
 		return runErr
@@ -52,8 +52,8 @@ func (r *summaryJSON) write(ctx context.Context, stdout io.Writer, runErr error)
 	end := report.End{Err: runErr, Interrupted: ctx.Err() != nil, ExitCode: exitcode.Of(runErr)}
 	b, err := json.MarshalIndent(r.sum.Document(r.command, end, words), "", "  ")
 	if err == nil {
-		err = writeOutput(r.path, stdout, func(w io.Writer) error {
-			_, err := w.Write(append(b, '\n'))
+		err = writeOutput(r.path, 0o600, stdout, func(w io.Writer) error {
+			_, err := secrets.Writer(w).Write(append(b, '\n'))
 			return err
 		})
 	}

@@ -27,12 +27,13 @@ func (e *CreateError) Error() string { return e.Path + ": " + e.Err.Error() }
 func (e *CreateError) Unwrap() error { return e.Err }
 
 // Write calls write with stdout for the path "-", otherwise with a
-// temporary file that becomes path, mode 0644, once write and Close succeed.
-func Write(path string, stdout io.Writer, write func(io.Writer) error) error {
+// temporary file that becomes path, with mode perm, once write and Close
+// succeed.
+func Write(path string, perm os.FileMode, stdout io.Writer, write func(io.Writer) error) error {
 	if path == "-" {
 		return write(stdout)
 	}
-	return WriteFile(path, 0o644, false, write)
+	return WriteFile(path, perm, false, write)
 }
 
 // WriteFile calls write with a temporary file that becomes path, with mode

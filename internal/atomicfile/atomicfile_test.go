@@ -40,7 +40,7 @@ func TestWrite(t *testing.T) {
 				path = filepath.Join(dir, path)
 			}
 			var stdout bytes.Buffer
-			err := Write(path, &stdout, tc.write)
+			err := Write(path, 0o644, &stdout, tc.write)
 			switch got := strings.ReplaceAll(errString(err), dir, "DIR"); {
 			case tc.wantErr == "" && err != nil:
 				t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -359,5 +360,45 @@ func Redirect(code int, to string, keepURI bool) Fault {
 			loc += r.URL.RequestURI()
 		}
 		http.Redirect(w, r, loc, code)
+	}
+}
+
+// Echo answers code with a plain-text body that quotes every header of the
+// request, as a debug page or a proxy's error page does: a client that
+// prints an error body prints the request's Authorization and Cookie too.
+func Echo(code int) Fault {
+	return func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s %s refused; the request was:\n", r.Method, r.URL.Path)
+		for _, name := range slices.Sorted(maps.Keys(r.Header)) {
+			for _, v := range r.Header[name] {
+				fmt.Fprintf(&b, "%s: %s\n", name, v)
+			}
+		}
+		http.Error(w, b.String(), code)
+	}
+}
+
+// Drip answers 200 with a JSON body that comes one byte every interval, as
+// a proxy that holds answers back does; it stops when the client gives up,
+// or after a minute, so it always ends.
+func Drip(interval time.Duration) Fault {
+	return func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		body := []byte(`{"results":{"A":{"status":200,"frames":[]}}}`)
+		stop := time.After(time.Minute)
+		for i := 0; ; i = (i + 1) % len(body) {
+			w.Write(body[i : i+1])
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+				return
+			case <-stop:
+				return
+			case <-time.After(interval):
+			}
+		}
 	}
 }

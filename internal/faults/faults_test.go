@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestWrap sends five requests through the rules and checks which status
@@ -139,4 +140,32 @@ func TestRedirect(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestEcho: the body quotes every request header, credentials included.
+func TestEcho(t *testing.T) {
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/api/ds/query", nil)
+	req.Header.Set("Authorization", "Bearer glsa_x")
+	req.Header.Set("Cookie", "grafana_session=abc")
+	Wrap(http.NotFoundHandler(), On().Do(Echo(http.StatusBadGateway))).ServeHTTP(rec, req)
+	body := rec.Body.String()
+	if rec.Code != http.StatusBadGateway || !strings.Contains(body, "Authorization: Bearer glsa_x\n") || !strings.Contains(body, "Cookie: grafana_session=abc\n") {
+		t.Errorf("%d %q", rec.Code, body)
+	}
+}
+
+// TestDrip: the body comes a byte at a time until the client leaves.
+func TestDrip(t *testing.T) {
+	srv := httptest.NewServer(Wrap(http.NotFoundHandler(), On().Do(Drip(time.Millisecond))))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 12)
+	if _, err := io.ReadFull(resp.Body, got); err != nil || string(got) != `{"results":{` {
+		t.Errorf("read %q, %v", got, err)
+	}
+	resp.Body.Close()
 }
