@@ -18,6 +18,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/dirowner"
 )
 
 // Block is one installed block.
@@ -48,7 +49,7 @@ type Sink struct {
 	staging string
 	logger  *slog.Logger
 	tsdbLog *slog.Logger
-	owner   *owner
+	owner   *dirowner.Owner
 
 	// OnInstall, when set (before the first Add), is called with each
 	// verified block just before it is renamed into the directory; an error
@@ -97,7 +98,7 @@ func NewSink(dir string, logger *slog.Logger) (*Sink, error) {
 	}
 	// A staging area left by a crash is removed by Prometheus at its next
 	// start; running as 65534 it can only do that if it owns the directory.
-	if err := chownTree(staging, o); err != nil {
+	if err := o.ChownTree(staging); err != nil {
 		return nil, errors.Join(err, lock.Close(), os.RemoveAll(staging))
 	}
 	return &Sink{
@@ -197,7 +198,7 @@ func (s *Sink) finish(ctx context.Context, win *window, gaps []extract.Gap) (*Bl
 	if err := win.closeWriter(); err != nil {
 		return nil, fmt.Errorf("window %s: %w", win.w, err)
 	}
-	if err := chownTree(src, s.owner); err != nil {
+	if err := s.owner.ChownTree(src); err != nil {
 		return nil, fmt.Errorf("window %s: %w", win.w, err)
 	}
 	size, err := dirSize(src)

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/prometheus/storage"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/dirowner"
 )
 
 // commitEvery bounds the samples an uncommitted appender holds in memory, as
@@ -24,7 +25,7 @@ type window struct {
 	w          extract.Window
 	dir        string // staging subdirectory, the BlockWriter's destination
 	logger     *slog.Logger
-	owner      *owner
+	owner      *dirowner.Owner
 	bw         *blockWriter // nil until the first sample
 	ledger     *ledger
 	duplicates uint64
@@ -34,7 +35,7 @@ type window struct {
 	closed bool
 }
 
-func newWindow(w extract.Window, dir string, logger *slog.Logger, o *owner) *window {
+func newWindow(w extract.Window, dir string, logger *slog.Logger, o *dirowner.Owner) *window {
 	return &window{w: w, dir: dir, logger: logger, owner: o, ledger: newLedger()}
 }
 
@@ -282,7 +283,7 @@ func (win *window) openWriter() error {
 	if err := os.Mkdir(win.dir, 0o777); err != nil {
 		return fmt.Errorf("window %s: staging: %w", win.w, err)
 	}
-	if err := chownTree(win.dir, win.owner); err != nil {
+	if err := win.owner.Chown(win.dir); err != nil {
 		return fmt.Errorf("window %s: staging: %w", win.w, err)
 	}
 	// Twice the window: the head refuses samples older than half its chunk

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/dirowner"
 )
 
 // Plan identifies a recovery: a run may only resume the state of the same
@@ -301,6 +302,12 @@ func (f *File) save() error {
 	}
 	tmp := f.path + ".tmp"
 	if err := writeSynced(tmp, raw); err != nil {
+		return fmt.Errorf("saving the resume state: %w", err)
+	}
+	// Run as root into the data directory of a Prometheus running as
+	// another user, the state must be that user's, or the next run as them
+	// cannot read it.
+	if err := dirowner.ChownFile(tmp); err != nil {
 		return fmt.Errorf("saving the resume state: %w", err)
 	}
 	if err := os.Rename(tmp, f.path); err != nil {

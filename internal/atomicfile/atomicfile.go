@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/promrecover/promrecover/internal/dirowner"
 )
 
 // CreateError is returned when the temporary file cannot be created, which
@@ -22,7 +24,8 @@ func (e *CreateError) Error() string { return e.Path + ": " + e.Err.Error() }
 func (e *CreateError) Unwrap() error { return e.Err }
 
 // Write calls write with stdout for the path "-", otherwise with a
-// temporary file that becomes path, mode 0644, once write and Close succeed.
+// temporary file that becomes path, mode 0644 and owned as its directory
+// is when run as root (see dirowner), once write and Close succeed.
 func Write(path string, stdout io.Writer, write func(io.Writer) error) error {
 	if path == "-" {
 		return write(stdout)
@@ -40,6 +43,11 @@ func Write(path string, stdout io.Writer, write func(io.Writer) error) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return err
+	}
+	// A summary written as root into a Prometheus data directory must not
+	// be the one file there its owner cannot replace.
+	if err := dirowner.ChownFile(f.Name()); err != nil {
 		return err
 	}
 	return os.Rename(f.Name(), path)
