@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/oklog/ulid/v2"
 
@@ -35,6 +36,21 @@ type Block struct {
 	// Gaps are the parts of the window the source could not give.
 	Gaps []extract.Gap
 	Dir  string
+}
+
+// MaxSkew is how far after the time of the run a sample may be stamped and
+// still be written: a sender's clock a little fast. Prometheus starts its
+// head after the newest block, and drops every scrape before that as out of
+// bounds, so a block reaching into the future would stop it ingesting until
+// then.
+const MaxSkew = time.Minute
+
+// HeldBack is what a window held back: samples stamped after the sink's
+// limit (NotAfter).
+type HeldBack struct {
+	Window   extract.Window
+	Samples  int64
+	NotAfter int64 // epoch ms
 }
 
 // ErrWindowClosed is returned for a window that was already installed,
@@ -66,7 +82,11 @@ type Sink struct {
 	finished   map[extract.Window]string // why the window is closed
 	installed  []Block
 	duplicates uint64
+	heldBack   []HeldBack
 	closed     bool
+	// notAfter is the newest timestamp written (epoch ms): the time the
+	// sink was opened, at the start of the run, plus MaxSkew.
+	notAfter int64
 }
 
 var _ extract.Sink = (*Sink)(nil)
@@ -110,10 +130,12 @@ func NewSink(dir string, logger *slog.Logger) (*Sink, error) {
 		owner:    o,
 		open:     map[extract.Window]*window{},
 		finished: map[extract.Window]string{},
+		notAfter: time.Now().Add(MaxSkew).UnixMilli(),
 	}, nil
 }
 
-// Add appends series to w's block. Series with no samples are ignored.
+// Add appends series to w's block. Series with no samples are ignored, and
+// so are samples stamped after NotAfter, which Done reports.
 func (s *Sink) Add(ctx context.Context, w extract.Window, series []extract.Series) error {
 	if err := checkWindow(w); err != nil {
 		return err
@@ -146,6 +168,7 @@ func (s *Sink) Done(ctx context.Context, w extract.Window, gaps []extract.Gap) e
 		s.markFinished(w, "failed")
 		return err
 	}
+	s.holdBack(win)
 	if b == nil {
 		return nil
 	}
@@ -256,6 +279,31 @@ func (s *Sink) Discard(w extract.Window) {
 	}
 }
 
+// holdBack records and says what the installed window win held back.
+func (s *Sink) holdBack(win *window) {
+	if win.future == 0 {
+		return
+	}
+	s.mu.Lock()
+	s.heldBack = append(s.heldBack, HeldBack{Window: win.w, Samples: win.future, NotAfter: s.notAfter})
+	s.mu.Unlock()
+	s.logger.Warn("samples stamped after the time of the run were held back: a block holding them would make Prometheus drop every scrape until then; the clock of the source (or of this machine) is off",
+		"window", win.w.String(), "samples", win.future, "after", extract.FormatTime(s.notAfter))
+}
+
+// NotAfter is the newest timestamp the sink writes (epoch ms): the time it
+// was opened plus MaxSkew.
+func (s *Sink) NotAfter() int64 { return s.notAfter }
+
+// HeldBack lists what the installed windows held back, oldest first.
+func (s *Sink) HeldBack() []HeldBack {
+	s.mu.Lock()
+	out := slices.Clone(s.heldBack)
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b HeldBack) int { return cmp.Compare(a.Window.Start, b.Window.Start) })
+	return out
+}
+
 // Blocks lists the blocks installed so far, oldest first.
 func (s *Sink) Blocks() []Block {
 	s.mu.Lock()
@@ -314,7 +362,7 @@ func (s *Sink) window(w extract.Window) (*window, error) {
 	}
 	win := s.open[w]
 	if win == nil {
-		win = newWindow(w, filepath.Join(s.staging, fmt.Sprintf("%d-%d", w.Start, w.End)), s.tsdbLog, s.owner)
+		win = newWindow(w, filepath.Join(s.staging, fmt.Sprintf("%d-%d", w.Start, w.End)), s.tsdbLog, s.owner, s.notAfter)
 		s.open[w] = win
 	}
 	return win, nil

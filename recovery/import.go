@@ -32,6 +32,9 @@ type Imported struct {
 	*importer.Result
 	Read      int64 // samples read, failed windows included
 	Installed []blocks.Block
+	// HeldBack is what installed windows left out: samples stamped after
+	// the time of the import.
+	HeldBack []blocks.HeldBack
 }
 
 // ReadError is an input that could not be read whole: nothing of it was
@@ -62,15 +65,19 @@ func (im *Import) Run(ctx context.Context) (*Imported, error) {
 	if err != nil {
 		return nil, &ReadError{err}
 	}
-	out := &Imported{Result: res, Installed: sink.Blocks()}
+	out := &Imported{Result: res, Installed: sink.Blocks(), HeldBack: sink.HeldBack()}
 	// The sink verifies each block against what it was given; this checks
-	// that it was given everything read.
+	// that it was given everything read, but what it held back.
 	byWindow := map[int64]blocks.Block{}
 	for _, b := range out.Installed {
 		byWindow[b.Window.Start] = b
 	}
+	future := map[int64]int64{}
+	for _, h := range out.HeldBack {
+		future[h.Window.Start] = h.Samples
+	}
 	for i, w := range res.Windows {
-		if b := byWindow[w.Window.Start]; w.Err == nil && b.Samples != uint64(w.Samples) {
+		if b := byWindow[w.Window.Start]; w.Err == nil && b.Samples != uint64(w.Samples-future[w.Window.Start]) {
 			res.Windows[i].Err = fmt.Errorf("%d samples were read for the window but its block %s holds %d", w.Samples, b.ULID, b.Samples)
 		}
 		out.Read += w.Samples

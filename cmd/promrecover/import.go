@@ -108,7 +108,7 @@ func runImport(ctx context.Context, stdout io.Writer, stdin io.Reader, path stri
 	} else if err != nil {
 		return err
 	}
-	sum.Result, sum.Read, sum.Installed = &res.Result.Result, res.Read, res.Installed
+	sum.Result, sum.Read, sum.Installed, sum.HeldBack = &res.Result.Result, res.Read, res.Installed, res.HeldBack
 	report.Imported(stdout, name, res, time.Since(start), words)
 	failed := res.Failed()
 	switch {
