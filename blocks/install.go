@@ -5,47 +5,18 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/dirowner"
 )
 
-// owner is who should own what we put in the output directory.
-type owner struct{ uid, gid int }
-
-// chownTarget says whose files the blocks must be: the output directory's
-// owner, when we are root and could otherwise leave root-owned blocks behind.
-// The official Prometheus image runs as 65534, and its compactor cannot
-// delete or replace blocks it does not own.
-func chownTarget(dir string) (*owner, error) {
-	if os.Geteuid() != 0 {
-		return nil, nil
-	}
-	fi, err := os.Stat(dir)
+// chownTarget says whose files the blocks must be (see dirowner).
+func chownTarget(dir string) (*dirowner.Owner, error) {
+	o, err := dirowner.Of(dir)
 	if err != nil {
 		return nil, extract.ParamErrorf("the output directory %s: %w", dir, err)
 	}
-	uid, gid, ok := fileOwner(fi)
-	if !ok {
-		return nil, nil
-	}
-	return &owner{uid: uid, gid: gid}, nil
-}
-
-// chownTree hands root and everything under it to o.
-func chownTree(root string, o *owner) error {
-	if o == nil {
-		return nil
-	}
-	return filepath.WalkDir(root, func(path string, _ fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := os.Lchown(path, o.uid, o.gid); err != nil {
-			return fmt.Errorf("chown %s to %d:%d: %w", path, o.uid, o.gid, err)
-		}
-		return nil
-	})
+	return o, nil
 }
 
 // install moves a verified block into the output directory. Source and target

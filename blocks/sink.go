@@ -20,6 +20,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/dirowner"
 	"github.com/promrecover/promrecover/internal/logattr"
 )
 
@@ -39,6 +40,21 @@ type Block struct {
 	Dir  string
 }
 
+// MaxSkew is how far after the time of the run a sample may be stamped and
+// still be written: a sender's clock a little fast. Prometheus starts its
+// head after the newest block, and drops every scrape before that as out of
+// bounds, so a block reaching into the future would stop it ingesting until
+// then.
+const MaxSkew = time.Minute
+
+// HeldBack is what a window held back: samples stamped after the sink's
+// limit (NotAfter).
+type HeldBack struct {
+	Window   extract.Window
+	Samples  int64
+	NotAfter int64 // epoch ms
+}
+
 // ErrWindowClosed is returned for a window that was already installed,
 // discarded or failed: writing it again would add a second, overlapping block
 // or resurrect a window that must leave no trace.
@@ -51,7 +67,7 @@ type Sink struct {
 	staging string
 	logger  *slog.Logger
 	tsdbLog *slog.Logger
-	owner   *owner
+	owner   *dirowner.Owner
 
 	// OnInstall, when set (before the first Add), is called with each
 	// verified block just before it is renamed into the directory; an error
@@ -69,7 +85,11 @@ type Sink struct {
 	finished   map[extract.Window]string // why the window is closed
 	installed  []Block
 	duplicates uint64
+	heldBack   []HeldBack
 	closed     bool
+	// notAfter is the newest timestamp written (epoch ms): the time the
+	// sink was opened, at the start of the run, plus MaxSkew.
+	notAfter int64
 }
 
 var _ extract.Sink = (*Sink)(nil)
@@ -101,7 +121,7 @@ func newSink(dir string, dl *dirLock, logger *slog.Logger) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := chownTree(dl.path, o); err != nil {
+	if err := o.ChownTree(dl.path); err != nil {
 		return nil, err
 	}
 	if err := removeStaleStaging(dir, logger); err != nil {
@@ -117,7 +137,7 @@ func newSink(dir string, dl *dirLock, logger *slog.Logger) (*Sink, error) {
 	}
 	// A staging area left by a crash is removed by Prometheus at its next
 	// start; running as 65534 it can only do that if it owns the directory.
-	if err := chownTree(staging, o); err != nil {
+	if err := o.ChownTree(staging); err != nil {
 		return nil, errors.Join(err, lock.Close(), os.RemoveAll(staging))
 	}
 	return &Sink{
@@ -130,10 +150,12 @@ func newSink(dir string, dl *dirLock, logger *slog.Logger) (*Sink, error) {
 		owner:    o,
 		open:     map[extract.Window]*window{},
 		finished: map[extract.Window]string{},
+		notAfter: time.Now().Add(MaxSkew).UnixMilli(),
 	}, nil
 }
 
-// Add appends series to w's block. Series with no samples are ignored.
+// Add appends series to w's block. Series with no samples are ignored, and
+// so are samples stamped after NotAfter, which Done reports.
 func (s *Sink) Add(ctx context.Context, w extract.Window, series []extract.Series) error {
 	if err := checkWindow(w); err != nil {
 		return err
@@ -166,6 +188,7 @@ func (s *Sink) Done(ctx context.Context, w extract.Window, gaps []extract.Gap) e
 		s.markFinished(w, "failed")
 		return err
 	}
+	s.holdBack(win)
 	if b == nil {
 		return nil
 	}
@@ -240,7 +263,7 @@ func (s *Sink) write(ctx context.Context, win *window, gaps []extract.Gap) (*Blo
 	if err != nil {
 		return nil, fmt.Errorf("window %s: not installed: %w", win.w, err)
 	}
-	if err := chownTree(src, s.owner); err != nil {
+	if err := s.owner.ChownTree(src); err != nil {
 		return nil, fmt.Errorf("window %s: %w", win.w, err)
 	}
 	size, err := dirSize(src)
@@ -298,7 +321,7 @@ func (s *Sink) stage(dir string) error {
 	if err != nil {
 		return err
 	}
-	return chownTree(dir, s.owner)
+	return s.owner.ChownTree(dir)
 }
 
 // restage makes the staging area again, with its lock, if it is gone.
@@ -318,7 +341,7 @@ func (s *Sink) restage() error {
 	s.lock.Close() // the lock of a file Prometheus deleted
 	s.lock = lock
 	s.logger.Warn("the staging directory was removed (by a Prometheus starting on the output directory); made it again", "dir", s.staging)
-	return chownTree(s.staging, s.owner)
+	return s.owner.ChownTree(s.staging)
 }
 
 // Discard drops everything added for w. Later Adds and Dones for w fail with
@@ -340,6 +363,31 @@ func (s *Sink) Discard(w extract.Window) {
 	if err := win.release(); err != nil {
 		s.logger.Warn("discarding window", "window", w.String(), "err", err)
 	}
+}
+
+// holdBack records and says what the installed window win held back.
+func (s *Sink) holdBack(win *window) {
+	if win.future == 0 {
+		return
+	}
+	s.mu.Lock()
+	s.heldBack = append(s.heldBack, HeldBack{Window: win.w, Samples: win.future, NotAfter: s.notAfter})
+	s.mu.Unlock()
+	s.logger.Warn("samples stamped after the time of the run were held back: a block holding them would make Prometheus drop every scrape until then; the clock of the source (or of this machine) is off",
+		"window", win.w.String(), "samples", win.future, "after", extract.FormatTime(s.notAfter))
+}
+
+// NotAfter is the newest timestamp the sink writes (epoch ms): the time it
+// was opened plus MaxSkew.
+func (s *Sink) NotAfter() int64 { return s.notAfter }
+
+// HeldBack lists what the installed windows held back, oldest first.
+func (s *Sink) HeldBack() []HeldBack {
+	s.mu.Lock()
+	out := slices.Clone(s.heldBack)
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b HeldBack) int { return cmp.Compare(a.Window.Start, b.Window.Start) })
+	return out
 }
 
 // Blocks lists the blocks installed so far, oldest first.
@@ -402,7 +450,7 @@ func (s *Sink) window(w extract.Window) (*window, error) {
 	}
 	win := s.open[w]
 	if win == nil {
-		win = newWindow(w, filepath.Join(s.staging, fmt.Sprintf("%d-%d", w.Start, w.End)), s.tsdbLog, s.stage)
+		win = newWindow(w, filepath.Join(s.staging, fmt.Sprintf("%d-%d", w.Start, w.End)), s.tsdbLog, s.stage, s.notAfter)
 		s.open[w] = win
 	}
 	return win, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -28,14 +29,16 @@ type window struct {
 	bw         *blockWriter           // nil until the first sample
 	ledger     *ledger
 	duplicates uint64
+	notAfter   int64 // samples stamped after it are held back
+	future     int64 // samples held back
 	// broken is the first failed Add: the window lacks that unit's series,
 	// and the head may hold part of one, so Done must refuse it.
 	broken error
 	closed bool
 }
 
-func newWindow(w extract.Window, dir string, logger *slog.Logger, stage func(string) error) *window {
-	return &window{w: w, dir: dir, logger: logger, stage: stage, ledger: newLedger()}
+func newWindow(w extract.Window, dir string, logger *slog.Logger, stage func(string) error, notAfter int64) *window {
+	return &window{w: w, dir: dir, logger: logger, stage: stage, ledger: newLedger(), notAfter: notAfter}
 }
 
 // pending is a series that passed the checks and is about to be appended.
@@ -50,6 +53,7 @@ func (win *window) add(ctx context.Context, series []extract.Series) error {
 	if win.broken != nil {
 		return fmt.Errorf("window %s: an earlier add failed: %w", win.w, win.broken)
 	}
+	series, future := holdBack(series, win.w, win.notAfter)
 	todo, dups, err := win.check(series)
 	if err == nil && len(todo) > 0 {
 		err = win.append(ctx, todo)
@@ -61,7 +65,37 @@ func (win *window) add(ctx context.Context, series []extract.Series) error {
 		return err
 	}
 	win.duplicates += dups
+	win.future += future
 	return nil
+}
+
+// holdBack leaves out of series the samples of every kind stamped after
+// notAfter, and counts them. Only a window that reaches past notAfter pays
+// for a copy, and only of the series that have such samples: the caller's
+// series stay as they were.
+func holdBack(series []extract.Series, w extract.Window, notAfter int64) ([]extract.Series, int64) {
+	if w.End <= notAfter+1 {
+		return series, 0
+	}
+	var out []extract.Series
+	var n int64
+	for i, s := range series {
+		f := slices.DeleteFunc(slices.Clone(s.Samples), func(smp extract.Sample) bool { return smp.T > notAfter })
+		h := slices.DeleteFunc(slices.Clone(s.Histograms), func(smp extract.HistogramSample) bool { return smp.T > notAfter })
+		cut := len(s.Samples) + len(s.Histograms) - len(f) - len(h)
+		if cut == 0 {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(series)
+		}
+		out[i].Samples, out[i].Histograms = f, h
+		n += int64(cut)
+	}
+	if out == nil {
+		return series, 0
+	}
+	return out, n
 }
 
 // check validates a whole Add before anything is appended, so a rejected

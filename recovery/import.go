@@ -37,6 +37,9 @@ type Imported struct {
 	Read      int64 // samples read, failed windows included
 	Installed []blocks.Block
 	Held      blocks.Held // what Out's blocks already held of what was read, and so was not written
+	// HeldBack is what installed windows left out: samples stamped after
+	// the time of the import.
+	HeldBack []blocks.HeldBack
 }
 
 // ReadError is an input that could not be read whole: nothing of it was
@@ -78,16 +81,21 @@ func (im *Import) Run(ctx context.Context) (*Imported, error) {
 		// Nothing was installed, and the same input fails the same way.
 		return nil, extract.Usage(&ReadError{err})
 	}
-	out := &Imported{Result: res, Installed: sink.Blocks(), Held: present.Held()}
+	out := &Imported{Result: res, Installed: sink.Blocks(), Held: present.Held(), HeldBack: sink.HeldBack()}
 	// The sink verifies each block against what it was given; this checks
-	// that it was given everything read that Out lacked.
+	// that it was given everything read that Out lacked, but what it held
+	// back.
 	byWindow := map[int64]blocks.Block{}
 	for _, b := range out.Installed {
 		byWindow[b.Window.Start] = b
 	}
+	future := map[int64]int64{}
+	for _, h := range out.HeldBack {
+		future[h.Window.Start] = h.Samples
+	}
 	for i, w := range res.Windows {
 		b, h := byWindow[w.Window.Start], present.HeldIn(w.Window)
-		if w.Err == nil && b.Samples+uint64(h.Samples+h.Conflicts) != uint64(w.Samples) {
+		if w.Err == nil && b.Samples+uint64(h.Samples+h.Conflicts) != uint64(w.Samples-future[w.Window.Start]) {
 			res.Windows[i].Err = fmt.Errorf("%d samples were read for the window but its block %s holds %d", w.Samples, b.ULID, b.Samples)
 		}
 		out.Read += w.Samples

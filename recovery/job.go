@@ -132,6 +132,9 @@ type Outcome struct {
 	// Held is what Out's blocks already held of what was fetched, and so
 	// was not written again.
 	Held blocks.Held
+	// HeldBack is what installed windows left out: samples stamped after
+	// the time of the run.
+	HeldBack []blocks.HeldBack
 }
 
 // Status classifies the outcome of a run that fetched.
@@ -220,6 +223,9 @@ func (j *Job) Run(ctx context.Context) (*Outcome, error) {
 	var present *blocks.Present
 	var st *state.File
 	if sink == nil {
+		if err := j.checkEnd(); err != nil {
+			return o, err
+		}
 		var closeSink func()
 		var err error
 		if bs, closeSink, err = openBlocks(j.Out, j.Log); err != nil {
@@ -272,7 +278,7 @@ func (j *Job) Run(ctx context.Context) (*Outcome, error) {
 	}
 	o.Result, o.Err = j.fetch(ctx, &todo, conn.Source, sink)
 	if bs != nil {
-		o.Installed, o.Held = bs.Blocks(), present.Held()
+		o.Installed, o.Held, o.HeldBack = bs.Blocks(), present.Held(), bs.HeldBack()
 		j.warnRetention(o.Installed)
 		if errors.Is(o.Err, syscall.ENOSPC) {
 			o.Err = j.diskFull(o, o.Err)
@@ -285,6 +291,30 @@ func (j *Job) Run(ctx context.Context) (*Outcome, error) {
 		return o, st.Complete()
 	}
 	return o, nil
+}
+
+// Ahead is how far the plan's range ends after the time of the run, beyond
+// the skew a data directory allows (blocks.MaxSkew); 0 when it does not,
+// or when the time of the run is not known.
+func (j *Job) Ahead() time.Duration {
+	if j.Now.IsZero() {
+		return 0
+	}
+	if d := time.UnixMilli(j.Plan.To).Sub(j.Now); d > blocks.MaxSkew {
+		return d
+	}
+	return 0
+}
+
+// checkEnd refuses a range that ends in the future for a data directory:
+// what the source holds there can only be stamped by a clock that runs fast,
+// and a block reaching into the future stops Prometheus ingesting until then.
+func (j *Job) checkEnd() error {
+	if d := j.Ahead(); d > 0 {
+		return extract.ParamErrorf("the range ends at %s, %s after the time of the run (%s): a block reaching past now would make Prometheus drop every scrape as out of bounds until then; end the range at the time of the run or earlier",
+			extract.FormatTime(j.Plan.To), d.Round(time.Second), extract.FormatTime(j.Now.UnixMilli()))
+	}
+	return nil
 }
 
 // connect reaches the source once: plan and Run may both need it.

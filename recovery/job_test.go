@@ -292,3 +292,31 @@ func TestStateKeyedByTheUIDConnected(t *testing.T) {
 		}
 	}
 }
+
+// A data directory takes a range that ends by the time of the run and its
+// skew; a later end is refused before anything is opened, naming the fix.
+func TestRunRefusesAFutureEnd(t *testing.T) {
+	now := time.Date(2025, 8, 1, 11, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		ahead time.Duration
+		want  time.Duration // Ahead
+	}{{0, 0}, {blocks.MaxSkew, 0}, {blocks.MaxSkew + time.Second, blocks.MaxSkew + time.Second}, {105 * time.Minute, 105 * time.Minute}} {
+		p := &extract.Plan{From: now.Add(-time.Hour).UnixMilli(), To: now.Add(tc.ahead).UnixMilli()}
+		out := t.TempDir()
+		j := &Job{Plan: p, Now: now, Out: out}
+		if got := j.Ahead(); got != tc.want {
+			t.Errorf("Ahead(%s) = %s, want %s", tc.ahead, got, tc.want)
+		}
+		if tc.want == 0 {
+			continue
+		}
+		_, err := j.Run(context.Background())
+		var pe *extract.ParamError
+		if !errors.As(err, &pe) || !strings.Contains(err.Error(), "after the time of the run") {
+			t.Errorf("%s ahead: err = %v, want a ParamError", tc.ahead, err)
+		}
+		if entries, _ := os.ReadDir(out); len(entries) > 0 {
+			t.Errorf("%s ahead: the refused run left %d entries", tc.ahead, len(entries))
+		}
+	}
+}

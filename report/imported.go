@@ -22,6 +22,7 @@ func Imported(w io.Writer, name string, res *recovery.Imported, elapsed time.Dur
 	fmt.Fprintf(w, "\nimported %d of %d windows from %s (%s) in %s\n", len(res.Windows)-len(failed), len(res.Windows), name, what, elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "read %d samples of %d series; written %d samples in %d blocks\n", res.Read, res.DistinctSeries, written, len(res.Installed))
 	held(w, res.Held, "samples read", words.Out)
+	HeldBack(w, res.HeldBack)
 	Installed(w, res.Installed)
 	for _, f := range failed {
 		fmt.Fprintf(w, "NOT IMPORTED %s: %s\n", f.Window, words.Error(f.Err))

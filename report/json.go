@@ -89,6 +89,9 @@ type Samples struct {
 	// neither is written.
 	InOut     int64 `json:"already_in_out"`
 	Conflicts int64 `json:"conflicting_in_out"`
+	// Future counts the samples stamped after the time of the run (and
+	// blocks.MaxSkew): not written into a data directory.
+	Future int64 `json:"held_back_future"`
 }
 
 type Block struct {
@@ -162,6 +165,9 @@ func (s *Summary) Document(command string, end End, words Wording) Doc {
 	d.Samples.Covered = s.Covered
 	d.Samples.InOut, d.Samples.Conflicts, d.Windows.InOut = s.Held.Samples, s.Held.Conflicts, s.Held.Windows
 	d.Samples.Written, _ = Totals(s.Installed)
+	for _, h := range s.HeldBack {
+		d.Samples.Future += h.Samples
+	}
 	if s.Exported {
 		d.Samples.Written = uint64(d.Samples.Fetched)
 	}

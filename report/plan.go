@@ -78,6 +78,9 @@ func (pl *Plan) windows(w io.Writer, words Wording) {
 	if inHead > 0 {
 		fmt.Fprintf(w, "%d windows reach into the last 3h; stop at %s now-3h unless Prometheus was down for that time too\n", inHead, words.To)
 	}
+	if d := pl.Job.Ahead(); d > 0 {
+		fmt.Fprintf(w, "the range ends %s after now: recover into a data directory refuses it, as a block reaching past now would make Prometheus drop every scrape until then; stop at %s now\n", d.Round(time.Second), words.To)
+	}
 	if past > 0 {
 		fmt.Fprintf(w, "%d windows are older than %s %s; their blocks would be deleted\n", past, words.Retention, pl.Job.Retention)
 	}

@@ -77,3 +77,27 @@ func TestCollapseKeepsHolesApart(t *testing.T) {
 		t.Errorf("rows %+v", rows)
 	}
 }
+
+// A plan whose range ends in the future says that recover refuses it, and
+// how to fix it; one that ends within the skew does not (issue 12, item 1).
+func TestPlanWarnsOfAFutureEnd(t *testing.T) {
+	now := time.Date(2025, 8, 1, 11, 0, 0, 0, time.UTC)
+	warning := "the range ends 1h0m0s after now: recover into a data directory refuses it"
+	for _, tc := range []struct {
+		to   time.Time
+		warn bool
+	}{
+		{now, false}, {now.Add(time.Minute), false}, {now.Add(time.Hour), true},
+	} {
+		p, err := extract.NewPlan(now.Add(-4*time.Hour), tc.to, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		pl := &Plan{Job: &recovery.Job{Plan: p, Now: now}, Report: &recovery.Report{Todo: *p}}
+		pl.windows(&b, Wording{To: "--to"})
+		if got := b.String(); strings.Contains(got, warning) != tc.warn || tc.warn && !strings.Contains(got, "; stop at --to now\n") {
+			t.Errorf("--to %s: warning %v, want %v:\n%s", tc.to, !tc.warn, tc.warn, got)
+		}
+	}
+}

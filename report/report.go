@@ -52,9 +52,10 @@ type Summary struct {
 	Earlier   []state.Window // installed by earlier runs of the same plan
 	State     string
 	Elapsed   time.Duration
-	Covered   int64       // fetched samples where surviving data has samples, not written
-	Held      blocks.Held // what the data directory already held of what was fetched
-	Exported  bool        // export: the file was written
+	Covered   int64             // fetched samples where surviving data has samples, not written
+	Held      blocks.Held       // what the data directory already held of what was fetched
+	HeldBack  []blocks.HeldBack // samples stamped after the time of the run, not written
+	Exported  bool              // export: the file was written
 }
 
 // Text writes the summary of a recovery.
@@ -91,6 +92,7 @@ func (s *Summary) Text(w io.Writer, words Wording) {
 		fmt.Fprintf(w, "%d fetched samples fall where the surviving data has samples and were left out (%s)\n", s.Covered, words.OnlyGaps)
 	}
 	held(w, s.Held, "fetched samples", words.Out)
+	HeldBack(w, s.HeldBack)
 	if repeats > 0 {
 		fmt.Fprintf(w, "%d series came again from overlapping selectors in the same window and were written once\n", repeats)
 	}
@@ -144,6 +146,15 @@ func Interrupted(recovered, total int, hint, state string) string {
 		msg += " (state: " + state + ")"
 	}
 	return msg
+}
+
+// HeldBack says, a line a window, what was not written for being stamped
+// after the time of the run.
+func HeldBack(w io.Writer, held []blocks.HeldBack) {
+	for _, h := range held {
+		fmt.Fprintf(w, "window %s: %d samples stamped after %s (the time of the run and a minute of skew) were held back: a block holding them would make Prometheus drop every scrape until then\n",
+			h.Window, h.Samples, extract.FormatTime(h.NotAfter))
+	}
 }
 
 // Shortfall is what the error of a run that missed something says of it:

@@ -109,7 +109,7 @@ func runImport(ctx context.Context, stdout io.Writer, stdin io.Reader, path stri
 	} else if err != nil {
 		return outError(err)
 	}
-	sum.Result, sum.Read, sum.Installed, sum.Held = &res.Result.Result, res.Read, res.Installed, res.Held
+	sum.Result, sum.Read, sum.Installed, sum.Held, sum.HeldBack = &res.Result.Result, res.Read, res.Installed, res.Held, res.HeldBack
 	report.Imported(stdout, name, res, time.Since(start), words)
 	failed := res.Failed()
 	switch {

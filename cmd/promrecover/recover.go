@@ -159,7 +159,7 @@ func runRecovery(ctx context.Context, stdout io.Writer, j *recovery.Job, client 
 	if o.Result == nil {
 		return outError(err)
 	}
-	sum.Result, sum.Installed, sum.Covered, sum.Held = o.Result, o.Installed, o.Covered, o.Held
+	sum.Result, sum.Installed, sum.Covered, sum.Held, sum.HeldBack = o.Result, o.Installed, o.Covered, o.Held, o.HeldBack
 	sum.Text(stdout, words)
 	total := len(j.Plan.Windows)
 	switch o.Status() {

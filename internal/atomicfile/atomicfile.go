@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/promrecover/promrecover/internal/dirowner"
 )
 
 // CreateError is returned when the temporary file cannot be created, which
@@ -57,6 +59,12 @@ func WriteFile(path string, perm os.FileMode, durable bool, write func(io.Writer
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	if err := os.Chmod(f.Name(), perm); err != nil {
+		return err
+	}
+	// A file written as root into a Prometheus data directory (the resume
+	// state, a summary) must not be the one file there its owner cannot
+	// replace.
+	if err := dirowner.ChownFile(f.Name()); err != nil {
 		return err
 	}
 	if err := os.Rename(f.Name(), path); err != nil {
