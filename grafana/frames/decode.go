@@ -106,6 +106,7 @@ type decoder struct {
 	res   *Result
 	f     frameState
 	lb    labels.ScratchBuilder
+	check []extract.ReadLabel // a series' labels, checked before lb builds them
 	tmp   []byte
 }
 
