@@ -129,16 +129,17 @@ func quoteCut(s string) string {
 	if len(s) <= cutAt {
 		return strconv.Quote(s)
 	}
-	return strconv.Quote(s[:cutAt]) + "... (" + sizeText(int64(len(s))) + ")"
+	return strconv.Quote(s[:cutAt]) + "... (" + strconv.Itoa(len(s)) + " bytes)"
 }
 
-// sizeText is a byte count as a person reads it.
+// sizeText is a byte count as a person reads it: exact, and in MiB too
+// when that is what limits are given in.
 func sizeText(n int64) string {
 	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
 	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+		return fmt.Sprintf("%d bytes (%.1f MiB)", n, float64(n)/(1<<20))
 	}
 	return fmt.Sprintf("%d bytes", n)
 }

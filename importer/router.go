@@ -110,8 +110,8 @@ func (r *router) add(lset labels.Labels, samples []extract.Sample, histograms []
 	if lset.IsEmpty() {
 		return fmt.Errorf("%s: a series without labels", at)
 	}
-	if name, dup := lset.HasDuplicateLabelNames(); dup {
-		return fmt.Errorf("%s: series %s: label %q appears twice", at, lset, name)
+	if err := extract.LabelSetError(lset); err != nil {
+		return fmt.Errorf("%s: %w", at, err)
 	}
 	samples, err := normalize(samples)
 	if err != nil {

@@ -27,8 +27,8 @@ func TestDecodeRefusesLabels(t *testing.T) {
 		want       []string
 	}{
 		{"value over 16 MiB", `"__name__":"up","big":"` + big + `"`,
-			[]string{`field 1 ("Value"): series up{"big"="xxxx`, `... (16.0 MiB)}`, `the value of label "big" is 16.0 MiB long, over the 16.0 MiB a TSDB label can hold`}},
-		{"value of 16 MiB and some escapes", `"big":"` + big[:extract.MaxLabelBytes-2] + `\n\u00e9\t"`, []string{`label "big" is 16.0 MiB long`}},
+			[]string{`field 1 ("Value"): series up{"big"="xxxx`, `... (16777217 bytes)}`, `the value of label "big" is 16777217 bytes (16.0 MiB) long, over the 16 MiB a TSDB label can hold`}},
+		{"value of 16 MiB and some escapes", `"big":"` + big[:extract.MaxLabelBytes-2] + `\n\u00e9\t"`, []string{`label "big" is 16777218 bytes (16.0 MiB) long`}},
 		{"value not UTF-8", `"__name__":"up","job":"a` + "\xff" + `b"`, []string{`series up{"job"="a\xffb"}`, `label "job" is not valid UTF-8`}},
 		{"name not UTF-8", `"__name__":"up","j` + "\xff" + `ob":"a"`, []string{`label "j\xffob" is not valid UTF-8`}},
 		{"a lone surrogate", `"__name__":"up","job":"a\ud800"`, []string{`label "job" is not valid UTF-8`}},
@@ -93,7 +93,7 @@ func TestDecodeHugeLabelBoundsMemory(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	_, err := decodeAll(r)
 	runtime.ReadMemStats(&after)
-	if err == nil || !strings.Contains(err.Error(), `label "big" is 256.0 MiB long`) {
+	if err == nil || !strings.Contains(err.Error(), `label "big" is 256 MiB long`) {
 		t.Fatalf("err %v", err)
 	}
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > size/2 {
