@@ -196,10 +196,21 @@ func Run(ctx context.Context, p *Plan, src Source, sink Sink, concurrency int, l
 		}
 		g.Go(func() error {
 			var errs []error
-			if bs, ok := src.(BatchSource); ok && len(batch) > 1 {
-				errs = bs.StreamBatch(gctx, batch, func(i int, ss []Series) error { return runs[i].add(ss) })
-			} else {
-				errs = []error{src.Stream(gctx, batch[0], runs[0].add)}
+			// A panic of the source or the sink fails the units of this
+			// request, as any error would, rather than the process.
+			perr := Catch(log, func() error {
+				if bs, ok := src.(BatchSource); ok && len(batch) > 1 {
+					errs = bs.StreamBatch(gctx, batch, func(i int, ss []Series) error { return runs[i].add(ss) })
+				} else {
+					errs = []error{src.Stream(gctx, batch[0], runs[0].add)}
+				}
+				return nil
+			})
+			if perr != nil {
+				errs = make([]error, len(batch))
+				for i, r := range runs {
+					errs[i], r.writeErr = perr, nil
+				}
 			}
 			var first error
 			for i, r := range runs {
@@ -349,7 +360,9 @@ func (st *windowState) finish(sink Sink, ctx context.Context, err error, log *sl
 	}
 	defer func() { st.seen.m = nil }() // merged below once installed; no longer needed either way
 	if failed != nil {
-		sink.Discard(st.Window)
+		if err := Catch(log, func() error { sink.Discard(st.Window); return nil }); err != nil {
+			log.Error("discarding a window", "window", st.Window.String(), "err", err)
+		}
 		if interrupted {
 			// One line at the end says how many; a warning each would
 			// bury the windows that really failed.
@@ -362,8 +375,8 @@ func (st *windowState) finish(sink Sink, ctx context.Context, err error, log *sl
 	// A window whose every unit arrived is finished even when the run is
 	// being stopped: its data is here, and writing it is what "let in-flight
 	// windows finish" means.
-	if err := sink.Done(context.WithoutCancel(ctx), st.Window, st.Gaps); err != nil {
-		sink.Discard(st.Window)
+	if err := Catch(log, func() error { return sink.Done(context.WithoutCancel(ctx), st.Window, st.Gaps) }); err != nil {
+		_ = Catch(log, func() error { sink.Discard(st.Window); return nil })
 		st.mu.Lock()
 		st.Err = fmt.Errorf("finish %s: %w", st.Window, err)
 		st.mu.Unlock()

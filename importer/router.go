@@ -267,7 +267,9 @@ func (r *router) write() {
 				byWindow[p.w] = append(byWindow[p.w], p.s)
 			}
 			for _, w := range order {
-				if err := r.sink.Add(r.ctx, w, byWindow[w]); err != nil {
+				// This goroutine's panic would end the process, summary,
+				// staging removal and all.
+				if err := extract.Catch(nil, func() error { return r.sink.Add(r.ctx, w, byWindow[w]) }); err != nil {
 					r.addErr = err
 					close(r.failed)
 					break
