@@ -85,6 +85,10 @@ type Samples struct {
 	// neither is written.
 	InOut     int64 `json:"already_in_out"`
 	Conflicts int64 `json:"conflicting_in_out"`
+	// Conflicting counts the fetched samples dropped because the source
+	// gave a second, different value at the same timestamp (the first
+	// kept), in the windows recovered.
+	Conflicting int64 `json:"conflicting"`
 }
 
 type Block struct {
@@ -151,6 +155,11 @@ func (s *Summary) Document(command string, end End, words Wording) Doc {
 		}
 		d.Samples.Series = res.DistinctSeries
 		_, d.Samples.Fetched = res.Totals()
+		for _, w := range res.Windows {
+			if w.Err == nil {
+				d.Samples.Conflicting += int64(w.Conflicts)
+			}
+		}
 	}
 	if s.Input != "" {
 		d.Samples.Fetched = s.Read

@@ -265,6 +265,11 @@ func (s *scanner) emptyColumn() (bool, error) {
 	return true, nil
 }
 
+// tooMany says whether a column of rows rows is over the refId's bound.
+// The column loops ask when they refill the buffer, not at every row, so
+// a column goes past the bound by at most a buffer of values.
+func (d *decoder) tooMany(rows int) bool { return d.maxRows > 0 && rows > d.maxRows }
+
 // floatColumn reads the elements of a number column into c.samples (T
 // from times when they are already known), noting nulls and the first
 // error. One element per round: the common case (a number, then a ',') is
@@ -280,6 +285,9 @@ func (d *decoder) floatColumn(c *column, times []int64) error {
 	b, p := s.buf[:s.end], s.pos
 	for {
 		if len(b)-p < scanWindow && !s.eof {
+			if d.tooMany(row) {
+				return &RowsError{Max: d.maxRows}
+			}
 			s.pos = p
 			s.fill(scanWindow)
 			b, p = s.buf[:s.end], s.pos
@@ -357,6 +365,9 @@ func (d *decoder) floatColumn(c *column, times []int64) error {
 		if !more {
 			c.samples, c.nulls, c.n = samples, nulls, row
 			s.finishColumn(c)
+			if d.tooMany(row) {
+				return &RowsError{Max: d.maxRows}
+			}
 			return nil
 		}
 		b, p = s.buf[:s.end], s.pos
@@ -383,6 +394,9 @@ func (d *decoder) timeColumn(c *column) error {
 	b, p := s.buf[:s.end], s.pos
 	for {
 		if len(b)-p < scanWindow && !s.eof {
+			if d.tooMany(row) {
+				return &RowsError{Max: d.maxRows}
+			}
 			s.pos = p
 			s.fill(scanWindow)
 			b, p = s.buf[:s.end], s.pos
@@ -461,6 +475,9 @@ func (d *decoder) timeColumn(c *column) error {
 		if !more {
 			d.f.times, c.n = times, row
 			s.finishColumn(c)
+			if d.tooMany(row) {
+				return &RowsError{Max: d.maxRows}
+			}
 			return nil
 		}
 		b, p = s.buf[:s.end], s.pos
