@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 )
 
@@ -65,7 +66,7 @@ func CheckLabels(ls []ReadLabel) error {
 			reason = fmt.Sprintf("a label has an empty name (its value is %s)", quoteCut(l.Value))
 		case l.Problem == LabelInvalidUTF8 || !utf8.ValidString(l.Name) || !utf8.ValidString(l.Value):
 			reason = fmt.Sprintf("label %s is not valid UTF-8; it is refused rather than stored with U+FFFD in place of the bytes", quoteCut(l.Name))
-		case l.Name == labels.MetricName && l.Value == "":
+		case l.Name == model.MetricNameLabel && l.Value == "":
 			reason = `the metric name (__name__) is empty; it is refused rather than stored as a series without a name`
 		}
 		if reason != "" {
@@ -99,7 +100,7 @@ func SeriesText(ls []ReadLabel) string {
 	var b strings.Builder
 	name := ""
 	for _, l := range ls {
-		if l.Name == labels.MetricName {
+		if l.Name == model.MetricNameLabel {
 			name = l.Value
 		}
 	}
@@ -109,7 +110,7 @@ func SeriesText(ls []ReadLabel) string {
 	b.WriteByte('{')
 	first := true
 	for _, l := range ls {
-		if l.Name == labels.MetricName && b.Len() > 1 {
+		if l.Name == model.MetricNameLabel && b.Len() > 1 {
 			continue
 		}
 		if !first {

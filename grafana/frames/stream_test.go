@@ -229,7 +229,7 @@ func refusedLabels(resp *response) bool {
 		for _, s := range r.Series {
 			bad := false
 			s.Labels.Range(func(l labels.Label) {
-				bad = bad || l.Name == "" || l.Name == labels.MetricName && l.Value == "" ||
+				bad = bad || l.Name == "" || l.Name == "__name__" && l.Value == "" ||
 					strings.ContainsRune(l.Name+l.Value, utf8.RuneError)
 			})
 			if bad {
