@@ -117,8 +117,8 @@ func (win *window) check(series []extract.Series) ([]pending, uint64, error) {
 		if lset.IsEmpty() {
 			return nil, 0, fmt.Errorf("window %s: a series with %d samples has no labels", win.w, s.Len())
 		}
-		if name, dup := lset.HasDuplicateLabelNames(); dup {
-			return nil, 0, fmt.Errorf("window %s: series %s: label %q appears twice", win.w, lset, name)
+		if err := extract.LabelSetError(lset); err != nil {
+			return nil, 0, fmt.Errorf("window %s: %w", win.w, err)
 		}
 		d, err := digestSeries(win.w, s)
 		if err != nil {

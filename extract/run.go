@@ -74,12 +74,39 @@ type WindowResult struct {
 	Series    int   // series fetched, summed over the window's units
 	Samples   int64 // samples of both kinds handed to the sink
 	Conflicts int   // samples dropped because the source gave two values for one timestamp
-	Gaps      []Gap // parts of a completed window that could not be fetched
-	Err       error // nil when the window was completed
+	// Conflicted names the series of those samples, with their counts:
+	// the first few, of ConflictedSeries.
+	Conflicted       []SeriesCount
+	ConflictedSeries int
+	Gaps             []Gap // parts of a completed window that could not be fetched
+	Err              error // nil when the window was completed
 	// Interrupted says Err is the run being cancelled (Ctrl-C), not a
 	// fault of the window: it was not fetched, or was cut short and
 	// discarded, and the same run again recovers it.
 	Interrupted bool
+}
+
+// SeriesCount is a series, as text, and a count of its samples.
+type SeriesCount struct {
+	Series  string
+	Samples int
+}
+
+// namedConflicts is how many series with conflicting samples a window
+// names: the log line must stay a line.
+const namedConflicts = 5
+
+// ConflictText lists a window's series with conflicting samples.
+func (w *WindowResult) ConflictText() string {
+	parts := make([]string, len(w.Conflicted))
+	for i, c := range w.Conflicted {
+		parts[i] = fmt.Sprintf("%s: %d", c.Series, c.Samples)
+	}
+	text := strings.Join(parts, ", ")
+	if more := w.ConflictedSeries - len(w.Conflicted); more > 0 {
+		text += fmt.Sprintf(" and %d more series", more)
+	}
+	return text
 }
 
 // Result is the outcome of a run, window by window in plan order.
@@ -217,10 +244,21 @@ func Run(ctx context.Context, p *Plan, src Source, sink Sink, concurrency int, l
 				return nil
 			}
 			var errs []error
-			if bs, ok := src.(BatchSource); ok && len(batch) > 1 {
-				errs = bs.StreamBatch(gctx, batch, func(i int, ss []Series) error { return runs[i].add(ss) })
-			} else {
-				errs = []error{src.Stream(gctx, batch[0], runs[0].add)}
+			// A panic of the source or the sink fails the units of this
+			// request, as any error would, rather than the process.
+			perr := Catch(log, func() error {
+				if bs, ok := src.(BatchSource); ok && len(batch) > 1 {
+					errs = bs.StreamBatch(gctx, batch, func(i int, ss []Series) error { return runs[i].add(ss) })
+				} else {
+					errs = []error{src.Stream(gctx, batch[0], runs[0].add)}
+				}
+				return nil
+			})
+			if perr != nil {
+				errs = make([]error, len(batch))
+				for i, r := range runs {
+					errs[i], r.writeErr = perr, nil
+				}
 			}
 			var first error
 			for i, r := range runs {
@@ -270,13 +308,21 @@ type unitRun struct {
 	series    int
 	samples   int64
 	conflicts int
-	writeErr  error
+	// conflicted names the first series with conflicts, of nconflicted.
+	conflicted  []SeriesCount
+	nconflicted int
+	writeErr    error
 }
 
 func (r *unitRun) add(batch []Series) error {
 	kept := batch[:0]
 	for i := range batch {
-		r.conflicts += batch[i].Normalize(r.u.From, r.u.To)
+		if c := batch[i].Normalize(r.u.From, r.u.To); c > 0 {
+			r.conflicts += c
+			if r.nconflicted++; len(r.conflicted) < namedConflicts {
+				r.conflicted = append(r.conflicted, SeriesCount{Series: batch[i].Labels.String(), Samples: c})
+			}
+		}
 		if n := batch[i].Len(); n > 0 {
 			r.samples += int64(n)
 			kept = append(kept, batch[i])
@@ -310,6 +356,8 @@ func (r *unitRun) done(err error, st *windowState) error {
 	st.Series += r.series
 	st.Samples += r.samples
 	st.Conflicts += r.conflicts
+	st.ConflictedSeries += r.nconflicted
+	st.Conflicted = append(st.Conflicted, r.conflicted[:min(len(r.conflicted), namedConflicts-len(st.Conflicted))]...)
 	if partial != nil {
 		st.Gaps = append(st.Gaps, partial.Gaps...)
 	}
@@ -371,7 +419,9 @@ func (st *windowState) finish(sink Sink, ctx context.Context, err error, log *sl
 	}
 	defer func() { st.seen.m = nil }() // merged below once installed; no longer needed either way
 	if failed != nil {
-		sink.Discard(st.Window)
+		if err := Catch(log, func() error { sink.Discard(st.Window); return nil }); err != nil {
+			log.Error("discarding a window", "window", st.Window.String(), "err", err)
+		}
 		if interrupted {
 			// One line at the end says how many; a warning each would
 			// bury the windows that really failed.
@@ -384,8 +434,8 @@ func (st *windowState) finish(sink Sink, ctx context.Context, err error, log *sl
 	// A window whose every unit arrived is finished even when the run is
 	// being stopped: its data is here, and writing it is what "let in-flight
 	// windows finish" means.
-	if err := sink.Done(context.WithoutCancel(ctx), st.Window, st.Gaps); err != nil {
-		sink.Discard(st.Window)
+	if err := Catch(log, func() error { return sink.Done(context.WithoutCancel(ctx), st.Window, st.Gaps) }); err != nil {
+		_ = Catch(log, func() error { sink.Discard(st.Window); return nil })
 		st.mu.Lock()
 		st.Err = fmt.Errorf("finish %s: %w", st.Window, err)
 		st.mu.Unlock()
@@ -393,6 +443,10 @@ func (st *windowState) finish(sink Sink, ctx context.Context, err error, log *sl
 		return err
 	}
 	st.run.merge(&st.seen)
+	if st.Conflicts > 0 {
+		log.Warn("samples with a second, different value at the same timestamp; the first was kept", "window", st.Window.String(),
+			"samples", st.Conflicts, "series", st.ConflictText())
+	}
 	log.Debug("window done", "window", st.Window.String(), "series", st.Series, "samples", st.Samples)
 	return nil
 }

@@ -331,6 +331,21 @@ type answer struct {
 	one     [1]extract.Series
 }
 
+// MaxRows implements frames.RowLimiter: a series of a unit has at most a
+// point a millisecond of its range (raw) or a point a step.
+func (a *answer) MaxRows(refID string) int {
+	i, ok := a.index[refID]
+	if !ok {
+		return 0
+	}
+	u := a.units[i]
+	pq, _ := unitQuery(u)
+	if pq.instant {
+		return int(pq.to - pq.from + 1)
+	}
+	return int((pq.to-pq.from)/u.Step.Milliseconds() + 1)
+}
+
 func (a *answer) Series(refID string, s extract.Series) error {
 	i, ok := a.index[refID]
 	if !ok {

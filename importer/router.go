@@ -110,8 +110,8 @@ func (r *router) add(lset labels.Labels, samples []extract.Sample, histograms []
 	if lset.IsEmpty() {
 		return fmt.Errorf("%s: a series without labels", at)
 	}
-	if name, dup := lset.HasDuplicateLabelNames(); dup {
-		return fmt.Errorf("%s: series %s: label %q appears twice", at, lset, name)
+	if err := extract.LabelSetError(lset); err != nil {
+		return fmt.Errorf("%s: %w", at, err)
 	}
 	samples, err := normalize(samples)
 	if err != nil {
@@ -267,7 +267,9 @@ func (r *router) write() {
 				byWindow[p.w] = append(byWindow[p.w], p.s)
 			}
 			for _, w := range order {
-				if err := r.sink.Add(r.ctx, w, byWindow[w]); err != nil {
+				// This goroutine's panic would end the process, summary,
+				// staging removal and all.
+				if err := extract.Catch(nil, func() error { return r.sink.Add(r.ctx, w, byWindow[w]) }); err != nil {
 					r.addErr = err
 					close(r.failed)
 					break

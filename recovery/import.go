@@ -49,8 +49,14 @@ type ReadError struct{ Err error }
 func (e *ReadError) Error() string { return e.Err.Error() }
 func (e *ReadError) Unwrap() error { return e.Err }
 
-// Run imports im.In into im.Out.
-func (im *Import) Run(ctx context.Context) (*Imported, error) {
+// Run imports im.In into im.Out. A panic is returned as an
+// *extract.PanicError once the staging directory is removed.
+func (im *Import) Run(ctx context.Context) (_ *Imported, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = extract.Caught(im.Log, r)
+		}
+	}()
 	sink, closeSink, err := openBlocks(im.Out, im.Log)
 	if err != nil {
 		return nil, err

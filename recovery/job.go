@@ -214,9 +214,16 @@ func (o *Outcome) Collided() bool {
 
 // Run runs the job. Its error is one that stopped it before anything was
 // fetched, or the failure to record a complete recovery; how the fetch went
-// is in the Outcome, which is never nil.
-func (j *Job) Run(ctx context.Context) (*Outcome, error) {
+// is in the Outcome, which is never nil. A panic is returned as an
+// *extract.PanicError once the staging directory is removed, so that the
+// run still ends with its summary.
+func (j *Job) Run(ctx context.Context) (out *Outcome, err error) {
 	o := &Outcome{}
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = o, extract.Caught(j.Log, r)
+		}
+	}()
 	todo := *j.Plan
 	sink := j.Sink
 	var bs *blocks.Sink

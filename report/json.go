@@ -92,6 +92,10 @@ type Samples struct {
 	// Future counts the samples stamped after the time of the run (and
 	// blocks.MaxSkew): not written into a data directory.
 	Future int64 `json:"held_back_future"`
+	// Conflicting counts the fetched samples dropped because the source
+	// gave a second, different value at the same timestamp (the first
+	// kept), in the windows recovered.
+	Conflicting int64 `json:"conflicting"`
 }
 
 type Block struct {
@@ -158,6 +162,11 @@ func (s *Summary) Document(command string, end End, words Wording) Doc {
 		}
 		d.Samples.Series = res.DistinctSeries
 		_, d.Samples.Fetched = res.Totals()
+		for _, w := range res.Windows {
+			if w.Err == nil {
+				d.Samples.Conflicting += int64(w.Conflicts)
+			}
+		}
 	}
 	if s.Input != "" {
 		d.Samples.Fetched = s.Read

@@ -115,7 +115,7 @@ func (s *Summary) Text(w io.Writer, words Wording) {
 	}
 	for _, r := range res.Windows {
 		if r.Conflicts > 0 {
-			fmt.Fprintf(w, "window %s: %d samples had a second, different value at the same timestamp; the first was kept\n", r.Window, r.Conflicts)
+			fmt.Fprintf(w, "window %s: %d samples had a second, different value at the same timestamp; the first was kept (series %s)\n", r.Window, r.Conflicts, r.ConflictText())
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/internal/faults"
 	"github.com/promrecover/promrecover/internal/fstest"
 	"github.com/promrecover/promrecover/internal/gen"
@@ -189,6 +190,37 @@ var badInputCases = []badInputCase{
 		before:  answer(badFrame(badValueField, `{"values":[[1,1,1]]}`)),
 		want:    []string{"NOT RECOVERED", `refId "A": frame 0: no time field for its 1 number fields`},
 		queries: 1},
+	// Labels no block holds as they came: refused, the series named, not
+	// retried; a value over 16 MiB used to panic, leaving no summary and
+	// the staging directory behind.
+	{name: "a label value over 16 MiB",
+		before: func(t *testing.T, e *badEnv) {
+			labelAnswer(`"__name__":"up","big":"`+strings.Repeat("x", extract.MaxLabelBytes+1)+`"`)(t, e)
+		},
+		want:    []string{"NOT RECOVERED", `series up{"big"="xxxx`, `the value of label "big" is 16777217 bytes (16.0 MiB) long, over the 16 MiB a TSDB label can hold`},
+		queries: 1},
+	{name: "a label value not UTF-8",
+		before:  labelAnswer(`"__name__":"up","job":"a` + "\xff" + `"`),
+		want:    []string{"NOT RECOVERED", `series up{"job"="a\xff"}: label "job" is not valid UTF-8`},
+		queries: 1},
+	{name: "an empty label name",
+		before:  labelAnswer(`"__name__":"up","":"a"`),
+		want:    []string{"NOT RECOVERED", `series up{""="a"}: a label has an empty name`},
+		queries: 1},
+	{name: "an empty metric name",
+		before:  labelAnswer(`"__name__":"","job":"a"`),
+		want:    []string{"NOT RECOVERED", `the metric name (__name__) is empty`},
+		queries: 1},
+	// A series with more points than its query's range holds at its step
+	// is refused while decoded, before it takes more memory.
+	{name: "more rows than the range holds",
+		before: func(t *testing.T, e *badEnv) {
+			times := strings.TrimSuffix(strings.Repeat(fmt.Sprint(badT0)+",", 200), ",")
+			answer(badFrame(badTimeField+","+badValueField, `{"values":[[`+times+`],[`+strings.TrimSuffix(strings.Repeat("1,", 200), ",")+`]]}`))(t, e)
+		},
+		flags:   map[string]string{"--step": "1m"},
+		want:    []string{"NOT RECOVERED", "more than 120 rows, the most a series of this query can have", "the answer repeats timestamps"},
+		queries: 1},
 	{name: "truncated answer is retried",
 		before: answer(badFrame(badTimeField+","+badValueField, `{"values":[`+badTimes+`,[1,1,1]]}`)[:150]),
 		flags:  map[string]string{"--retries": "1"},
@@ -291,6 +323,15 @@ func TestBadInput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// labelAnswer answers with one series of the labels lbls (JSON members),
+// made when the case runs.
+func labelAnswer(lbls string) func(t *testing.T, e *badEnv) {
+	return func(t *testing.T, e *badEnv) {
+		field := `{"name":"up","type":"number","typeInfo":{"frame":"float64"},"labels":{` + lbls + `}}`
+		answer(badFrame(badTimeField+","+field, `{"values":[`+badTimes+`,[1,1,1]]}`))(t, e)
 	}
 }
 

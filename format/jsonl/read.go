@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/format/promjson"
@@ -51,7 +52,7 @@ func Read(ctx context.Context, r io.Reader, add func(s extract.Series, line int6
 		if st.Metric == nil {
 			return line, &NotSeriesError{Line: line}
 		}
-		s, err := st.Series()
+		s, err := st.Series(!utf8.Valid(ln))
 		if err != nil {
 			return line, fmt.Errorf("line %d: %w", line, err)
 		}

@@ -224,8 +224,10 @@ func parseFloat(b []byte) (float64, bool) {
 // another way (labels in another order, an empty label), or a new series,
 // which ends the run.
 func (s *omSeries) start(p textparse.Parser, sb []byte, line int64, add AddFunc) error {
-	var l labels.Labels
-	p.Labels(&l)
+	l, err := parsedLabels(p, sb)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", line, err)
+	}
 	l = l.WithoutEmpty()
 	s.raw = append(s.raw[:0], sb...)
 	if len(s.samples) > 0 && labels.Equal(l, s.lset) {
@@ -236,6 +238,27 @@ func (s *omSeries) start(p textparse.Parser, sb []byte, line int64, add AddFunc)
 	}
 	s.lset, s.line = l, line
 	return nil
+}
+
+// parsedLabels gives the labels of the series the parser read, once
+// extract.CheckLabels passes them (the parser itself refuses a value that
+// is not UTF-8, not a name). The parser builds them itself, and a label
+// set panics on a string over extract.MaxLabelBytes: that panic, and only
+// it, becomes the series' error.
+func parsedLabels(p textparse.Parser, sb []byte) (l labels.Labels, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if msg, ok := r.(string); !ok || !strings.Contains(msg, "too long to encode") {
+				panic(r)
+			}
+			err = &extract.LabelError{Series: fmt.Sprintf("%.64s... (%d bytes)", sb, len(sb)),
+				Reason: fmt.Sprintf("a label name or value is over the %d MiB a TSDB label can hold", extract.MaxLabelBytes>>20)}
+		}
+	}()
+	p.Labels(&l)
+	check := make([]extract.ReadLabel, 0, l.Len())
+	l.Range(func(lb labels.Label) { check = append(check, extract.ReadLabel{Label: lb}) })
+	return l, extract.CheckLabels(check)
 }
 
 func (s *omSeries) flush(add AddFunc) error {

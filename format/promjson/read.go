@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -169,6 +170,7 @@ type decoder struct {
 	it      *jsoniter.Iterator
 	read    *posReader
 	lb      labels.ScratchBuilder
+	check   []extract.ReadLabel // a series' labels, checked before lb builds them
 	samples []extract.Sample
 	hists   []extract.HistogramSample
 }
@@ -207,18 +209,17 @@ func (d *decoder) series() (extract.Series, error) {
 		}
 		return extract.Series{}, e
 	}
-	d.lb.Reset()
+	d.check = d.check[:0]
 	d.samples, d.hists = d.samples[:0], d.hists[:0]
 	var pairs []model.SampleHistogramPair
 	for k := it.ReadObject(); k != "" && it.Error == nil; k = it.ReadObject() {
 		switch k {
 		case "metric":
-			for name := it.ReadObject(); name != "" && it.Error == nil; name = it.ReadObject() {
-				d.lb.Add(name, it.ReadString())
-				if it.Error != nil {
-					break
-				}
-			}
+			// ReadObject would take a label named "" for the object's end.
+			it.ReadObjectCB(func(it *jsoniter.Iterator, name string) bool {
+				d.check = append(d.check, extract.ReadLabel{Label: labels.Label{Name: name, Value: it.ReadString()}})
+				return it.Error == nil
+			})
 		case "values":
 			if err := d.values(); err != nil {
 				return extract.Series{}, err
@@ -234,7 +235,14 @@ func (d *decoder) series() (extract.Series, error) {
 			return extract.Series{}, d.syntaxError("")
 		}
 	}
-	d.lb.Sort()
+	slices.SortFunc(d.check, func(a, b extract.ReadLabel) int { return strings.Compare(a.Name, b.Name) })
+	if err := extract.CheckLabels(d.check); err != nil {
+		return extract.Series{}, err
+	}
+	d.lb.Reset()
+	for _, l := range d.check {
+		d.lb.Add(l.Name, l.Value)
+	}
 	out := extract.Series{Labels: d.lb.Labels(), Samples: d.samples}
 	for _, p := range pairs {
 		if p.Histogram == nil {

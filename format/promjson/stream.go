@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
@@ -92,8 +94,16 @@ func NewStream(s extract.Series) *Stream {
 // Series gives the series of a stream, labels sorted, histograms rebuilt
 // with nativehist.FromAPI and filled in with nativehist.FillSeries (the
 // stream's histograms are in time order, as export writes them).
-func (st *Stream) Series() (extract.Series, error) {
-	s := extract.Series{Labels: labelsOf(st.Metric), Samples: make([]extract.Sample, len(st.Values))}
+//
+// Labels no block can hold as they came are an *extract.LabelError;
+// replaced says the text decoded had bytes that are not UTF-8, which
+// encoding/json turned into U+FFFD: a label holding one is refused.
+func (st *Stream) Series(replaced bool) (extract.Series, error) {
+	lset, err := labelsOf(st.Metric, replaced)
+	if err != nil {
+		return extract.Series{}, err
+	}
+	s := extract.Series{Labels: lset, Samples: make([]extract.Sample, len(st.Values))}
 	for i, v := range st.Values {
 		s.Samples[i] = extract.Sample(v)
 	}
@@ -114,12 +124,24 @@ func (st *Stream) Series() (extract.Series, error) {
 	return s, nil
 }
 
-// labelsOf gives a metric's labels, sorted.
-func labelsOf(m model.Metric) labels.Labels {
-	b := labels.NewScratchBuilder(len(m))
+// labelsOf gives a metric's labels, sorted, once extract.CheckLabels
+// passes them.
+func labelsOf(m model.Metric, replaced bool) (labels.Labels, error) {
+	check := make([]extract.ReadLabel, 0, len(m))
 	for k, v := range m {
-		b.Add(string(k), string(v))
+		l := extract.ReadLabel{Label: labels.Label{Name: string(k), Value: string(v)}}
+		if replaced && strings.ContainsRune(l.Name+l.Value, utf8.RuneError) {
+			l.Problem = extract.LabelInvalidUTF8
+		}
+		check = append(check, l)
 	}
-	b.Sort()
-	return b.Labels()
+	slices.SortFunc(check, func(a, b extract.ReadLabel) int { return strings.Compare(a.Name, b.Name) })
+	if err := extract.CheckLabels(check); err != nil {
+		return labels.EmptyLabels(), err
+	}
+	b := labels.NewScratchBuilder(len(m))
+	for _, l := range check {
+		b.Add(l.Name, l.Value)
+	}
+	return b.Labels(), nil
 }

@@ -61,6 +61,21 @@ type Handler interface {
 	Result(r *Result) error
 }
 
+// RowLimiter is a Handler that bounds the rows of a refId's frames: a
+// series holds at most one point a millisecond (or a step) of its query's
+// range, and a frame with more (an answer that repeats timestamps) fails
+// with a *RowsError before its columns take more memory. 0 is no bound.
+type RowLimiter interface {
+	MaxRows(refID string) int
+}
+
+// RowsError is a frame with more rows than its refId's series can have.
+type RowsError struct{ Max int }
+
+func (e *RowsError) Error() string {
+	return fmt.Sprintf("more than %d rows, the most a series of this query can have (a point a millisecond, or a step, of its range): the answer repeats timestamps, and is refused before it fills memory", e.Max)
+}
+
 // Decode reads a /api/ds/query response body and hands it to h as it goes:
 // each refId's series frame by frame, then the rest of its result. It reads
 // the body in one pass through a fixed buffer, and holds no more than one
@@ -102,11 +117,13 @@ type decoder struct {
 	h    Handler
 	herr error
 
-	refID string
-	res   *Result
-	f     frameState
-	lb    labels.ScratchBuilder
-	tmp   []byte
+	refID   string
+	maxRows int // of refID's frames, 0 for any
+	res     *Result
+	f       frameState
+	lb      labels.ScratchBuilder
+	check   []extract.ReadLabel // a series' labels, checked before lb builds them
+	tmp     []byte
 }
 
 func (d *decoder) body() error {
@@ -199,6 +216,9 @@ func (d *decoder) results() error {
 		}
 		d.refID = string(s.key)
 		seen = append(seen, d.refID)
+		if rl, ok := d.h.(RowLimiter); ok {
+			d.maxRows = rl.MaxRows(d.refID)
+		}
 		if err := d.result(); err != nil {
 			if err == errHandler {
 				return err

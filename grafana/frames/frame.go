@@ -32,7 +32,11 @@ type fieldInfo struct {
 	labelsSeen         bool
 }
 
-type labelPair struct{ name, value span }
+type labelPair struct {
+	name, value span
+	problem     uint8 // an extract.Label* problem found while reading
+	size        int64 // the value's length, when cut short
+}
 
 // Column modes.
 const (
@@ -417,18 +421,35 @@ func (d *decoder) typeInfo(fi *fieldInfo) error {
 
 // labels reads a field's labels. Like the map it used to be decoded into,
 // a name given twice keeps its last value and a null value is "".
+// A value longer than a TSDB label can hold is kept only in part, and what
+// is not UTF-8 is marked: extract.CheckLabels refuses both by name.
 func (d *decoder) labels(fi *fieldInfo) error {
 	f, s := &d.f, d.s
 	fi.lbls = span{len(f.lbls), len(f.lbls)}
+	s.limit, s.replaced = extract.MaxLabelBytes, false
+	defer func() { s.limit = 0 }()
 	_, err := d.eachMember("labels", func() error {
 		a := len(f.arena)
 		f.arena = append(f.arena, s.key...)
 		name := span{a, len(f.arena)}
+		p := labelPair{name: name}
+		if s.replaced {
+			p.problem = extract.LabelInvalidUTF8
+		}
+		s.replaced, s.long = false, 0
 		value, _, err := d.arenaString("")
 		if err != nil {
 			return fmt.Errorf("labels[%q]: %w", f.str(name), err)
 		}
-		f.lbls = append(f.lbls, labelPair{name, value})
+		p.value = value
+		switch {
+		case s.long > 0:
+			p.problem, p.size = extract.LabelTooLong, s.long
+		case s.replaced:
+			p.problem = extract.LabelInvalidUTF8
+		}
+		s.replaced, s.long = false, 0
+		f.lbls = append(f.lbls, p)
 		return nil
 	})
 	if err != nil {
@@ -715,7 +736,9 @@ func (d *decoder) finishFrame() error {
 			line := f.frameName() + ": " + why
 			for i := range fields {
 				if fields[i].lbls.b > fields[i].lbls.a {
-					line += " (series " + d.labelsOf(i).String() + ")"
+					if lset, err := d.labelsOf(i); err == nil {
+						line += " (series " + lset.String() + ")"
+					}
 					break
 				}
 			}
@@ -781,7 +804,11 @@ func (d *decoder) finishFrame() error {
 		if err != nil {
 			return f.fieldError(i, err)
 		}
-		err = d.h.Series(d.refID, extract.Series{Labels: d.labelsOf(i), Samples: samples})
+		lset, err := d.labelsOf(i)
+		if err != nil {
+			return f.fieldError(i, err)
+		}
+		err = d.h.Series(d.refID, extract.Series{Labels: lset, Samples: samples})
 		if err != nil {
 			return d.handled(err)
 		}
@@ -908,8 +935,9 @@ func (f *frameState) entityKinds(e *entityList, rows int) ([]uint8, error) {
 }
 
 // labelsOf builds field i's labels: sorted, and for a name given twice the
-// last value, as decoding them into a map did.
-func (d *decoder) labelsOf(i int) labels.Labels {
+// last value, as decoding them into a map did. Labels no block can hold as
+// they came are an *extract.LabelError.
+func (d *decoder) labelsOf(i int) (labels.Labels, error) {
 	f := &d.f
 	sp := f.fields[i].lbls
 	pairs := f.lbls[sp.a:sp.b]
@@ -919,14 +947,22 @@ func (d *decoder) labelsOf(i int) labels.Labels {
 			pairs[k], pairs[k-1] = pairs[k-1], pairs[k]
 		}
 	}
-	d.lb.Reset()
+	d.check = d.check[:0]
 	for j, p := range pairs {
 		if j+1 < len(pairs) && bytes.Equal(f.str(p.name), f.str(pairs[j+1].name)) {
 			continue
 		}
-		d.lb.Add(unsafeString(f.str(p.name)), unsafeString(f.str(p.value)))
+		d.check = append(d.check, extract.ReadLabel{Label: labels.Label{Name: unsafeString(f.str(p.name)), Value: unsafeString(f.str(p.value))},
+			Problem: p.problem, Size: p.size})
 	}
-	return d.lb.Labels()
+	if err := extract.CheckLabels(d.check); err != nil {
+		return labels.EmptyLabels(), err
+	}
+	d.lb.Reset()
+	for _, l := range d.check {
+		d.lb.Add(l.Name, l.Value)
+	}
+	return d.lb.Labels(), nil
 }
 
 // describe names the kind of JSON value b starts with, for error messages.

@@ -265,6 +265,23 @@ func (s *scanner) emptyColumn() (bool, error) {
 	return true, nil
 }
 
+// checkRows is the error of a column of rows rows over the refId's bound.
+// The column loops ask when they refill the buffer, not at every row, so
+// a column goes past the bound by at most a buffer of values.
+func (d *decoder) checkRows(rows int) error {
+	if d.maxRows > 0 && rows > d.maxRows {
+		return &RowsError{Max: d.maxRows}
+	}
+	return nil
+}
+
+// refill moves pos to p and fills the buffer, for the column loops.
+func (s *scanner) refill(p int) ([]byte, int) {
+	s.pos = p
+	s.fill(scanWindow)
+	return s.buf[:s.end], s.pos
+}
+
 // floatColumn reads the elements of a number column into c.samples (T
 // from times when they are already known), noting nulls and the first
 // error. One element per round: the common case (a number, then a ',') is
@@ -280,9 +297,10 @@ func (d *decoder) floatColumn(c *column, times []int64) error {
 	b, p := s.buf[:s.end], s.pos
 	for {
 		if len(b)-p < scanWindow && !s.eof {
-			s.pos = p
-			s.fill(scanWindow)
-			b, p = s.buf[:s.end], s.pos
+			if err := d.checkRows(row); err != nil {
+				return err
+			}
+			b, p = s.refill(p)
 		}
 		if p == len(b) || isSpace[b[p]] {
 			s.pos = p
@@ -357,7 +375,7 @@ func (d *decoder) floatColumn(c *column, times []int64) error {
 		if !more {
 			c.samples, c.nulls, c.n = samples, nulls, row
 			s.finishColumn(c)
-			return nil
+			return d.checkRows(row)
 		}
 		b, p = s.buf[:s.end], s.pos
 	}
@@ -383,9 +401,10 @@ func (d *decoder) timeColumn(c *column) error {
 	b, p := s.buf[:s.end], s.pos
 	for {
 		if len(b)-p < scanWindow && !s.eof {
-			s.pos = p
-			s.fill(scanWindow)
-			b, p = s.buf[:s.end], s.pos
+			if err := d.checkRows(row); err != nil {
+				return err
+			}
+			b, p = s.refill(p)
 		}
 		if p == len(b) || isSpace[b[p]] {
 			s.pos = p
@@ -461,7 +480,7 @@ func (d *decoder) timeColumn(c *column) error {
 		if !more {
 			d.f.times, c.n = times, row
 			s.finishColumn(c)
-			return nil
+			return d.checkRows(row)
 		}
 		b, p = s.buf[:s.end], s.pos
 	}

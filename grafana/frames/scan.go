@@ -65,6 +65,15 @@ type scanner struct {
 
 	key   []byte // the member name read by member
 	depth int
+
+	// While reading labels: replaced says a decoded string had bytes that
+	// are not UTF-8 (or a lone surrogate) turned into U+FFFD, and a string
+	// longer than limit (0: none) is kept only up to limit+1 bytes, with
+	// its whole decoded length in long, so that a huge value is refused
+	// without being held.
+	replaced bool
+	limit    int
+	long     int64
 }
 
 // scanBufs keeps read buffers between bodies: many answers are small.
@@ -506,7 +515,9 @@ func scanNumber(b []byte, atEOF bool) (n, bad int, more bool) {
 // not UTF-8 turned into U+FFFD.
 func (s *scanner) str(dst []byte, decode bool) ([]byte, error) {
 	s.pos++ // the opening quote
+	start := len(dst)
 	for {
+		dst = s.bound(dst, start)
 		b := s.buf[s.pos:s.end]
 		i := 0
 		if decode {
@@ -529,6 +540,9 @@ func (s *scanner) str(dst []byte, decode bool) ([]byte, error) {
 		switch c := b[i]; {
 		case c == '"':
 			s.pos++
+			if dst = s.bound(dst, start); s.long > 0 {
+				s.long += int64(len(dst) - start)
+			}
 			return dst, nil
 		case c < ' ':
 			return dst, s.syntaxAt(s.pos, "invalid character %s in string literal", quoteChar(c))
@@ -540,14 +554,29 @@ func (s *scanner) str(dst []byte, decode bool) ([]byte, error) {
 		default: // not ASCII, when decoding
 			s.fill(utf8.UTFMax)
 			r, size := utf8.DecodeRune(s.buf[s.pos:s.end])
-			if r == utf8.RuneError && size == 1 {
+			switch {
+			case r == utf8.RuneError && size == 1 && s.limit > 0:
+				// A label keeps the byte, for its error to show.
+				s.replaced = true
+				dst = append(dst, s.buf[s.pos])
+			case r == utf8.RuneError && size == 1:
 				dst = utf8.AppendRune(dst, utf8.RuneError)
-			} else {
+			default:
 				dst = append(dst, s.buf[s.pos:s.pos+size]...)
 			}
 			s.pos += size
 		}
 	}
+}
+
+// bound cuts the string being decoded from dst[start:] to limit+1 bytes,
+// counting in long what it drops.
+func (s *scanner) bound(dst []byte, start int) []byte {
+	if s.limit > 0 && len(dst)-start > s.limit {
+		s.long += int64(len(dst) - start - s.limit - 1)
+		dst = dst[:start+s.limit+1]
+	}
+	return dst
 }
 
 // escape consumes the escape sequence at pos.
@@ -592,6 +621,7 @@ func (s *scanner) escape(dst []byte, decode bool) ([]byte, error) {
 				}
 			}
 			r = utf8.RuneError
+			s.replaced = true
 		}
 		return utf8.AppendRune(dst, r), nil
 	default:
