@@ -116,7 +116,7 @@ type selectFlags struct {
 
 func (s *selectFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&s.from, "from", "", "start of the lost range: "+timeForms+", or now-6h")
-	fs.StringVar(&s.to, "to", "now", "end of the lost range (exclusive): "+timeForms+", now or now-1h; blocks are never written past now (a minute of skew allowed), a file of export is")
+	fs.StringVar(&s.to, "to", "now", "end of the lost range (exclusive): "+timeForms+", now or now-1h; blocks are never written past now (a minute of skew allowed); an export file may reach past it")
 	fs.StringArrayVar(&s.match, "match", nil, "series selector, e.g. '{job=\"node\"}' (repeatable; default: every series)")
 	fs.DurationVar(&s.step, "step", 0, "resample at this exact step (e.g. 15s) instead of fetching the raw samples")
 	fs.IntVar(&s.concurrency, "concurrency", 4, "queries in flight at once")
