@@ -26,7 +26,7 @@ type summaryJSON struct {
 }
 
 func (r *summaryJSON) register(fs *pflag.FlagSet) {
-	fs.StringVar(&r.path, "summary-json", "", "also write the end-of-run summary as JSON to this file, whatever the outcome (for scripts; schema in the README)")
+	fs.StringVar(&r.path, "summary-json", "", "also write the end-of-run summary as JSON to this file, whatever the outcome (for scripts; its schema is in docs/reference.md)")
 }
 
 // check fails at once on a --summary-json whose directory is missing, rather
