@@ -391,7 +391,7 @@ func TestDecodePromMatrix(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []extract.Series
-			keep := collect(&got)
+			keep := split.Collect(&got)
 			notes, err := decodePromMatrix(strings.NewReader(tc.body), func(s extract.Series) error { return keep([]extract.Series{s}) })
 			if tc.want != nil {
 				if err != nil {
@@ -427,7 +427,7 @@ func TestProxyBatch(t *testing.T) {
 	units := []extract.Unit{unit(), unit()}
 	units[0].Selector, units[1].Selector = "http_request_duration_seconds", "odd_values"
 	got := make([][]extract.Series, len(units))
-	keep := []func([]extract.Series) error{collect(&got[0]), collect(&got[1])}
+	keep := []func([]extract.Series) error{split.Collect(&got[0]), split.Collect(&got[1])}
 	for _, err := range src.StreamBatch(context.Background(), units, func(i int, ss []extract.Series) error { return keep[i](ss) }) {
 		if err != nil {
 			t.Fatal(err)
