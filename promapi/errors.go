@@ -51,12 +51,12 @@ func (c *Client) refusal(ctx context.Context, endpoint string, status int, body 
 func (c *Client) credentials(ae *AnswerError, msg string) error {
 	a := c.opts.Auth
 	switch {
+	case a.Token == "" && a.User == "":
+		return extract.ParamErrorf("%w: the source wants credentials: give the source's user and password (for Grafana Cloud the stack's instance ID and an access policy token) or its token", ae)
 	case strings.Contains(msg, "invalid scope requested"):
 		return extract.ParamErrorf("%w: the token lacks the metrics:read scope for this stack (a metrics:write token, for one, gets this answer): create an access policy token with metrics:read for the stack in Grafana Cloud under Administration > Users and access > Cloud access policies, and give it as the source's password with the stack's instance ID as its user", ae)
 	case strings.Contains(msg, "invalid token"):
 		return extract.ParamErrorf("%w: the source does not accept this token: for Grafana Cloud give the stack's numeric instance ID as the source's user and an access policy token (glc_...) as its password; a service account token (glsa_...) is for Grafana's own API, not this endpoint; check that the token is whole, not revoked or expired", ae)
-	case a.Token == "" && a.User == "":
-		return extract.ParamErrorf("%w: the source wants credentials: give the source's user and password (for Grafana Cloud the stack's instance ID and an access policy token) or its token", ae)
 	}
 	return ae
 }
@@ -152,6 +152,8 @@ func classify(err error) split.Failure {
 func checkURL(base string) error {
 	u, err := url.Parse(base)
 	switch {
+	case base == "":
+		return extract.ParamErrorf("no source URL given: give the address of the Prometheus API, e.g. https://prometheus-prod-10-prod-us-west-0.grafana.net/api/prom")
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		return extract.ParamErrorf("the source URL %q is not an http(s) URL; give the address of the Prometheus API, e.g. https://prometheus-prod-10-prod-us-west-0.grafana.net/api/prom or http://localhost:9090", base)
 	case u.User != nil:

@@ -122,6 +122,9 @@ type AnswerError struct {
 }
 
 func (e *AnswerError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("HTTP %d: %s", e.HTTPStatus, e.Message)
+	}
 	return fmt.Sprintf("HTTP %d: %s%v", e.HTTPStatus, e.Message, e.Err)
 }
 
@@ -256,4 +259,13 @@ func (c *counted) Read(b []byte) (int, error) {
 // promTime writes epoch ms as the unix seconds Prometheus's API reads.
 func promTime(ms int64) string {
 	return strconv.FormatFloat(float64(ms)/1000, 'f', 3, 64)
+}
+
+// Or is a's credentials, or fallback's where a has none: a program that
+// also talks to Grafana may take the same credentials for both.
+func (a Auth) Or(fallback Auth) Auth {
+	if a == (Auth{}) {
+		return fallback
+	}
+	return a
 }
