@@ -44,7 +44,7 @@ func checkCredentials(a Auth) error {
 func checkURL(u *url.URL) error {
 	host := strings.ToLower(u.Hostname())
 	if (strings.HasPrefix(host, "prometheus-") && strings.HasSuffix(host, ".grafana.net")) || strings.HasPrefix(u.Path, "/api/prom") {
-		return extract.ParamErrorf("the Grafana URL %s is a Prometheus (Mimir) endpoint, not Grafana: promrecover reads through Grafana's HTTP API; give the address you open Grafana at, e.g. https://<stack>.grafana.net", u.Redacted())
+		return extract.ParamErrorf("the Grafana URL %s is a Prometheus (Mimir) endpoint, not Grafana: promrecover reads through Grafana's HTTP API; give the address you open Grafana at, e.g. https://<stack>.grafana.net; or read this Prometheus API directly, without Grafana, as the source URL", u.Redacted())
 	}
 	return nil
 }

@@ -48,7 +48,7 @@ func ParseTransport(v string) (Transport, error) {
 	case "proxy":
 		return Proxy, nil
 	}
-	return DSQuery, fmt.Errorf("%q: use ds (Grafana's /api/ds/query) or proxy (the datasource proxy, for native histograms)", v)
+	return DSQuery, fmt.Errorf("%q: use ds (Grafana's /api/ds/query), proxy (the datasource proxy, for native histograms) or prometheus (a Prometheus API read directly, without Grafana)", v)
 }
 
 // promAnswerStatuses are the error statuses whose bodies Prometheus fills

@@ -104,16 +104,13 @@ func retryable(err error) bool {
 	return errors.Is(err, io.ErrUnexpectedEOF)
 }
 
-// unreachable explains a request that found nothing at the address, or
-// returns err as it is.
+// unreachable explains a request that found nothing at the address (no
+// such host, or nothing listening), or returns err as it is.
 func (c *Client) unreachable(err error) error {
 	var dns *net.DNSError
 	var ue *url.Error
-	switch {
-	case errors.As(err, &dns) && dns.IsNotFound:
-		return &extract.AbortError{Err: extract.ParamErrorf("%w: no such host; check the spelling of the source URL %s", err, c.base)}
-	case errors.Is(err, syscall.ECONNREFUSED) && errors.As(err, &ue):
-		return &extract.AbortError{Err: extract.ParamErrorf("%w: nothing listens there; check the host and port of the source URL %s", err, c.base)}
+	if (errors.As(err, &dns) && dns.IsNotFound) || (errors.Is(err, syscall.ECONNREFUSED) && errors.As(err, &ue)) {
+		return &extract.AbortError{Err: extract.ParamErrorf("%w: nothing answers there; check the host and port of the source URL %s", err, c.base)}
 	}
 	return err
 }
@@ -163,7 +160,7 @@ func checkURL(base string) error {
 }
 
 // Check refuses what cannot work before any data is asked for: an address
-// that is no URL, two kinds of credentials, a user without a password; then
+// that is no URL, two kinds of credentials; then
 // sends the smallest query there is, so that the address and the
 // credentials are proved (or refused, naming the fix) once, before the
 // run's workers all meet the same refusal.
@@ -172,11 +169,8 @@ func (c *Client) Check(ctx context.Context) error {
 		return extract.Usage(err)
 	}
 	a := c.opts.Auth
-	switch {
-	case a.Token != "" && (a.User != "" || a.Password != ""):
+	if a.Token != "" && (a.User != "" || a.Password != "") {
 		return extract.Usage(extract.ParamErrorf("give the source one kind of credentials: a token, or a user and password"))
-	case a.User != "" && a.Password == "":
-		return extract.Usage(extract.ParamErrorf("the source's user needs a password"))
 	}
 	var vector []struct{}
 	if err := c.getJSON(ctx, "query", url.Values{"query": {"vector(0)"}}, &struct{ Result *[]struct{} }{&vector}); err != nil {

@@ -165,7 +165,7 @@ func TestCheckNamesTheFix(t *testing.T) {
 		{"not a URL", "prometheus:9090", Auth{}, []string{"not an http(s) URL"}, true},
 		{"no URL", "", Auth{}, []string{"no source URL given"}, true},
 		{"two kinds", addr, Auth{User: "u", Password: "p", Token: "t"}, []string{"one kind of credentials"}, true},
-		{"nothing listens", "http://127.0.0.1:1", Auth{}, []string{"nothing listens there"}, false},
+		{"nothing listens", "http://127.0.0.1:1", Auth{}, []string{"nothing answers there; check the host and port of the source URL"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := testClient(tc.base, tc.auth).Check(context.Background())
