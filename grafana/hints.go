@@ -45,7 +45,7 @@ func checkCredentials(a Auth) error {
 func checkURL(u *url.URL) error {
 	host := strings.ToLower(u.Hostname())
 	if (strings.HasPrefix(host, "prometheus-") && strings.HasSuffix(host, ".grafana.net")) || strings.HasPrefix(u.Path, "/api/prom") {
-		return extract.ParamErrorf("the Grafana URL %s is a Prometheus (Mimir) endpoint, not Grafana: promrecover reads through Grafana's HTTP API; give the address you open Grafana at, e.g. https://<stack>.grafana.net", u.Redacted())
+		return extract.ParamErrorf("the Grafana URL %s is a Prometheus (Mimir) endpoint, not Grafana: promrecover reads through Grafana's HTTP API; give the address you open Grafana at, e.g. https://<stack>.grafana.net; or read this Prometheus API directly, without Grafana, as the source URL", u.Redacted())
 	}
 	return nil
 }
@@ -126,21 +126,6 @@ func rotatedInVain(n int, cookieName string) error {
 // gateway, a corporate proxy) added one that does not match the host.
 func originRefused(err error) error {
 	return &extract.AbortError{Err: extract.ParamErrorf("%w: Grafana's CSRF check refused a cookie-authenticated request whose Origin header names another host than the one Grafana was asked for. promrecover sends no Origin header: a proxy between it and Grafana added it. Fix one of: make the proxy stop adding Origin (or forward the Host Grafana expects); add that origin's host to Grafana's [security] csrf_trusted_origins; or use a service account token, which the CSRF check does not apply to", err)}
-}
-
-// limitHint names the parameter that avoids a datasource limit, for a part that
-// stayed over it even split as far as it goes.
-func limitHint(limit string) string {
-	switch limit {
-	case "exceeded maximum resolution":
-		return "; Prometheus answers at most 11,000 points per series and query: choose a larger step (at least the range of a query / 11,000), or no step to fetch the raw samples, which this limit does not apply to"
-	case "err-mimir-max-series-per-query":
-		// Sharding cuts no finer than splitting: a lower limit of our own
-		// cannot help a part that splitting could not get under the
-		// server's.
-		return "; nothing told this part's series apart under the server's series limit: raise that limit, or narrow the selector"
-	}
-	return ""
 }
 
 // errHTMLPage lets discovery tell a page (a gateway refusing a route)

@@ -94,7 +94,7 @@ func (c *Client) checkHealth(ctx context.Context) error {
 		return nil
 	}
 	if version, ok := c.prometheusVersion(ctx); ok {
-		return &extract.AbortError{Err: extract.ParamErrorf("the Grafana URL %s is a Prometheus server (version %s), not Grafana: it has no /api/health and answers Prometheus's /api/v1/status/buildinfo. promrecover reads Prometheus's data through Grafana's HTTP API; give the address you open Grafana at, of a Grafana that has this Prometheus as a datasource", c.base.String(), version)}
+		return &extract.AbortError{Err: extract.ParamErrorf("the Grafana URL %s is a Prometheus server (version %s), not Grafana: it has no /api/health and answers Prometheus's /api/v1/status/buildinfo. promrecover reads Prometheus's data through Grafana's HTTP API; give the address you open Grafana at, of a Grafana that has this Prometheus as a datasource; or read this Prometheus directly, without Grafana, as the source URL", c.base.String(), version)}
 	}
 	// The 404 is not wrapped: callers take a 404 for a datasource or an
 	// endpoint that is missing, and would look further.

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/split"
 	"github.com/promrecover/promrecover/format/promjson"
 	"github.com/promrecover/promrecover/grafana/frames"
 )
@@ -47,7 +48,7 @@ func ParseTransport(v string) (Transport, error) {
 	case "proxy":
 		return Proxy, nil
 	}
-	return DSQuery, fmt.Errorf("%q: use ds (Grafana's /api/ds/query) or proxy (the datasource proxy, for native histograms)", v)
+	return DSQuery, fmt.Errorf("%q: use ds (Grafana's /api/ds/query), proxy (the datasource proxy, for native histograms) or prometheus (a Prometheus API read directly, without Grafana)", v)
 }
 
 // promAnswerStatuses are the error statuses whose bodies Prometheus fills
@@ -59,38 +60,38 @@ var promAnswerStatuses = []int{http.StatusBadRequest, http.StatusUnprocessableEn
 
 // proxyStream asks the unit as one query through the datasource proxy:
 // the same range selector at the same time in raw mode, the same step
-// multiples in step mode, as over /api/ds/query (see unitQuery), POSTed as
+// multiples in step mode, as over /api/ds/query (see split.UnitQuery), POSTed as
 // a form like Grafana's own Prometheus client does.
 func (s *Source) proxyStream(ctx context.Context, u extract.Unit, add func([]extract.Series) error) error {
-	q, ok := unitQuery(u)
+	q, ok := split.UnitQuery(u)
 	if !ok {
 		return nil
 	}
-	form := url.Values{"query": {q.expr}}
+	form := url.Values{"query": {q.Expr}}
 	endpoint := "query_range"
-	if q.instant {
+	if q.Instant {
 		endpoint = "query"
-		form.Set("time", promTime(q.to))
+		form.Set("time", promTime(q.To))
 	} else {
-		form.Set("start", promTime(q.from))
-		form.Set("end", promTime(q.to))
+		form.Set("start", promTime(q.From))
+		form.Set("end", promTime(q.To))
 		form.Set("step", promTime(u.Step.Milliseconds()))
 	}
 	path := "/api/datasources/proxy/uid/" + url.PathEscape(s.Datasource.UID) + "/api/v1/" + endpoint
 	var one [1]extract.Series
 	return s.Client.call(ctx, http.MethodPost, path, form, promAnswerStatuses, func(status int, body io.Reader) error {
 		if status/100 != 2 {
-			return proxyError(q.expr, status, body)
+			return proxyError(q.Expr, status, body)
 		}
 		warnings, err := decodePromMatrix(body, func(ser extract.Series) error {
 			one[0] = ser
 			return add(one[:])
 		})
 		if err != nil {
-			return decodeFailure(fmt.Errorf("decoding the answer to %s: %w", q.expr, err))
+			return decodeFailure(fmt.Errorf("decoding the answer to %s: %w", q.Expr, err))
 		}
 		for _, w := range warnings {
-			s.Client.opts.Log.Warn("Prometheus warning", "query", q.expr, "text", w)
+			s.Client.opts.Log.Warn("Prometheus warning", "query", q.Expr, "text", w)
 		}
 		return nil
 	})

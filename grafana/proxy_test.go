@@ -3,26 +3,23 @@ package grafana
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"net/url"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/model/value"
 
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/split"
 	"github.com/promrecover/promrecover/internal/gen"
+	"github.com/promrecover/promrecover/internal/seriestest"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/internal/simtest"
-	"github.com/promrecover/promrecover/nativehist"
 )
 
 // pxData is the proxy tests' data set: the demo series, the native
@@ -38,110 +35,6 @@ var pxData = func() []extract.Series {
 	}
 	return append(out, odd)
 }()
-
-// clipAll is extract.Clip for both kinds of samples.
-func clipAll(series []extract.Series, mint, maxt int64) []extract.Series {
-	var out []extract.Series
-	for _, s := range series {
-		c := extract.Series{Labels: s.Labels}
-		for _, smp := range s.Samples {
-			if smp.T >= mint && smp.T < maxt {
-				c.Samples = append(c.Samples, smp)
-			}
-		}
-		for _, h := range s.Histograms {
-			if h.T >= mint && h.T < maxt {
-				c.Histograms = append(c.Histograms, h)
-			}
-		}
-		if len(c.Samples)+len(c.Histograms) > 0 {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// compareAll checks floats bit for bit (extract.Compare) and histograms as
-// Prometheus's API prints them, the only form both sides can be held to:
-// the API drops empty buckets and an empty zero bucket's threshold.
-func compareAll(want, got []extract.Series) error {
-	floats := func(ss []extract.Series) []extract.Series {
-		var out []extract.Series
-		for _, s := range ss {
-			if len(s.Samples) > 0 {
-				out = append(out, extract.Series{Labels: s.Labels, Samples: s.Samples})
-			}
-		}
-		return out
-	}
-	if err := extract.Compare(floats(want), floats(got)); err != nil {
-		return err
-	}
-	hists := func(ss []extract.Series) map[string][]string {
-		m := map[string][]string{}
-		for _, s := range ss {
-			for _, h := range s.Histograms {
-				m[s.Labels.String()] = append(m[s.Labels.String()], fmt.Sprintf("%d %v", h.T, nativehist.ToAPI(h.H, h.FH)))
-			}
-		}
-		return m
-	}
-	w, g := hists(want), hists(got)
-	if len(w) == 0 {
-		return errors.New("the data selects no histogram")
-	}
-	if !reflect.DeepEqual(w, g) {
-		for k := range w {
-			if !slices.Equal(w[k], g[k]) {
-				return fmt.Errorf("histograms of %s differ: got %d samples, want %d; first got %q, want %q", k, len(g[k]), len(w[k]), first(g[k]), first(w[k]))
-			}
-		}
-		return fmt.Errorf("histogram series that are not in the source: %d series, want %d", len(g), len(w))
-	}
-	return nil
-}
-
-func first(s []string) string {
-	if len(s) == 0 {
-		return ""
-	}
-	return s[0]
-}
-
-// stepped is what PromQL gives at every step of [from, to): the newest
-// sample of the five minutes before each step, of either kind.
-func stepped(data []extract.Series, from, to int64, step time.Duration) []extract.Series {
-	const lookback = int64(5 * time.Minute / time.Millisecond)
-	st := step.Milliseconds()
-	var out []extract.Series
-	for _, s := range data {
-		c := extract.Series{Labels: s.Labels}
-		for ts := split.CeilTo(from, st); ts < to; ts += st {
-			var f *extract.Sample
-			var h *extract.HistogramSample
-			for i := range s.Samples {
-				if s.Samples[i].T > ts-lookback && s.Samples[i].T <= ts {
-					f = &s.Samples[i]
-				}
-			}
-			for i := range s.Histograms {
-				if s.Histograms[i].T > ts-lookback && s.Histograms[i].T <= ts {
-					h = &s.Histograms[i]
-				}
-			}
-			switch {
-			case h != nil && (f == nil || h.T > f.T):
-				c.Histograms = append(c.Histograms, extract.HistogramSample{T: ts, H: h.H, FH: h.FH})
-			case f != nil && !value.IsStaleNaN(f.V):
-				c.Samples = append(c.Samples, extract.Sample{T: ts, V: f.V})
-			}
-		}
-		if len(c.Samples)+len(c.Histograms) > 0 {
-			out = append(out, c)
-		}
-	}
-	return out
-}
 
 func TestProxyFetch(t *testing.T) {
 	srcUnit := unit()
@@ -173,11 +66,11 @@ func TestProxyFetch(t *testing.T) {
 			for i := range got {
 				got[i].Normalize(u.From, u.To)
 			}
-			want := clipAll(pxData, u.From, u.To)
+			want := seriestest.ClipAll(pxData, u.From, u.To)
 			if tc.step > 0 {
-				want = stepped(pxData, u.From, u.To, tc.step)
+				want = seriestest.Stepped(pxData, u.From, u.To, tc.step)
 			}
-			if err := compareAll(want, got); err != nil {
+			if err := seriestest.CompareAll(want, got); err != nil {
 				t.Fatal(err)
 			}
 			c := srv.Counters()
@@ -301,7 +194,7 @@ func TestProxySplitsTooBig(t *testing.T) {
 	for i := range got {
 		got[i].Normalize(u.From, u.To)
 	}
-	if err := compareAll(clipAll(pxData, u.From, u.To), got); err != nil {
+	if err := seriestest.CompareAll(seriestest.ClipAll(pxData, u.From, u.To), got); err != nil {
 		t.Fatal(err)
 	}
 	c := srv.Counters()
@@ -391,7 +284,7 @@ func TestDecodePromMatrix(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []extract.Series
-			keep := collect(&got)
+			keep := split.Collect(&got)
 			notes, err := decodePromMatrix(strings.NewReader(tc.body), func(s extract.Series) error { return keep([]extract.Series{s}) })
 			if tc.want != nil {
 				if err != nil {
@@ -427,7 +320,7 @@ func TestProxyBatch(t *testing.T) {
 	units := []extract.Unit{unit(), unit()}
 	units[0].Selector, units[1].Selector = "http_request_duration_seconds", "odd_values"
 	got := make([][]extract.Series, len(units))
-	keep := []func([]extract.Series) error{collect(&got[0]), collect(&got[1])}
+	keep := []func([]extract.Series) error{split.Collect(&got[0]), split.Collect(&got[1])}
 	for _, err := range src.StreamBatch(context.Background(), units, func(i int, ss []extract.Series) error { return keep[i](ss) }) {
 		if err != nil {
 			t.Fatal(err)

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/prometheus/model/labels"
-
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/split"
 	"github.com/promrecover/promrecover/grafana/frames"
@@ -51,58 +49,18 @@ type queryRequest struct {
 	Queries []query `json:"queries"`
 }
 
-// promQuery is what one unit asks Prometheus, whichever way it travels: an
-// expression, and the time of an instant query (to) or the first and last
-// step of a range query.
-type promQuery struct {
-	expr     string
-	from, to int64
-	instant  bool
-}
-
-// unitQuery works out the query of a unit. It reports false when a
-// step-mode unit holds no step at all (a step longer than the unit).
-//
-// Raw mode asks for the range selector sel[r] at time u.To with r one
-// millisecond longer than the unit: Prometheus 3 and Mimir leave the left end
-// out, Prometheus 2 keeps it, and either way every sample of [From, To) is in
-// the answer; Run trims the rest.
-//
-// Step mode asks a range query for exactly the step multiples inside
-// [From, To): Grafana floors both ends to the step (AlignTimeRange), so ends
-// that are already multiples are left alone.
-//
-// Neither mode, over either transport, can return stale markers:
-// Prometheus's engine leaves out every sample whose value is
-// value.StaleNaN when it fills a range selector (promql/engine.go,
-// matrixIterSlice: "if value.IsStaleNaN(f) { continue loop }", and the
-// same for a histogram's sum), and a step whose newest sample is one has no
-// point (vectorSelectorSingle). A recovered series therefore ends where its
-// last real sample is, and Prometheus's 5m lookback fills the rest.
-func unitQuery(u extract.Unit) (promQuery, bool) {
-	if u.Step == 0 {
-		return promQuery{expr: fmt.Sprintf("%s[%dms]", u.Selector, u.To-u.From+1), from: u.From, to: u.To, instant: true}, true
-	}
-	step := u.Step.Milliseconds()
-	first := split.CeilTo(u.From, step)
-	last := split.CeilTo(u.To, step) - step
-	if first > last {
-		return promQuery{}, false
-	}
-	return promQuery{expr: u.Selector, from: first, to: last}, true
-}
-
-// buildQuery turns a unit into one /api/ds/query request (see unitQuery).
+// buildQuery turns a unit into one /api/ds/query request (see
+// split.UnitQuery).
 // In step mode "interval" sets the minimum step and maxDataPoints is high
 // enough that Grafana's own calculation never goes above it;
 // extract.NewPlan keeps a window under 11,000 points.
 func buildQuery(ds Datasource, u extract.Unit) (queryRequest, bool) {
-	pq, ok := unitQuery(u)
+	pq, ok := split.UnitQuery(u)
 	if !ok {
 		return queryRequest{}, false
 	}
-	q := query{RefID: "A", Datasource: dsRef{UID: ds.UID, Type: ds.Type}, Format: "time_series", MaxDataPoints: extract.MaxPointsPerSeries, Expr: pq.expr}
-	if pq.instant {
+	q := query{RefID: "A", Datasource: dsRef{UID: ds.UID, Type: ds.Type}, Format: "time_series", MaxDataPoints: extract.MaxPointsPerSeries, Expr: pq.Expr}
+	if pq.Instant {
 		q.Instant = true
 		q.IntervalMs = 1000
 	} else {
@@ -110,7 +68,7 @@ func buildQuery(ds Datasource, u extract.Unit) (queryRequest, bool) {
 		q.Interval = formatInterval(u.Step)
 		q.IntervalMs = u.Step.Milliseconds()
 	}
-	return queryRequest{From: strconv.FormatInt(pq.from, 10), To: strconv.FormatInt(pq.to, 10), Queries: []query{q}}, true
+	return queryRequest{From: strconv.FormatInt(pq.From, 10), To: strconv.FormatInt(pq.To, 10), Queries: []query{q}}, true
 }
 
 // formatInterval writes a step the way Grafana's interval parser reads it
@@ -144,7 +102,7 @@ type Source struct {
 // returned as an *extract.PartialError beside everything that was fetched.
 func (s *Source) Fetch(ctx context.Context, u extract.Unit) ([]extract.Series, error) {
 	var out []extract.Series
-	err := s.Stream(ctx, u, collect(&out))
+	err := s.Stream(ctx, u, split.Collect(&out))
 	return out, err
 }
 
@@ -171,31 +129,10 @@ func (s *Source) recover(ctx context.Context, u extract.Unit, err error, add fun
 	return err
 }
 
-// collect is an add that keeps copies of what it is given. A series that
-// comes again (a retry after part of an answer had been streamed) replaces
-// the earlier copy: it is the same series, whole again.
-func collect(out *[]extract.Series) func([]extract.Series) error {
-	at := map[uint64][]int{}
-	return func(ss []extract.Series) error {
-		for _, s := range ss {
-			c := extract.Series{Labels: s.Labels, Samples: slices.Clone(s.Samples), Histograms: slices.Clone(s.Histograms)}
-			h := s.Labels.Hash()
-			i := slices.IndexFunc(at[h], func(i int) bool { return labels.Equal((*out)[i].Labels, s.Labels) })
-			if i >= 0 {
-				(*out)[at[h][i]] = c
-				continue
-			}
-			at[h] = append(at[h], len(*out))
-			*out = append(*out, c)
-		}
-		return nil
-	}
-}
-
 // fetch asks one query for the unit and returns its series.
 func (s *Source) fetch(ctx context.Context, u extract.Unit) ([]extract.Series, error) {
 	var out []extract.Series
-	err := s.stream(ctx, u, collect(&out))
+	err := s.stream(ctx, u, split.Collect(&out))
 	return out, err
 }
 
@@ -339,11 +276,11 @@ func (a *answer) MaxRows(refID string) int {
 		return 0
 	}
 	u := a.units[i]
-	pq, _ := unitQuery(u)
-	if pq.instant {
-		return int(pq.to - pq.from + 1)
+	q, _ := split.UnitQuery(u)
+	if q.Instant {
+		return int(q.To - q.From + 1)
 	}
-	return int((pq.to-pq.from)/u.Step.Milliseconds() + 1)
+	return int((q.To-q.From)/u.Step.Milliseconds() + 1)
 }
 
 func (a *answer) Series(refID string, s extract.Series) error {
@@ -426,10 +363,10 @@ func queryError(expr string, r *frames.Result) error {
 		return &extract.AbortError{Err: fmt.Errorf("%w: the datasource refused Grafana's credentials (Grafana accepted promrecover's own credentials, then the Prometheus behind the datasource answered 401/403 to Grafana); fix the datasource's authentication in Grafana under Connections > Data sources (its URL, user, password or token), use Save & test there, and run again", err)}
 	case pluginMissing(msg):
 		return &extract.AbortError{Err: fmt.Errorf("%w: Grafana cannot run queries on this datasource (its plugin is missing or failed, or the datasource is gone); check it in Grafana under Connections > Data sources, or pick another with 'promrecover datasources'", err)}
-	case tooBigLimit(msg) != "":
+	case split.LimitIn(msg) != "":
 		// Before the retryable kinds: a limit's text may mention a
 		// timeout flag, and retrying it unchanged can never pass.
-		return &tooBigError{err: err, limit: tooBigLimit(msg)}
+		return &tooBigError{err: err, limit: split.LimitIn(msg)}
 	case strings.Contains(msg, "too many outstanding requests"),
 		strings.Contains(msg, "status code 429"),
 		strings.Contains(msg, "status code 502"),
@@ -454,30 +391,6 @@ func (e *tooBigError) Error() string {
 	return e.err.Error() + "; the query is too big for the datasource's limits: it is split into smaller ones, never retried as it is"
 }
 func (e *tooBigError) Unwrap() error { return e.err }
-
-// tooBigLimits are the answers that no retry of the same query can pass.
-var tooBigLimits = []string{
-	"err-mimir-max-series-per-query",
-	"err-mimir-max-chunks-per-query",
-	"err-mimir-max-fetched-chunk-bytes-per-query",
-	"err-mimir-max-chunks-bytes-per-query",
-	"err-mimir-max-estimated-chunks-per-query",
-	"err-mimir-max-estimated-memory-consumption-per-query",
-	"err-mimir-max-total-query-length",
-	"too many samples",
-	"exceeded maximum resolution",
-}
-
-// tooBigLimit names the limit a (lower-cased) error message reports, or ""
-// when it reports none.
-func tooBigLimit(msg string) string {
-	for _, s := range tooBigLimits {
-		if strings.Contains(msg, s) {
-			return s
-		}
-	}
-	return ""
-}
 
 // refusedByDatasource recognises a refId error in which the Prometheus (or
 // Mimir) behind the datasource refused Grafana's request with 401 or 403:

@@ -15,30 +15,13 @@ import (
 // It also returns the series counted, summed over the selectors (an upper
 // bound where they overlap), or -1 where a count failed.
 func (s *Source) Shard(ctx context.Context, selectors []string, from, to int64, maxSeries int) ([]string, int) {
-	log := s.Client.opts.Log
-	var out []string
-	series := 0
-	for _, sel := range selectors {
+	return split.ShardAll(ctx, selectors, func(sel string) (split.Census, string, error) {
 		cen, err := s.Census(ctx, []string{sel}, from, to)
-		var shards []string
-		total := 0
-		if err == nil {
-			shards, total, err = split.Shard(ctx, sel, census{cen}, maxSeries, s.Split.WithDefaults().MaxLabelLookups, log)
+		if err != nil {
+			return nil, "", err
 		}
-		switch {
-		case err != nil:
-			series = -1
-			log.Info("series discovery failed; the selector is fetched whole and split only if it proves too big", "selector", sel, "err", err)
-			shards = []string{sel}
-		case total > maxSeries:
-			log.Info("sharding a large selector", "selector", sel, "series", total, "shards", len(shards), "discovery", cen.Via.String())
-		}
-		out = append(out, shards...)
-		if series >= 0 {
-			series += total
-		}
-	}
-	return out, series
+		return census{cen}, cen.Via.String(), nil
+	}, maxSeries, s.Split.WithDefaults().MaxLabelLookups, s.Client.opts.Log)
 }
 
 // census is a Census as sharding reads it.

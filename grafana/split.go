@@ -31,14 +31,7 @@ func splitKindOf(ctx context.Context, err error) split.Kind {
 func classify(err error) split.Failure {
 	var tb *tooBigError
 	if errors.As(err, &tb) {
-		f := split.Failure{Kind: split.SeriesFirst, Limit: tb.limit, Msg: tb.err.Error(), Hint: limitHint(tb.limit)}
-		switch tb.limit {
-		case "err-mimir-max-total-query-length", "exceeded maximum resolution":
-			f.Kind = split.TimeFirst
-		case "err-mimir-max-series-per-query":
-			f.Kind = split.SeriesOnly
-		}
-		return f
+		return split.OverLimit(tb.limit, tb.err.Error())
 	}
 	if timedOut(err) {
 		return split.Failure{Kind: split.Slow}

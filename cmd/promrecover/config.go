@@ -16,14 +16,15 @@ const configEnv = "PROMRECOVER_CONFIG"
 // flagEnv lists the flags that connFlags.options reads from the environment
 // when the command line leaves them empty. The environment beats the config
 // file, so a key of the file is skipped when its variable is set.
-var flagEnv = map[string]string{"grafana-url": "GRAFANA_URL", "token": "GRAFANA_TOKEN", "session": "GRAFANA_SESSION", "user": "GRAFANA_USER", "password": "GRAFANA_PASSWORD"}
+var flagEnv = map[string]string{"grafana-url": "GRAFANA_URL", "token": "GRAFANA_TOKEN", "session": "GRAFANA_SESSION", "user": "GRAFANA_USER", "password": "GRAFANA_PASSWORD",
+	"source-url": "PROMRECOVER_SOURCE_URL", "source-user": "PROMRECOVER_SOURCE_USER", "source-password": "PROMRECOVER_SOURCE_PASSWORD", "source-token": "PROMRECOVER_SOURCE_TOKEN"}
 
 // configRules are promrecover's flags as the config file sees them.
 func configRules() flagfile.Rules {
 	// A config file gets committed, copied into tickets and shared, which is
 	// exactly what a token must not be: secrets come from the environment.
 	secrets := map[string]string{}
-	for _, name := range []string{"token", "session", "password"} {
+	for _, name := range []string{"token", "session", "password", "source-password", "source-token"} {
 		secrets[name] = fmt.Sprintf("set %s in the environment instead (credentials come from %s, %s, or %s and %s)",
 			flagEnv[name], flagEnv["token"], flagEnv["session"], flagEnv["user"], flagEnv["password"])
 	}

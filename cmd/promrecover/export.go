@@ -61,19 +61,19 @@ The file is written only when every window was fetched.`,
 			if err != nil {
 				return err
 			}
-			plan, client, err := prepareQuery(&conn, &sel, log, time.Now())
+			plan, r, err := prepareQuery(&conn, &sel, log, time.Now())
 			if err != nil {
 				return err
 			}
 			start := time.Now()
 			defer func() {
-				st := client.Stats()
+				st := r.Stats()
 				rep.sum.Plan, rep.sum.Stats, rep.sum.Elapsed = plan, &st, time.Since(start)
 				err = rep.write(cmd.Context(), cmd.OutOrStdout(), err)
 			}()
 			sink := export.NewMatrix()
-			j := &recovery.Job{Plan: plan, Connect: recovery.GrafanaConn(client, conn.datasource, sel.transport), Sink: sink, Relabel: rules,
-				Concurrency: sel.concurrency, MaxSeries: sel.maxSeries, Progress: showProgress.of(log, client, 0), Log: log}
+			j := &recovery.Job{Plan: plan, Connect: r.Connect, Sink: sink, Relabel: rules,
+				Concurrency: sel.concurrency, MaxSeries: sel.maxSeries, Progress: showProgress.of(log, r.Stats, 0), Log: log}
 			o, err := j.Run(cmd.Context())
 			rep.sum.Origin, rep.sum.Result = o.Origin, o.Result
 			if o.Result == nil {

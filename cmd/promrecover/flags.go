@@ -13,6 +13,8 @@ import (
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/grafana"
 	"github.com/promrecover/promrecover/internal/flaggroup"
+	"github.com/promrecover/promrecover/promapi"
+	"github.com/promrecover/promrecover/recovery"
 )
 
 // connFlags say how to reach Grafana. Secrets may come from the environment
@@ -66,13 +68,31 @@ func (c *connFlags) client(log *slog.Logger) (*grafana.Client, error) {
 
 // prepareQuery checks the flags of a command that queries, the cheap checks
 // first, so that bad input fails before anything is sent.
-func prepareQuery(c *connFlags, s *selectFlags, log *slog.Logger, now time.Time) (*extract.Plan, *grafana.Client, error) {
+func prepareQuery(c *connFlags, s *selectFlags, log *slog.Logger, now time.Time) (*extract.Plan, *recovery.Door, error) {
 	plan, err := s.plan(log, now)
+	if err != nil || s.via == "prometheus" {
+		return plan, s.src.door(c, log), err
+	}
+	client, err := c.client(log)
 	if err != nil {
 		return nil, nil, err
 	}
-	client, err := c.client(log)
-	return plan, client, err
+	return plan, recovery.GrafanaDoor(client, c.datasource, s.transport), nil
+}
+
+// sourceFlags say where a source other than Grafana is, and its
+// credentials (--user/--password/--token where it has none of its own).
+type sourceFlags struct{ url, user, password, token, tenant string }
+
+func (f *sourceFlags) door(c *connFlags, log *slog.Logger) *recovery.Door {
+	c.options() // the Grafana credentials' variables, for the fallback
+	for flag, v := range map[string]*string{"source-url": &f.url, "source-user": &f.user, "source-password": &f.password, "source-token": &f.token} {
+		if *v == "" {
+			*v = os.Getenv(flagEnv[flag])
+		}
+	}
+	auth := promapi.Auth{User: f.user, Password: f.password, Token: f.token}.Or(promapi.Auth{User: c.user, Password: c.password, Token: c.token})
+	return recovery.PrometheusDoor(promapi.New(f.url, promapi.Options{Auth: auth, Tenant: f.tenant, Timeout: c.timeout, MaxRetries: c.retries, UserAgent: "promrecover/" + versionString(), Log: log}))
 }
 
 func (c *connFlags) options() grafana.Options {
@@ -99,7 +119,7 @@ func (c *connFlags) options() grafana.Options {
 	}
 }
 
-var flagGroups = flaggroup.Groups{ /* the --help headings of recover, plan and export */ "Source: grafana-url datasource token session cookie-name user password org-id timeout retries via", "Selection: from to match step only-gaps data prometheus-url min-gap",
+var flagGroups = flaggroup.Groups{ /* the --help headings of recover, plan and export */ "Source: grafana-url datasource token session cookie-name user password org-id timeout retries via source-url source-user source-password source-token tenant", "Selection: from to match step only-gaps data prometheus-url min-gap",
 	"Destination: out format state retention drop-label set-label", "Behaviour: concurrency max-series-per-query restart dry-run scrape-interval", "Output: summary-json verbose quiet log-format"}
 
 // selectFlags say what to fetch, and through which API; recover, export
@@ -112,6 +132,7 @@ type selectFlags struct {
 	maxSeries   int
 	via         string
 	transport   grafana.Transport // via, once plan has checked it
+	src         sourceFlags
 }
 
 func (s *selectFlags) register(fs *pflag.FlagSet) {
@@ -121,7 +142,12 @@ func (s *selectFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&s.step, "step", 0, "resample at this exact step (e.g. 15s) instead of fetching the raw samples")
 	fs.IntVar(&s.concurrency, "concurrency", 4, "queries in flight at once")
 	fs.IntVar(&s.maxSeries, "max-series-per-query", 10000, "shard a selector that matches more series than this (counted through the datasource's series API, or count queries where Grafana refuses it) by metric name and label values before fetching; 0 to never shard")
-	fs.StringVar(&s.via, "via", "ds", "how to read from Grafana: ds (/api/ds/query, up to 8 queries a request) or proxy (the datasource proxy, /api/datasources/proxy/uid/UID/api/v1/..., one query a request): choose proxy to recover native histograms, which /api/ds/query cannot carry; it needs Grafana to allow the datasource proxy (access \"Server\") for your credentials")
+	fs.StringVar(&s.via, "via", "ds", "how to read: ds (Grafana's /api/ds/query, up to 8 queries a request), proxy (Grafana's datasource proxy, /api/datasources/proxy/uid/UID/api/v1/..., one query a request) or prometheus (the Prometheus API at --source-url, without Grafana): choose proxy or prometheus to recover native histograms, which /api/ds/query cannot carry; proxy needs Grafana to allow the datasource proxy (access \"Server\") for your credentials")
+	fs.StringVar(&s.src.url, "source-url", "", "with --via prometheus: the Prometheus API, e.g. https://prometheus-prod-10-prod-us-west-0.grafana.net/api/prom (or PROMRECOVER_SOURCE_URL)")
+	fs.StringVar(&s.src.user, "source-user", "", "the source's basic-auth user; Grafana Cloud: the stack's instance ID (or PROMRECOVER_SOURCE_USER; default: --user)")
+	fs.StringVar(&s.src.password, "source-password", "", "the source's password; Grafana Cloud: a glc_ token with metrics:read (or PROMRECOVER_SOURCE_PASSWORD; default: --password)")
+	fs.StringVar(&s.src.token, "source-token", "", "the source's Bearer token (or PROMRECOVER_SOURCE_TOKEN; default: --token)")
+	fs.StringVar(&s.src.tenant, "tenant", "", "the tenant, sent as X-Scope-OrgID (Mimir, Cortex)")
 }
 
 func (s *selectFlags) plan(log *slog.Logger, now time.Time) (*extract.Plan, error) {
@@ -139,7 +165,7 @@ func (s *selectFlags) plan(log *slog.Logger, now time.Time) (*extract.Plan, erro
 	if s.concurrency < 1 {
 		return nil, usagef("--concurrency must be at least 1")
 	}
-	if s.transport, err = grafana.ParseTransport(s.via); err != nil {
+	if s.transport, err = grafana.ParseTransport(s.via); err != nil && s.via != "prometheus" {
 		return nil, usagef("--via %w", err)
 	}
 	return extract.NewPlan(from, to, s.step, s.match)

@@ -36,7 +36,7 @@ type jobFlags struct {
 
 // job checks the flags, the cheap checks first, and builds the job they
 // describe, with the client it reads through.
-func (f *jobFlags) job(log *slog.Logger) (*recovery.Job, *grafana.Client, error) {
+func (f *jobFlags) job(log *slog.Logger) (*recovery.Job, *recovery.Door, error) {
 	ret, err := extract.ParseRetention(f.retention)
 	if err != nil {
 		return nil, nil, usagef("--retention: %w", err)
@@ -46,17 +46,17 @@ func (f *jobFlags) job(log *slog.Logger) (*recovery.Job, *grafana.Client, error)
 		return nil, nil, err
 	}
 	now := time.Now()
-	plan, client, err := prepareQuery(&f.conn, &f.sel, log, now)
+	plan, r, err := prepareQuery(&f.conn, &f.sel, log, now)
 	if err != nil {
 		return nil, nil, err
 	}
 	return &recovery.Job{
 		Plan:    plan,
-		Connect: recovery.GrafanaConn(client, f.conn.datasource, f.sel.transport),
+		Connect: r.Connect,
 		Out:     f.out,
-		State:   recovery.StateOptions{Path: f.statePath, Restart: f.restart, URL: client.URL(), Datasource: f.conn.datasource},
+		State:   recovery.StateOptions{Path: f.statePath, Restart: f.restart, URL: r.URL, Datasource: f.conn.datasource},
 		Relabel: rules, Concurrency: f.sel.concurrency, MaxSeries: f.sel.maxSeries, Scrape: f.scrape, Now: now, Retention: ret, Log: log,
-	}, client, nil
+	}, r, nil
 }
 
 func newRecoverCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra.Command {
@@ -83,7 +83,7 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 			if err := rep.check(); err != nil {
 				return err
 			}
-			j, client, err := f.job(log)
+			j, r, err := f.job(log)
 			if err != nil {
 				return err
 			}
@@ -99,16 +99,16 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 			if f.out == "" {
 				return usagef("--out is required: the Prometheus data directory to put the blocks in")
 			}
-			if given := f.conn.session; given != "" {
+			if given := f.conn.session; given != "" && r.Grafana != nil {
 				j.State.Opened = func(st *state.File) {
-					client.KeepSession(st.Session(given), func(current string) error { return st.SetSession(given, current) })
+					r.Grafana.KeepSession(st.Session(given), func(current string) error { return st.SetSession(given, current) })
 				}
 			}
-			j.Progress = showProgress.of(log, client, 0)
+			j.Progress = showProgress.of(log, r.Stats, 0)
 			// From here on the run has started: --summary-json reports it
 			// however it ends.
 			defer func() { err = rep.write(cmd.Context(), cmd.OutOrStdout(), err) }()
-			return runRecovery(cmd.Context(), cmd.OutOrStdout(), j, client, &rep.sum, f.sel.pinned(j.Plan))
+			return runRecovery(cmd.Context(), cmd.OutOrStdout(), j, r.Stats, &rep.sum, f.sel.pinned(j.Plan))
 		},
 	}
 	f.conn.register(cmd.Flags())
@@ -128,10 +128,10 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 	return cmd
 }
 
-// of shows the progress of a job that reads through client, of samples (0: unknown).
-func (show progressFunc) of(log *slog.Logger, client *grafana.Client, samples int64) func(int) *progress.Run {
+// of shows the progress of a job whose reader counts stats, of samples (0: unknown).
+func (show progressFunc) of(log *slog.Logger, counts func() grafana.Stats, samples int64) func(int) *progress.Run {
 	stats := func() progress.Counters {
-		st := client.Stats()
+		st := counts()
 		return progress.Counters{Requests: st.Requests, Retries: st.Retries, WireBytes: st.WireBytes}
 	}
 	o := progress.Options{Samples: samples, Stats: stats}
@@ -150,10 +150,10 @@ func outError(err error) error {
 // runRecovery runs j, filling sum as it goes, prints the summary and turns
 // the outcome into the command's error, which names the flags that help;
 // hint is the flags that pin a relative range for the run that resumes.
-func runRecovery(ctx context.Context, stdout io.Writer, j *recovery.Job, client *grafana.Client, sum *report.Summary, hint string) error {
+func runRecovery(ctx context.Context, stdout io.Writer, j *recovery.Job, counts func() grafana.Stats, sum *report.Summary, hint string) error {
 	start := time.Now()
 	o, err := j.Run(ctx)
-	stats := client.Stats()
+	stats := counts()
 	sum.Plan, sum.Stats, sum.Elapsed = j.Plan, &stats, time.Since(start)
 	sum.Origin, sum.State, sum.Earlier = o.Origin, o.State, o.Earlier
 	if o.Result == nil {

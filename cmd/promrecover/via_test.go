@@ -76,22 +76,7 @@ func TestRecoverViaProxyServedByPrometheus(t *testing.T) {
 			}
 
 			prom := startPrometheus(t, out)
-			got := prom.rawMatrix(t, tc.from, tc.to)
-			var gotFloats []extract.Series
-			gotHists := map[string][]string{}
-			for _, ss := range got {
-				lset := labels.FromMap(metricMap(ss.Metric))
-				if len(ss.Values) > 0 {
-					s := extract.Series{Labels: lset}
-					for _, v := range ss.Values {
-						s.Samples = append(s.Samples, extract.Sample{T: int64(v.Timestamp), V: float64(v.Value)})
-					}
-					gotFloats = append(gotFloats, s)
-				}
-				for _, h := range ss.Histograms {
-					gotHists[lset.String()] = append(gotHists[lset.String()], fmt.Sprintf("%d %v", h.Timestamp, h.Histogram))
-				}
-			}
+			gotFloats, gotHists := prom.served(t, tc.from, tc.to)
 			if err := extract.Compare(floats, gotFloats); err != nil {
 				t.Fatalf("Prometheus serves other floats than the source: %v", err)
 			}
@@ -117,6 +102,27 @@ func TestRecoverViaProxyServedByPrometheus(t *testing.T) {
 				len(gotFloats), extract.CountSamples(gotFloats), len(gotHists), n)
 		})
 	}
+}
+
+// served is every sample Prometheus serves in [from, to): the floats, and
+// the histograms as its API prints them, by series.
+func (p *prometheus) served(t *testing.T, from, to time.Time) ([]extract.Series, map[string][]string) {
+	var floats []extract.Series
+	hists := map[string][]string{}
+	for _, ss := range p.rawMatrix(t, from, to) {
+		lset := labels.FromMap(metricMap(ss.Metric))
+		if len(ss.Values) > 0 {
+			s := extract.Series{Labels: lset}
+			for _, v := range ss.Values {
+				s.Samples = append(s.Samples, extract.Sample{T: int64(v.Timestamp), V: float64(v.Value)})
+			}
+			floats = append(floats, s)
+		}
+		for _, h := range ss.Histograms {
+			hists[lset.String()] = append(hists[lset.String()], fmt.Sprintf("%d %v", h.Timestamp, h.Histogram))
+		}
+	}
+	return floats, hists
 }
 
 // TestRecoverNativeHistogramsOverDSQuery: over /api/ds/query the windows

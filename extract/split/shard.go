@@ -187,3 +187,35 @@ func splitCandidates(names []string, ms []*labels.Matcher) []string {
 	})
 	return out
 }
+
+// ShardAll shards each of selectors (see Shard) through the census count
+// gives it, and names the discovery that counted in the log. Where
+// counting fails a selector stays as it is, and splitting on a too-big
+// answer still applies. It also returns the series counted, summed over
+// the selectors (an upper bound where they overlap), or -1 where a count
+// failed.
+func ShardAll(ctx context.Context, selectors []string, count func(sel string) (Census, string, error), maxSeries, lookups int, log *slog.Logger) ([]string, int) {
+	var out []string
+	series := 0
+	for _, sel := range selectors {
+		cen, via, err := count(sel)
+		var shards []string
+		total := 0
+		if err == nil {
+			shards, total, err = Shard(ctx, sel, cen, maxSeries, lookups, log)
+		}
+		switch {
+		case err != nil:
+			series = -1
+			log.Info("series discovery failed; the selector is fetched whole and split only if it proves too big", "selector", sel, "err", err)
+			shards = []string{sel}
+		case total > maxSeries:
+			log.Info("sharding a large selector", "selector", sel, "series", total, "shards", len(shards), "discovery", via)
+		}
+		out = append(out, shards...)
+		if series >= 0 {
+			series += total
+		}
+	}
+	return out, series
+}

@@ -105,6 +105,9 @@ type Config struct {
 	// as behind a gateway that passes only query and query_range; the
 	// proxy's queries still answer.
 	RefuseProxyLookups int
+	// Cloud, when set, also serves Grafana Cloud's Prometheus endpoint
+	// under CloudPrefix (see cloud.go).
+	Cloud *Cloud
 	// Org is the organization the tokens, users and sessions belong to, the
 	// one a request without X-Grafana-Org-Id reads; 0 means 1.
 	Org int64
@@ -229,6 +232,7 @@ func (s *Server) routes() {
 	m.Handle("GET /api/datasources/uid/{uid}/resources/api/v1/label/{name}/values", s.authed(refuse(s.cfg.RefuseResources, s.labelValues)))
 	m.Handle("GET /api/datasources/uid/{uid}/resources/api/v1/series", s.authed(refuse(s.cfg.RefuseResources, s.series)))
 	s.proxyRoutes(m)
+	s.cloudRoutes(m)
 	m.Handle("POST /api/user/auth-tokens/rotate", s.csrf(http.HandlerFunc(s.rotate)))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not found"})
