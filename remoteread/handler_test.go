@@ -184,3 +184,31 @@ func TestLimitThatCannotPassIsAGap(t *testing.T) {
 		t.Fatalf("the gap's reason does not name the limit and its fix: %s", r)
 	}
 }
+
+// Mimir answers with whole chunks (here of a block over 6h, as Mimir's
+// compactor makes them), which may begin before the asked start
+// and end after the asked end (Prometheus re-encodes them cut): a server
+// that answers more than was asked, streamed or not, is cut at each
+// unit's edges, so no sample comes twice and none is lost.
+func TestWholeChunksCutAtEdges(t *testing.T) {
+	from, to := t0, t0.Add(6*time.Hour)
+	want := testData(from, to, true)
+	dir := t.TempDir()
+	writeBlock(t, dir, want, 6*time.Hour)
+	db := openDB(t, dir)
+	for _, accept := range []prompb.ReadRequest_ResponseType{prompb.ReadRequest_STREAMED_XOR_CHUNKS, prompb.ReadRequest_SAMPLES} {
+		t.Run(accept.String(), func(t *testing.T) {
+			wider := func(h http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					rr, _ := decodeRequest(t, r)
+					rr.AcceptedResponseTypes = []prompb.ReadRequest_ResponseType{accept}
+					rr.Queries[0].StartTimestampMs -= time.Hour.Milliseconds()
+					rr.Queries[0].EndTimestampMs += time.Hour.Milliseconds()
+					h.ServeHTTP(w, withRequest(r, rr))
+				})
+			}
+			src := newSource(t, serveHandler(t, db, wider), Options{})
+			sameOnce(t, want, readUnits(t, src, units(t, from, to, `{__name__=~".+"}`)))
+		})
+	}
+}

@@ -109,6 +109,14 @@ func writeBlocks(t testing.TB, dir string, ss []extract.Series, from, to time.Ti
 // Prometheus's own read handler to serve.
 func openTSDB(t testing.TB, dir string, ss []extract.Series) *tsdb.DB {
 	t.Helper()
+	db := openDB(t, dir)
+	appendAll(t, db.Appender(context.Background()), ss)
+	return db
+}
+
+// openDB opens the TSDB on dir, which may hold blocks.
+func openDB(t testing.TB, dir string) *tsdb.DB {
+	t.Helper()
 	opts := tsdb.DefaultOptions()
 	opts.RetentionDuration = 0
 	db, err := tsdb.Open(dir, slog.New(slog.DiscardHandler), nil, opts, nil)
@@ -116,7 +124,6 @@ func openTSDB(t testing.TB, dir string, ss []extract.Series) *tsdb.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	appendAll(t, db.Appender(context.Background()), ss)
 	return db
 }
 

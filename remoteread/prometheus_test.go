@@ -52,9 +52,10 @@ func TestPrometheusStreamsEveryWindow(t *testing.T) {
 	}
 }
 
-// A block compacted over 6h holds chunks that cross the 2h windows' edges
-// (as Mimir's compacted blocks do); each window keeps only its own part of
-// them, so no sample comes twice and none is lost.
+// A block compacted over 6h holds chunks that cross the 2h windows' edges;
+// Prometheus re-encodes such chunks cut to the asked range (Mimir does not:
+// TestWholeChunksCutAtEdges), and every window reads back exactly its own
+// samples.
 func TestChunksCrossingWindowEdges(t *testing.T) {
 	from, to := t0, t0.Add(6*time.Hour)
 	want := testData(from, to, false)
