@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
 
 	"github.com/klauspost/compress/snappy"
 	"github.com/prometheus/prometheus/model/labels"
@@ -133,6 +134,9 @@ func (d *decoder) chunk(c *prompb.Chunk) error {
 	chk, err := chunkenc.FromData(chunkenc.Encoding(c.Type), c.Data)
 	if err != nil {
 		return err
+	}
+	if c.Type == prompb.Chunk_XOR {
+		d.cur.Samples = slices.Grow(d.cur.Samples, chk.NumSamples())
 	}
 	d.it = chk.Iterator(d.it)
 	whole := c.MinTimeMs >= d.from && c.MaxTimeMs < d.to
