@@ -155,10 +155,8 @@ func classify(err error) split.Failure {
 		se *StatusError
 		ne net.Error
 	)
-	if errors.As(err, &se) {
-		return split.Failure{Kind: map[bool]split.Kind{true: split.Slow}[se.Status == http.StatusGatewayTimeout]}
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+	if errors.As(err, &se) && se.Status == http.StatusGatewayTimeout ||
+		errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
 		return split.Failure{Kind: split.Slow}
 	}
 	return split.Failure{}
