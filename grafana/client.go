@@ -9,7 +9,6 @@ package grafana
 import (
 	"bufio"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -150,8 +149,7 @@ func NewClient(o Options) (*Client, error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	if o.Auth.User != "" {
-		pair := o.Auth.User + ":" + o.Auth.Password
-		o.Redact.Add(pair, base64.StdEncoding.EncodeToString([]byte(pair)))
+		o.Redact.AddBasic(o.Auth.User, o.Auth.Password)
 	}
 	o.Redact.Add(o.Auth.Token, o.Auth.Session, o.Auth.Password)
 	if page {

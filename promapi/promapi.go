@@ -31,6 +31,7 @@ import (
 
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/format/promjson"
+	"github.com/promrecover/promrecover/internal/redact"
 )
 
 // DefaultTimeout bounds a request, answer included, when Options say
@@ -55,6 +56,9 @@ type Options struct {
 	RetryWait time.Duration
 	UserAgent string
 	Log       *slog.Logger // nil logs nothing
+	// Redact, when set, learns the credentials the client sends, so that no
+	// message quotes them, even one that copies a server's error body.
+	Redact *redact.Set
 }
 
 // Auth is one kind of credentials for the API.
@@ -101,6 +105,10 @@ func New(base string, opts Options) *Client {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
+	if opts.Auth.User != "" || opts.Auth.Password != "" {
+		opts.Redact.AddBasic(opts.Auth.User, opts.Auth.Password)
+	}
+	opts.Redact.Add(opts.Auth.Token)
 	return &Client{base: strings.TrimRight(base, "/"), opts: opts, http: &http.Client{Timeout: opts.Timeout}}
 }
 

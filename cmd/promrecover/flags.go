@@ -92,7 +92,7 @@ func (f *sourceFlags) door(c *connFlags, log *slog.Logger) *recovery.Door {
 		}
 	}
 	auth := promapi.Auth{User: f.user, Password: f.password, Token: f.token}.Or(promapi.Auth{User: c.user, Password: c.password, Token: c.token})
-	return recovery.PrometheusDoor(promapi.New(f.url, promapi.Options{Auth: auth, Tenant: f.tenant, Timeout: c.timeout, MaxRetries: c.retries, UserAgent: "promrecover/" + versionString(), Log: log}))
+	return recovery.PrometheusDoor(promapi.New(f.url, promapi.Options{Auth: auth, Tenant: f.tenant, Timeout: c.timeout, MaxRetries: c.retries, UserAgent: "promrecover/" + versionString(), Log: log, Redact: &secrets}))
 }
 
 func (c *connFlags) options() grafana.Options {

@@ -115,3 +115,45 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestNoSourceCredentialFromAnEchoingServer: with --via prometheus the
+// source's credentials, its own or the Grafana ones it falls back to, are
+// redacted as Grafana's are, in every form, wherever an echoing answer puts
+// them.
+func TestNoSourceCredentialFromAnEchoingServer(t *testing.T) {
+	const instance, token = "123456", "glc_s3cret/read+x&<y>"
+	cloud := &sim.Cloud{Instance: instance, Tokens: map[string][]string{token: {"metrics:read"}}}
+	srv := sim.New(sim.Config{Series: gen.DemoSeries(dataStart, dataEnd, 1), Cloud: cloud})
+	pair := instance + ":" + token
+	var forms []string
+	for _, s := range []string{token, pair, base64.StdEncoding.EncodeToString([]byte(pair))} {
+		forms = append(forms, s, url.QueryEscape(s), url.PathEscape(s), strings.ReplaceAll(s, "&", `\u0026`))
+	}
+	from, to := dataStart.Format(time.RFC3339), dataStart.Add(4*time.Hour).Format(time.RFC3339)
+	for name, auth := range map[string][]string{
+		"source flags": {"--source-user", instance, "--source-password", token},
+		"fallback":     {"--user", instance, "--password", token},
+	} {
+		rule := faults.On(faults.PathPrefix(sim.CloudPrefix)).First(1).Do(faults.Echo(http.StatusInternalServerError))
+		addr := simtest.Serve(t, srv, rule)
+		summary := filepath.Join(t.TempDir(), "summary.json")
+		args := append([]string{"recover", "--via", "prometheus", "--source-url", addr + sim.CloudPrefix, "--out", t.TempDir(), "--match", "up",
+			"--from", from, "--to", to, "--retries", "1", "-v", "--summary-json", summary}, auth...)
+		stdout, stderr, err := runCLI(t, args...)
+		if rule.Count() == 0 {
+			t.Fatalf("%s: the echoing answer was never asked for: %v\n%s\n%s", name, err, stdout, stderr)
+		}
+		all := stdout + stderr + readFile(t, summary)
+		if err != nil {
+			all += err.Error()
+		}
+		if !strings.Contains(all, "[redacted]") {
+			t.Errorf("%s: nothing was redacted: the echo did not reach the output\n%s\n%s", name, stdout, stderr)
+		}
+		for _, f := range forms {
+			if strings.Contains(all, f) {
+				t.Errorf("%s: the output holds %q:\n%s", name, f, all)
+			}
+		}
+	}
+}

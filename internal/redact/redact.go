@@ -9,6 +9,7 @@ package redact
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -29,6 +30,17 @@ type Set struct {
 	mu    sync.RWMutex
 	forms []string // longest first, so a secret that holds another goes whole
 	r     *strings.Replacer
+}
+
+// AddBasic adds the credentials of HTTP basic auth: the password, and the
+// user:password pair as given and in base64, as the Authorization header
+// carries it (a server that echoes headers quotes that form).
+func (s *Set) AddBasic(user, password string) {
+	if user == "" && password == "" {
+		return
+	}
+	pair := user + ":" + password
+	s.Add(password, pair, base64.StdEncoding.EncodeToString([]byte(pair)))
 }
 
 // Add adds credential values, each with the forms it takes when text

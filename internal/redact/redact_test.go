@@ -109,3 +109,16 @@ func TestHandler(t *testing.T) {
 		}
 	}
 }
+
+func TestAddBasic(t *testing.T) {
+	var s Set
+	s.AddBasic("123456", "glc_x/y")
+	for _, in := range []string{"glc_x/y", "123456:glc_x/y", "MTIzNDU2OmdsY194L3k=", "glc_x%2Fy"} {
+		if got := s.String("a " + in + " b"); got != "a "+Mark+" b" {
+			t.Errorf("%q redacted to %q", in, got)
+		}
+	}
+	if got := s.String("user 123456"); got != "user 123456" {
+		t.Errorf("the user alone is no secret: %q", got)
+	}
+}
