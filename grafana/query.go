@@ -58,7 +58,11 @@ type promQuery struct {
 	expr     string
 	from, to int64
 	instant  bool
+	step     time.Duration // 0 when instant
 }
+
+// maxPoints is the most points a series of q can hold.
+func (q promQuery) maxPoints() int { return extract.MaxPoints(q.from, q.to, q.step) }
 
 // unitQuery works out the query of a unit. It reports false when a
 // step-mode unit holds no step at all (a step longer than the unit).
@@ -89,7 +93,7 @@ func unitQuery(u extract.Unit) (promQuery, bool) {
 	if first > last {
 		return promQuery{}, false
 	}
-	return promQuery{expr: u.Selector, from: first, to: last}, true
+	return promQuery{expr: u.Selector, from: first, to: last, step: u.Step}, true
 }
 
 // buildQuery turns a unit into one /api/ds/query request (see unitQuery).
@@ -331,19 +335,14 @@ type answer struct {
 	one     [1]extract.Series
 }
 
-// MaxRows implements frames.RowLimiter: a series of a unit has at most a
-// point a millisecond of its range (raw) or a point a step.
+// MaxRows implements frames.RowLimiter with extract.MaxPoints.
 func (a *answer) MaxRows(refID string) int {
 	i, ok := a.index[refID]
 	if !ok {
 		return 0
 	}
-	u := a.units[i]
-	pq, _ := unitQuery(u)
-	if pq.instant {
-		return int(pq.to - pq.from + 1)
-	}
-	return int((pq.to-pq.from)/u.Step.Milliseconds() + 1)
+	pq, _ := unitQuery(a.units[i])
+	return pq.maxPoints()
 }
 
 func (a *answer) Series(refID string, s extract.Series) error {
