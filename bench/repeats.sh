@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Peak RSS of promrecover on a series that repeats its timestamps (issue 12).
 #
-#   bench/repeats.sh [--points N] [--before COMMIT]
+#   bench/repeats.sh [--points N] [--before COMMIT] [--via ds|proxy]
 #
 # Builds bench/repeats and promrecover (and, with --before, promrecover as
 # of COMMIT, from git archive), serves one 2h window whose answer is one
@@ -11,16 +11,19 @@
 #   promrecover recover --from ... --to ... --out DIR
 #
 # under /usr/bin/time, printing each binary's exit code, peak RSS, wall time
-# and the summary's lines about samples.
+# and the summary's lines about samples. --via proxy asks through the
+# datasource proxy, whose answer is Prometheus's matrix.
 set -euo pipefail
 
 points=50000000
 before=""
+via=ds
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--points) points=$2; shift 2 ;;
 	--before) before=$2; shift 2 ;;
-	-h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+	--via) via=$2; shift 2 ;;
+	-h | --help) sed -n '2,16p' "$0"; exit 0 ;;
 	*) echo "unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -46,7 +49,7 @@ for bin in "${bins[@]}"; do
 	mkdir -p "$work/out-$bin"
 	set +e
 	/usr/bin/time -f "%e %M" -o "$work/time-$bin" "$work/$bin" recover --grafana-url "$url" --token glsa_bench \
-		--datasource grafanacloud-prom --match up --from 2025-08-03T00:00:00Z --to 2025-08-03T02:00:00Z \
+		--datasource grafanacloud-prom --via "$via" --match up --from 2025-08-03T00:00:00Z --to 2025-08-03T02:00:00Z \
 		--out "$work/out-$bin" >"$work/stdout-$bin" 2>"$work/stderr-$bin"
 	code=$?
 	set -e

@@ -83,7 +83,7 @@ func (s *Source) proxyStream(ctx context.Context, u extract.Unit, add func([]ext
 		if status/100 != 2 {
 			return proxyError(q.Expr, status, body)
 		}
-		warnings, err := decodePromMatrix(body, func(ser extract.Series) error {
+		warnings, err := decodePromMatrix(body, maxPoints(u, q), func(ser extract.Series) error {
 			one[0] = ser
 			return add(one[:])
 		})
@@ -117,10 +117,11 @@ func proxyError(expr string, status int, body io.Reader) error {
 }
 
 // decodePromMatrix reads Prometheus's answer to a query whose result is a
-// matrix with promjson.Read, handing each series to add as it is decoded,
-// and words what is wrong with an answer for a query's error.
-func decodePromMatrix(r io.Reader, add func(extract.Series) error) ([]string, error) {
-	notes, err := promjson.Read(r, add)
+// matrix with promjson.ReadBounded (maxPoints a series), handing each
+// series to add as it is decoded, and words what is wrong with an answer
+// for a query's error.
+func decodePromMatrix(r io.Reader, maxPoints int, add func(extract.Series) error) ([]string, error) {
+	notes, err := promjson.ReadBounded(r, maxPoints, add)
 	var (
 		st  *promjson.StatusError
 		rte *promjson.ResultTypeError

@@ -268,6 +268,7 @@ func TestDecodePromMatrix(t *testing.T) {
 		notes []string
 		retry bool // the error is one a retry may mend
 		err   string
+		max   int // points a series may hold; 0: no bound
 	}{
 		{name: "exact values and timestamps", body: ok, notes: []string{"w1", "i1"}, want: []extract.Series{
 			{Labels: labels.FromStrings("__name__", "a", "job", "x"), Samples: []extract.Sample{
@@ -275,6 +276,15 @@ func TestDecodePromMatrix(t *testing.T) {
 				{T: -1500, V: 5e-324}, {T: 100, V: math.MaxFloat64}, {T: 1754186402010, V: math.Copysign(0, -1)}}},
 			{Labels: labels.EmptyLabels(), Samples: []extract.Sample{{T: 1754186400500, V: 0.30000000000000004}}},
 		}},
+		{name: "series at the bound", body: ok, max: 6, notes: []string{"w1", "i1"}, want: []extract.Series{
+			{Labels: labels.FromStrings("__name__", "a", "job", "x"), Samples: []extract.Sample{
+				{T: 1754186400001, V: math.NaN()}, {T: 1754186400999, V: math.Inf(1)}, {T: 1754186401000, V: math.Inf(-1)},
+				{T: -1500, V: 5e-324}, {T: 100, V: math.MaxFloat64}, {T: 1754186402010, V: math.Copysign(0, -1)}}},
+			{Labels: labels.EmptyLabels(), Samples: []extract.Sample{{T: 1754186400500, V: 0.30000000000000004}}},
+		}},
+		{name: "a series past the bound", body: ok, max: 5, err: "more than 5 rows, the most a series of this query can have"},
+		{name: "histograms count towards the bound", max: 2, err: "more than 2 rows",
+			body: `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"1"]],"histograms":[[2,{"count":"1","sum":"1","buckets":[[0,"-1","1","1"]]}],[3,{"count":"1","sum":"1","buckets":[[0,"-1","1","1"]]}]]}]}}`},
 		{name: "cut short", body: ok[:150], retry: true, err: "(at byte 150)"},
 		{name: "not JSON", body: "<html>bad gateway</html>", retry: true},
 		{name: "a vector", body: `{"status":"success","data":{"resultType":"vector","result":[]}}`, err: `result of type "vector"`},
@@ -285,7 +295,7 @@ func TestDecodePromMatrix(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []extract.Series
 			keep := split.Collect(&got)
-			notes, err := decodePromMatrix(strings.NewReader(tc.body), func(s extract.Series) error { return keep([]extract.Series{s}) })
+			notes, err := decodePromMatrix(strings.NewReader(tc.body), tc.max, func(s extract.Series) error { return keep([]extract.Series{s}) })
 			if tc.want != nil {
 				if err != nil {
 					t.Fatal(err)

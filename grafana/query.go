@@ -268,8 +268,7 @@ type answer struct {
 	one     [1]extract.Series
 }
 
-// MaxRows implements frames.RowLimiter: a series of a unit has at most a
-// point a millisecond of its range (raw) or a point a step.
+// MaxRows implements frames.RowLimiter with extract.MaxPoints.
 func (a *answer) MaxRows(refID string) int {
 	i, ok := a.index[refID]
 	if !ok {
@@ -277,10 +276,16 @@ func (a *answer) MaxRows(refID string) int {
 	}
 	u := a.units[i]
 	q, _ := split.UnitQuery(u)
+	return maxPoints(u, q)
+}
+
+// maxPoints is the most points a series of u's query q can hold: a point a
+// millisecond of an instant query's range, or a point a step.
+func maxPoints(u extract.Unit, q split.Query) int {
 	if q.Instant {
-		return int(q.To - q.From + 1)
+		return extract.MaxPoints(q.From, q.To, 0)
 	}
-	return int((q.To-q.From)/u.Step.Milliseconds() + 1)
+	return extract.MaxPoints(q.From, q.To, u.Step)
 }
 
 func (a *answer) Series(refID string, s extract.Series) error {

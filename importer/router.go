@@ -309,7 +309,9 @@ func (r *router) discard() {
 	}
 }
 
-// finish completes every window, oldest first, one at a time. Flushing a
+// finish completes every window, oldest first, one at a time, until the
+// sink fails one with an *extract.AbortError (a full disk): the windows
+// after it are discarded unwritten. Flushing a
 // block allocates some 35 MiB of write buffers (the index and chunk
 // writers', fixed sizes in Prometheus's tsdb) that are garbage once it is
 // written; they are returned to the OS before the next window's flush, or
@@ -324,14 +326,22 @@ func (r *router) finish(ctx context.Context) extract.Result {
 	}
 	slices.SortFunc(infos, func(a, b *windowInfo) int { return cmp.Compare(a.w.Start, b.w.Start) })
 	res := extract.Result{Windows: make([]extract.WindowResult, len(infos)), DistinctSeries: len(r.distinct)}
+	var abort *extract.AbortError
 	for i, wi := range infos {
 		res.Windows[i] = extract.WindowResult{Window: wi.w, Series: wi.series, Samples: wi.samples}
+		if abort != nil {
+			// As Run does: every other window would fail the same way.
+			r.sink.Discard(wi.w)
+			res.Windows[i].Err = fmt.Errorf("not written: %w", abort)
+			continue
+		}
 		debug.FreeOSMemory()
 		// As in a recovery, a window whose data is all here is finished
 		// even if the run is being interrupted.
 		if err := r.sink.Done(context.WithoutCancel(ctx), wi.w, nil); err != nil {
 			r.sink.Discard(wi.w)
 			res.Windows[i].Err = err
+			errors.As(err, &abort)
 		}
 	}
 	return res

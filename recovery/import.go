@@ -2,9 +2,11 @@ package recovery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"syscall"
 	"time"
 
 	"github.com/promrecover/promrecover/blocks"
@@ -20,7 +22,7 @@ import (
 // a file again, or one a recovery covered, writes nothing twice.
 type Import struct {
 	// Open opens the input, once the data directory has taken the sink.
-	Open    func() (io.Reader, error)
+	Open    func() (*importer.Input, error)
 	Out     string // the Prometheus data directory
 	Format  importer.Format
 	Relabel relabel.Rules
@@ -40,6 +42,9 @@ type Imported struct {
 	// HeldBack is what installed windows left out: samples stamped after
 	// the time of the import.
 	HeldBack []blocks.HeldBack
+	// Err is a *DiskFullError when the disk filled: the windows after the
+	// one it stopped were not written.
+	Err error
 }
 
 // ReadError is an input that could not be read whole: nothing of it was
@@ -69,11 +74,21 @@ func (im *Import) Run(ctx context.Context) (_ *Imported, err error) {
 		return nil, err
 	}
 	defer present.Close()
-	in, err := im.Open()
+	input, err := im.Open()
 	if err != nil {
 		return nil, err
 	}
-	wrapped, stop := relabel.Wrap(present, im.Relabel), func() {}
+	// Every window's head is open until the input is read: all of them
+	// have their chunks in the temporary directory at once.
+	need := importBlockBytes(input.Size)
+	if err := checkFree(im.Log, im.Out, need, need, func(need, free extract.Size) error {
+		return extract.ParamErrorf("the output directory %s: the blocks of %s (%s) need about %s free, and its disk has %s; free space there, or import the file in parts",
+			im.Out, input.Name, extract.Size(input.Size), need, free)
+	}); err != nil {
+		return nil, err
+	}
+	var in io.Reader = input
+	wrapped, stop := relabel.Wrap(stopWhenFull{present}, im.Relabel), func() {}
 	if im.Progress != nil {
 		show := im.Progress()
 		in, wrapped, stop = show.Reader(in), show.Wrap(ctx, wrapped), show.Stop
@@ -81,7 +96,7 @@ func (im *Import) Run(ctx context.Context) (_ *Imported, err error) {
 	res, err := importer.Import(ctx, in, importer.Options{Format: im.Format}, wrapped)
 	stop()
 	if err != nil {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, syscall.ENOSPC) {
 			return nil, &ReadError{err}
 		}
 		// Nothing was installed, and the same input fails the same way.
@@ -105,11 +120,27 @@ func (im *Import) Run(ctx context.Context) (_ *Imported, err error) {
 			res.Windows[i].Err = fmt.Errorf("%d samples were read for the window but its block %s holds %d", w.Samples, b.ULID, b.Samples)
 		}
 		out.Read += w.Samples
+		if errors.Is(w.Err, syscall.ENOSPC) && out.Err == nil {
+			out.Err = fullDisk(im.Out, len(out.Installed), len(res.Windows), perWindow(out.Installed, need/int64(len(res.Windows))), w.Err)
+		}
 	}
 	if n := len(out.Installed); n > 0 && out.Installed[n-1].MaxTime > time.Now().Add(-HeadSpan).UnixMilli() {
 		im.Log.Warn("the data reaches into the last 3h, which a running Prometheus still holds in its head block; the imported samples there overlap it")
 	}
 	return out, nil
+}
+
+// importInputBytesPerSample is about the fewest bytes a sample takes in an
+// input file: export's JSON pair [1754186400.001,"1"], (an OpenMetrics line
+// or a longer value takes more: the demo set's export takes 27). The blocks
+// of a file are estimated from its size as if every sample were that
+// short, so the estimate errs on the large side, which checkFree allows for.
+const importInputBytesPerSample = 20
+
+// importBlockBytes is about what the blocks of an input of size bytes (0:
+// unknown, and so is the estimate) take.
+func importBlockBytes(size int64) int64 {
+	return extract.BlockBytes(size / importInputBytesPerSample)
 }
 
 // openPresent has sink given only what the blocks in dir lack of [from,

@@ -25,6 +25,15 @@ func Imported(w io.Writer, name string, res *recovery.Imported, elapsed time.Dur
 	HeldBack(w, res.HeldBack)
 	Installed(w, res.Installed)
 	for _, f := range failed {
-		fmt.Fprintf(w, "NOT IMPORTED %s: %s\n", f.Window, words.Error(f.Err))
+		fmt.Fprintf(w, "NOT IMPORTED %s: %s\n", f.Window, WindowReason(f.Err, words))
 	}
+}
+
+// NotImported is the error of an import that left failed of total windows
+// out; stopped is why the run stopped (a full disk), if it did.
+func NotImported(failed, total int, stopped error) string {
+	if stopped != nil {
+		return fmt.Sprintf("%d of %d windows were not imported: %v", failed, total, stopped)
+	}
+	return fmt.Sprintf("%d of %d windows were not imported (listed above); the others are installed", failed, total)
 }

@@ -6,18 +6,24 @@
 // measures promrecover's peak RSS on it (issue 12: 50 million points, 42.8
 // million repeats, took 2.8 GB).
 //
+// Through the datasource proxy (--via proxy) the answer to a range selector
+// up[<r>ms] at time t is the same series as Prometheus's matrix.
+//
 // It prints "listening http://127.0.0.1:PORT" once it accepts connections.
 package main
 
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/promrecover/promrecover/internal/gen"
@@ -42,6 +48,18 @@ func main() {
 		to, _ := strconv.ParseInt(req.To, 10, 64)
 		w.Header().Set("Content-Type", "application/json")
 		answer(w, from, to, *points)
+	})
+	mux.HandleFunc("POST /api/datasources/proxy/uid/{uid}/api/v1/query", func(w http.ResponseWriter, r *http.Request) {
+		at, err1 := strconv.ParseFloat(r.FormValue("time"), 64)
+		expr := r.FormValue("query")
+		rng, err2 := strconv.ParseInt(strings.TrimSuffix(expr[strings.IndexByte(expr, '[')+1:], "ms]"), 10, 64)
+		if err := errors.Join(err1, err2); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		to := int64(math.Round(at * 1000))
+		w.Header().Set("Content-Type", "application/json")
+		matrix(w, to-rng+1, to, *points)
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -80,4 +98,25 @@ func answer(w http.ResponseWriter, from, to, n int64) {
 		b.Write(strconv.AppendInt(num[:0], i, 10))
 	}
 	b.WriteString(`]]}}]}}}`)
+}
+
+// matrix is answer as the Prometheus API's matrix: one series of n points
+// over [from, to], [<unix seconds>,"<value>"] each.
+func matrix(w http.ResponseWriter, from, to, n int64) {
+	b := bufio.NewWriterSize(w, 1<<20)
+	defer b.Flush()
+	b.WriteString(`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"repeats"},"values":[`)
+	var num []byte
+	span := to - from + 1
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		t := from + i*span/n
+		num = strconv.AppendInt(append(num[:0], '['), t/1000, 10)
+		num = fmt.Appendf(num, ".%03d,\"", t%1000)
+		num = append(strconv.AppendInt(num, i, 10), '"', ']')
+		b.Write(num)
+	}
+	b.WriteString(`]}]}}`)
 }

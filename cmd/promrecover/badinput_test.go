@@ -221,6 +221,16 @@ var badInputCases = []badInputCase{
 		flags:   map[string]string{"--step": "1m"},
 		want:    []string{"NOT RECOVERED", "more than 120 rows, the most a series of this query can have", "the answer repeats timestamps"},
 		queries: 1},
+	// The same through the datasource proxy, whose matrix was held whole.
+	{name: "more points than the range holds, through the proxy",
+		before: func(t *testing.T, e *badEnv) {
+			values := strings.TrimSuffix(strings.Repeat(fmt.Sprintf(`[%d,"1"],`, badT0/1000), 200), ",")
+			e.rules = append(e.rules, faults.On(faults.PathContains("/api/v1/query_range")).Do(faults.Answer(http.StatusOK,
+				`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"node"},"values":[`+values+`]}]}}`,
+				"Content-Type", "application/json")))
+		},
+		flags: map[string]string{"--step": "1m", "--via": "proxy"},
+		want:  []string{"NOT RECOVERED", "decoding the answer to {__name__=~\".+\"}: more than 120 rows, the most a series of this query can have", "the answer repeats timestamps"}},
 	{name: "truncated answer is retried",
 		before: answer(badFrame(badTimeField+","+badValueField, `{"values":[`+badTimes+`,[1,1,1]]}`)[:150]),
 		flags:  map[string]string{"--retries": "1"},

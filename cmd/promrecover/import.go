@@ -95,7 +95,7 @@ func runImport(ctx context.Context, stdout io.Writer, stdin io.Reader, path stri
 			in.Close()
 		}
 	}()
-	im.Open = func() (_ io.Reader, err error) {
+	im.Open = func() (_ *importer.Input, err error) {
 		if in, err = importer.Open(path, stdin); err != nil {
 			return nil, err
 		}
@@ -114,7 +114,7 @@ func runImport(ctx context.Context, stdout io.Writer, stdin io.Reader, path stri
 	failed := res.Failed()
 	switch {
 	case len(failed) > 0:
-		return &exitcode.Error{Code: exitcode.Partly(res.Partial()), Msg: fmt.Sprintf("%d of %d windows were not imported (listed above); the others are installed", len(failed), len(res.Windows))}
+		return &exitcode.Error{Code: exitcode.Partly(res.Partial()), Msg: report.NotImported(len(failed), len(res.Windows), res.Err)}
 	case res.Read == 0:
 		return &exitcode.Error{Code: exitcode.Failed, Msg: fmt.Sprintf("%s holds no samples; nothing was written", name)}
 	}

@@ -98,9 +98,18 @@ func (e *SyntaxError) Reason() string {
 // did, read about 0.6M samples/s: every value pair goes through its own
 // json.Unmarshal.
 func Read(r io.Reader, add func(extract.Series) error) ([]string, error) {
+	return ReadBounded(r, 0, add)
+}
+
+// ReadBounded is Read with a bound on the points of each series (see
+// extract.MaxPoints; 0 is none): a series with more fails with an
+// *extract.PointsError (in a *SeriesError) as soon as its values pass the
+// bound, before they take more memory. Histograms, few beside floats, are
+// counted once read.
+func ReadBounded(r io.Reader, maxPoints int, add func(extract.Series) error) ([]string, error) {
 	pr := &posReader{r: r}
 	it := jsoniter.Parse(jsoniter.ConfigCompatibleWithStandardLibrary, pr, 64<<10)
-	d := &decoder{it: it, read: pr}
+	d := &decoder{it: it, read: pr, maxPoints: maxPoints}
 	var status StatusError
 	var resultType string
 	var notes []string
@@ -173,6 +182,8 @@ type decoder struct {
 	check   []extract.ReadLabel // a series' labels, checked before lb builds them
 	samples []extract.Sample
 	hists   []extract.HistogramSample
+	// maxPoints bounds a series' points; 0 is no bound.
+	maxPoints int
 }
 
 // result reads data.result, the array of series.
@@ -235,6 +246,9 @@ func (d *decoder) series() (extract.Series, error) {
 			return extract.Series{}, d.syntaxError("")
 		}
 	}
+	if d.maxPoints > 0 && len(d.samples)+len(pairs) > d.maxPoints {
+		return extract.Series{}, &extract.PointsError{Max: d.maxPoints}
+	}
 	slices.SortFunc(d.check, func(a, b extract.ReadLabel) int { return strings.Compare(a.Name, b.Name) })
 	if err := extract.CheckLabels(d.check); err != nil {
 		return extract.Series{}, err
@@ -285,6 +299,9 @@ func (d *decoder) values() error {
 		}
 		if err != nil {
 			return err
+		}
+		if len(d.samples) == d.maxPoints && d.maxPoints > 0 {
+			return &extract.PointsError{Max: d.maxPoints}
 		}
 		d.samples = append(d.samples, extract.Sample{T: t, V: v})
 	}

@@ -42,7 +42,14 @@ func modelSamples(tb testing.TB, body []byte) int {
 // (It was grafana's BenchmarkDecodeProxy.)
 //
 //	go test -run '^$' -bench BenchmarkRead ./format/promjson/
-func BenchmarkRead(b *testing.B) {
+func BenchmarkRead(b *testing.B) { benchRead(b, 0) }
+
+// BenchmarkReadBounded is BenchmarkRead with the bound the datasource
+// proxy's source sets (a 2h raw window's milliseconds), which every sample
+// is checked against.
+func BenchmarkReadBounded(b *testing.B) { benchRead(b, 7_200_001) }
+
+func benchRead(b *testing.B, maxPoints int) {
 	series := gen.Replicas(simtest.BodyReplicas)
 	total := 0
 	for _, s := range series {
@@ -64,7 +71,7 @@ func BenchmarkRead(b *testing.B) {
 		b.Run(bb.name, func(b *testing.B) {
 			read := func() int {
 				n := 0
-				_, err := promjson.Read(bytes.NewReader(bb.body), func(s extract.Series) error {
+				_, err := promjson.ReadBounded(bytes.NewReader(bb.body), maxPoints, func(s extract.Series) error {
 					n += len(s.Samples)
 					return nil
 				})

@@ -115,14 +115,31 @@ func (h *countingHandler) Result(*Result) error { return nil }
 
 // BenchmarkDecodeStream is Decode, which was DecodeStream, with a handler
 // that only counts.
-func BenchmarkDecodeStream(b *testing.B) {
-	runDecodeBench(b, func(tb testing.TB, body []byte) int {
-		var h countingHandler
-		if err := Decode(bytes.NewReader(body), &h); err != nil {
+func BenchmarkDecodeStream(b *testing.B) { runDecodeBench(b, decodeCounting(false)) }
+
+// boundedHandler is a countingHandler that bounds the rows of every refId
+// as grafana's source does, so that the column loops check them.
+type boundedHandler struct{ *countingHandler }
+
+func (h boundedHandler) MaxRows(string) int { return 7_200_001 } // a 2h raw window
+
+// BenchmarkDecodeStreamBounded is BenchmarkDecodeStream with the row bound
+// on.
+func BenchmarkDecodeStreamBounded(b *testing.B) { runDecodeBench(b, decodeCounting(true)) }
+
+// decodeCounting decodes with a countingHandler, bounded or not.
+func decodeCounting(bounded bool) func(tb testing.TB, body []byte) int {
+	return func(tb testing.TB, body []byte) int {
+		c := &countingHandler{}
+		var h Handler = c
+		if bounded {
+			h = boundedHandler{c}
+		}
+		if err := Decode(bytes.NewReader(body), h); err != nil {
 			tb.Fatal(err)
 		}
-		return h.samples
-	})
+		return c.samples
+	}
 }
 
 // BenchmarkDecodePrevious is the encoding/json-based decoder Decode

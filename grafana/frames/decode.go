@@ -61,19 +61,12 @@ type Handler interface {
 	Result(r *Result) error
 }
 
-// RowLimiter is a Handler that bounds the rows of a refId's frames: a
-// series holds at most one point a millisecond (or a step) of its query's
-// range, and a frame with more (an answer that repeats timestamps) fails
-// with a *RowsError before its columns take more memory. 0 is no bound.
+// RowLimiter is a Handler that bounds the rows of a refId's frames (see
+// extract.MaxPoints): a frame with more (an answer that repeats
+// timestamps) fails with an *extract.PointsError before its columns take
+// more memory. 0 is no bound.
 type RowLimiter interface {
 	MaxRows(refID string) int
-}
-
-// RowsError is a frame with more rows than its refId's series can have.
-type RowsError struct{ Max int }
-
-func (e *RowsError) Error() string {
-	return fmt.Sprintf("more than %d rows, the most a series of this query can have (a point a millisecond, or a step, of its range): the answer repeats timestamps, and is refused before it fills memory", e.Max)
 }
 
 // Decode reads a /api/ds/query response body and hands it to h as it goes:

@@ -270,7 +270,7 @@ func (s *scanner) emptyColumn() (bool, error) {
 // a column goes past the bound by at most a buffer of values.
 func (d *decoder) checkRows(rows int) error {
 	if d.maxRows > 0 && rows > d.maxRows {
-		return &RowsError{Max: d.maxRows}
+		return &extract.PointsError{Max: d.maxRows}
 	}
 	return nil
 }
