@@ -163,11 +163,19 @@ func HeldBack(w io.Writer, held []blocks.HeldBack) {
 func Shortfall(failed, partial, gaps, total int) string {
 	switch {
 	case failed > 0 && gaps > 0:
-		return fmt.Sprintf("%d of %d windows were not recovered, and %d parts of %d other windows could not be fetched (listed above)", failed, total, gaps, partial)
+		return fmt.Sprintf("%d of %d windows were not recovered, and %s of %s could not be fetched (listed above)", failed, total, count(gaps, "part"), count(partial, "other window"))
 	case gaps > 0:
-		return fmt.Sprintf("%d of %d windows were recovered only in part: %d parts could not be fetched (listed above)", partial, total, gaps)
+		return fmt.Sprintf("%d of %d windows were recovered only in part: %s could not be fetched (listed above)", partial, total, count(gaps, "part"))
 	}
 	return fmt.Sprintf("%d of %d windows were not recovered", failed, total)
+}
+
+// count is n and noun, plural unless n is 1.
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // WindowReason is what the line of a failed window says of it. An error

@@ -166,7 +166,7 @@ func TestSummaryAgreesWithItself(t *testing.T) {
 		{"every window with a hole", []extract.WindowResult{partial, partial, partial, partial}, "recovered 0 of 4 windows whole and 4 in part from", 4,
 			"4 of 4 windows were recovered only in part: 4 parts could not be fetched (listed above)"},
 		{"whole, partial and failed", []extract.WindowResult{whole, partial, failed}, "recovered 1 of 3 windows whole and 1 in part from", 2,
-			"1 of 3 windows were not recovered, and 1 parts of 1 other windows could not be fetched (listed above)"},
+			"1 of 3 windows were not recovered, and 1 part of 1 other window could not be fetched (listed above)"},
 		{"failed only", []extract.WindowResult{whole, failed}, "recovered 1 of 2 windows from", 1, "1 of 2 windows were not recovered"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
