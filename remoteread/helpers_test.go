@@ -1,18 +1,12 @@
 package remoteread
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +21,7 @@ import (
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/internal/gen"
+	"github.com/promrecover/promrecover/internal/servers"
 )
 
 // t0 is where the test data starts: three 2h windows of it.
@@ -170,49 +165,7 @@ func serveHandler(t testing.TB, db *tsdb.DB, wrap func(http.Handler) http.Handle
 // bound to 127.0.0.1, and returns its URL once it is ready.
 func startPrometheus(t *testing.T, dataDir string) string {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Fatalf("the prometheus binary is needed for this test (apt-get install prometheus): %v", err)
-	}
-	cfg := filepath.Join(t.TempDir(), "prometheus.yml")
-	if err := os.WriteFile(cfg, []byte("global:\n  scrape_interval: 1h\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+dataDir,
-		"--web.listen-address="+addr, "--storage.tsdb.retention.time=100y")
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	t.Cleanup(func() {
-		once.Do(func() {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		})
-		if t.Failed() {
-			t.Logf("prometheus log:\n%s", logs.String())
-		}
-	})
-	url := "http://" + addr
-	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		if resp, err := http.Get(url + "/-/ready"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return url
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("prometheus did not become ready:\n%s", logs.String())
-		}
-	}
+	return servers.Prometheus(t, servers.V2, dataDir).URL
 }
 
 // readUnits streams every unit through src and joins each series' pieces

@@ -7,15 +7,12 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +23,7 @@ import (
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/matrixtest"
+	"github.com/promrecover/promrecover/internal/servers"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/internal/simtest"
 )
@@ -185,64 +183,11 @@ type prometheus struct {
 }
 
 // startPrometheus runs Debian's prometheus on the data directory, bound to
-// 127.0.0.1, and waits until it is ready. A missing binary fails the test:
-// CI installs it, and an end-to-end test that skips proves nothing.
+// 127.0.0.1, and waits until it is ready.
 func startPrometheus(t *testing.T, dataDir string) *prometheus {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Fatalf("the prometheus binary is needed for this test (apt-get install prometheus): %v", err)
-	}
-	cfg := filepath.Join(t.TempDir(), "prometheus.yml")
-	if err := os.WriteFile(cfg, []byte("global:\n  scrape_interval: 1h\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+dataDir,
-		"--web.listen-address="+addr, "--storage.tsdb.retention.time=100y")
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		})
-	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			t.Logf("prometheus log:\n%s", logs.String())
-		}
-	})
-	p := &prometheus{url: "http://" + addr, stop: stop}
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		resp, err := http.Get(p.url + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("prometheus did not become ready: %v\n%s", err, logs.String())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	p := servers.Prometheus(t, servers.V2, dataDir)
+	return &prometheus{url: p.URL, stop: p.Stop}
 }
 
 // rawSamples asks Prometheus for every stored float sample in [from, to).
