@@ -70,7 +70,7 @@ type Row struct {
 	State   State  `json:"state"`
 	Status  int    `json:"status,omitempty"` // the HTTP status of a refusal
 	Message string `json:"message"`
-	Fix     string `json:"fix,omitempty"`
+	Fix     Fix    `json:"fix,omitempty"`
 	// Series and Samples count what a door that returns data returned;
 	// histograms count as samples.
 	Series  int `json:"series,omitempty"`

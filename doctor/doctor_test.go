@@ -39,7 +39,7 @@ type want struct {
 	state   State
 	status  int
 	message string
-	fix     string
+	fix     Fix // "" for none
 	samples bool
 }
 
@@ -51,7 +51,7 @@ func check(t *testing.T, rep Report, wants map[Door]want) {
 	for door, w := range wants {
 		row := rep.Row(door)
 		if row.State != w.state || (w.status != 0 && row.Status != w.status) ||
-			!strings.Contains(row.Message, w.message) || !strings.Contains(row.Fix, w.fix) || (row.Samples > 0) != w.samples {
+			!strings.Contains(row.Message, w.message) || row.Fix != w.fix || (row.Samples > 0) != w.samples {
 			t.Errorf("%s: %+v\nwant %+v", door, row, w)
 		}
 		if (row.State == Refused || row.State == Unreachable) && row.Fix == "" {
@@ -92,7 +92,7 @@ func TestEveryDoorWorks(t *testing.T) {
 		Proxy:       {state: Works, message: "samples of", samples: true},
 		Resources:   {state: Works, message: "label names of up"},
 		Prometheus:  {state: Works, message: "samples of", samples: true},
-		RemoteRead:  {state: Refused, status: 404, message: "remote read is not exposed", fix: "--via prometheus"},
+		RemoteRead:  {state: Refused, status: 404, message: "remote read is not exposed", fix: FixNoRemoteRead},
 	})
 	if rep.Best != Prometheus || rep.Datasource.UID != "grafanacloud-prom" {
 		t.Fatalf("best %q, datasource %+v", rep.Best, rep.Datasource)
@@ -116,39 +116,39 @@ func TestRefusals(t *testing.T) {
 	}{
 		{"Invalid API key", Config{Grafana: gopts(addr, grafana.Auth{Token: "glsa_not_known"})}, map[Door]want{
 			Health:      {state: Works},
-			Credentials: {state: Refused, status: 401, message: "Invalid API key", fix: "service account token (glsa_...)"},
+			Credentials: {state: Refused, status: 401, message: "Invalid API key", fix: FixInvalidAPIKey},
 			Datasource:  {state: NotTried, message: "Grafana refused the credentials"},
 			DSQuery:     {state: NotTried},
 		}},
 		{"an access policy token sent to Grafana", Config{Grafana: gopts(addr, grafana.Auth{Token: readToken})}, map[Door]want{
-			Credentials: {state: Refused, message: "not sent", fix: "--source-password with the stack's instance ID as --source-user"},
+			Credentials: {state: Refused, message: "not sent", fix: FixAccessPolicyTokenToGrafana},
 		}},
 		{"session expired", Config{Grafana: gopts(addr, grafana.Auth{Session: session})}, map[Door]want{
-			Credentials: {state: Refused, status: 401, message: "Grafana refused the session cookie", fix: "log in to Grafana in a browser again"},
+			Credentials: {state: Refused, status: 401, message: "Grafana refused the session cookie", fix: FixSessionExpired},
 		}},
 		{"datasource not found", Config{Grafana: gopts(addr, grafana.Auth{Token: saToken}), Datasource: "nope"}, map[Door]want{
 			Credentials: {state: Works},
-			Datasource:  {state: Refused, message: `datasource "nope" not found by uid or name`, fix: "'promrecover datasources'"},
+			Datasource:  {state: Refused, message: `datasource "nope" not found by uid or name`, fix: FixDatasourceNotFound},
 			Proxy:       {state: NotTried, message: "no datasource found"},
 		}},
 		{"proxy not allowed", Config{Grafana: gopts(addr, grafana.Auth{Token: saToken})}, map[Door]want{
 			DSQuery:   {state: Works, samples: true},
-			Proxy:     {state: Refused, status: 403, message: "Access denied to datasource", fix: "--via ds"},
-			Resources: {state: Refused, status: 403, message: "datasources:query", fix: "counting series with queries"},
+			Proxy:     {state: Refused, status: 403, message: "Access denied to datasource", fix: FixProxyRefused},
+			Resources: {state: Refused, status: 403, message: "datasources:query", fix: FixResourcesRefused},
 		}},
 		{"invalid scope requested", Config{Source: Source{URL: addr + sim.CloudPrefix, User: instance, Password: writeOnly}}, map[Door]want{
-			Prometheus: {state: Refused, status: 401, message: "invalid scope requested", fix: "metrics:read"},
-			Health:     {state: NotTried, fix: "--grafana-url"},
+			Prometheus: {state: Refused, status: 401, message: "invalid scope requested", fix: FixInvalidScope},
+			Health:     {state: NotTried, fix: FixGrafanaURLMissing},
 		}},
 		{"invalid token", Config{Source: Source{URL: addr + sim.CloudPrefix, User: instance, Password: "glc_not_known"}}, map[Door]want{
-			Prometheus: {state: Refused, status: 401, message: "invalid token", fix: "numeric instance ID"},
+			Prometheus: {state: Refused, status: 401, message: "invalid token", fix: FixInvalidToken},
 		}},
 		{"no source credentials", Config{Grafana: gopts(addr, grafana.Auth{Token: saToken}), Source: Source{URL: addr + sim.CloudPrefix}}, map[Door]want{
 			DSQuery:    {state: Works, samples: true},
-			Prometheus: {state: Refused, status: 401, message: "wants credentials", fix: "--user, --password and --token are Grafana's here"},
+			Prometheus: {state: Refused, status: 401, message: "wants credentials", fix: FixSourceWantsCredentials},
 		}},
 		{"no samples", Config{Grafana: gopts(addr, grafana.Auth{Token: saToken}), Match: "no_such_metric"}, map[Door]want{
-			DSQuery: {state: Works, message: "no samples of no_such_metric", fix: "--match"},
+			DSQuery: {state: Works, message: "no samples of no_such_metric", fix: FixNoSamples},
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -167,10 +167,10 @@ func TestUnreachable(t *testing.T) {
 		Source:  Source{URL: dead.URL, User: instance, Password: readToken},
 	})
 	check(t, rep, map[Door]want{
-		Health:      {state: Unreachable, message: "connection refused", fix: "check the host and port of --grafana-url"},
+		Health:      {state: Unreachable, message: "connection refused", fix: FixGrafanaUnreachable},
 		Credentials: {state: NotTried, message: "Grafana did not answer"},
-		Prometheus:  {state: Unreachable, message: "connection refused", fix: "check the host and port of --source-url"},
-		RemoteRead:  {state: Unreachable, message: "connection refused", fix: "check the host and port of --source-url"},
+		Prometheus:  {state: Unreachable, message: "connection refused", fix: FixSourceUnreachable},
+		RemoteRead:  {state: Unreachable, message: "connection refused", fix: FixSourceUnreachable},
 	})
 	if rep.Best != "" {
 		t.Fatalf("best %q", rep.Best)
@@ -183,13 +183,14 @@ func TestNotGrafanaAndNothingGiven(t *testing.T) {
 	other := httptest.NewServer(http.NotFoundHandler())
 	defer other.Close()
 	check(t, probe(t, Config{Grafana: gopts(other.URL, grafana.Auth{})}), map[Door]want{
-		Health:     {state: Refused, message: "is not Grafana's address", fix: "the address you open Grafana at"},
+		Health:     {state: Refused, message: "is not Grafana's address", fix: FixNotGrafana},
 		DSQuery:    {state: NotTried},
-		Prometheus: {state: NotTried, message: "no source URL given", fix: "--source-url"},
+		Prometheus: {state: NotTried, message: "no source URL given", fix: FixSourceURLMissing},
 	})
 	check(t, probe(t, Config{}), map[Door]want{
-		Health:     {state: NotTried, message: "no Grafana URL given", fix: "--grafana-url"},
-		RemoteRead: {state: NotTried, message: "no source URL given", fix: "--source-url"},
+		Health:     {state: NotTried, message: "no Grafana URL given", fix: FixGrafanaURLMissing},
+		Prometheus: {state: NotTried, message: "no source URL given", fix: FixSourceURLMissing},
+		RemoteRead: {state: NotTried, message: "no source URL given"},
 	})
 }
 

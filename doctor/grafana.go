@@ -38,7 +38,8 @@ func (r *run) grafana(ctx context.Context) error {
 		return nil
 	}
 	if credErr != nil {
-		r.add(Row{Door: Credentials, State: Refused, Message: "not sent: " + credErr.Error(), Err: credErr})
+		err := fmt.Errorf("not sent: %w", credErr)
+		r.add(Row{Door: Credentials, State: Refused, Message: err.Error(), Err: err})
 		r.skip("the credentials were not sent", grafanaDoors[2:]...)
 		return nil
 	}

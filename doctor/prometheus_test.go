@@ -20,7 +20,7 @@ func TestRealPrometheus(t *testing.T) {
 	prom := servers.Prometheus(t, servers.V2, dir)
 	rep := probe(t, Config{Source: Source{URL: prom.URL}})
 	check(t, rep, map[Door]want{
-		Health:     {state: NotTried, fix: "--grafana-url"},
+		Health:     {state: NotTried, fix: FixGrafanaURLMissing},
 		Prometheus: {state: Works, message: "samples of", samples: true},
 		RemoteRead: {state: Works, message: "as streamed chunks", samples: true},
 	})
