@@ -20,12 +20,7 @@ import (
 )
 
 func newDoctorCmd(logger func() *slog.Logger) *cobra.Command {
-	var (
-		conn   connFlags
-		src    sourceFlags
-		match  []string
-		format string
-	)
+	var f doctorFlags
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Try every door to the data with the credentials given, and say which opens",
@@ -46,49 +41,61 @@ The exit status is 0 when some door returned samples, 1 when none did.`,
 		Example: example("doctor"),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "table" && format != "json" {
-				return usagef("--format %q: use table or json", format)
-			}
-			if len(match) > 1 {
-				return usagef("doctor probes one selector: give --match once")
-			}
-			probe := doctor.DefaultMatch
-			if len(match) == 1 {
-				probe = match[0]
-			}
-			opts := conn.options()
-			opts.Log = logger()
-			src.fromEnv()
-			rep, err := doctor.Run(cmd.Context(), doctor.Config{Grafana: opts, Datasource: conn.datasource, Match: probe,
-				Source: doctor.Source{URL: src.url, User: src.user, Password: src.password, Token: src.token, Tenant: src.tenant}})
-			if err != nil {
-				return err
-			}
-			for i, row := range rep.Rows {
-				if row.Err != nil {
-					rep.Rows[i].Message = doctorWording.Text(row.Err)
-				}
-			}
-			line := recommend(rep, &conn, &src, match)
-			if err := printDoctor(cmd.OutOrStdout(), format, rep, line); err != nil {
-				return err
-			}
-			if rep.Best == "" {
-				return &exitcode.Error{Code: exitcode.Failed, Msg: "no door returned samples: see the fix of each row above"}
-			}
-			return nil
+			return f.run(cmd, logger())
 		},
 	}
 	fs := cmd.Flags()
-	conn.register(fs)
+	f.conn.register(fs)
 	// A doctor answers in seconds: one retry, and no request waits for long.
-	conn.retries, conn.timeout = 1, 30*time.Second
+	f.conn.retries, f.conn.timeout = 1, 30*time.Second
 	fs.Lookup("retries").DefValue, fs.Lookup("timeout").DefValue = "1", "30s"
-	fs.StringVar(&conn.datasource, "datasource", "", "uid or name of the Prometheus datasource (default: the only one the credentials see)")
-	src.register(fs, true)
-	fs.StringArrayVar(&match, "match", nil, "the series selector of the probe: a minute of it near now is asked through each door (default: "+doctor.DefaultMatch+")")
-	fs.StringVar(&format, "format", "table", "table, or json for scripts")
+	fs.StringVar(&f.conn.datasource, "datasource", "", "uid or name of the Prometheus datasource (default: the only one the credentials see)")
+	f.src.register(fs, true)
+	fs.StringArrayVar(&f.match, "match", nil, "the series selector of the probe: a minute of it near now is asked through each door (default: "+doctor.DefaultMatch+")")
+	fs.StringVar(&f.format, "format", "table", "table, or json for scripts")
 	return cmd
+}
+
+type doctorFlags struct {
+	conn   connFlags
+	src    sourceFlags
+	match  []string
+	format string
+}
+
+func (f *doctorFlags) run(cmd *cobra.Command, log *slog.Logger) error {
+	if f.format != "table" && f.format != "json" {
+		return usagef("--format %q: use table or json", f.format)
+	}
+	if len(f.match) > 1 {
+		return usagef("doctor probes one selector: give --match once")
+	}
+	probe := doctor.DefaultMatch
+	if len(f.match) == 1 {
+		probe = f.match[0]
+	}
+	opts := f.conn.options()
+	opts.Log = log
+	src := &f.src
+	src.fromEnv()
+	rep, err := doctor.Run(cmd.Context(), doctor.Config{Grafana: opts, Datasource: f.conn.datasource, Match: probe,
+		Source: doctor.Source{URL: src.url, User: src.user, Password: src.password, Token: src.token, Tenant: src.tenant}})
+	if err != nil {
+		return err
+	}
+	for i, row := range rep.Rows {
+		if row.Err != nil {
+			rep.Rows[i].Message = doctorWording.Text(row.Err)
+		}
+	}
+	line := recommend(rep, &f.conn, src, f.match)
+	if err := printDoctor(cmd.OutOrStdout(), f.format, rep, line); err != nil {
+		return err
+	}
+	if rep.Best == "" {
+		return &exitcode.Error{Code: exitcode.Failed, Msg: "no door returned samples: see the fix of each row above"}
+	}
+	return nil
 }
 
 // doctorWording is the flags' wording but where doctor's differs:
