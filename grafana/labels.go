@@ -96,7 +96,6 @@ func (s *Source) promAPI(ctx context.Context, endpoint string, q url.Values, dat
 	if s.Via == Proxy {
 		paths = []Discovery{DatasourceProxy, SeriesAPI}
 	}
-	uid := url.PathEscape(s.Datasource.UID)
 	var whys []string
 	for _, d := range paths {
 		key := pathKey{s.Datasource.UID, d}
@@ -104,16 +103,7 @@ func (s *Source) promAPI(ctx context.Context, endpoint string, q url.Values, dat
 			whys = append(whys, why.(string))
 			continue
 		}
-		prefix := "/api/datasources/uid/" + uid + "/resources/api/v1/"
-		if d == DatasourceProxy {
-			prefix = "/api/datasources/proxy/uid/" + uid + "/api/v1/"
-		}
-		path := prefix + endpoint + "?" + q.Encode()
-		ans := promAnswer{Data: data}
-		err := s.Client.call(ctx, http.MethodGet, path, nil, nil, decodeJSON(&ans))
-		if err == nil && ans.Status != "success" {
-			err = fmt.Errorf("GET %s: Prometheus answered %q: %s: %s", path, ans.Status, ans.ErrorType, ans.Error)
-		}
+		err := s.ask(ctx, d, endpoint, q, data)
 		why, refused := routeRefused(err)
 		if !refused || ctx.Err() != nil {
 			return d, err
@@ -124,6 +114,32 @@ func (s *Source) promAPI(ctx context.Context, endpoint string, q url.Values, dat
 		whys = append(whys, why)
 	}
 	return 0, &apiRefused{why: strings.Join(whys, "; ")}
+}
+
+// ask GETs Prometheus's /api/v1/endpoint through path d only.
+func (s *Source) ask(ctx context.Context, d Discovery, endpoint string, q url.Values, data any) error {
+	uid := url.PathEscape(s.Datasource.UID)
+	prefix := "/api/datasources/uid/" + uid + "/resources/api/v1/"
+	if d == DatasourceProxy {
+		prefix = "/api/datasources/proxy/uid/" + uid + "/api/v1/"
+	}
+	path := prefix + endpoint + "?" + q.Encode()
+	ans := promAnswer{Data: data}
+	err := s.Client.call(ctx, http.MethodGet, path, nil, nil, decodeJSON(&ans))
+	if err == nil && ans.Status != "success" {
+		err = fmt.Errorf("GET %s: Prometheus answered %q: %s: %s", path, ans.Status, ans.ErrorType, ans.Error)
+	}
+	return err
+}
+
+// LabelNamesVia lists the label names of the series that match selector
+// in [from, to] (epoch ms) through path d alone: no other path is tried and
+// a refusal is not remembered, so that a check of one path (doctor) sees
+// that path's own answer.
+func (s *Source) LabelNamesVia(ctx context.Context, d Discovery, selector string, from, to int64) ([]string, error) {
+	var names []string
+	err := s.ask(ctx, d, "labels", lookupQuery([]string{selector}, from, to), &names)
+	return names, err
 }
 
 // routeRefused reports whether err says that Grafana, or a gateway in

@@ -80,25 +80,47 @@ func (c *Client) probe(ctx context.Context) error {
 }
 
 func (c *Client) checkHealth(ctx context.Context) error {
-	err := c.exchange(ctx, http.MethodGet, healthPath, nil, nil, func(int, io.Reader) error { return nil })
+	_, err := c.Health(ctx)
+	var abort *extract.AbortError
+	if errors.As(err, &abort) {
+		return err
+	}
+	// A 5xx, a proxy's refusal, a network failure: the call that follows
+	// meets the same trouble and explains or retries it.
+	return nil
+}
+
+// Health asks /api/health, once and without credentials, and returns the
+// version Grafana gives. An address that is not Grafana's (a Prometheus,
+// another application, a page, a redirect) and one no retry can reach are
+// an *extract.AbortError naming the fix; other failures are as they came
+// (a *StatusError, a network error).
+func (c *Client) Health(ctx context.Context) (string, error) {
+	var h struct{ Version string }
+	err := c.exchange(ctx, http.MethodGet, healthPath, nil, nil, func(_ int, body io.Reader) error {
+		return json.NewDecoder(io.LimitReader(body, 1<<16)).Decode(&h)
+	})
 	var se *StatusError
 	var abort *extract.AbortError
 	switch {
 	case err == nil:
-		return nil
+		return h.Version, nil
 	case errors.As(err, &abort): // a page, a redirect
-		return err
+		return "", err
 	case !errors.As(err, &se):
-		return unreachable(err, c.base.String())
+		if h := unreachable(err, c.base.String()); h != nil {
+			return "", h
+		}
+		return "", err
 	case se.Status != http.StatusNotFound:
-		return nil
+		return "", err
 	}
 	if version, ok := c.prometheusVersion(ctx); ok {
-		return &extract.AbortError{Err: extract.ParamErrorf("the Grafana URL %s is a Prometheus server (version %s), not Grafana: it has no /api/health and answers Prometheus's /api/v1/status/buildinfo. promrecover reads Prometheus's data through Grafana's HTTP API; give the address you open Grafana at, of a Grafana that has this Prometheus as a datasource; or read this Prometheus directly, without Grafana, as the source URL", c.base.String(), version)}
+		return "", &extract.AbortError{Err: extract.ParamErrorf("the Grafana URL %s is a Prometheus server (version %s), not Grafana: it has no /api/health and answers Prometheus's /api/v1/status/buildinfo. promrecover reads Prometheus's data through Grafana's HTTP API; give the address you open Grafana at, of a Grafana that has this Prometheus as a datasource; or read this Prometheus directly, without Grafana, as the source URL", c.base.String(), version)}
 	}
 	// The 404 is not wrapped: callers take a 404 for a datasource or an
 	// endpoint that is missing, and would look further.
-	return &extract.AbortError{Err: extract.ParamErrorf("%s: %s%s, which every Grafana answers without credentials, is not there, so the Grafana URL %s is not Grafana's address: another application, or a Grafana served under a sub-path (such as /grafana) that the URL lacks; give the address you open Grafana at, with its sub-path", se.Error(), c.base.String(), healthPath, c.base.String())}
+	return "", &extract.AbortError{Err: extract.ParamErrorf("%s: %s%s, which every Grafana answers without credentials, is not there, so the Grafana URL %s is not Grafana's address: another application, or a Grafana served under a sub-path (such as /grafana) that the URL lacks; give the address you open Grafana at, with its sub-path", se.Error(), c.base.String(), healthPath, c.base.String())}
 }
 
 // prometheusVersion asks what answers in Grafana's place whether it is a

@@ -84,13 +84,32 @@ func prepareQuery(c *connFlags, s *selectFlags, log *slog.Logger, now time.Time)
 // credentials (--user/--password/--token where it has none of its own).
 type sourceFlags struct{ url, user, password, token, tenant string }
 
-func (f *sourceFlags) door(c *connFlags, log *slog.Logger) *recovery.Door {
-	c.options() // the Grafana credentials' variables, for the fallback
+// register adds the source's flags; with apart, as for a command that
+// also talks to Grafana, --user, --password and --token stay Grafana's.
+func (f *sourceFlags) register(fs *pflag.FlagSet, apart bool) {
+	url, dflt := "with --via prometheus: the Prometheus API", func(flag string) string { return "; default: --" + flag }
+	if apart {
+		url, dflt = "the Prometheus API read directly", func(string) string { return "" }
+	}
+	fs.StringVar(&f.url, "source-url", "", url+", e.g. https://prometheus-prod-10-prod-us-west-0.grafana.net/api/prom (or PROMRECOVER_SOURCE_URL)")
+	fs.StringVar(&f.user, "source-user", "", "the source's basic-auth user; Grafana Cloud: the stack's instance ID (or PROMRECOVER_SOURCE_USER"+dflt("user")+")")
+	fs.StringVar(&f.password, "source-password", "", "the source's password; Grafana Cloud: a glc_ token with metrics:read (or PROMRECOVER_SOURCE_PASSWORD"+dflt("password")+")")
+	fs.StringVar(&f.token, "source-token", "", "the source's Bearer token (or PROMRECOVER_SOURCE_TOKEN"+dflt("token")+")")
+	fs.StringVar(&f.tenant, "tenant", "", "the tenant, sent as X-Scope-OrgID (Mimir, Cortex)")
+}
+
+// fromEnv fills what the flags left empty from the environment.
+func (f *sourceFlags) fromEnv() {
 	for flag, v := range map[string]*string{"source-url": &f.url, "source-user": &f.user, "source-password": &f.password, "source-token": &f.token} {
 		if *v == "" {
 			*v = os.Getenv(flagEnv[flag])
 		}
 	}
+}
+
+func (f *sourceFlags) door(c *connFlags, log *slog.Logger) *recovery.Door {
+	c.options() // the Grafana credentials' variables, for the fallback
+	f.fromEnv()
 	auth := promapi.Auth{User: f.user, Password: f.password, Token: f.token}.Or(promapi.Auth{User: c.user, Password: c.password, Token: c.token})
 	return recovery.PrometheusDoor(promapi.New(f.url, promapi.Options{Auth: auth, Tenant: f.tenant, Timeout: c.timeout, MaxRetries: c.retries, UserAgent: "promrecover/" + versionString(), Log: log, Redact: &secrets}))
 }
@@ -143,11 +162,7 @@ func (s *selectFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&s.concurrency, "concurrency", 4, "queries in flight at once")
 	fs.IntVar(&s.maxSeries, "max-series-per-query", 10000, "shard a selector that matches more series than this (counted through the datasource's series API, or count queries where Grafana refuses it) by metric name and label values before fetching; 0 to never shard")
 	fs.StringVar(&s.via, "via", "ds", "how to read: ds (Grafana's /api/ds/query, up to 8 queries a request), proxy (Grafana's datasource proxy, /api/datasources/proxy/uid/UID/api/v1/..., one query a request) or prometheus (the Prometheus API at --source-url, without Grafana): choose proxy or prometheus to recover native histograms, which /api/ds/query cannot carry; proxy needs Grafana to allow the datasource proxy (access \"Server\") for your credentials")
-	fs.StringVar(&s.src.url, "source-url", "", "with --via prometheus: the Prometheus API, e.g. https://prometheus-prod-10-prod-us-west-0.grafana.net/api/prom (or PROMRECOVER_SOURCE_URL)")
-	fs.StringVar(&s.src.user, "source-user", "", "the source's basic-auth user; Grafana Cloud: the stack's instance ID (or PROMRECOVER_SOURCE_USER; default: --user)")
-	fs.StringVar(&s.src.password, "source-password", "", "the source's password; Grafana Cloud: a glc_ token with metrics:read (or PROMRECOVER_SOURCE_PASSWORD; default: --password)")
-	fs.StringVar(&s.src.token, "source-token", "", "the source's Bearer token (or PROMRECOVER_SOURCE_TOKEN; default: --token)")
-	fs.StringVar(&s.src.tenant, "tenant", "", "the tenant, sent as X-Scope-OrgID (Mimir, Cortex)")
+	s.src.register(fs, false)
 }
 
 func (s *selectFlags) plan(log *slog.Logger, now time.Time) (*extract.Plan, error) {

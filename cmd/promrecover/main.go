@@ -109,6 +109,7 @@ GRAFANA_USER and GRAFANA_PASSWORD) or flags; every command's --help has examples
 		newPlanCmd(logger),
 		newGapsCmd(logger),
 		newDatasourcesCmd(logger),
+		newDoctorCmd(logger),
 		newDemoCmd(logger, showProgress),
 	)
 	addVersion(root)
