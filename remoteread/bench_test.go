@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -97,19 +98,41 @@ func decodeAll(b *testing.B, body []byte) int {
 
 // BenchmarkDecodeStreamed decodes a streamed answer into series, on one
 // core: frames, CRCs, protobuf, XOR chunks, each series in fresh memory.
+// Besides the wall-clock rate it reports the process's CPU time per sample
+// (getrusage), which other jobs on a shared machine do not inflate: run it
+// with GOMAXPROCS=1 and samples/cpu-s is the rate of one core.
 func BenchmarkDecodeStreamed(b *testing.B) {
 	for name, series := range benchSets() {
 		b.Run(name, func(b *testing.B) {
 			body := streamedBody(b, series)
 			samples := decodeAll(b, body)
 			b.SetBytes(int64(len(body)))
+			cpu := cpuTime(b)
 			b.ResetTimer()
 			for b.Loop() {
 				decodeAll(b, body)
 			}
-			b.ReportMetric(float64(samples)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+			reportRates(b, samples*b.N, cpuTime(b)-cpu)
 		})
 	}
+}
+
+// cpuTime is the user and system CPU time the process has used.
+func cpuTime(b *testing.B) time.Duration {
+	b.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportRates reports samples per second of wall-clock time and of CPU
+// time, and CPU nanoseconds per sample.
+func reportRates(b *testing.B, samples int, cpu time.Duration) {
+	b.ReportMetric(float64(samples)/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(float64(samples)/cpu.Seconds(), "samples/cpu-s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(samples), "cpu-ns/sample")
 }
 
 // BenchmarkWireBytes reports the bytes per sample each door puts on the
