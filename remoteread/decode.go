@@ -88,29 +88,13 @@ func (d *decoder) frame(frame []byte) error {
 	return nil
 }
 
-// series decodes a ChunkedSeries: labels (field 1) and chunks (field 2),
-// continuing the current series when it is the same one.
+// series decodes a ChunkedSeries, continuing the current series when it
+// is the same one.
 func (d *decoder) series(msg []byte) error {
-	d.b.Reset()
-	d.chunks = d.chunks[:0]
-	for len(msg) > 0 {
-		f, rest, err := nextField(msg)
-		if err != nil {
-			return fmt.Errorf("decoding a series of the answer: %w", err)
-		}
-		msg = rest
-		switch {
-		case f.num == 1 && f.typ == wireBytes:
-			err = d.label(f.b)
-		case f.num == 2 && f.typ == wireBytes:
-			err = d.appendChunk(f.b)
-		}
-		if err != nil {
-			return fmt.Errorf("decoding a series of the answer: %w", err)
-		}
+	lset, err := d.parseSeries(msg)
+	if err != nil {
+		return err
 	}
-	d.b.Sort()
-	lset := d.b.Labels()
 	if !labels.Equal(lset, d.cur.Labels) {
 		if err := d.flush(); err != nil {
 			return err
@@ -124,6 +108,31 @@ func (d *decoder) series(msg []byte) error {
 		}
 	}
 	return nil
+}
+
+// parseSeries reads a ChunkedSeries' labels (field 1), sorted, and its
+// chunks (field 2) into d.chunks, their data left in msg.
+func (d *decoder) parseSeries(msg []byte) (labels.Labels, error) {
+	d.b.Reset()
+	d.chunks = d.chunks[:0]
+	for len(msg) > 0 {
+		f, rest, err := nextField(msg)
+		if err != nil {
+			return labels.Labels{}, fmt.Errorf("decoding a series of the answer: %w", err)
+		}
+		msg = rest
+		switch {
+		case f.num == 1 && f.typ == wireBytes:
+			err = d.label(f.b)
+		case f.num == 2 && f.typ == wireBytes:
+			err = d.appendChunk(f.b)
+		}
+		if err != nil {
+			return labels.Labels{}, fmt.Errorf("decoding a series of the answer: %w", err)
+		}
+	}
+	d.b.Sort()
+	return d.b.Labels(), nil
 }
 
 // label adds a Label (name 1, value 2) to the series' labels. Its strings
