@@ -9,6 +9,7 @@
 #                            also written through the blocks sink ("recover")
 #   BenchmarkChunkCopy       decode + blocks sink, decode + TSDB's block
 #                            writer, and copying the chunks as they came
+#                            (then reading them back to compare)
 #
 # The data: two hours of 15s scrapes of about 2,000 series, "sim" (the
 # simulator's demo data, jittered timestamps, full-precision gauges) and
@@ -67,10 +68,10 @@ done
 
 echo
 echo "a streamed answer into a block, CPU ns per sample"
-printf '%-9s  %12s  %19s  %8s\n' SET decode+sink decode+blockwriter copy
+printf '%-9s  %12s  %19s  %10s\n' SET decode+sink decode+blockwriter copy+check
 for set in sim counters; do
-  printf '%-9s  %12s  %19s  %8s\n' "$set" "$(m "ChunkCopy/$set/decode+sink" cpu-ns/sample)" \
-    "$(m "ChunkCopy/$set/decode+blockwriter" cpu-ns/sample)" "$(m "ChunkCopy/$set/copy" cpu-ns/sample)"
+  printf '%-9s  %12s  %19s  %10s\n' "$set" "$(m "ChunkCopy/$set/decode+sink" cpu-ns/sample)" \
+    "$(m "ChunkCopy/$set/decode+blockwriter" cpu-ns/sample)" "$(m "ChunkCopy/$set/copy+check" cpu-ns/sample)"
 done
 
 echo

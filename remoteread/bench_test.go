@@ -170,8 +170,9 @@ func BenchmarkWireBytes(b *testing.B) {
 // CPU time per sample. "decode+sink" is what a recovery does (decode, then
 // the blocks sink: append, write, read back and compare, install);
 // "decode+blockwriter" decodes, appends and writes with TSDB's block
-// writer alone; "copy" reads the frames and writes their chunks as they
-// came with TSDB's chunk and index writers, decoding nothing.
+// writer alone; "copy+check" reads the frames, writes their chunks as
+// they came with TSDB's chunk and index writers, decoding nothing, and
+// reads them back to compare.
 func BenchmarkChunkCopy(b *testing.B) {
 	w := extract.Window{Start: benchFrom.UnixMilli(), End: benchFrom.Add(2 * time.Hour).UnixMilli()}
 	for _, set := range []string{"sim", "counters"} {
@@ -182,7 +183,7 @@ func BenchmarkChunkCopy(b *testing.B) {
 		}{
 			{"decode+sink", func(dir string) int { return decodeToSink(b, body, dir, w) }},
 			{"decode+blockwriter", func(dir string) int { return decodeToBlockWriter(b, body, dir, w) }},
-			{"copy", func(dir string) int { return copyChunks(b, body, dir) }},
+			{"copy+check", func(dir string) int { return copyChunks(b, body, dir) }},
 		} {
 			b.Run(set+"/"+way.name, func(b *testing.B) {
 				n := 0
@@ -254,8 +255,8 @@ type copiedSeries struct {
 
 // copyChunks writes the chunks of a streamed answer into a block's chunk
 // and index files in dir as they came, as a chunk-copying sink would
-// (leaving out meta.json, a few hundred bytes), and returns how many
-// samples they hold. It reads the frames with the decoder's own parser.
+// (leaving out meta.json, a few hundred bytes), checks them and returns
+// how many samples they hold. It reads the frames with the decoder's own parser.
 func copyChunks(b *testing.B, body []byte, dir string) int {
 	var (
 		all []copiedSeries
@@ -323,6 +324,49 @@ func writeChunksAndIndex(b *testing.B, dir string, all []copiedSeries) {
 	}
 	if err := errors.Join(cw.Close(), iw.Close()); err != nil {
 		b.Fatal(err)
+	}
+	checkCopied(b, dir, all)
+}
+
+// checkCopied reads the block's index and chunks back and compares them
+// with the series written, byte for byte: what a chunk-copying sink would
+// verify, as the blocks sink reads its samples back.
+func checkCopied(b *testing.B, dir string, all []copiedSeries) {
+	ir, err := index.NewFileReader(filepath.Join(dir, "index"), index.DecodePostingsRaw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ir.Close()
+	cr, err := chunks.NewDirReader(filepath.Join(dir, "chunks"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cr.Close()
+	p, err := ir.Postings(context.Background(), "", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var (
+		sb    labels.ScratchBuilder
+		metas []chunks.Meta
+		i     int
+	)
+	for ; p.Next(); i++ {
+		if err := ir.Series(p.At(), &sb, &metas); err != nil {
+			b.Fatal(err)
+		}
+		if i >= len(all) || !labels.Equal(sb.Labels(), all[i].lset) || len(metas) != len(all[i].metas) {
+			b.Fatalf("series %d read back as %s", i, sb.Labels())
+		}
+		for j, m := range metas {
+			chk, _, err := cr.ChunkOrIterable(m)
+			if err != nil || !bytes.Equal(chk.Bytes(), all[i].metas[j].Chunk.Bytes()) {
+				b.Fatalf("series %s, chunk %d read back different: %v", sb.Labels(), j, err)
+			}
+		}
+	}
+	if p.Err() != nil || i != len(all) {
+		b.Fatalf("%d series read back of %d: %v", i, len(all), p.Err())
 	}
 }
 
