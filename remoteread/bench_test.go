@@ -146,24 +146,6 @@ func reportRates(b *testing.B, samples int, cpu time.Duration) {
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(samples), "cpu-ns/sample")
 }
 
-// BenchmarkWireBytes reports the bytes per sample each door puts on the
-// wire for the same series: remote read's streamed chunks, /api/ds/query's
-// frames as Grafana sends them by default (enable_gzip off) and gzipped.
-func BenchmarkWireBytes(b *testing.B) {
-	for name, series := range benchSets() {
-		b.Run(name, func(b *testing.B) {
-			rr, ds := streamedBody(b, series), first(dsBody(b, series))
-			samples := decodeAll(b, rr)
-			for b.Loop() {
-				gzipped(ds)
-			}
-			b.ReportMetric(float64(len(rr))/float64(samples), "rr-B/sample")
-			b.ReportMetric(float64(len(ds))/float64(samples), "ds-B/sample")
-			b.ReportMetric(float64(len(gzipped(ds)))/float64(samples), "ds-gzip-B/sample")
-		})
-	}
-}
-
 // BenchmarkChunkCopy asks whether a sink should copy the server's chunks
 // into blocks instead of decoding and appending their samples: each
 // turns the same streamed answer into one window's block, and reports its
@@ -369,8 +351,6 @@ func checkCopied(b *testing.B, dir string, all []copiedSeries) {
 		b.Fatalf("%d series read back of %d: %v", i, len(all), p.Err())
 	}
 }
-
-func first[T, U any](t T, _ U) T { return t }
 
 // BenchmarkTransportCPU is promrecover's CPU time per sample, and its bytes
 // on the wire, recovering the same window through each door: remote read
