@@ -140,3 +140,81 @@ func TestFrameErrors(t *testing.T) {
 		})
 	}
 }
+
+// rawFrame is a frame around any bytes, with a right checksum.
+func rawFrame(raw []byte) []byte {
+	out := binary.AppendUvarint(nil, uint64(len(raw)))
+	out = binary.BigEndian.AppendUint32(out, crc32.Checksum(raw, castagnoli))
+	return append(out, raw...)
+}
+
+// The frames' protobuf, read in place: what prompb writes comes back,
+// labels sorted, with fields this decoder does not know (a query's index,
+// a future field of each message) passed over; a message that is not
+// protobuf is an error, not a stream to send again.
+func TestDecodeProtobuf(t *testing.T) {
+	series := &prompb.ChunkedSeries{
+		Labels: []prompb.Label{{Name: "job", Value: "api"}, {Name: "__name__", Value: "b"}},
+		Chunks: []prompb.Chunk{xorChunk(t, 0, 30)},
+	}
+	raw, err := (&prompb.ChunkedReadResponse{ChunkedSeries: []*prompb.ChunkedSeries{series}, QueryIndex: 3}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	unknown := []byte{15<<3 | wireFixed64, 1, 2, 3, 4, 5, 6, 7, 8, 14<<3 | wireFixed32, 1, 2, 3, 4, 13<<3 | wireVarint, 0x80, 1}
+	seriesRaw, _ := series.Marshal()
+	withUnknown := append(binary.AppendUvarint([]byte{1<<3 | wireBytes}, uint64(len(seriesRaw)+len(unknown))), append(seriesRaw, unknown...)...)
+	for _, tc := range []struct {
+		name string
+		raw  []byte
+		want string // an error, or "" for the series
+	}{
+		{"prompb's", raw, ""},
+		{"unknown fields", append(withUnknown, unknown...), ""},
+		{"a length past the end", raw[:len(raw)-4], errProtobuf.Error()},
+		{"a wire type of none", []byte{1<<3 | 7}, errProtobuf.Error()},
+		{"a varint cut", []byte{2 << 3, 0x80}, errProtobuf.Error()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []extract.Series
+			d := decoder{to: 100, add: func(s extract.Series) error { got = append(got, s); return nil }}
+			err := d.streamed(bytes.NewReader(rawFrame(tc.raw)), DefaultFrameLimit)
+			if tc.want != "" {
+				var se *streamError
+				if err == nil || errors.As(err, &se) || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("err = %v, want one saying %q", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []extract.Series{{Labels: labels.FromStrings("__name__", "b", "job", "api"), Samples: []extract.Sample{{T: 0, V: 0}, {T: 10, V: 10}, {T: 20, V: 20}}}}
+			if err := extract.Compare(want, got); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// Series decoded from one frame share a slab of samples, but none reaches
+// into another's: appending to one leaves the next as it was, and labels
+// outlive the frame they were read from.
+func TestDecodeSeriesApart(t *testing.T) {
+	var body []byte
+	for _, name := range []string{"a", "b"} {
+		body = append(body, frame(t, &prompb.ChunkedSeries{Labels: []prompb.Label{{Name: "__name__", Value: name}}, Chunks: []prompb.Chunk{xorChunk(t, 0, 50)}})...)
+	}
+	var got []extract.Series
+	d := decoder{to: 100, add: func(s extract.Series) error { got = append(got, s); return nil }}
+	if err := d.streamed(bytes.NewReader(body), DefaultFrameLimit); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || len(got[0].Samples) != 5 {
+		t.Fatalf("%d series, want 2 of 5 samples", len(got))
+	}
+	got[0].Samples = append(got[0].Samples, extract.Sample{T: 50, V: -1})
+	if got[1].Samples[0] != (extract.Sample{T: 0, V: 0}) || got[0].Labels.Get("__name__") != "a" || got[1].Labels.Get("__name__") != "b" {
+		t.Fatalf("series overwritten: %v %v", got[0], got[1])
+	}
+}
