@@ -14,6 +14,10 @@ type Door struct {
 	URL     string               // the source's address, which keys the resume state
 	Stats   func() grafana.Stats // the traffic so far, for the progress and the summary
 	Grafana *grafana.Client      // the client, when the source is read through Grafana
+	// Streamed, for remote read, says whether the last answer was
+	// streamed chunks (known false before any answer); nil for the other
+	// APIs.
+	Streamed func() (streamed, known bool)
 }
 
 // GrafanaDoor reads datasource through client, via transport.

@@ -3,17 +3,13 @@ package remoteread
 import (
 	"context"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/prometheus/prometheus/config"
-	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/storage/remote"
 	"github.com/prometheus/prometheus/tsdb"
@@ -27,8 +23,6 @@ import (
 // t0 is where the test data starts: three 2h windows of it.
 var t0 = time.Date(2025, 8, 3, 0, 0, 0, 0, time.UTC)
 
-var stale = math.Float64frombits(value.StaleNaN)
-
 // testData is the demo set (counters, gauges, NaN and +Inf samples) and
 // the native histograms (integer counts) over [from, to), with stale
 // markers: a float series and a histogram series go stale halfway and come
@@ -36,18 +30,7 @@ var stale = math.Float64frombits(value.StaleNaN)
 // Prometheus reads from a block from 2.47 on only.
 func testData(from, to time.Time, floats bool) []extract.Series {
 	ss := append(gen.DemoSeries(from, to, 7), gen.NativeHistogramSeries(from, to, 7)...)
-	mid := from.Add(to.Sub(from) / 2).UnixMilli()
-	for i := range ss {
-		s := &ss[i]
-		switch {
-		case i == 0:
-			n := extract.Before(s.Samples, mid)
-			s.Samples = slices.Insert(s.Samples, n, extract.Sample{T: s.Samples[n-1].T + 1, V: stale})
-		case len(s.Histograms) > 0 && s.Labels.Get("job") == "node":
-			n := extract.Before(s.Histograms, mid)
-			s.Histograms = slices.Insert(s.Histograms, n, extract.HistogramSample{T: s.Histograms[n-1].T + 1, H: &histogram.Histogram{Sum: stale}})
-		}
-	}
+	gen.StaleMarkers(ss, from.Add(to.Sub(from)/2).UnixMilli())
 	if floats {
 		for _, s := range gen.NativeHistogramSeries(from, to, 8) {
 			fs := extract.Series{Labels: labels.NewBuilder(s.Labels).Set("__name__", s.Labels.Get("__name__")+"_float").Labels()}
