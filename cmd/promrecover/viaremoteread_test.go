@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -313,5 +314,31 @@ func TestRemoteReadResumeAndOnlyGaps(t *testing.T) {
 	}
 	if err := extract.Compare(want, got); err != nil {
 		t.Fatalf("after --only-gaps: %v", err)
+	}
+}
+
+// TestRemoteReadPlanAndExport: plan counts the series through the API at
+// the source URL, and export writes every sample remote read returns.
+func TestRemoteReadPlanAndExport(t *testing.T) {
+	data := staleData(19)
+	addr, _ := simtest.Start(t, sim.Config{Series: data, Cloud: readCloud})
+	from, to := dataStart.Add(2*time.Hour), dataStart.Add(6*time.Hour)
+	want := extract.Clip(data, from.UnixMilli(), to.UnixMilli())
+	common := []string{"--via", "remote-read", "--source-url", addr + sim.CloudPrefix, "--user", "123456", "--password", "glc_read",
+		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339)}
+	for _, tc := range []struct {
+		cmd  []string
+		want string // a regular expression of a line of stdout and stderr
+	}{
+		{[]string{"plan"}, "^series per metric, counted via the series API:$"},
+		{[]string{"plan"}, "^total +" + strconv.Itoa(len(want)) + "$"},
+		{[]string{"export", "--out", t.TempDir() + "/out.json"}, " samples=" + strconv.FormatInt(extract.CountSamples(want), 10) + " "},
+	} {
+		t.Run(strings.Join(tc.cmd, " "), func(t *testing.T) {
+			stdout, stderr, err := runCLI(t, append(tc.cmd, common...)...)
+			if err != nil || !regexp.MustCompile("(?m)"+tc.want).MatchString(stdout+stderr) {
+				t.Fatalf("%v; want %q in\n%s\n%s", err, tc.want, stdout, stderr)
+			}
+		})
 	}
 }
