@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/prometheus/storage/remote"
 	"github.com/prometheus/prometheus/tsdb"
 
-	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/servers"
@@ -55,32 +54,6 @@ func cut(ss []extract.Series, from, to int64) []extract.Series {
 		}
 	}
 	return out
-}
-
-// writeBlocks writes the series into dir with the blocks package, a
-// verified block per 2h window, as a recovery would.
-func writeBlocks(t testing.TB, dir string, ss []extract.Series, from, to time.Time) {
-	t.Helper()
-	plan, err := extract.NewPlan(from, to, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sink, err := blocks.NewSink(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	for _, w := range plan.Windows {
-		if err := sink.Add(ctx, w, cut(ss, w.Start, w.End)); err != nil {
-			t.Fatal(err)
-		}
-		if err := sink.Done(ctx, w, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := sink.Close(); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // openTSDB opens a TSDB on dir with the series appended to its head, for

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -14,13 +13,14 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/model/value"
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/blockstest"
 	"github.com/promrecover/promrecover/internal/exitcode"
 	"github.com/promrecover/promrecover/internal/faults"
 	"github.com/promrecover/promrecover/internal/gen"
+	"github.com/promrecover/promrecover/internal/seriestest"
 	"github.com/promrecover/promrecover/internal/servers"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/internal/simtest"
@@ -36,24 +36,6 @@ func staleData(seed int64) []extract.Series {
 	data := viaData(seed)
 	gen.StaleMarkers(data, dataStart.Add(5*time.Hour).UnixMilli())
 	return data
-}
-
-// staleMarkers counts the stale markers of both kinds.
-func staleMarkers(ss []extract.Series) int {
-	n := 0
-	for _, s := range ss {
-		for _, smp := range s.Samples {
-			if value.IsStaleNaN(smp.V) {
-				n++
-			}
-		}
-		for _, h := range s.Histograms {
-			if h.IsStale() {
-				n++
-			}
-		}
-	}
-	return n
 }
 
 // asRead is the series as blocks.ReadSeries gives them back: a histogram
@@ -103,7 +85,7 @@ func TestRecoverViaRemoteReadFromCloud(t *testing.T) {
 				t.Fatalf("recover --via remote-read: %v\n%s\n%s", err, stdout, stderr)
 			}
 			want := extract.Clip(data, tc.from.UnixMilli(), tc.to.UnixMilli())
-			if staleMarkers(want) == 0 {
+			if seriestest.Stale(want) == 0 {
 				t.Fatal("the range holds no stale marker: the test proves less than it says")
 			}
 			got, err := blocks.ReadSeries(out, tc.from.UnixMilli(), tc.to.UnixMilli())
@@ -152,7 +134,7 @@ func TestRecoverViaRemoteReadServedByPrometheus(t *testing.T) {
 				data = append(data, floatHistograms(gen.NativeHistogramSeries(dataStart, dataEnd, 14))...)
 			}
 			in := t.TempDir()
-			installWindows(t, in, data, from, to)
+			blockstest.Install(t, in, data, from, to)
 			prom := servers.Prometheus(t, v, in)
 			out := t.TempDir()
 			stdout, stderr, err := runCLI(t, "recover", "--via", "remote-read", "--source-url", prom.URL, "--max-series-per-query", "5",
@@ -169,7 +151,7 @@ func TestRecoverViaRemoteReadServedByPrometheus(t *testing.T) {
 			if err := extract.Compare(asRead(want), got); err != nil {
 				t.Fatalf("the blocks hold other samples than Prometheus %s served: %v", v, err)
 			}
-			if staleMarkers(want) == 0 || !strings.Contains(stdout, "(STREAMED_XOR_CHUNKS)") || !strings.Contains(stderr, "sharding a large selector") {
+			if seriestest.Stale(want) == 0 || !strings.Contains(stdout, "(STREAMED_XOR_CHUNKS)") || !strings.Contains(stderr, "sharding a large selector") {
 				t.Errorf("no stale marker, no streamed answer or nothing sharded:\n%s\n%s", stdout, stderr)
 			}
 		})
@@ -186,29 +168,6 @@ func floatHistograms(ss []extract.Series) []extract.Series {
 		}
 	}
 	return out
-}
-
-// installWindows writes the series' samples in [from, to) into dir as the
-// blocks of a recovery, one per 2h window.
-func installWindows(t *testing.T, dir string, ss []extract.Series, from, to time.Time) {
-	t.Helper()
-	plan, err := extract.NewPlan(from, to, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sink, err := blocks.NewSink(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
-	for _, w := range plan.Windows {
-		if err := sink.Add(context.Background(), w, extract.Clip(ss, w.Start, w.End)); err != nil {
-			t.Fatal(err)
-		}
-		if err := sink.Done(context.Background(), w, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // TestRemoteReadRefusals: what stops recover --via remote-read before it
@@ -299,8 +258,8 @@ func TestRemoteReadResumeAndOnlyGaps(t *testing.T) {
 	}
 
 	kept := t.TempDir()
-	installWindows(t, kept, data, from, failing)
-	installWindows(t, kept, data, failing.Add(2*time.Hour), to)
+	blockstest.Install(t, kept, data, from, failing)
+	blockstest.Install(t, kept, data, failing.Add(2*time.Hour), to)
 	stdout, stderr, err = runCLI(t, append(append(append([]string{"recover"}, conn...), rng...), "--out", kept, "--only-gaps")...)
 	if err != nil {
 		t.Fatalf("--only-gaps: %v\n%s\n%s", err, stdout, stderr)
