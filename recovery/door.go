@@ -27,9 +27,13 @@ func GrafanaDoor(client *grafana.Client, datasource string, via grafana.Transpor
 
 // PrometheusDoor reads the Prometheus API client asks.
 func PrometheusDoor(client *promapi.Client) *Door {
-	stats := func() grafana.Stats {
+	return &Door{Connect: PrometheusConn(client), URL: client.URL(), Stats: apiStats(client)}
+}
+
+// apiStats counts the traffic of the Prometheus API client asks.
+func apiStats(client *promapi.Client) func() grafana.Stats {
+	return func() grafana.Stats {
 		st := client.Stats()
 		return grafana.Stats{Requests: st.Requests, Retries: st.Retries, WireBytes: st.WireBytes, Bytes: st.Bytes}
 	}
-	return &Door{Connect: PrometheusConn(client), URL: client.URL(), Stats: stats}
 }

@@ -61,10 +61,8 @@ func seriesCensus(src *promapi.Source) func(ctx context.Context, selectors []str
 // RemoteReadConn. Its traffic is both APIs'.
 func RemoteReadDoor(client *promapi.Client, opts remoteread.Options) *Door {
 	var src atomic.Pointer[remoteread.Source]
-	d := PrometheusDoor(client)
-	api := d.Stats
-	d.Connect = RemoteReadConn(client, opts, src.Store)
-	d.Stats = func() grafana.Stats {
+	api := apiStats(client)
+	stats := func() grafana.Stats {
 		st := api()
 		if s := src.Load(); s != nil {
 			rs := s.Stats()
@@ -75,11 +73,11 @@ func RemoteReadDoor(client *promapi.Client, opts remoteread.Options) *Door {
 		}
 		return st
 	}
-	d.Streamed = func() (streamed, known bool) {
+	streamed := func() (streamed, known bool) {
 		if s := src.Load(); s != nil {
 			return s.Streamed()
 		}
 		return false, false
 	}
-	return d
+	return &Door{Connect: RemoteReadConn(client, opts, src.Store), URL: client.URL(), Stats: stats, Streamed: streamed}
 }
