@@ -301,3 +301,28 @@ func TestRemoteReadPlanAndExport(t *testing.T) {
 		})
 	}
 }
+
+// TestRemoteReadHeaders: --tenant and the source's credentials go with
+// every request, the remote reads and the API's discovery alike.
+func TestRemoteReadHeaders(t *testing.T) {
+	reads := faults.On(faults.Path(sim.CloudPrefix + "/api/v1/read")).Keep()
+	api := faults.On(faults.PathPrefix(sim.CloudPrefix+"/api/v1/"), func(r *http.Request, _ []byte) bool { return r.URL.Path != sim.CloudPrefix+"/api/v1/read" }).Keep()
+	addr, _ := simtest.Start(t, sim.Config{Series: viaData(23), Cloud: readCloud}, reads, api)
+	stdout, stderr, err := runCLI(t, "recover", "--via", "remote-read", "--source-url", addr+sim.CloudPrefix, "--source-user", "123456", "--source-password", "glc_read",
+		"--tenant", "team-a", "--from", dataStart.Add(2*time.Hour).Format(time.RFC3339), "--to", dataStart.Add(4*time.Hour).Format(time.RFC3339), "--out", t.TempDir())
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+	}
+	for name, rule := range map[string]*faults.Rule{"remote read": reads, "the API": api} {
+		hs := rule.Headers()
+		if len(hs) == 0 {
+			t.Fatalf("no request to %s", name)
+		}
+		for _, h := range hs {
+			r := http.Request{Header: h}
+			if user, pass, ok := r.BasicAuth(); !ok || user != "123456" || pass != "glc_read" || h.Get("X-Scope-OrgID") != "team-a" {
+				t.Errorf("a request to %s went with the headers %v", name, h)
+			}
+		}
+	}
+}
