@@ -76,8 +76,8 @@ func probe(t *testing.T, cfg Config) Report {
 	return rep
 }
 
-// Every door opens but remote read, which the simulated Grafana Cloud
-// endpoint does not serve (404): the best door is the Prometheus API.
+// Every door opens: the best is remote read, which the simulated Grafana
+// Cloud endpoint streams as Mimir does.
 func TestEveryDoorWorks(t *testing.T) {
 	addr, _ := simtest.Start(t, sim.Config{Series: data, Cloud: cloud, Tokens: []string{saToken}})
 	rep := probe(t, Config{
@@ -92,9 +92,9 @@ func TestEveryDoorWorks(t *testing.T) {
 		Proxy:       {state: Works, message: "samples of", samples: true},
 		Resources:   {state: Works, message: "label names of up"},
 		Prometheus:  {state: Works, message: "samples of", samples: true},
-		RemoteRead:  {state: Refused, status: 404, message: "remote read is not exposed", fix: FixNoRemoteRead},
+		RemoteRead:  {state: Works, message: "as streamed chunks", samples: true},
 	})
-	if rep.Best != Prometheus || rep.Datasource.UID != "grafanacloud-prom" {
+	if rep.Best != RemoteRead || rep.Datasource.UID != "grafanacloud-prom" {
 		t.Fatalf("best %q, datasource %+v", rep.Best, rep.Datasource)
 	}
 	// The probe is one minute, inside the data.
@@ -106,7 +106,8 @@ func TestEveryDoorWorks(t *testing.T) {
 // Each refusal a user meets gets its row, with the fix for that message.
 func TestRefusals(t *testing.T) {
 	proxyDenied := faults.On(faults.PathPrefix("/api/datasources/proxy/")).Keep().Do(faults.Answer(http.StatusForbidden, `{"message":"Access denied to datasource"}`, "Content-Type", "application/json"))
-	addr, srv := simtest.Start(t, sim.Config{Series: data, Cloud: cloud, Tokens: []string{saToken}, RefuseResources: http.StatusForbidden}, proxyDenied)
+	noRemoteRead := faults.On(faults.PathPrefix(sim.CloudPrefix+"/api/v1/read")).Keep().Do(faults.Answer(http.StatusNotFound, "404 page not found\n"))
+	addr, srv := simtest.Start(t, sim.Config{Series: data, Cloud: cloud, Tokens: []string{saToken}, RefuseResources: http.StatusForbidden}, proxyDenied, noRemoteRead)
 	session := srv.Login("admin")
 	srv.RevokeSessions()
 	for _, tc := range []struct {
@@ -139,6 +140,10 @@ func TestRefusals(t *testing.T) {
 		{"invalid scope requested", Config{Source: Source{URL: addr + sim.CloudPrefix, User: instance, Password: writeOnly}}, map[Door]want{
 			Prometheus: {state: Refused, status: 401, message: "invalid scope requested", fix: FixInvalidScope},
 			Health:     {state: NotTried, fix: FixGrafanaURLMissing},
+		}},
+		{"remote read not exposed", Config{Source: Source{URL: addr + sim.CloudPrefix, User: instance, Password: readToken}}, map[Door]want{
+			Prometheus: {state: Works, samples: true},
+			RemoteRead: {state: Refused, status: 404, message: "remote read is not exposed", fix: FixNoRemoteRead},
 		}},
 		{"invalid token", Config{Source: Source{URL: addr + sim.CloudPrefix, User: instance, Password: "glc_not_known"}}, map[Door]want{
 			Prometheus: {state: Refused, status: 401, message: "invalid token", fix: FixInvalidToken},

@@ -48,7 +48,7 @@ func ParseTransport(v string) (Transport, error) {
 	case "proxy":
 		return Proxy, nil
 	}
-	return DSQuery, fmt.Errorf("%q: use ds (Grafana's /api/ds/query), proxy (the datasource proxy, for native histograms) or prometheus (a Prometheus API read directly, without Grafana)", v)
+	return DSQuery, fmt.Errorf("%q: use ds (Grafana's /api/ds/query), proxy (the datasource proxy, for native histograms), prometheus (a Prometheus API read directly, without Grafana) or remote-read (its remote read, the stored chunks)", v)
 }
 
 // promAnswerStatuses are the error statuses whose bodies Prometheus fills

@@ -14,6 +14,10 @@ type Door struct {
 	URL     string               // the source's address, which keys the resume state
 	Stats   func() grafana.Stats // the traffic so far, for the progress and the summary
 	Grafana *grafana.Client      // the client, when the source is read through Grafana
+	// Streamed, for remote read, says whether the last answer was
+	// streamed chunks (known false before any answer); nil for the other
+	// APIs.
+	Streamed func() (streamed, known bool)
 }
 
 // GrafanaDoor reads datasource through client, via transport.
@@ -23,9 +27,13 @@ func GrafanaDoor(client *grafana.Client, datasource string, via grafana.Transpor
 
 // PrometheusDoor reads the Prometheus API client asks.
 func PrometheusDoor(client *promapi.Client) *Door {
-	stats := func() grafana.Stats {
+	return &Door{Connect: PrometheusConn(client), URL: client.URL(), Stats: apiStats(client)}
+}
+
+// apiStats counts the traffic of the Prometheus API client asks.
+func apiStats(client *promapi.Client) func() grafana.Stats {
+	return func() grafana.Stats {
 		st := client.Stats()
 		return grafana.Stats{Requests: st.Requests, Retries: st.Retries, WireBytes: st.WireBytes, Bytes: st.Bytes}
 	}
-	return &Door{Connect: PrometheusConn(client), URL: client.URL(), Stats: stats}
 }

@@ -17,13 +17,6 @@ func PrometheusConn(client *promapi.Client) func(context.Context) (Conn, error) 
 			return Conn{}, err
 		}
 		src := &promapi.Source{Client: client}
-		census := func(ctx context.Context, selectors []string, from, to int64) (*Census, error) {
-			sets, err := src.Series(ctx, selectors, from, to)
-			if err != nil {
-				return nil, err
-			}
-			return &Census{Via: "via the series API", Sets: sets, Counter: sets}, nil
-		}
-		return Conn{Source: src, Origin: Origin{Name: client.URL(), UID: "prometheus", Via: "prometheus"}, Census: census}, nil
+		return Conn{Source: src, Origin: Origin{Name: client.URL(), UID: "prometheus", Via: "prometheus"}, Census: seriesCensus(src)}, nil
 	}
 }

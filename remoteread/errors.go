@@ -1,6 +1,7 @@
 package remoteread
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,7 +41,7 @@ func (s *Source) statusError(resp *http.Response, body io.Reader) error {
 	}
 	switch resp.StatusCode {
 	case http.StatusNotFound:
-		return &extract.AbortError{Err: extract.ParamErrorf("%w: remote read is not exposed at the source URL (or the URL lacks the path the API is under, such as /api/prom or /prometheus); read through the source's Prometheus HTTP API instead", se)}
+		return &extract.AbortError{Err: extract.ParamErrorf("%w: remote read is not exposed at %s: read through the Prometheus HTTP API at the same address instead; if that is refused too, the URL lacks the path the API is under, such as /api/prom or /prometheus", se, s.base)}
 	case http.StatusUnauthorized, http.StatusForbidden:
 		if strings.Contains(se.Message, "invalid scope requested") {
 			return &extract.AbortError{Err: extract.ParamErrorf("%w: the token lacks the metrics:read scope for this stack; create an access policy token with metrics:read (Grafana Cloud: Administration > Users and access > Cloud access policies) and give it as the source's password, with the stack's instance ID as the user", se)}
@@ -98,11 +99,19 @@ func (e *tooBigError) Error() string {
 }
 func (e *tooBigError) Unwrap() error { return e.err }
 
-// limitIn finds the limit a text names; nil when it names none.
+// limitIn finds the limit a text names; nil when it names none. The text
+// may follow the binary frames of a streamed answer: it is lowered byte
+// by byte, since strings.ToLower would widen invalid UTF-8 and move the
+// index found off the text's own.
 func limitIn(text string) *tooBigError {
-	lower := strings.ToLower(text)
+	lower := []byte(text)
+	for i, c := range lower {
+		if 'A' <= c && c <= 'Z' {
+			lower[i] = c + 'a' - 'A'
+		}
+	}
 	for _, l := range limits {
-		if i := strings.Index(lower, l.text); i >= 0 {
+		if i := bytes.Index(lower, []byte(l.text)); i >= 0 {
 			return &tooBigError{err: errors.New(strings.TrimSpace(text[max(0, strings.LastIndexByte(text[:i], '\n')+1):])), limit: l.text, kind: l.kind}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/redact"
 )
 
 // The headers a source sends, and how it reads a server's refusals: each
@@ -51,7 +52,7 @@ func TestRefusalsAndCredentials(t *testing.T) {
 		{name: "no metrics:read", url: url, opts: Options{User: "123456", Password: "glc_write"}, want: "invalid scope requested: the token lacks the metrics:read scope"},
 		{name: "refused", url: url, opts: Options{Token: "glsa_grafana"}, want: "invalid token: the source refused the credentials"},
 		{name: "no tenant", url: url, want: "HTTP 401: no org id: the source refused"},
-		{name: "not served", url: url + "/nothing", opts: Options{Tenant: "team-a"}, want: "HTTP 404: 404 page not found: remote read is not exposed at the source URL"},
+		{name: "not served", url: url + "/nothing", opts: Options{Tenant: "team-a"}, want: "HTTP 404: 404 page not found: remote read is not exposed at " + url + "/nothing: read through the Prometheus HTTP API at the same address instead"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := newSource(t, tc.url, tc.opts)
@@ -110,6 +111,9 @@ func TestRetriesAndStep(t *testing.T) {
 	if calls.Load() != 3 {
 		t.Fatalf("%d requests, want 3", calls.Load())
 	}
+	if st := src.Stats(); st.Requests != 3 || st.Retries != 2 || st.WireBytes != src.Received() || st.WireBytes == 0 {
+		t.Fatalf("Stats() = %+v, want 3 requests, 2 retries and the bytes received", st)
+	}
 
 	u := units(t, from, to, "up")[0]
 	u.Step = time.Minute
@@ -119,10 +123,69 @@ func TestRetriesAndStep(t *testing.T) {
 	}
 }
 
+// Check reads nothing where remote read is served, and refuses an address
+// that serves none (a 404) as the reads would, once, without retrying.
+func TestCheck(t *testing.T) {
+	url := serveHandler(t, openTSDB(t, t.TempDir(), testData(t0, t0.Add(2*time.Hour), false)), nil)
+	for _, tc := range []struct {
+		name, url, want string // want "" passes
+	}{
+		{"served", url, ""},
+		{"not served", url + "/nothing", "remote read is not exposed at " + url + "/nothing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := newSource(t, tc.url, Options{})
+			err := src.Check(context.Background(), t0.Add(time.Hour).UnixMilli())
+			var ae *extract.AbortError
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatal(err)
+			case tc.want != "" && (!errors.As(err, &ae) || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("err = %v, want an abort saying %q", err, tc.want)
+			case src.Stats().Requests != 1:
+				t.Fatalf("%d requests, want 1", src.Stats().Requests)
+			}
+		})
+	}
+}
+
+// The credentials a source is given join its redactor in every form.
+func TestNewRedacts(t *testing.T) {
+	for _, opts := range []Options{{User: "123456", Password: "glc_s3cret"}, {Token: "glc_s3cret"}} {
+		var set redact.Set
+		opts.Redact = &set
+		if _, err := New("http://127.0.0.1:1", opts); err != nil {
+			t.Fatal(err)
+		}
+		if got := set.String("the answer quoted glc_s3cret"); strings.Contains(got, "glc_s3cret") {
+			t.Errorf("%+v: %q", opts, got)
+		}
+	}
+}
+
 func TestNewRefusesBadURLs(t *testing.T) {
 	for _, url := range []string{"prometheus:9090", "ftp://host", "https://user:pass@host/api/prom"} {
 		if _, err := New(url, Options{}); err == nil {
 			t.Errorf("New(%q) accepted it", url)
 		}
+	}
+}
+
+// A limit's text found after the binary frames of a streamed answer, whose
+// bytes are no UTF-8, is read as it is (a lowering that widened them once
+// moved the index past the text's end).
+func TestLimitInAfterFrames(t *testing.T) {
+	const limit = "the query exceeded the maximum number of chunks (limit: 10 chunks) (err-mimir-max-chunks-per-query)."
+	for _, tc := range []struct{ name, text string }{
+		{"plain", limit},
+		{"after frames", strings.Repeat("\xff\xfe\x80", 2000) + "\n" + limit},
+		{"upper case", strings.ToUpper(limit)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tb := limitIn(tc.text)
+			if tb == nil || tb.limit != "err-mimir-max-chunks-per-query" || !strings.EqualFold(tb.err.Error(), limit) {
+				t.Fatalf("limitIn = %+v, want the chunk limit with its text", tb)
+			}
+		})
 	}
 }

@@ -3,22 +3,17 @@ package remoteread
 import (
 	"context"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/prometheus/prometheus/config"
-	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/storage/remote"
 	"github.com/prometheus/prometheus/tsdb"
 
-	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/servers"
@@ -27,8 +22,6 @@ import (
 // t0 is where the test data starts: three 2h windows of it.
 var t0 = time.Date(2025, 8, 3, 0, 0, 0, 0, time.UTC)
 
-var stale = math.Float64frombits(value.StaleNaN)
-
 // testData is the demo set (counters, gauges, NaN and +Inf samples) and
 // the native histograms (integer counts) over [from, to), with stale
 // markers: a float series and a histogram series go stale halfway and come
@@ -36,18 +29,7 @@ var stale = math.Float64frombits(value.StaleNaN)
 // Prometheus reads from a block from 2.47 on only.
 func testData(from, to time.Time, floats bool) []extract.Series {
 	ss := append(gen.DemoSeries(from, to, 7), gen.NativeHistogramSeries(from, to, 7)...)
-	mid := from.Add(to.Sub(from) / 2).UnixMilli()
-	for i := range ss {
-		s := &ss[i]
-		switch {
-		case i == 0:
-			n := extract.Before(s.Samples, mid)
-			s.Samples = slices.Insert(s.Samples, n, extract.Sample{T: s.Samples[n-1].T + 1, V: stale})
-		case len(s.Histograms) > 0 && s.Labels.Get("job") == "node":
-			n := extract.Before(s.Histograms, mid)
-			s.Histograms = slices.Insert(s.Histograms, n, extract.HistogramSample{T: s.Histograms[n-1].T + 1, H: &histogram.Histogram{Sum: stale}})
-		}
-	}
+	gen.StaleMarkers(ss, from.Add(to.Sub(from)/2).UnixMilli())
 	if floats {
 		for _, s := range gen.NativeHistogramSeries(from, to, 8) {
 			fs := extract.Series{Labels: labels.NewBuilder(s.Labels).Set("__name__", s.Labels.Get("__name__")+"_float").Labels()}
@@ -72,32 +54,6 @@ func cut(ss []extract.Series, from, to int64) []extract.Series {
 		}
 	}
 	return out
-}
-
-// writeBlocks writes the series into dir with the blocks package, a
-// verified block per 2h window, as a recovery would.
-func writeBlocks(t testing.TB, dir string, ss []extract.Series, from, to time.Time) {
-	t.Helper()
-	plan, err := extract.NewPlan(from, to, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sink, err := blocks.NewSink(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	for _, w := range plan.Windows {
-		if err := sink.Add(ctx, w, cut(ss, w.Start, w.End)); err != nil {
-			t.Fatal(err)
-		}
-		if err := sink.Done(ctx, w, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := sink.Close(); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // openTSDB opens a TSDB on dir with the series appended to its head, for

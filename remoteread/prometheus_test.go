@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/tsdb/chunks"
 	"github.com/prometheus/prometheus/tsdb/index"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/blockstest"
+	"github.com/promrecover/promrecover/internal/seriestest"
 )
 
 // Debian's Prometheus 2.42, started on blocks of known data, streams them
@@ -24,7 +25,7 @@ func TestPrometheusStreamsEveryWindow(t *testing.T) {
 	from, to := t0, t0.Add(6*time.Hour)
 	want := testData(from, to, false)
 	dir := t.TempDir()
-	writeBlocks(t, dir, want, from, to)
+	blockstest.Install(t, dir, want, from, to)
 	src := newSource(t, startPrometheus(t, dir), Options{})
 
 	got := readUnits(t, src, units(t, from, to, `{__name__=~".+"}`))
@@ -32,20 +33,12 @@ func TestPrometheusStreamsEveryWindow(t *testing.T) {
 	if streamed, known := src.Streamed(); !streamed || !known {
 		t.Fatalf("Streamed() = %v, %v; Prometheus 2.42 streams chunks", streamed, known)
 	}
-	var hist, staleF, staleH int
+	var hist, staleH int
 	for _, s := range got {
 		hist += len(s.Histograms)
-		for _, smp := range s.Samples {
-			if value.IsStaleNaN(smp.V) {
-				staleF++
-			}
-		}
-		for _, h := range s.Histograms {
-			if h.IsStale() {
-				staleH++
-			}
-		}
+		staleH += seriestest.Stale([]extract.Series{{Histograms: s.Histograms}})
 	}
+	staleF := seriestest.Stale(got) - staleH
 	t.Logf("%d series, %d histograms, %d+%d stale markers, %d bytes", len(got), hist, staleF, staleH, src.Received())
 	if hist == 0 || staleF == 0 || staleH == 0 {
 		t.Fatalf("the data lacks a kind: %d histograms, %d float and %d histogram stale markers", hist, staleF, staleH)

@@ -40,6 +40,7 @@ import (
 
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/split"
+	"github.com/promrecover/promrecover/internal/redact"
 )
 
 // Defaults of Options.
@@ -78,6 +79,9 @@ type Options struct {
 	// and shards; nil splits by the prefixes of values and shards nothing.
 	Discovery Discovery
 	Log       *slog.Logger
+	// Redact, when set, learns the credentials the source sends, so that
+	// no message quotes them, even one that copies a server's error body.
+	Redact *redact.Set
 }
 
 // Discovery is what splitting by series and sharding ask of another door
@@ -89,14 +93,19 @@ type Discovery interface {
 
 // Source reads units through remote read at one address.
 type Source struct {
-	url  string
-	opts Options
-	http *http.Client
+	base, url string
+	opts      Options
+	http      *http.Client
 	// received counts the answers' bytes as they came over the wire;
 	// streamed says how the last answer came (0 none yet, 1 streamed, 2
 	// samples).
-	received atomic.Int64
-	streamed atomic.Int32
+	received, requests, retries atomic.Int64
+	streamed                    atomic.Int32
+}
+
+// Stats count a source's traffic.
+type Stats struct {
+	Requests, Retries, WireBytes int64
 }
 
 // New returns the Source of the remote read API under base (the address
@@ -124,11 +133,29 @@ func New(base string, opts Options) (*Source, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Source{url: strings.TrimRight(base, "/") + "/api/v1/read", opts: opts, http: &http.Client{}}, nil
+	opts.Redact.AddBasic(opts.User, opts.Password)
+	opts.Redact.Add(opts.Token)
+	base = strings.TrimRight(base, "/")
+	return &Source{base: base, url: base + "/api/v1/read", opts: opts, http: &http.Client{}}, nil
 }
 
 // Received is how many bytes the answers took on the wire so far.
 func (s *Source) Received() int64 { return s.received.Load() }
+
+// Stats returns the traffic so far.
+func (s *Source) Stats() Stats {
+	return Stats{Requests: s.requests.Load(), Retries: s.retries.Load(), WireBytes: s.received.Load()}
+}
+
+// Check sends the smallest read there is, of a series no one has over the
+// last millisecond before at, so that an address that serves no remote
+// read, or credentials it refuses, are found before any data is asked for.
+func (s *Source) Check(ctx context.Context, at int64) error {
+	u := extract.Unit{Selector: `{__name__="promrecover_remote_read_check"}`, From: at - 1, To: at}
+	return s.retry(ctx, func() error {
+		return s.read(ctx, u, func(extract.Series) error { return nil })
+	})
+}
 
 // Streamed reports whether the last answer was streamed chunks; known is
 // false before any answer.
@@ -195,6 +222,7 @@ func (s *Source) retry(ctx context.Context, do func() error) error {
 		if err == nil || attempt >= s.opts.Retries || !retriable(ctx, err) {
 			return err
 		}
+		s.retries.Add(1)
 		s.opts.Log.Debug("remote read failed; trying again", "attempt", attempt+1, "wait", wait, "err", err)
 		select {
 		case <-ctx.Done():
@@ -218,6 +246,7 @@ func (s *Source) read(ctx context.Context, u extract.Unit, add func(extract.Seri
 		return err
 	}
 	s.headers(req.Header)
+	s.requests.Add(1)
 	resp, err := s.http.Do(req)
 	if err != nil {
 		return err

@@ -77,6 +77,9 @@ type Requests struct {
 	Rotations int64 `json:"session_rotations"`
 	WireBytes int64 `json:"wire_bytes"`
 	Bytes     int64 `json:"bytes"`
+	// RemoteRead is how a remote read source answered:
+	// STREAMED_XOR_CHUNKS or SAMPLES.
+	RemoteRead string `json:"remote_read,omitempty"`
 }
 
 type Samples struct {
@@ -134,7 +137,7 @@ func (s *Summary) Document(command string, end End, words Wording) Doc {
 		d.Windows.Total = len(s.Plan.Windows)
 	}
 	if st := s.Stats; st != nil {
-		d.Requests = &Requests{Requests: st.Requests, Retries: st.Retries, Rotations: st.Rotations, WireBytes: st.WireBytes, Bytes: st.Bytes}
+		d.Requests = &Requests{Requests: st.Requests, Retries: st.Retries, Rotations: st.Rotations, WireBytes: st.WireBytes, Bytes: st.Bytes, RemoteRead: s.RemoteRead}
 	}
 	missing := func(kind string, g extract.Gap, earlier bool) {
 		d.NotRecovered = append(d.NotRecovered, Missing{Kind: kind, Selector: g.Selector, From: extract.FormatTime(g.From), To: extract.FormatTime(g.To),

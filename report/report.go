@@ -42,20 +42,23 @@ type Wording struct {
 // Summary is what a run reports at its end. A run fills it as it goes, so
 // that a run that fails partway still has what it got to.
 type Summary struct {
-	Origin    recovery.Origin
-	Plan      *extract.Plan
-	Input     string // import: the file read
-	Result    *extract.Result
-	Read      int64 // import: samples read, failed windows included
-	Stats     *grafana.Stats
-	Installed []blocks.Block
-	Earlier   []state.Window // installed by earlier runs of the same plan
-	State     string
-	Elapsed   time.Duration
-	Covered   int64             // fetched samples where surviving data has samples, not written
-	Held      blocks.Held       // what the data directory already held of what was fetched
-	HeldBack  []blocks.HeldBack // samples stamped after the time of the run, not written
-	Exported  bool              // export: the file was written
+	Origin recovery.Origin
+	Plan   *extract.Plan
+	Input  string // import: the file read
+	Result *extract.Result
+	Read   int64 // import: samples read, failed windows included
+	Stats  *grafana.Stats
+	// RemoteRead is how a remote read source answered, Streamed or
+	// Samples; "" for the other APIs.
+	RemoteRead string
+	Installed  []blocks.Block
+	Earlier    []state.Window // installed by earlier runs of the same plan
+	State      string
+	Elapsed    time.Duration
+	Covered    int64             // fetched samples where surviving data has samples, not written
+	Held       blocks.Held       // what the data directory already held of what was fetched
+	HeldBack   []blocks.HeldBack // samples stamped after the time of the run, not written
+	Exported   bool              // export: the file was written
 }
 
 // Text writes the summary of a recovery.
@@ -87,6 +90,7 @@ func (s *Summary) Text(w io.Writer, words Wording) {
 		}
 	}
 	fmt.Fprintf(w, "requests %d, retries %d, session rotations %d, %s received on the wire (%s decompressed)\n", st.Requests, st.Retries, st.Rotations, FormatBytes(st.WireBytes), FormatBytes(st.Bytes))
+	remoteRead(w, s.RemoteRead)
 	fmt.Fprintf(w, "fetched %d samples of %d series; written %d samples in %d blocks\n", fetched, res.DistinctSeries, written, len(installed))
 	if s.Covered > 0 {
 		fmt.Fprintf(w, "%d fetched samples fall where the surviving data has samples and were left out (%s)\n", s.Covered, words.OnlyGaps)
@@ -220,4 +224,20 @@ func Installed(w io.Writer, installed []blocks.Block) {
 	// Windows finish in whatever order the workers get to them.
 	slices.SortFunc(list, func(a, b blocks.BlockInfo) int { return cmp.Compare(a.MinTime, b.MinTime) })
 	BlockList(w, list)
+}
+
+// How a remote read source answered, as Prometheus's protocol names it.
+const (
+	RemoteReadStreamed = "STREAMED_XOR_CHUNKS"
+	RemoteReadSamples  = "SAMPLES"
+)
+
+// remoteRead says how remote read answered, where it did.
+func remoteRead(w io.Writer, answer string) {
+	switch answer {
+	case RemoteReadStreamed:
+		fmt.Fprintf(w, "remote read answered with the stored chunks (%s)\n", RemoteReadStreamed)
+	case RemoteReadSamples:
+		fmt.Fprintf(w, "remote read answered with samples (%s): the server does not stream chunks, so each answer was held whole on both sides\n", RemoteReadSamples)
+	}
 }

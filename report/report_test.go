@@ -107,6 +107,29 @@ func TestSummaryHeld(t *testing.T) {
 	}
 }
 
+// TestSummaryRemoteRead: the summary and its document say how remote read
+// answered, and nothing of it for the other APIs.
+func TestSummaryRemoteRead(t *testing.T) {
+	res := &extract.Result{Windows: []extract.WindowResult{{Window: extract.Window{End: 7200000}, Series: 1, Samples: 3}}}
+	for _, c := range []struct {
+		answer, line string
+	}{
+		{"", ""},
+		{RemoteReadStreamed, "remote read answered with the stored chunks (STREAMED_XOR_CHUNKS)\n"},
+		{RemoteReadSamples, "remote read answered with samples (SAMPLES): the server does not stream chunks, so each answer was held whole on both sides\n"},
+	} {
+		s := Summary{Result: res, Stats: &grafana.Stats{Requests: 2}, RemoteRead: c.answer}
+		var b strings.Builder
+		s.Text(&b, plain)
+		if got := b.String(); (c.line == "") != !strings.Contains(got, "remote read") || !strings.Contains(got, "(0 B decompressed)\n"+c.line) {
+			t.Errorf("%q: the summary is\n%s", c.answer, got)
+		}
+		if d := s.Document("recover", End{}, plain); d.Requests == nil || d.Requests.RemoteRead != c.answer {
+			t.Errorf("%q: requests %+v", c.answer, d.Requests)
+		}
+	}
+}
+
 func TestFormatBytes(t *testing.T) {
 	cases := []struct {
 		n    int64

@@ -32,7 +32,7 @@ func addCompletions(root *cobra.Command, configure func(*cobra.Command) error) {
 		"step":       fixed("15s", "30s", "1m", "5m"),
 		"retention":  fixed("15d", "30d", "200h"),
 		"log-format": fixed("text", "json"),
-		"via":        fixed("ds", "proxy"),
+		"via":        fixed("ds", "proxy", "prometheus", "remote-read"),
 	}
 	dirs := []string{"out", "data"} // but export's --out, a file
 	var walk func(*cobra.Command)

@@ -69,10 +69,11 @@ data set also holds native histograms, read through the datasource proxy.`,
 			fmt.Fprintf(w, "demo: lost range %s .. %s, recovering into %s\n", from.Format(time.RFC3339), to.Format(time.RFC3339), out)
 			const datasource = "grafanacloud-prom"
 			want := extract.Clip(data, plan.From, plan.To)
-			j := &recovery.Job{Plan: plan, Connect: recovery.GrafanaConn(client, datasource, transport), Out: out,
+			door := recovery.GrafanaDoor(client, datasource, transport)
+			j := &recovery.Job{Plan: plan, Connect: door.Connect, Out: out,
 				State:       recovery.StateOptions{URL: srv.URL, Datasource: datasource},
 				Concurrency: concurrency, Now: now, Progress: showProgress.of(log, client.Stats, extract.CountSamples(want)), Log: log}
-			if err := runRecovery(cmd.Context(), w, j, client.Stats, &report.Summary{}, ""); err != nil {
+			if err := runRecovery(cmd.Context(), w, j, door, &report.Summary{}, ""); err != nil {
 				return err
 			}
 			got, err := blocks.ReadSeries(out, plan.From, plan.To)

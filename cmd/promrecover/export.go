@@ -68,7 +68,7 @@ The file is written only when every window was fetched.`,
 			start := time.Now()
 			defer func() {
 				st := r.Stats()
-				rep.sum.Plan, rep.sum.Stats, rep.sum.Elapsed = plan, &st, time.Since(start)
+				rep.sum.Plan, rep.sum.Stats, rep.sum.Elapsed, rep.sum.RemoteRead = plan, &st, time.Since(start), answered(r)
 				err = rep.write(cmd.Context(), cmd.OutOrStdout(), err)
 			}()
 			sink := export.NewMatrix()

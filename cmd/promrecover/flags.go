@@ -15,6 +15,7 @@ import (
 	"github.com/promrecover/promrecover/internal/flaggroup"
 	"github.com/promrecover/promrecover/promapi"
 	"github.com/promrecover/promrecover/recovery"
+	"github.com/promrecover/promrecover/remoteread"
 )
 
 // connFlags say how to reach Grafana. Secrets may come from the environment
@@ -70,8 +71,8 @@ func (c *connFlags) client(log *slog.Logger) (*grafana.Client, error) {
 // first, so that bad input fails before anything is sent.
 func prepareQuery(c *connFlags, s *selectFlags, log *slog.Logger, now time.Time) (*extract.Plan, *recovery.Door, error) {
 	plan, err := s.plan(log, now)
-	if err != nil || s.via == "prometheus" {
-		return plan, s.src.door(c, log), err
+	if err != nil || s.direct() {
+		return plan, s.src.door(c, s.via, log), err
 	}
 	client, err := c.client(log)
 	if err != nil {
@@ -87,7 +88,7 @@ type sourceFlags struct{ url, user, password, token, tenant string }
 // register adds the source's flags; with apart, as for a command that
 // also talks to Grafana, --user, --password and --token stay Grafana's.
 func (f *sourceFlags) register(fs *pflag.FlagSet, apart bool) {
-	url, dflt := "with --via prometheus: the Prometheus API", func(flag string) string { return "; default: --" + flag }
+	url, dflt := "with --via prometheus or remote-read: the address the Prometheus API is under", func(flag string) string { return "; default: --" + flag }
 	if apart {
 		url, dflt = "the Prometheus API read directly", func(string) string { return "" }
 	}
@@ -107,11 +108,21 @@ func (f *sourceFlags) fromEnv() {
 	}
 }
 
-func (f *sourceFlags) door(c *connFlags, log *slog.Logger) *recovery.Door {
+func (f *sourceFlags) door(c *connFlags, via string, log *slog.Logger) *recovery.Door {
 	c.options() // the Grafana credentials' variables, for the fallback
 	f.fromEnv()
 	auth := promapi.Auth{User: f.user, Password: f.password, Token: f.token}.Or(promapi.Auth{User: c.user, Password: c.password, Token: c.token})
-	return recovery.PrometheusDoor(promapi.New(f.url, promapi.Options{Auth: auth, Tenant: f.tenant, Timeout: c.timeout, MaxRetries: c.retries, UserAgent: "promrecover/" + versionString(), Log: log, Redact: &secrets}))
+	agent := "promrecover/" + versionString()
+	client := promapi.New(f.url, promapi.Options{Auth: auth, Tenant: f.tenant, Timeout: c.timeout, MaxRetries: c.retries, UserAgent: agent, Log: log, Redact: &secrets})
+	if via != viaRemoteRead {
+		return recovery.PrometheusDoor(client)
+	}
+	retries := int(c.retries)
+	if retries == 0 {
+		retries = -1 // remoteread's 0 is its default
+	}
+	return recovery.RemoteReadDoor(client, remoteread.Options{Tenant: f.tenant, User: auth.User, Password: auth.Password, Token: auth.Token,
+		UserAgent: agent, Timeout: c.timeout, Retries: retries, Log: log, Redact: &secrets})
 }
 
 func (c *connFlags) options() grafana.Options {
@@ -161,7 +172,7 @@ func (s *selectFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&s.step, "step", 0, "resample at this exact step (e.g. 15s) instead of fetching the raw samples")
 	fs.IntVar(&s.concurrency, "concurrency", 4, "queries in flight at once")
 	fs.IntVar(&s.maxSeries, "max-series-per-query", 10000, "shard a selector that matches more series than this (counted through the datasource's series API, or count queries where Grafana refuses it) by metric name and label values before fetching; 0 to never shard")
-	fs.StringVar(&s.via, "via", "ds", "how to read: ds (Grafana's /api/ds/query, up to 8 queries a request), proxy (Grafana's datasource proxy, /api/datasources/proxy/uid/UID/api/v1/..., one query a request) or prometheus (the Prometheus API at --source-url, without Grafana): choose proxy or prometheus to recover native histograms, which /api/ds/query cannot carry; proxy needs Grafana to allow the datasource proxy (access \"Server\") for your credentials")
+	fs.StringVar(&s.via, "via", "ds", "how to read: ds (Grafana's /api/ds/query, up to 8 queries a request), proxy (Grafana's datasource proxy, /api/datasources/proxy/uid/UID/api/v1/..., one query a request), prometheus (the Prometheus API at --source-url, without Grafana) or remote-read (Prometheus's remote read, POST --source-url/api/v1/read: the stored chunks, the fewest bytes, raw samples only; discovery through the API at the same address): choose proxy, prometheus or remote-read to recover native histograms, which /api/ds/query cannot carry; proxy needs Grafana to allow the datasource proxy (access \"Server\") for your credentials")
 	s.src.register(fs, false)
 }
 
@@ -180,11 +191,23 @@ func (s *selectFlags) plan(log *slog.Logger, now time.Time) (*extract.Plan, erro
 	if s.concurrency < 1 {
 		return nil, usagef("--concurrency must be at least 1")
 	}
-	if s.transport, err = grafana.ParseTransport(s.via); err != nil && s.via != "prometheus" {
+	if s.transport, err = grafana.ParseTransport(s.via); err != nil && !s.direct() {
 		return nil, usagef("--via %w", err)
+	}
+	if s.via == viaRemoteRead && s.step != 0 {
+		return nil, usagef("--via remote-read returns the stored samples, not a query's evaluations at a step; leave --step out, or use --via prometheus for --step")
 	}
 	return extract.NewPlan(from, to, s.step, s.match)
 }
+
+// The values of --via that read the source without Grafana.
+const (
+	viaPrometheus = "prometheus"
+	viaRemoteRead = "remote-read"
+)
+
+// direct says whether the source is read without Grafana, at --source-url.
+func (s *selectFlags) direct() bool { return s.via == viaPrometheus || s.via == viaRemoteRead }
 
 // timeForms are the times the time flags take besides now-DURATION, for
 // their help.

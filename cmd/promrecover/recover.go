@@ -108,7 +108,7 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 			// From here on the run has started: --summary-json reports it
 			// however it ends.
 			defer func() { err = rep.write(cmd.Context(), cmd.OutOrStdout(), err) }()
-			return runRecovery(cmd.Context(), cmd.OutOrStdout(), j, r.Stats, &rep.sum, f.sel.pinned(j.Plan))
+			return runRecovery(cmd.Context(), cmd.OutOrStdout(), j, r, &rep.sum, f.sel.pinned(j.Plan))
 		},
 	}
 	f.conn.register(cmd.Flags())
@@ -138,6 +138,21 @@ func (show progressFunc) of(log *slog.Logger, counts func() grafana.Stats, sampl
 	return func(windows int) *progress.Run { o.Windows = windows; return show(log, o) }
 }
 
+// answered is how remote read answered through door, for the summary: ""
+// for the other APIs, or before any answer.
+func answered(door *recovery.Door) string {
+	if door.Streamed == nil {
+		return ""
+	}
+	switch streamed, known := door.Streamed(); {
+	case !known:
+		return ""
+	case streamed:
+		return report.RemoteReadStreamed
+	}
+	return report.RemoteReadSamples
+}
+
 // outError names the flag of a data directory that could not be read.
 func outError(err error) error {
 	var de *recovery.DirError
@@ -150,11 +165,11 @@ func outError(err error) error {
 // runRecovery runs j, filling sum as it goes, prints the summary and turns
 // the outcome into the command's error, which names the flags that help;
 // hint is the flags that pin a relative range for the run that resumes.
-func runRecovery(ctx context.Context, stdout io.Writer, j *recovery.Job, counts func() grafana.Stats, sum *report.Summary, hint string) error {
+func runRecovery(ctx context.Context, stdout io.Writer, j *recovery.Job, door *recovery.Door, sum *report.Summary, hint string) error {
 	start := time.Now()
 	o, err := j.Run(ctx)
-	stats := counts()
-	sum.Plan, sum.Stats, sum.Elapsed = j.Plan, &stats, time.Since(start)
+	stats := door.Stats()
+	sum.Plan, sum.Stats, sum.Elapsed, sum.RemoteRead = j.Plan, &stats, time.Since(start), answered(door)
 	sum.Origin, sum.State, sum.Earlier = o.Origin, o.State, o.Earlier
 	if o.Result == nil {
 		return outError(err)

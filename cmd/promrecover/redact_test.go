@@ -116,10 +116,10 @@ func readFile(t *testing.T, path string) string {
 	return string(b)
 }
 
-// TestNoSourceCredentialFromAnEchoingServer: with --via prometheus the
-// source's credentials, its own or the Grafana ones it falls back to, are
-// redacted as Grafana's are, in every form, wherever an echoing answer puts
-// them.
+// TestNoSourceCredentialFromAnEchoingServer: with --via prometheus and
+// --via remote-read the source's credentials, its own or the Grafana ones
+// they fall back to, are redacted as Grafana's are, in every form, wherever
+// an echoing answer (of the API, or of remote read) puts them.
 func TestNoSourceCredentialFromAnEchoingServer(t *testing.T) {
 	const instance, token = "123456", "glc_s3cret/read+x&<y>"
 	cloud := &sim.Cloud{Instance: instance, Tokens: map[string][]string{token: {"metrics:read"}}}
@@ -130,14 +130,17 @@ func TestNoSourceCredentialFromAnEchoingServer(t *testing.T) {
 		forms = append(forms, s, url.QueryEscape(s), url.PathEscape(s), strings.ReplaceAll(s, "&", `\u0026`))
 	}
 	from, to := dataStart.Format(time.RFC3339), dataStart.Add(4*time.Hour).Format(time.RFC3339)
-	for name, auth := range map[string][]string{
-		"source flags": {"--source-user", instance, "--source-password", token},
-		"fallback":     {"--user", instance, "--password", token},
-	} {
-		rule := faults.On(faults.PathPrefix(sim.CloudPrefix)).First(1).Do(faults.Echo(http.StatusInternalServerError))
+	echoed := map[string]faults.Match{"prometheus": faults.PathPrefix(sim.CloudPrefix), "remote-read": faults.Path(sim.CloudPrefix + "/api/v1/read")}
+	for _, c := range []struct{ via, name string }{{"prometheus", "source flags"}, {"prometheus", "fallback"}, {"remote-read", "source flags"}, {"remote-read", "fallback"}} {
+		auth := map[string][]string{
+			"source flags": {"--source-user", instance, "--source-password", token},
+			"fallback":     {"--user", instance, "--password", token},
+		}[c.name]
+		name := c.via + ", " + c.name
+		rule := faults.On(echoed[c.via]).First(1).Do(faults.Echo(http.StatusInternalServerError))
 		addr := simtest.Serve(t, srv, rule)
 		summary := filepath.Join(t.TempDir(), "summary.json")
-		args := append([]string{"recover", "--via", "prometheus", "--source-url", addr + sim.CloudPrefix, "--out", t.TempDir(), "--match", "up",
+		args := append([]string{"recover", "--via", c.via, "--source-url", addr + sim.CloudPrefix, "--out", t.TempDir(), "--match", "up",
 			"--from", from, "--to", to, "--retries", "1", "-v", "--summary-json", summary}, auth...)
 		stdout, stderr, err := runCLI(t, args...)
 		if rule.Count() == 0 {

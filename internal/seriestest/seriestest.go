@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
 
 	"github.com/promrecover/promrecover/extract"
 )
@@ -48,4 +49,22 @@ func Scraped(ls labels.Labels, from, to time.Time, v func(t int64) float64) extr
 		s.Samples = append(s.Samples, extract.Sample{T: t, V: v(t)})
 	}
 	return s
+}
+
+// Stale counts the stale markers of both kinds: a test that says it
+// carries them checks that its data has some.
+func Stale(ss []extract.Series) (n int) {
+	for _, s := range ss {
+		for _, smp := range s.Samples {
+			if value.IsStaleNaN(smp.V) {
+				n++
+			}
+		}
+		for _, h := range s.Histograms {
+			if h.IsStale() {
+				n++
+			}
+		}
+	}
+	return n
 }

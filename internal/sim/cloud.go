@@ -9,7 +9,7 @@ import (
 // Grafana Cloud's Prometheus endpoint, https://prometheus-prod-NN-....
 // grafana.net/api/prom: the Prometheus API of the stack's Mimir, behind
 // basic auth with the stack's metrics instance ID as the user and an access
-// policy token as the password. A token whose policy lacks metrics:read
+// policy token as the password, and its remote read (read.go). A token whose policy lacks metrics:read
 // (a metrics:write token, say) is refused with 401 "authentication error:
 // invalid scope requested"; a token the stack does not know, or another
 // user, with 401 "authentication error: invalid token". It answers from the
@@ -35,6 +35,7 @@ func (s *Server) cloudRoutes(m *http.ServeMux) {
 		m.Handle("GET "+CloudPrefix+"/api/v1/"+p, s.cloudAuthed(s.proxyQuery))
 		m.Handle("POST "+CloudPrefix+"/api/v1/"+p, s.cloudAuthed(s.proxyQuery))
 	}
+	m.Handle("POST "+CloudPrefix+"/api/v1/read", s.cloudAuthed(s.remoteRead))
 	for p, h := range map[string]http.HandlerFunc{"series": s.series, "labels": s.labelNames, "label/{name}/values": s.labelValues} {
 		m.Handle("GET "+CloudPrefix+"/api/v1/"+p, s.cloudAuthed(h))
 		m.Handle("POST "+CloudPrefix+"/api/v1/"+p, s.cloudAuthed(h))

@@ -94,6 +94,12 @@ type Config struct {
 	// with 422 execution "query processing would load too many samples
 	// into memory in query execution".
 	MaxSamplesPerQuery int
+	// MaxChunksPerQuery, when positive, plays Mimir's
+	// -querier.max-fetched-chunks-per-query on remote read: a read that
+	// would hand on more chunks fails with "... (err-mimir-max-chunks-per-query)",
+	// after the frames already streamed, as Prometheus's handler writes an
+	// error met while streaming.
+	MaxChunksPerQuery int
 	// RefuseResources, when set, is the status every request under
 	// /api/datasources/uid/UID/resources/ gets, with Grafana's JSON
 	// message, as from a Grafana whose Prometheus plugin serves no
@@ -119,7 +125,8 @@ type PromCall struct {
 	Datasource string // uid
 	// Path is the Prometheus API path: /api/v1/query or
 	// /api/v1/query_range, or for a label lookup /api/v1/labels or
-	// /api/v1/label/NAME/values.
+	// /api/v1/label/NAME/values, or /api/v1/read for each query of a
+	// remote read to the cloud endpoint (its matchers in Match).
 	Path       string
 	Expr       string
 	Match      []string // the match[] selectors of a label lookup
@@ -152,6 +159,9 @@ type Counters struct {
 	// BodyBytes is the bytes of response bodies written under /api, as
 	// they went on the wire (after compression).
 	BodyBytes int64
+	// RemoteReads is the remote read requests that passed the
+	// endpoint's auth.
+	RemoteReads int64
 }
 
 // Server is a Grafana imitation; it is an http.Handler.
@@ -173,6 +183,7 @@ type Server struct {
 	rotations, unauthorized, forbidden, lookups     atomic.Int64
 	proxyQueries                                    atomic.Int64
 	bodyBytes                                       atomic.Int64
+	remoteReads                                     atomic.Int64
 }
 
 // New builds a server over cfg.
@@ -277,6 +288,7 @@ func (s *Server) Counters() Counters {
 		Unauthorized:  s.unauthorized.Load(),
 		Forbidden:     s.forbidden.Load(),
 		BodyBytes:     s.bodyBytes.Load(),
+		RemoteReads:   s.remoteReads.Load(),
 	}
 }
 
