@@ -106,7 +106,7 @@ func TestEveryDoorWorks(t *testing.T) {
 // Each refusal a user meets gets its row, with the fix for that message.
 func TestRefusals(t *testing.T) {
 	proxyDenied := faults.On(faults.PathPrefix("/api/datasources/proxy/")).Keep().Do(faults.Answer(http.StatusForbidden, `{"message":"Access denied to datasource"}`, "Content-Type", "application/json"))
-	noRemoteRead := faults.On(faults.PathPrefix(sim.CloudPrefix+"/api/v1/read")).Keep().Do(faults.Answer(http.StatusNotFound, "404 page not found\n"))
+	noRemoteRead := faults.On(faults.PathPrefix(sim.CloudPrefix + "/api/v1/read")).Keep().Do(faults.Answer(http.StatusNotFound, "404 page not found\n"))
 	addr, srv := simtest.Start(t, sim.Config{Series: data, Cloud: cloud, Tokens: []string{saToken}, RefuseResources: http.StatusForbidden}, proxyDenied, noRemoteRead)
 	session := srv.Login("admin")
 	srv.RevokeSessions()
