@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/atomicfile"
 )
 
 // LockFileName is the file in an output directory that the run writing
@@ -69,8 +70,30 @@ func lockDir(dir string) (*dirLock, error) {
 		if err := writeHolder(f); err != nil {
 			return nil, errors.Join(writableError(dir, err), unlock(f, path))
 		}
+		if err := removeCrashedWrites(dir); err != nil {
+			return nil, errors.Join(writableError(dir, err), unlock(f, path))
+		}
 		return &dirLock{f: f, path: path}, nil
 	}
+}
+
+// removeCrashedWrites deletes the temporary files of resume state writes
+// that a run killed mid-write (kill -9 before the rename) left in dir. Under
+// the lock no other run is writing one, and a rerun should leave the
+// directory as a run that was never interrupted would.
+func removeCrashedWrites(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !e.IsDir() && atomicfile.IsTemp(e.Name(), StateFileName) {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // samePath says whether f is still the file at path.

@@ -75,6 +75,22 @@ func TestStaleStagingIsRemovedAndLiveStagingRefused(t *testing.T) {
 
 // TestLockOfACrashedRun: a lock file whose holder died (kill -9 leaves it)
 // is no lock, and a run that finds it takes it over.
+// A run killed while it wrote the resume state leaves the temporary file;
+// the next run removes it, and only it.
+func TestCrashedStateWriteIsRemoved(t *testing.T) {
+	dir := t.TempDir()
+	crashed := filepath.Join(dir, "."+StateFileName+".tmp-3094152989")
+	mustWrite(t, crashed, `{"half`)
+	mustWrite(t, filepath.Join(dir, StateFileName), `{}`)
+	newTestSink(t, dir)
+	if _, err := os.Stat(crashed); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the crashed write's temporary file is still there: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, StateFileName)); err != nil {
+		t.Fatalf("the state itself was touched: %v", err)
+	}
+}
+
 func TestLockOfACrashedRun(t *testing.T) {
 	dir := t.TempDir()
 	mustWrite(t, filepath.Join(dir, LockFileName), `{"pid":1,"started":"2020-01-01T00:00:00Z"}`)
