@@ -24,6 +24,7 @@ import (
 	"github.com/promrecover/promrecover/extract/state"
 	"github.com/promrecover/promrecover/grafana"
 	"github.com/promrecover/promrecover/recovery"
+	"github.com/promrecover/promrecover/served"
 )
 
 // Wording is how the program words the libraries' errors and the
@@ -56,6 +57,7 @@ type Summary struct {
 	Held      blocks.Held       // what the data directory already held of what was fetched
 	HeldBack  []blocks.HeldBack // samples stamped after the time of the run, not written
 	Exported  bool              // export: the file was written
+	Served    *served.Result    // how the wait for the Prometheus ended; nil without one
 }
 
 // Text writes the summary of a recovery.
@@ -97,6 +99,7 @@ func (s *Summary) Text(w io.Writer, words Wording) {
 		fmt.Fprintf(w, "%d series came again from overlapping selectors in the same window and were written once\n", repeats)
 	}
 	Installed(w, installed)
+	Served(w, s.Served, words)
 	for _, f := range failed {
 		fmt.Fprintf(w, "NOT RECOVERED %s: %s\n", f.Window, WindowReason(f.Err, words))
 	}
@@ -220,4 +223,33 @@ func Installed(w io.Writer, installed []blocks.Block) {
 	// Windows finish in whatever order the workers get to them.
 	slices.SortFunc(list, func(a, b blocks.BlockInfo) int { return cmp.Compare(a.MinTime, b.MinTime) })
 	BlockList(w, list)
+}
+
+// Served says how the wait for the Prometheus that serves the data
+// directory ended: every window served, or a line each for those it did
+// not serve as written.
+func Served(w io.Writer, r *served.Result, words Wording) {
+	if r == nil {
+		return
+	}
+	if len(r.Missing) == 0 {
+		fmt.Fprintf(w, "all %s served by Prometheus after %s\n", count(r.Windows, "window"), r.After.Round(time.Second))
+		return
+	}
+	for _, m := range r.Missing {
+		if m.Err != nil {
+			fmt.Fprintf(w, "NOT SERVED %s: %s\n", m.Window, words.Error(m.Err))
+			continue
+		}
+		fmt.Fprintf(w, "NOT SERVED %s: Prometheus serves %d samples there after %s, %d expected\n", m.Window, m.Got, r.After.Round(time.Second), m.Want)
+	}
+}
+
+// NotServed is what the error of a run says whose windows the Prometheus
+// did not serve within the wait: what to check.
+func NotServed(r *served.Result) string {
+	return fmt.Sprintf("Prometheus at %s does not serve %d of the %s installed as written after %s (listed above); the blocks are installed. "+
+		"Check that it runs on this data directory (its --storage.tsdb.path), that its retention keeps blocks this old (--storage.tsdb.retention.time/size), "+
+		"and that it has had time to load them (it looks for new blocks once a minute: a longer --wait)",
+		r.URL, len(r.Missing), count(r.Windows, "window"), r.After.Round(time.Second))
 }
