@@ -2,6 +2,7 @@ package report
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/promrecover/promrecover/extract/state"
 	"github.com/promrecover/promrecover/grafana"
 	"github.com/promrecover/promrecover/recovery"
+	"github.com/promrecover/promrecover/served"
 )
 
 var plain = Wording{Error: func(err error) string { return "user: " + err.Error() }, Reason: strings.ToUpper}
@@ -37,6 +39,7 @@ func TestDocumentStatus(t *testing.T) {
 		{"nothing matched", Summary{Result: empty}, End{Err: runErr}, "empty"},
 		{"nothing matched, but a file was read", Summary{Result: empty, Read: 3}, End{Err: runErr}, "error"},
 		{"writing failed after the fetch", Summary{Result: done}, End{Err: runErr}, "error"},
+		{"not served", Summary{Result: done, Served: &served.Result{Windows: 1, Missing: []served.Missing{{Window: win}}}}, End{Err: runErr}, "not_served"},
 	}
 	for _, c := range cases {
 		if got := c.sum.Document("recover", c.end, plain).Status; got != c.want {
@@ -195,6 +198,38 @@ func TestSummaryAgreesWithItself(t *testing.T) {
 			}
 			if got := Shortfall(len(res.Failed()), partial, len(res.Gaps()), len(res.Windows)); got != tc.err {
 				t.Errorf("error %q, want %q", got, tc.err)
+			}
+		})
+	}
+}
+
+func TestServed(t *testing.T) {
+	w1, w2 := extract.Window{Start: 0, End: 7200000}, extract.Window{Start: 7200000, End: 14400000}
+	cases := []struct {
+		name string
+		res  *served.Result
+		want string // the text; "" for none
+		doc  *Serving
+	}{
+		{"no wait", nil, "", nil},
+		{"every window served", &served.Result{Windows: 4, After: 41200 * time.Millisecond}, "all 4 windows served by Prometheus after 41s\n",
+			&Serving{Windows: 4, Served: 4, After: 41.2, Missing: []Unserved{}}},
+		{"one served, one short, one count refused", &served.Result{Windows: 3, After: 3 * time.Second, Missing: []served.Missing{{Window: w1, Want: 10, Got: 4}, {Window: w2, Err: errors.New("HTTP 422")}}},
+			"NOT SERVED 1970-01-01T00:00:00Z..1970-01-01T02:00:00Z: Prometheus serves 4 samples there after 3s, 10 expected\nNOT SERVED 1970-01-01T02:00:00Z..1970-01-01T04:00:00Z: user: HTTP 422\n",
+			&Serving{Windows: 3, Served: 1, After: 3, Missing: []Unserved{
+				{From: "1970-01-01T00:00:00.000Z", To: "1970-01-01T02:00:00.000Z", FromMs: 0, ToMs: 7200000, Expected: 10, Got: 4},
+				{From: "1970-01-01T02:00:00.000Z", To: "1970-01-01T04:00:00.000Z", FromMs: 7200000, ToMs: 14400000, Error: "user: HTTP 422"}}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			Served(&b, tc.res, plain)
+			if b.String() != tc.want {
+				t.Errorf("text:\n%s\nwant:\n%s", b.String(), tc.want)
+			}
+			got := servedDoc(tc.res, plain)
+			if (got == nil) != (tc.doc == nil) || got != nil && fmt.Sprint(*got) != fmt.Sprint(*tc.doc) {
+				t.Errorf("document %+v, want %+v", got, tc.doc)
 			}
 		})
 	}

@@ -49,11 +49,11 @@ type count struct {
 	err  error
 }
 
-// New returns a Watch of the Prometheus c asks, once it answers: a wrong
-// address fails here, before anything is fetched.
+// New returns a Watch of the Prometheus c asks, once it answers a query: a
+// wrong address fails here, before anything is fetched.
 func New(ctx context.Context, c *promapi.Client) (*Watch, error) {
-	if err := c.Check(ctx); err != nil {
-		return nil, err
+	if _, err := c.QuerySum(ctx, "vector(0)", time.Now().UnixMilli()); err != nil {
+		return nil, fmt.Errorf("the Prometheus does not answer: %w", err)
 	}
 	return &Watch{client: c, closed: c.ClosedRanges(ctx), names: map[extract.Window]map[string]bool{}, before: map[extract.Window]count{}}, nil
 }
@@ -180,8 +180,11 @@ func (w *Watch) Wait(ctx context.Context, installed []blocks.Block, timeout, int
 	todo := w.expected(installed)
 	res := Result{URL: w.client.URL(), Windows: len(todo)}
 	for ctx.Err() == nil {
-		todo = w.poll(ctx, todo)
 		left := timeout - time.Since(start)
+		// Prometheus loads every new block at one reload: until the first
+		// window is served, asking of the others costs queries and tells
+		// nothing. The last poll asks of all, for what the summary says.
+		todo = w.poll(ctx, todo, left > interval)
 		if !slices.ContainsFunc(todo, func(p pending) bool { return !p.unknown }) || left <= 0 {
 			break
 		}
@@ -217,16 +220,18 @@ func (w *Watch) expected(installed []blocks.Block) []pending {
 	return out
 }
 
-// poll asks the count of each pending window once, and returns those still
-// not served as written.
-func (w *Watch) poll(ctx context.Context, todo []pending) []pending {
+// poll asks the count of each pending window, or with untilFirst only up
+// to the first not served as written, and returns those still not served.
+func (w *Watch) poll(ctx context.Context, todo []pending, untilFirst bool) []pending {
 	var still []pending
+	asking := true
 	for _, p := range todo {
-		if !p.unknown {
+		if asking && !p.unknown {
 			p.Got, p.Err = w.ask(ctx, p.Window, p.expr)
 			if p.Err == nil && p.Got == p.Want {
 				continue
 			}
+			asking = !untilFirst
 		}
 		still = append(still, p)
 	}

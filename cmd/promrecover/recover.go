@@ -77,7 +77,9 @@ Grafana's /api/ds/query (or its datasource proxy with --via proxy, which also
 carries native histograms) and writes one verified TSDB block per 2h window into
 --out, usually the Prometheus data directory. Blocks are built and checked in a
 staging directory and renamed into place whole; nothing in --out is ever
-overwritten or deleted. A running Prometheus loads them within a minute.`,
+overwritten or deleted. A running Prometheus loads them within a minute;
+given its address (--prometheus-url), recover waits until it serves every
+window written, up to --wait.`,
 		Example: example("recover"),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
@@ -108,7 +110,7 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 			}
 			if local.promURL != "" && wait > 0 {
 				if j.Served, err = served.New(cmd.Context(), local.client()); err != nil {
-					return fmt.Errorf("--prometheus-url: %w", err)
+					return fmt.Errorf("--prometheus-url %s: %w; give the address of the running Prometheus that serves --out, or --wait 0 not to wait for it", local.promURL, err)
 				}
 				j.Wait = wait
 			}

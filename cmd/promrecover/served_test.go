@@ -39,9 +39,12 @@ func TestRecoverIntoRunningPrometheus(t *testing.T) {
 			if err != nil {
 				t.Fatalf("recover --prometheus-url: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
 			}
-			if !strings.Contains(stdout, "all 2 windows served by Prometheus after ") {
+			_, after, ok := strings.Cut(stdout, "all 2 windows served by Prometheus after ")
+			if !ok {
 				t.Fatalf("the summary does not say the windows are served:\n%s", stdout)
 			}
+			after, _, _ = strings.Cut(after, "\n")
+			t.Logf("Prometheus %s served both windows after %s", v, after)
 			doc := readSummary(t, file)
 			if doc.Status != "ok" || doc.Served == nil || doc.Served.Windows != 2 || doc.Served.Served != 2 || len(doc.Served.Missing) != 0 {
 				t.Fatalf("--summary-json: status %q, served %+v", doc.Status, doc.Served)
@@ -125,6 +128,18 @@ func TestRecoverWaitTimesOut(t *testing.T) {
 				t.Fatalf("--wait 0 waited, or failed: %v\n%s", err, stdout)
 			}
 		})
+	}
+	// Nothing answers at --prometheus-url: refused before anything is
+	// fetched or written.
+	out, gone := t.TempDir(), "http://"+servers.FreeAddr(t)
+	_, _, err := runCLI(t, "recover", "--grafana-url", addr, "--token", testToken, "--datasource", "grafanacloud-prom",
+		"--from", dataStart.Add(2*time.Hour).Format(time.RFC3339), "--to", dataStart.Add(4*time.Hour).Format(time.RFC3339), "--out", out, "--prometheus-url", gone)
+	want := "--prometheus-url " + gone + ": the Prometheus does not answer: "
+	if err == nil || !strings.Contains(userText(err), want) || !strings.Contains(userText(err), "or --wait 0 not to wait for it") {
+		t.Fatalf("got %v, want %q", err, want)
+	}
+	if n := installed(t, out); n != 0 {
+		t.Fatalf("%d blocks installed before the Prometheus was found", n)
 	}
 }
 
