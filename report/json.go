@@ -230,10 +230,10 @@ func (s *Summary) status(end End) string {
 	switch {
 	case end.Err == nil:
 		return "ok"
+	case s.Served != nil && len(s.Served.Missing) > 0 && len(s.Result.Failed()) == 0 && len(s.Result.Gaps()) == 0:
+		return "not_served" // an interrupt came during the wait, if at all
 	case end.Interrupted:
 		return "interrupted"
-	case s.Served != nil && len(s.Served.Missing) > 0:
-		return "not_served"
 	case s.Result == nil:
 		return "error" // before anything was fetched or read
 	case len(s.Result.Failed()) > 0 || len(s.Result.Gaps()) > 0:

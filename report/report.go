@@ -248,6 +248,10 @@ func Served(w io.Writer, r *served.Result, words Wording) {
 // NotServed is what the error of a run says whose windows the Prometheus
 // did not serve within the wait: what to check.
 func NotServed(r *served.Result) string {
+	if r.Interrupted {
+		return fmt.Sprintf("interrupted while waiting for Prometheus at %s to serve the windows installed: %d of %s not yet served (listed above); the blocks are installed",
+			r.URL, len(r.Missing), count(r.Windows, "window"))
+	}
 	return fmt.Sprintf("Prometheus at %s does not serve %d of the %s installed as written after %s (listed above); the blocks are installed. "+
 		"Check that it runs on this data directory (its --storage.tsdb.path), that its retention keeps blocks this old (--storage.tsdb.retention.time/size), "+
 		"and that it has had time to load them (it looks for new blocks once a minute: a longer --wait)",

@@ -40,6 +40,8 @@ func TestDocumentStatus(t *testing.T) {
 		{"nothing matched, but a file was read", Summary{Result: empty, Read: 3}, End{Err: runErr}, "error"},
 		{"writing failed after the fetch", Summary{Result: done}, End{Err: runErr}, "error"},
 		{"not served", Summary{Result: done, Served: &served.Result{Windows: 1, Missing: []served.Missing{{Window: win}}}}, End{Err: runErr}, "not_served"},
+		{"not served, the wait interrupted", Summary{Result: done, Served: &served.Result{Windows: 1, Missing: []served.Missing{{Window: win}}, Interrupted: true}}, End{Err: runErr, Interrupted: true}, "not_served"},
+		{"a failed window, the other not served", Summary{Result: failed, Served: &served.Result{Windows: 1, Missing: []served.Missing{{Window: win}}}}, End{Err: runErr}, "incomplete"},
 	}
 	for _, c := range cases {
 		if got := c.sum.Document("recover", c.end, plain).Status; got != c.want {
@@ -219,6 +221,10 @@ func TestServed(t *testing.T) {
 			&Serving{Windows: 3, Served: 1, After: 3, Missing: []Unserved{
 				{From: "1970-01-01T00:00:00.000Z", To: "1970-01-01T02:00:00.000Z", FromMs: 0, ToMs: 7200000, Expected: 10, Got: 4},
 				{From: "1970-01-01T02:00:00.000Z", To: "1970-01-01T04:00:00.000Z", FromMs: 7200000, ToMs: 14400000, Error: "user: HTTP 422"}}}},
+	}
+	interrupted := NotServed(&served.Result{URL: "http://p:9090", Windows: 2, Missing: []served.Missing{{Window: w1}}, Interrupted: true})
+	if want := "interrupted while waiting for Prometheus at http://p:9090 to serve the windows installed: 1 of 2 windows not yet served"; !strings.HasPrefix(interrupted, want) {
+		t.Errorf("interrupted: %s\nwant %s...", interrupted, want)
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

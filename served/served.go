@@ -7,10 +7,11 @@
 //
 // A window counts as served when the Prometheus counts, over the window,
 // exactly the samples it counted before the block was installed plus those
-// the block holds, summed over the metric names written: one instant query
-// a window, which reads the samples' count, not the samples. Counting before the install keeps what the Prometheus
-// already held (the surviving data of --only-gaps, other series of the same
-// names) out of the comparison.
+// the block holds but its stale markers, summed over the metric names
+// written: one instant query a window, which reads a count, not the
+// samples. Counting before the install keeps what the Prometheus already
+// held (the surviving data of --only-gaps, other series of the same names)
+// out of the comparison.
 package served
 
 import (
@@ -75,8 +76,8 @@ func (s *watched) Add(ctx context.Context, win extract.Window, series []extract.
 		s.w.names[win] = names
 	}
 	for _, ser := range series {
-		// A series without a name cannot be selected by it; it is
-		// left out of the counts, before and after alike.
+		// The blocks refuse a series without a name; it must not make
+		// the selector one that matches the empty name.
 		if n := ser.Labels.Get(model.MetricNameLabel); n != "" {
 			names[n] = true
 		}
@@ -163,6 +164,8 @@ type Result struct {
 	Windows int           // waited for
 	After   time.Duration // until every window was served, or the wait ended
 	Missing []Missing     // by window
+	// Interrupted says the wait was cut short (Ctrl-C, SIGTERM).
+	Interrupted bool
 }
 
 // pending is a window waited for.
@@ -195,7 +198,7 @@ func (w *Watch) Wait(ctx context.Context, installed []blocks.Block, timeout, int
 		}
 		t.Stop()
 	}
-	res.After = time.Since(start)
+	res.After, res.Interrupted = time.Since(start), ctx.Err() != nil && len(todo) > 0
 	for _, p := range todo {
 		res.Missing = append(res.Missing, p.Missing)
 	}

@@ -110,3 +110,16 @@ func install(t *testing.T, dir string, w extract.Window, series []extract.Series
 	}
 	return bs.Blocks()
 }
+
+// TestWaitInterrupted: a cancelled wait ends at once, every window not
+// yet served missing, and says it was cut short.
+func TestWaitInterrupted(t *testing.T) {
+	w := extract.Window{Start: 0, End: 7200000}
+	watch := &Watch{client: promapi.New("http://"+servers.FreeAddr(t), promapi.Options{}), before: map[extract.Window]count{w: {expr: "up"}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res := watch.Wait(ctx, []blocks.Block{{Window: w, Samples: 5}}, time.Hour, time.Second)
+	if !res.Interrupted || res.Windows != 1 || len(res.Missing) != 1 || res.Missing[0].Want != 5 || res.After > 10*time.Second {
+		t.Fatalf("got %+v", res)
+	}
+}
