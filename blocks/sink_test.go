@@ -111,8 +111,8 @@ func TestRoundTrip(t *testing.T) {
 
 	got := s.Blocks()
 	want := []Block{
-		{Window: w0, MinTime: w0.Start, MaxTime: w0.End, Series: 4, Samples: 480 + 8 + 7_100 + 1},
-		{Window: w1, MinTime: w1.Start, MaxTime: w1.Start + (479 * 15_000) + 1, Series: 2, Samples: 480 + 2},
+		{Window: w0, MinTime: w0.Start, MaxTime: w0.End, Series: 4, Samples: 480 + 8 + 7_100 + 1, Stale: 1},
+		{Window: w1, MinTime: w1.Start, MaxTime: w1.Start + (479 * 15_000) + 1, Series: 2, Samples: 480 + 2, Stale: 1},
 	}
 	checkBlocks(t, dir, got, want)
 

@@ -37,7 +37,9 @@ type Wording struct {
 	// the range's end, the Prometheus's retention, the scrape interval
 	// the estimates assume and the data directory written to.
 	OnlyGaps, Match, Step, To, Retention, ScrapeInterval, Out string
-	Rules                                                     func(relabel.Rules) string // relabelling rules as the user gave them
+	// Wait bounds the wait for the Prometheus that serves Out.
+	Wait  string
+	Rules func(relabel.Rules) string // relabelling rules as the user gave them
 }
 
 // Summary is what a run reports at its end. A run fills it as it goes, so
@@ -247,13 +249,13 @@ func Served(w io.Writer, r *served.Result, words Wording) {
 
 // NotServed is what the error of a run says whose windows the Prometheus
 // did not serve within the wait: what to check.
-func NotServed(r *served.Result) string {
+func NotServed(r *served.Result, words Wording) string {
 	if r.Interrupted {
 		return fmt.Sprintf("interrupted while waiting for Prometheus at %s to serve the windows installed: %d of %s not yet served (listed above); the blocks are installed",
 			r.URL, len(r.Missing), count(r.Windows, "window"))
 	}
 	return fmt.Sprintf("Prometheus at %s does not serve %d of the %s installed as written after %s (listed above); the blocks are installed. "+
 		"Check that it runs on this data directory (its --storage.tsdb.path), that its retention keeps blocks this old (--storage.tsdb.retention.time/size), "+
-		"and that it has had time to load them (it looks for new blocks once a minute: a longer --wait)",
-		r.URL, len(r.Missing), count(r.Windows, "window"), r.After.Round(time.Second))
+		"and that it has had time to load them (it looks for new blocks once a minute: a longer %s)",
+		r.URL, len(r.Missing), count(r.Windows, "window"), r.After.Round(time.Second), words.Wait)
 }

@@ -222,7 +222,7 @@ func TestServed(t *testing.T) {
 				{From: "1970-01-01T00:00:00.000Z", To: "1970-01-01T02:00:00.000Z", FromMs: 0, ToMs: 7200000, Expected: 10, Got: 4},
 				{From: "1970-01-01T02:00:00.000Z", To: "1970-01-01T04:00:00.000Z", FromMs: 7200000, ToMs: 14400000, Error: "user: HTTP 422"}}}},
 	}
-	interrupted := NotServed(&served.Result{URL: "http://p:9090", Windows: 2, Missing: []served.Missing{{Window: w1}}, Interrupted: true})
+	interrupted := NotServed(&served.Result{URL: "http://p:9090", Windows: 2, Missing: []served.Missing{{Window: w1}}, Interrupted: true}, plain)
 	if want := "interrupted while waiting for Prometheus at http://p:9090 to serve the windows installed: 1 of 2 windows not yet served"; !strings.HasPrefix(interrupted, want) {
 		t.Errorf("interrupted: %s\nwant %s...", interrupted, want)
 	}
@@ -238,5 +238,15 @@ func TestServed(t *testing.T) {
 				t.Errorf("document %+v, want %+v", got, tc.doc)
 			}
 		})
+	}
+}
+
+func TestNotServed(t *testing.T) {
+	got := NotServed(&served.Result{URL: "http://p:9090", Windows: 2, After: 3 * time.Second, Missing: []served.Missing{{}, {}}}, Wording{Wait: "--wait"})
+	want := "Prometheus at http://p:9090 does not serve 2 of the 2 windows installed as written after 3s (listed above); the blocks are installed. " +
+		"Check that it runs on this data directory (its --storage.tsdb.path), that its retention keeps blocks this old (--storage.tsdb.retention.time/size), " +
+		"and that it has had time to load them (it looks for new blocks once a minute: a longer --wait)"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }

@@ -197,7 +197,7 @@ func runRecovery(ctx context.Context, stdout io.Writer, j *recovery.Job, counts 
 		return &exitcode.Error{Code: exitcode.Failed, Msg: fmt.Sprintf("no samples matched %v in the range; nothing was written (check --match, --datasource and --from/--to)", j.Plan.Selectors)}
 	}
 	if err == nil && o.Served != nil && len(o.Served.Missing) > 0 {
-		return &exitcode.Error{Code: exitcode.Failed, Msg: report.NotServed(o.Served)}
+		return &exitcode.Error{Code: exitcode.Failed, Msg: report.NotServed(o.Served, words)}
 	}
 	return err
 }
