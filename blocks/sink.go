@@ -30,8 +30,11 @@ type Block struct {
 	Window           extract.Window
 	MinTime, MaxTime int64 // from meta.json: [MinTime, MaxTime) in ms
 	Series, Samples  uint64
-	Chunks           uint64
-	Size             int64 // bytes of the block's files, as 'promtool tsdb list' shows
+	// Stale counts the stale markers among Samples: a query counts the
+	// others only.
+	Stale  uint64
+	Chunks uint64
+	Size   int64 // bytes of the block's files, as 'promtool tsdb list' shows
 	// Duplicates counts series that arrived again for the window with
 	// identical samples (overlapping selectors) and were written once.
 	Duplicates uint64
@@ -280,6 +283,7 @@ func (s *Sink) write(ctx context.Context, win *window, gaps []extract.Gap) (*Blo
 		Samples:    meta.Stats.NumSamples,
 		Chunks:     meta.Stats.NumChunks,
 		Size:       size,
+		Stale:      win.stale,
 		Duplicates: win.duplicates,
 		Gaps:       gaps,
 		Dir:        dst,

@@ -111,8 +111,8 @@ func TestRoundTrip(t *testing.T) {
 
 	got := s.Blocks()
 	want := []Block{
-		{Window: w0, MinTime: w0.Start, MaxTime: w0.End, Series: 4, Samples: 480 + 8 + 7_100 + 1},
-		{Window: w1, MinTime: w1.Start, MaxTime: w1.Start + (479 * 15_000) + 1, Series: 2, Samples: 480 + 2},
+		{Window: w0, MinTime: w0.Start, MaxTime: w0.End, Series: 4, Samples: 480 + 8 + 7_100 + 1, Stale: 1},
+		{Window: w1, MinTime: w1.Start, MaxTime: w1.Start + (479 * 15_000) + 1, Series: 2, Samples: 480 + 2, Stale: 1},
 	}
 	checkBlocks(t, dir, got, want)
 
@@ -196,9 +196,11 @@ func TestRepeatedSeries(t *testing.T) {
 		wantErr   string // from the Add of the last unit
 		wantDups  uint64
 		wantCount uint64 // samples in the block
+		wantStale uint64 // stale markers among them
 	}{
 		{name: "identical in two units", units: [][]extract.Series{{a, b}, {a}}, wantDups: 1, wantCount: 110},
 		{name: "identical in one unit", units: [][]extract.Series{{a, b, a, b}}, wantDups: 2, wantCount: 110},
+		{name: "stale markers, counted once", units: [][]extract.Series{{a, bStale}, {bStale}}, wantDups: 1, wantCount: 110, wantStale: 10},
 		{name: "different values", units: [][]extract.Series{{a, b}, {aOther}}, wantErr: `series {__name__="a"} arrived twice with different samples`},
 		{name: "fewer samples", units: [][]extract.Series{{a}, {b, aShort}}, wantErr: `series {__name__="a"} arrived twice`},
 		{name: "NaN then stale marker", units: [][]extract.Series{{b}, {bStale}}, wantErr: `series {__name__="b"} arrived twice`},
@@ -233,8 +235,8 @@ func TestRepeatedSeries(t *testing.T) {
 						t.Fatalf("installed %+v", bs)
 					}
 				} else {
-					if len(bs) != 1 || bs[0].Samples != tc.wantCount || bs[0].Duplicates != tc.wantDups || s.Duplicates() != tc.wantDups {
-						t.Fatalf("blocks %+v, duplicates %d; want one with %d samples and %d duplicates", bs, s.Duplicates(), tc.wantCount, tc.wantDups)
+					if len(bs) != 1 || bs[0].Samples != tc.wantCount || bs[0].Stale != tc.wantStale || bs[0].Duplicates != tc.wantDups || s.Duplicates() != tc.wantDups {
+						t.Fatalf("blocks %+v, duplicates %d; want one with %d samples (%d stale markers) and %d duplicates", bs, s.Duplicates(), tc.wantCount, tc.wantStale, tc.wantDups)
 					}
 				}
 				if err := s.Close(); err != nil {

@@ -29,8 +29,9 @@ type window struct {
 	bw         *blockWriter           // nil until the first sample
 	ledger     *ledger
 	duplicates uint64
-	notAfter   int64 // samples stamped after it are held back
-	future     int64 // samples held back
+	stale      uint64 // stale markers written
+	notAfter   int64  // samples stamped after it are held back
+	future     int64  // samples held back
 	// broken is the first failed Add: the window lacks that unit's series,
 	// and the head may hold part of one, so Done must refuse it.
 	broken error
@@ -228,6 +229,7 @@ func (win *window) append(ctx context.Context, todo []pending) error {
 		// to check a later append to the series, and a series is appended
 		// to once a window.
 		win.ledger.put(p.hash, record{lset: p.lset.Copy(), d: p.d})
+		win.stale += uint64(p.src.StaleMarkers())
 	}
 	return nil
 }

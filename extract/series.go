@@ -78,6 +78,22 @@ func (h HistogramSample) stale() bool { return h.IsStale() }
 // Time is the sample's timestamp, for code generic over both kinds.
 func (h HistogramSample) Time() int64 { return h.T }
 
+// StaleMarkers counts the series' stale markers of both kinds: samples no
+// query returns.
+func (s *Series) StaleMarkers() int {
+	return countStale(s.Samples) + countStale(s.Histograms)
+}
+
+func countStale[S timed[S]](samples []S) int {
+	n := 0
+	for _, smp := range samples {
+		if smp.stale() {
+			n++
+		}
+	}
+	return n
+}
+
 func (s Sample) same(o Sample) bool { return s.T == o.T && sameValue(s.V, o.V) }
 func (s Sample) String() string     { return fmt.Sprintf("(%d, %s)", s.T, s.value()) }
 func (s Sample) value() string      { return fmt.Sprint(s.V) }

@@ -52,3 +52,20 @@ func TestSubtract(t *testing.T) {
 		})
 	}
 }
+
+func TestStaleMarkers(t *testing.T) {
+	stale := math.Float64frombits(value.StaleNaN)
+	for _, tc := range []struct {
+		name string
+		s    Series
+		want int
+	}{
+		{"none, NaN is no marker", Series{Samples: []Sample{{1, 1}, {2, math.NaN()}}, Histograms: []HistogramSample{hist(3, 3)}}, 0},
+		{"floats", Series{Samples: []Sample{{1, 1}, {2, stale}, {3, 3}, {4, stale}}}, 2},
+		{"both kinds", Series{Samples: []Sample{{1, stale}}, Histograms: []HistogramSample{hist(2, 2), {T: 3, H: &histogram.Histogram{Sum: stale}}, {T: 4, FH: &histogram.FloatHistogram{Sum: stale}}}}, 3},
+	} {
+		if got := tc.s.StaleMarkers(); got != tc.want {
+			t.Errorf("%s: %d stale markers, want %d", tc.name, got, tc.want)
+		}
+	}
+}

@@ -197,11 +197,18 @@ func (c *Client) post(ctx context.Context, endpoint string, form url.Values, rea
 // where the server gzipped it; a connection that breaks while it is read
 // is told from an answer that is wrong by the error of the body itself.
 func (c *Client) once(ctx context.Context, endpoint string, form url.Values, read func(int, io.Reader) error) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/v1/"+endpoint, strings.NewReader(form.Encode()))
+	// A nil form is a GET: the status endpoints take no POST.
+	method, body := http.MethodGet, io.Reader(nil)
+	if form != nil {
+		method, body = http.MethodPost, strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+"/api/v1/"+endpoint, body)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
 	// Asked for by hand, so that the bytes on the wire can be counted.
 	req.Header.Set("Accept-Encoding", "gzip")
 	c.authorize(req)
@@ -212,7 +219,7 @@ func (c *Client) once(ctx context.Context, endpoint string, form url.Values, rea
 	}
 	defer resp.Body.Close()
 	wire := &counted{r: resp.Body, n: &c.wireBytes}
-	var body io.Reader = wire
+	body = wire
 	if resp.Header.Get("Content-Encoding") == "gzip" {
 		gz, err := gzip.NewReader(wire)
 		if err != nil {

@@ -97,8 +97,8 @@ func (s *Source) StreamBatch(ctx context.Context, units []extract.Unit, add func
 	return errs
 }
 
-// getJSON POSTs form to /api/v1/endpoint and decodes the answer's data
-// into data.
+// getJSON POSTs form to /api/v1/endpoint (GETs it, for a nil form) and
+// decodes the answer's data into data.
 func (c *Client) getJSON(ctx context.Context, endpoint string, form url.Values, data any) error {
 	return c.post(ctx, endpoint, form, func(status int, body io.Reader) error {
 		ans := struct {

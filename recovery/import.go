@@ -69,7 +69,7 @@ func (im *Import) Run(ctx context.Context) (_ *Imported, err error) {
 	defer closeSink()
 	// The file's range is known only once it is read: what Out holds of
 	// any time an import can write is looked in.
-	present, err := openPresent(im.Out, importer.MinTime, importer.MaxTime, sink, im.Log)
+	present, err := openPresent(im.Out, importer.MinTime, importer.MaxTime, sink, sink, im.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -143,12 +143,12 @@ func importBlockBytes(size int64) int64 {
 	return extract.BlockBytes(size / importInputBytesPerSample)
 }
 
-// openPresent has sink given only what the blocks in dir lack of [from,
-// to) (epoch ms), reading them before anything is written. A window they
-// hold whole is recorded as sink records a block it installs: a resume
-// state then skips it next time.
-func openPresent(dir string, from, to int64, sink *blocks.Sink, log *slog.Logger) (*blocks.Present, error) {
-	p, err := blocks.OpenPresent(dir, from, to, sink, log)
+// openPresent has written (sink, or a wrapper of it) given only what the
+// blocks in dir lack of [from, to) (epoch ms), reading them before anything
+// is written. A window they hold whole is recorded as sink records a block
+// it installs: a resume state then skips it next time.
+func openPresent(dir string, from, to int64, sink *blocks.Sink, written extract.Sink, log *slog.Logger) (*blocks.Present, error) {
+	p, err := blocks.OpenPresent(dir, from, to, written, log)
 	if err != nil {
 		return nil, &DirError{Dir: dir, Err: err}
 	}

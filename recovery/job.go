@@ -20,6 +20,7 @@ import (
 	"github.com/promrecover/promrecover/extract/relabel"
 	"github.com/promrecover/promrecover/extract/state"
 	"github.com/promrecover/promrecover/progress"
+	"github.com/promrecover/promrecover/served"
 )
 
 // HeadSpan is how far back a running Prometheus's head block reaches: blocks
@@ -89,6 +90,10 @@ type Job struct {
 	OnlyGaps  func(context.Context, *extract.Plan) (*gaps.Index, error)
 	Now       time.Time
 	Retention time.Duration // of the Prometheus that loads the blocks; 0: unknown
+	// Served, when set, learns what each window writes; once everything
+	// is installed, Run waits up to Wait until its Prometheus serves it.
+	Served *served.Watch
+	Wait   time.Duration
 	// Progress starts showing a run of this many windows; nil shows none.
 	Progress func(windows int) *progress.Run
 	Log      *slog.Logger
@@ -135,6 +140,8 @@ type Outcome struct {
 	// HeldBack is what installed windows left out: samples stamped after
 	// the time of the run.
 	HeldBack []blocks.HeldBack
+	// Served is how the wait for the Prometheus ended; nil without one.
+	Served *served.Result
 }
 
 // Status classifies the outcome of a run that fetched.
@@ -249,7 +256,11 @@ func (j *Job) Run(ctx context.Context) (out *Outcome, err error) {
 		j.warn(&todo)
 		// What Out holds is read before anything is written, as the holes
 		// are: only what it lacks is written, whatever the state says.
-		if present, err = openPresent(j.Out, j.Plan.From, j.Plan.To, bs, j.Log); err != nil {
+		var written extract.Sink = bs
+		if j.Served != nil {
+			written = j.Served.Wrap(bs)
+		}
+		if present, err = openPresent(j.Out, j.Plan.From, j.Plan.To, bs, written, j.Log); err != nil {
 			return o, err
 		}
 		defer present.Close()
@@ -290,6 +301,7 @@ func (j *Job) Run(ctx context.Context) (out *Outcome, err error) {
 		if errors.Is(o.Err, syscall.ENOSPC) {
 			o.Err = j.diskFull(o, o.Err)
 		}
+		j.waitServed(ctx, o)
 	}
 	if filter != nil {
 		o.Covered = filter.Dropped()
@@ -357,4 +369,15 @@ func (j *Job) fetch(ctx context.Context, p *extract.Plan, src extract.Source, si
 		sink = show.Wrap(ctx, sink)
 	}
 	return extract.Run(ctx, p, src, sink, j.Concurrency, j.Log)
+}
+
+// waitServed waits until the Prometheus of j.Served serves what the run
+// installed, when there is one to ask.
+func (j *Job) waitServed(ctx context.Context, o *Outcome) {
+	if j.Served == nil || j.Wait <= 0 || len(o.Installed) == 0 || ctx.Err() != nil {
+		return
+	}
+	j.Log.Info("waiting until Prometheus serves the installed windows", "windows", len(o.Installed), "wait", j.Wait)
+	res := j.Served.Wait(ctx, o.Installed, j.Wait, time.Second)
+	o.Served = &res
 }

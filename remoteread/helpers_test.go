@@ -117,11 +117,17 @@ func serveHandler(t testing.TB, db *tsdb.DB, wrap func(http.Handler) http.Handle
 	return srv.URL
 }
 
-// startPrometheus runs Debian's prometheus (2.42) on the data directory,
-// bound to 127.0.0.1, and returns its URL once it is ready.
-func startPrometheus(t *testing.T, dataDir string) string {
-	t.Helper()
-	return servers.Prometheus(t, servers.V2, dataDir).URL
+// eachPrometheus runs f with the URL of each real Prometheus in turn
+// (2.42, then 3.x) on the data directory, bound to 127.0.0.1, and stops it
+// after: two would lock the same directory.
+func eachPrometheus(t *testing.T, dataDir string, f func(t *testing.T, url string)) {
+	for _, v := range servers.Versions {
+		t.Run("Prometheus "+string(v), func(t *testing.T) {
+			p := servers.Prometheus(t, v, dataDir)
+			defer p.Stop()
+			f(t, p.URL)
+		})
+	}
 }
 
 // readUnits streams every unit through src and joins each series' pieces

@@ -18,20 +18,25 @@ import (
 	"github.com/promrecover/promrecover/internal/seriestest"
 )
 
-// Debian's Prometheus 2.42, started on blocks of known data, streams them
-// through remote read: every window comes back sample for sample, floats,
-// NaN, +Inf, stale markers and integer native histograms bit-exact.
+// Debian's Prometheus 2.42 and a Prometheus 3.x, started on blocks of known
+// data, stream them through remote read: every window comes back sample for
+// sample, floats, NaN, +Inf, stale markers and integer native histograms
+// bit-exact.
 func TestPrometheusStreamsEveryWindow(t *testing.T) {
 	from, to := t0, t0.Add(6*time.Hour)
 	want := testData(from, to, false)
 	dir := t.TempDir()
 	blockstest.Install(t, dir, want, from, to)
-	src := newSource(t, startPrometheus(t, dir), Options{})
+	eachPrometheus(t, dir, func(t *testing.T, url string) { streamsEveryWindow(t, url, want, from, to) })
+}
+
+func streamsEveryWindow(t *testing.T, url string, want []extract.Series, from, to time.Time) {
+	src := newSource(t, url, Options{})
 
 	got := readUnits(t, src, units(t, from, to, `{__name__=~".+"}`))
 	sameOnce(t, want, got)
 	if streamed, known := src.Streamed(); !streamed || !known {
-		t.Fatalf("Streamed() = %v, %v; Prometheus 2.42 streams chunks", streamed, known)
+		t.Fatalf("Streamed() = %v, %v; Prometheus streams chunks", streamed, known)
 	}
 	var hist, staleH int
 	for _, s := range got {
@@ -59,8 +64,9 @@ func TestChunksCrossingWindowEdges(t *testing.T) {
 	if crossing == 0 {
 		t.Fatal("no chunk crosses a window's edge: the test proves nothing")
 	}
-	src := newSource(t, startPrometheus(t, dir), Options{})
-	sameOnce(t, want, readUnits(t, src, units(t, from, to, `{__name__=~".+"}`)))
+	eachPrometheus(t, dir, func(t *testing.T, url string) {
+		sameOnce(t, want, readUnits(t, newSource(t, url, Options{}), units(t, from, to, `{__name__=~".+"}`)))
+	})
 }
 
 // writeBlock writes the series into one block of the given range with

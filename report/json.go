@@ -7,6 +7,7 @@ import (
 
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/recovery"
+	"github.com/promrecover/promrecover/served"
 )
 
 // Doc is the end-of-run summary for scripts. Its fields are the schema
@@ -29,7 +30,10 @@ type Doc struct {
 	Samples      Samples   `json:"samples"`
 	Blocks       []Block   `json:"blocks"`
 	StateFile    string    `json:"state_file,omitempty"`
-	Elapsed      float64   `json:"elapsed_seconds"`
+	// Served is how the wait for the Prometheus that serves the data
+	// directory ended; absent without one.
+	Served  *Serving `json:"served,omitempty"`
+	Elapsed float64  `json:"elapsed_seconds"`
 }
 
 type Datasource struct {
@@ -115,6 +119,23 @@ type Block struct {
 	Dir       string  `json:"dir"`
 }
 
+type Serving struct {
+	Windows int        `json:"windows"`
+	Served  int        `json:"served"`
+	After   float64    `json:"after_seconds"`
+	Missing []Unserved `json:"not_served"`
+}
+
+type Unserved struct {
+	From     string `json:"from"`
+	To       string `json:"to"`
+	FromMs   int64  `json:"from_ms"`
+	ToMs     int64  `json:"to_ms"`
+	Expected int64  `json:"expected_samples"`
+	Got      int64  `json:"served_samples"`
+	Error    string `json:"error,omitempty"`
+}
+
 // End is how a run ended, as the program tells it.
 type End struct {
 	Err         error // nil when the run went well
@@ -188,6 +209,22 @@ func (s *Summary) Document(command string, end End, words Wording) Doc {
 			Duration: (time.Duration(b.MaxTime-b.MinTime) * time.Millisecond).Seconds(), Series: b.Series, Samples: b.Samples, Chunks: b.Chunks, Size: b.Size, Dir: b.Dir})
 	}
 	slices.SortFunc(d.Blocks, func(a, b Block) int { return cmp.Compare(a.MinTimeMs, b.MinTimeMs) })
+	d.Served = servedDoc(s.Served, words)
+	return d
+}
+
+func servedDoc(r *served.Result, words Wording) *Serving {
+	if r == nil {
+		return nil
+	}
+	d := &Serving{Windows: r.Windows, Served: r.Windows - len(r.Missing), After: r.After.Seconds(), Missing: []Unserved{}}
+	for _, m := range r.Missing {
+		n := Unserved{From: extract.FormatTime(m.Window.Start), To: extract.FormatTime(m.Window.End), FromMs: m.Window.Start, ToMs: m.Window.End, Expected: m.Want, Got: m.Got}
+		if m.Err != nil {
+			n.Error = words.Error(m.Err)
+		}
+		d.Missing = append(d.Missing, n)
+	}
 	return d
 }
 
@@ -196,6 +233,8 @@ func (s *Summary) status(end End) string {
 	switch {
 	case end.Err == nil:
 		return "ok"
+	case s.Served != nil && len(s.Served.Missing) > 0 && len(s.Result.Failed()) == 0 && len(s.Result.Gaps()) == 0:
+		return "not_served" // an interrupt came during the wait, if at all
 	case end.Interrupted:
 		return "interrupted"
 	case s.Result == nil:

@@ -24,6 +24,7 @@ import (
 	"github.com/promrecover/promrecover/extract/state"
 	"github.com/promrecover/promrecover/grafana"
 	"github.com/promrecover/promrecover/recovery"
+	"github.com/promrecover/promrecover/served"
 )
 
 // Wording is how the program words the libraries' errors and the
@@ -36,7 +37,9 @@ type Wording struct {
 	// the range's end, the Prometheus's retention, the scrape interval
 	// the estimates assume and the data directory written to.
 	OnlyGaps, Match, Step, To, Retention, ScrapeInterval, Out string
-	Rules                                                     func(relabel.Rules) string // relabelling rules as the user gave them
+	// Wait bounds the wait for the Prometheus that serves Out.
+	Wait  string
+	Rules func(relabel.Rules) string // relabelling rules as the user gave them
 }
 
 // Summary is what a run reports at its end. A run fills it as it goes, so
@@ -59,6 +62,7 @@ type Summary struct {
 	Held       blocks.Held       // what the data directory already held of what was fetched
 	HeldBack   []blocks.HeldBack // samples stamped after the time of the run, not written
 	Exported   bool              // export: the file was written
+	Served     *served.Result    // how the wait for the Prometheus ended; nil without one
 }
 
 // Text writes the summary of a recovery.
@@ -101,6 +105,7 @@ func (s *Summary) Text(w io.Writer, words Wording) {
 		fmt.Fprintf(w, "%d series came again from overlapping selectors in the same window and were written once\n", repeats)
 	}
 	Installed(w, installed)
+	Served(w, s.Served, words)
 	for _, f := range failed {
 		fmt.Fprintf(w, "NOT RECOVERED %s: %s\n", f.Window, WindowReason(f.Err, words))
 	}
@@ -240,4 +245,37 @@ func remoteRead(w io.Writer, answer string) {
 	case RemoteReadSamples:
 		fmt.Fprintf(w, "remote read answered with samples (%s): the server does not stream chunks, so each answer was held whole on both sides\n", RemoteReadSamples)
 	}
+}
+
+// Served says how the wait for the Prometheus that serves the data
+// directory ended: every window served, or a line each for those it did
+// not serve as written.
+func Served(w io.Writer, r *served.Result, words Wording) {
+	if r == nil {
+		return
+	}
+	if len(r.Missing) == 0 {
+		fmt.Fprintf(w, "all %s served by Prometheus after %s\n", count(r.Windows, "window"), r.After.Round(time.Second))
+		return
+	}
+	for _, m := range r.Missing {
+		if m.Err != nil {
+			fmt.Fprintf(w, "NOT SERVED %s: %s\n", m.Window, words.Error(m.Err))
+			continue
+		}
+		fmt.Fprintf(w, "NOT SERVED %s: Prometheus serves %d samples there after %s, %d expected\n", m.Window, m.Got, r.After.Round(time.Second), m.Want)
+	}
+}
+
+// NotServed is what the error of a run says whose windows the Prometheus
+// did not serve within the wait: what to check.
+func NotServed(r *served.Result, words Wording) string {
+	if r.Interrupted {
+		return fmt.Sprintf("interrupted while waiting for Prometheus at %s to serve the windows installed: %d of %s not yet served (listed above); the blocks are installed",
+			r.URL, len(r.Missing), count(r.Windows, "window"))
+	}
+	return fmt.Sprintf("Prometheus at %s does not serve %d of the %s installed as written after %s (listed above); the blocks are installed. "+
+		"Check that it runs on this data directory (its --storage.tsdb.path), that its retention keeps blocks this old (--storage.tsdb.retention.time/size), "+
+		"and that it has had time to load them (it looks for new blocks once a minute: a longer %s)",
+		r.URL, len(r.Missing), count(r.Windows, "window"), r.After.Round(time.Second), words.Wait)
 }

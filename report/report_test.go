@@ -2,6 +2,7 @@ package report
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/promrecover/promrecover/extract/state"
 	"github.com/promrecover/promrecover/grafana"
 	"github.com/promrecover/promrecover/recovery"
+	"github.com/promrecover/promrecover/served"
 )
 
 var plain = Wording{Error: func(err error) string { return "user: " + err.Error() }, Reason: strings.ToUpper}
@@ -37,6 +39,9 @@ func TestDocumentStatus(t *testing.T) {
 		{"nothing matched", Summary{Result: empty}, End{Err: runErr}, "empty"},
 		{"nothing matched, but a file was read", Summary{Result: empty, Read: 3}, End{Err: runErr}, "error"},
 		{"writing failed after the fetch", Summary{Result: done}, End{Err: runErr}, "error"},
+		{"not served", Summary{Result: done, Served: &served.Result{Windows: 1, Missing: []served.Missing{{Window: win}}}}, End{Err: runErr}, "not_served"},
+		{"not served, the wait interrupted", Summary{Result: done, Served: &served.Result{Windows: 1, Missing: []served.Missing{{Window: win}}, Interrupted: true}}, End{Err: runErr, Interrupted: true}, "not_served"},
+		{"a failed window, the other not served", Summary{Result: failed, Served: &served.Result{Windows: 1, Missing: []served.Missing{{Window: win}}}}, End{Err: runErr}, "incomplete"},
 	}
 	for _, c := range cases {
 		if got := c.sum.Document("recover", c.end, plain).Status; got != c.want {
@@ -220,5 +225,51 @@ func TestSummaryAgreesWithItself(t *testing.T) {
 				t.Errorf("error %q, want %q", got, tc.err)
 			}
 		})
+	}
+}
+
+func TestServed(t *testing.T) {
+	w1, w2 := extract.Window{Start: 0, End: 7200000}, extract.Window{Start: 7200000, End: 14400000}
+	cases := []struct {
+		name string
+		res  *served.Result
+		want string // the text; "" for none
+		doc  *Serving
+	}{
+		{"no wait", nil, "", nil},
+		{"every window served", &served.Result{Windows: 4, After: 41200 * time.Millisecond}, "all 4 windows served by Prometheus after 41s\n",
+			&Serving{Windows: 4, Served: 4, After: 41.2, Missing: []Unserved{}}},
+		{"one served, one short, one count refused", &served.Result{Windows: 3, After: 3 * time.Second, Missing: []served.Missing{{Window: w1, Want: 10, Got: 4}, {Window: w2, Err: errors.New("HTTP 422")}}},
+			"NOT SERVED 1970-01-01T00:00:00Z..1970-01-01T02:00:00Z: Prometheus serves 4 samples there after 3s, 10 expected\nNOT SERVED 1970-01-01T02:00:00Z..1970-01-01T04:00:00Z: user: HTTP 422\n",
+			&Serving{Windows: 3, Served: 1, After: 3, Missing: []Unserved{
+				{From: "1970-01-01T00:00:00.000Z", To: "1970-01-01T02:00:00.000Z", FromMs: 0, ToMs: 7200000, Expected: 10, Got: 4},
+				{From: "1970-01-01T02:00:00.000Z", To: "1970-01-01T04:00:00.000Z", FromMs: 7200000, ToMs: 14400000, Error: "user: HTTP 422"}}}},
+	}
+	interrupted := NotServed(&served.Result{URL: "http://p:9090", Windows: 2, Missing: []served.Missing{{Window: w1}}, Interrupted: true}, plain)
+	if want := "interrupted while waiting for Prometheus at http://p:9090 to serve the windows installed: 1 of 2 windows not yet served"; !strings.HasPrefix(interrupted, want) {
+		t.Errorf("interrupted: %s\nwant %s...", interrupted, want)
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			Served(&b, tc.res, plain)
+			if b.String() != tc.want {
+				t.Errorf("text:\n%s\nwant:\n%s", b.String(), tc.want)
+			}
+			got := servedDoc(tc.res, plain)
+			if (got == nil) != (tc.doc == nil) || got != nil && fmt.Sprint(*got) != fmt.Sprint(*tc.doc) {
+				t.Errorf("document %+v, want %+v", got, tc.doc)
+			}
+		})
+	}
+}
+
+func TestNotServed(t *testing.T) {
+	got := NotServed(&served.Result{URL: "http://p:9090", Windows: 2, After: 3 * time.Second, Missing: []served.Missing{{}, {}}}, Wording{Wait: "--wait"})
+	want := "Prometheus at http://p:9090 does not serve 2 of the 2 windows installed as written after 3s (listed above); the blocks are installed. " +
+		"Check that it runs on this data directory (its --storage.tsdb.path), that its retention keeps blocks this old (--storage.tsdb.retention.time/size), " +
+		"and that it has had time to load them (it looks for new blocks once a minute: a longer --wait)"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }

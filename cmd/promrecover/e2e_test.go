@@ -162,32 +162,38 @@ func matchesAny(ls labels.Labels, match []string) bool {
 	return false
 }
 
-// servesExactly starts the real Prometheus on dataDir, checks that every
-// series and sample it serves in [from, to) is want's, labels and values bit
-// for bit, and stops it again, so that what follows sees the directory as
+// servesExactly starts each real Prometheus in turn on dataDir (2.42 first:
+// it does not read what a 3.x may leave), checks that every series and
+// sample it serves in [from, to) is want's, labels and values bit for bit,
+// and stops it again, so that what follows sees the directory as
 // Prometheus left it.
 func servesExactly(t *testing.T, dataDir string, from, to time.Time, want []extract.Series) {
 	t.Helper()
-	prom := startPrometheus(t, dataDir)
-	defer prom.stop()
-	got := prom.rawSamples(t, from, to)
-	if err := extract.Compare(want, got); err != nil {
-		t.Fatalf("Prometheus serves other data than the source: %v", err)
+	for _, v := range servers.Versions {
+		t.Run("Prometheus "+string(v), func(t *testing.T) {
+			prom := startPrometheus(t, v, dataDir)
+			defer prom.stop()
+			got := prom.rawSamples(t, from, to)
+			if err := extract.Compare(want, got); err != nil {
+				t.Fatalf("Prometheus %s serves other data than the source: %v", v, err)
+			}
+			t.Logf("Prometheus %s serves %d series, %d samples, identical to the source", v, len(got), extract.CountSamples(got))
+		})
 	}
-	t.Logf("Prometheus serves %d series, %d samples, identical to the source", len(got), extract.CountSamples(got))
 }
 
 type prometheus struct {
 	url  string
+	v    servers.Version
 	stop func() // kills it and waits; also done when the test ends
 }
 
-// startPrometheus runs Debian's prometheus on the data directory, bound to
+// startPrometheus runs Prometheus v on the data directory, bound to
 // 127.0.0.1, and waits until it is ready.
-func startPrometheus(t *testing.T, dataDir string) *prometheus {
+func startPrometheus(t *testing.T, v servers.Version, dataDir string) *prometheus {
 	t.Helper()
-	p := servers.Prometheus(t, servers.V2, dataDir)
-	return &prometheus{url: p.URL, stop: p.Stop}
+	p := servers.Prometheus(t, v, dataDir)
+	return &prometheus{url: p.URL, v: v, stop: p.Stop}
 }
 
 // rawSamples asks Prometheus for every stored float sample in [from, to).
@@ -198,12 +204,17 @@ func (p *prometheus) rawSamples(t *testing.T, from, to time.Time) []extract.Seri
 
 // rawMatrix asks Prometheus for every stored sample of either kind in
 // [from, to) with a range selector at to-1ms: Prometheus 2 includes both
-// ends of the range.
+// ends of the range, so it reaches back to from; Prometheus 3 leaves the
+// start out, so it reaches 1ms further.
 func (p *prometheus) rawMatrix(t *testing.T, from, to time.Time) model.Matrix {
 	t.Helper()
 	end := to.UnixMilli() - 1
+	r := end - from.UnixMilli()
+	if p.v != servers.V2 {
+		r++
+	}
 	q := url.Values{
-		"query": {fmt.Sprintf(`{__name__=~".+"}[%dms]`, end-from.UnixMilli())},
+		"query": {fmt.Sprintf(`{__name__=~".+"}[%dms]`, r)},
 		"time":  {strconv.FormatFloat(float64(end)/1000, 'f', 3, 64)},
 	}
 	resp, err := http.Get(p.url + "/api/v1/query?" + q.Encode())

@@ -23,9 +23,9 @@ type localFlags struct {
 	minGap        time.Duration
 }
 
-func (l *localFlags) register(cmd *cobra.Command, dataHelp string) {
+func (l *localFlags) register(cmd *cobra.Command, dataHelp, promHelp string) {
 	cmd.Flags().StringVar(&l.data, "data", "", dataHelp)
-	cmd.Flags().StringVar(&l.promURL, "prometheus-url", "", "read the surviving data from this running Prometheus's API instead (covers its head block too)")
+	cmd.Flags().StringVar(&l.promURL, "prometheus-url", "", promHelp)
 	cmd.Flags().DurationVar(&l.minGap, "min-gap", time.Minute, "shortest stretch without samples that counts as a hole (never less than 3 of the series' own scrape intervals)")
 }
 
@@ -71,7 +71,8 @@ them whole.`,
 			return report.Holes(cmd.OutOrStdout(), ix, showAll, local.fillCommand(plan, match, cmd.Flags().Changed("min-gap")))
 		},
 	}
-	local.register(cmd, "the Prometheus data directory to read (read-only; its head block, in wal/, is not read: use --prometheus-url for the last hours)")
+	local.register(cmd, "the Prometheus data directory to read (read-only; its head block, in wal/, is not read: use --prometheus-url for the last hours)",
+		"read the surviving data from this running Prometheus's API instead (covers its head block too)")
 	cmd.Flags().StringVar(&from, "from", "", "start of the range: "+timeForms+", or now-6h")
 	cmd.Flags().StringVar(&to, "to", "now", "end of the range (exclusive): "+timeForms+", now or now-1h")
 	cmd.Flags().StringArrayVar(&match, "match", nil, "series selector, e.g. '{job=\"node\"}' (repeatable; default: every series)")
@@ -94,7 +95,7 @@ func (l *localFlags) index(ctx context.Context, p *extract.Plan, log *slog.Logge
 		}
 		return ix, nil
 	}
-	ix, err := recovery.PrometheusIndex(ctx, promapi.New(l.promURL, promapi.Options{}), p, l.minGap)
+	ix, err := recovery.PrometheusIndex(ctx, l.client(), p, l.minGap)
 	var qe *recovery.QueryError
 	var ae *promapi.AnswerError
 	switch {
@@ -105,6 +106,9 @@ func (l *localFlags) index(ctx context.Context, p *extract.Plan, log *slog.Logge
 	}
 	return ix, err
 }
+
+// client asks the Prometheus of --prometheus-url.
+func (l *localFlags) client() *promapi.Client { return promapi.New(l.promURL, promapi.Options{}) }
 
 // fillCommand is the recover command that writes into the holes of the
 // plan's range that gaps found, with the times resolved (now-6h moves) and

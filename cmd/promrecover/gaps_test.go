@@ -11,6 +11,7 @@ import (
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/internal/gen"
+	"github.com/promrecover/promrecover/internal/servers"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/internal/simtest"
 )
@@ -19,7 +20,8 @@ import (
 // 02:00-04:00 (blocks for the windows before and after), lists the holes from
 // the data directory and from a real Prometheus serving it, then recovers
 // with --only-gaps into that same directory: the result is the source,
-// sample for sample, and nothing was written over surviving data.
+// sample for sample, and nothing was written over surviving data; 2.42
+// and 3.x both list the same holes and serve the result.
 func TestGapsThenOnlyGaps(t *testing.T) {
 	data := gen.DemoSeries(dataStart, dataEnd, 6)
 	// The data kept covers 00:00-02:00 and 04:00-06:00; the range looked at
@@ -28,19 +30,7 @@ func TestGapsThenOnlyGaps(t *testing.T) {
 	from, to := dataStart.Add(time.Hour), dataStart.Add(5*time.Hour)
 	lostFrom, lostTo := dataStart.Add(2*time.Hour), dataStart.Add(4*time.Hour)
 	local := t.TempDir()
-	sink, err := blocks.NewSink(local, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, w := range kept {
-		if err := sink.Add(context.Background(), w, extract.Clip(data, w.Start, w.End)); err != nil {
-			t.Fatal(err)
-		}
-		if err := sink.Done(context.Background(), w, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sink.Close()
+	keep(t, local, data, kept)
 
 	rng := []string{"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339)}
 	fromData, stderr, err := runCLI(t, append([]string{"gaps", "--data", local}, rng...)...)
@@ -57,16 +47,21 @@ func TestGapsThenOnlyGaps(t *testing.T) {
 		!strings.Contains(lines[1], fmt.Sprintf(" %d series", len(data))) {
 		t.Fatalf("want one line for the lost range and the %d series:\n%s", len(data), fromData)
 	}
-	prom := startPrometheus(t, local)
-	fromProm, stderr, err := runCLI(t, append([]string{"gaps", "--prometheus-url", prom.url}, rng...)...)
-	if err != nil {
-		t.Fatalf("gaps --prometheus-url: %v\n%s", err, stderr)
-	}
-	if withoutFill(fromProm) != withoutFill(fromData) {
-		t.Fatalf("the data directory and Prometheus disagree:\n--data:\n%s\n--prometheus-url:\n%s", fromData, fromProm)
-	}
-	if !strings.HasSuffix(fromProm, " --prometheus-url "+prom.url+"\n") {
-		t.Fatalf("the command to fill the holes does not read them from the Prometheus asked:\n%s", fromProm)
+	for _, v := range servers.Versions {
+		t.Run("Prometheus "+string(v), func(t *testing.T) {
+			prom := startPrometheus(t, v, local)
+			defer prom.stop()
+			fromProm, stderr, err := runCLI(t, append([]string{"gaps", "--prometheus-url", prom.url}, rng...)...)
+			if err != nil {
+				t.Fatalf("gaps --prometheus-url: %v\n%s", err, stderr)
+			}
+			if withoutFill(fromProm) != withoutFill(fromData) {
+				t.Fatalf("the data directory and Prometheus disagree:\n--data:\n%s\n--prometheus-url:\n%s", fromData, fromProm)
+			}
+			if !strings.HasSuffix(fromProm, " --prometheus-url "+prom.url+"\n") {
+				t.Fatalf("the command to fill the holes does not read them from the Prometheus asked:\n%s", fromProm)
+			}
+		})
 	}
 
 	// The command gaps printed, its placeholders filled, recovers exactly
@@ -87,6 +82,26 @@ func TestGapsThenOnlyGaps(t *testing.T) {
 	lost := extract.CountSamples(extract.Clip(data, lostFrom.UnixMilli(), lostTo.UnixMilli()))
 	if !strings.Contains(stdout, "written "+strconv.FormatInt(lost, 10)+" samples") {
 		t.Fatalf("--only-gaps should write exactly the %d lost samples:\n%s", lost, stdout)
+	}
+	servesExactly(t, local, from, to, extract.Clip(data, from.UnixMilli(), to.UnixMilli()))
+}
+
+// keep writes the samples of data in each of the windows into dir, a block
+// a window: the data a Prometheus kept.
+func keep(t *testing.T, dir string, data []extract.Series, windows []extract.Window) {
+	t.Helper()
+	sink, err := blocks.NewSink(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	for _, w := range windows {
+		if err := sink.Add(context.Background(), w, extract.Clip(data, w.Start, w.End)); err != nil {
+			t.Fatal(err)
+		}
+		if err := sink.Done(context.Background(), w, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

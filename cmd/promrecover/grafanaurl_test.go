@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/promrecover/promrecover/internal/gen"
+	"github.com/promrecover/promrecover/internal/servers"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/internal/simtest"
 )
@@ -40,10 +41,17 @@ func TestGrafanaURLOfADashboard(t *testing.T) {
 	}
 }
 
-// TestGrafanaURLOfAPrometheus gives the real Prometheus's address as
-// --grafana-url: it is recognised and refused, saying what to give.
+// TestGrafanaURLOfAPrometheus gives the real Prometheus's address (2.42's,
+// then 3.x's) as --grafana-url: it is recognised and refused, saying what
+// to give.
 func TestGrafanaURLOfAPrometheus(t *testing.T) {
-	prom := startPrometheus(t, t.TempDir())
+	for _, v := range servers.Versions {
+		t.Run("Prometheus "+string(v), func(t *testing.T) { grafanaURLOfAPrometheus(t, v) })
+	}
+}
+
+func grafanaURLOfAPrometheus(t *testing.T, v servers.Version) {
+	prom := startPrometheus(t, v, t.TempDir())
 	for _, args := range [][]string{
 		{"datasources", "--grafana-url", prom.url, "--token", testToken},
 		append([]string{"recover", "--out", t.TempDir(), "--datasource", "prom"}, rangeArgs(prom.url)...),

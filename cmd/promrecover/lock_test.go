@@ -19,6 +19,7 @@ import (
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/internal/faults"
 	"github.com/promrecover/promrecover/internal/gen"
+	"github.com/promrecover/promrecover/internal/servers"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/internal/simtest"
 )
@@ -132,11 +133,18 @@ func installed(t *testing.T, dir string) int {
 	return len(list)
 }
 
-// TestPrometheusStartedMidRecover starts the real Prometheus on --out while
-// a recovery writes there: its start deletes our staging area (as every
-// *.tmp-for-creation directory), and the recovery makes it again, writes
-// the windows of then again and ends complete and exact.
+// TestPrometheusStartedMidRecover starts the real Prometheus (2.42, then
+// 3.x) on --out while a recovery writes there: its start deletes our
+// staging area (as every *.tmp-for-creation directory), and the recovery
+// makes it again, writes the windows of then again and ends complete and
+// exact.
 func TestPrometheusStartedMidRecover(t *testing.T) {
+	for _, v := range servers.Versions {
+		t.Run("Prometheus "+string(v), func(t *testing.T) { prometheusStartedMidRecover(t, v) })
+	}
+}
+
+func prometheusStartedMidRecover(t *testing.T, v servers.Version) {
 	data := gen.DemoSeries(dataStart, dataEnd, 5)
 	from, to := dataStart, dataStart.Add(8*time.Hour) // 4 windows
 	g, open := gate(2)
@@ -162,7 +170,7 @@ func TestPrometheusStartedMidRecover(t *testing.T) {
 	if staging, _ := filepath.Glob(filepath.Join(out, "*.tmp-for-creation")); len(staging) != 1 {
 		t.Fatalf("staging areas before Prometheus starts: %v", staging)
 	}
-	prom := startPrometheus(t, out)
+	prom := startPrometheus(t, v, out)
 	if staging, _ := filepath.Glob(filepath.Join(out, "*.tmp-for-creation")); len(staging) != 0 {
 		t.Fatalf("Prometheus's start left the staging area: %v", staging)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/promrecover/promrecover/progress"
 	"github.com/promrecover/promrecover/recovery"
 	"github.com/promrecover/promrecover/report"
+	"github.com/promrecover/promrecover/served"
 )
 
 // jobFlags are the flags of recover and plan: what to fetch, from where,
@@ -65,6 +66,7 @@ func newRecoverCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra
 		dryRun   bool
 		onlyGaps bool
 		local    localFlags
+		wait     time.Duration
 	)
 	rep := &summaryJSON{command: "recover"}
 	cmd := &cobra.Command{
@@ -75,7 +77,9 @@ Grafana's /api/ds/query (or its datasource proxy with --via proxy, which also
 carries native histograms) and writes one verified TSDB block per 2h window into
 --out, usually the Prometheus data directory. Blocks are built and checked in a
 staging directory and renamed into place whole; nothing in --out is ever
-overwritten or deleted. A running Prometheus loads them within a minute.`,
+overwritten or deleted. A running Prometheus loads them within a minute;
+given its address (--prometheus-url), recover waits until it serves every
+window written, up to --wait.`,
 		Example: example("recover"),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
@@ -104,6 +108,12 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 					r.Grafana.KeepSession(st.Session(given), func(current string) error { return st.SetSession(given, current) })
 				}
 			}
+			if local.promURL != "" && wait > 0 {
+				if j.Served, err = served.New(cmd.Context(), local.client()); err != nil {
+					return fmt.Errorf("--prometheus-url %s: %w; give the address of the running Prometheus that serves --out, or --wait 0 not to wait for it", local.promURL, err)
+				}
+				j.Wait = wait
+			}
 			j.Progress = showProgress.of(log, r.Stats, 0)
 			// From here on the run has started: --summary-json reports it
 			// however it ends.
@@ -123,7 +133,9 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan as 'promrecover plan' does (windows, those an earlier run recovered, series found, estimated requests and size of the rest), and write nothing")
 	cmd.Flags().DurationVar(&f.scrape, "scrape-interval", defaultScrape, "typical scrape interval, for --dry-run's estimate of samples and bytes and the free space --out needs")
 	cmd.Flags().BoolVar(&onlyGaps, "only-gaps", false, "write only samples that fall in holes of the surviving data (see 'promrecover gaps'), so nothing interleaves with it")
-	local.register(cmd, "with --only-gaps: the data directory that survived (default: --out)")
+	local.register(cmd, "with --only-gaps: the data directory that survived (default: --out)",
+		"the running Prometheus that serves --out: wait until it serves every recovered window (see --wait); with --only-gaps, also read the surviving data from it (covers its head block too)")
+	cmd.Flags().DurationVar(&wait, "wait", 3*time.Minute, "with --prometheus-url: how long to wait for it to serve the recovered windows (it loads new blocks once a minute); 0 does not wait")
 	flagGroups.Apply(cmd, "grafana-url", "from", "out")
 	return cmd
 }
@@ -174,7 +186,7 @@ func runRecovery(ctx context.Context, stdout io.Writer, j *recovery.Job, door *r
 	if o.Result == nil {
 		return outError(err)
 	}
-	sum.Result, sum.Installed, sum.Covered, sum.Held, sum.HeldBack = o.Result, o.Installed, o.Covered, o.Held, o.HeldBack
+	sum.Result, sum.Installed, sum.Covered, sum.Held, sum.HeldBack, sum.Served = o.Result, o.Installed, o.Covered, o.Held, o.HeldBack, o.Served
 	sum.Text(stdout, words)
 	total := len(j.Plan.Windows)
 	switch o.Status() {
@@ -198,6 +210,9 @@ func runRecovery(ctx context.Context, stdout io.Writer, j *recovery.Job, door *r
 		return &exitcode.Error{Code: exitcode.Partly(o.Partial()), Msg: msg}
 	case recovery.Empty:
 		return &exitcode.Error{Code: exitcode.Failed, Msg: fmt.Sprintf("no samples matched %v in the range; nothing was written (check --match, --datasource and --from/--to)", j.Plan.Selectors)}
+	}
+	if err == nil && o.Served != nil && len(o.Served.Missing) > 0 {
+		return &exitcode.Error{Code: exitcode.Failed, Msg: report.NotServed(o.Served, words)}
 	}
 	return err
 }

@@ -16,7 +16,7 @@ import (
 
 // words names, in the texts of package report, the flags the user set.
 var words = report.Wording{Error: userText, Reason: userReason, Rules: rulesAsFlags, OnlyGaps: "--only-gaps", Match: "--match", Step: "--step",
-	To: "--to", Retention: "--retention", ScrapeInterval: "--scrape-interval", Out: "--out"}
+	To: "--to", Retention: "--retention", ScrapeInterval: "--scrape-interval", Out: "--out", Wait: "--wait"}
 
 // summaryJSON writes --summary-json: the end-of-run summary for scripts.
 type summaryJSON struct {

@@ -17,6 +17,7 @@ import (
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/internal/gen"
+	"github.com/promrecover/promrecover/internal/servers"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/internal/simtest"
 	"github.com/promrecover/promrecover/nativehist"
@@ -29,12 +30,13 @@ func viaData(seed int64) []extract.Series {
 }
 
 // TestRecoverViaProxyServedByPrometheus: recover --via proxy of floats and
-// native histograms, then Debian's Prometheus 2.42 serves every float sample
-// and every histogram exactly as the source has them, as its query API
-// prints them. Prometheus 2.42 needs no --enable-feature=native-histograms
-// for this: the flag governs ingesting them from scrapes, while its TSDB
-// reads integer histogram chunks from blocks and its API prints them
-// either way (tried here with and without it).
+// native histograms, then Debian's Prometheus 2.42 and a Prometheus 3.x each
+// serve every float sample and every histogram exactly as the source has
+// them, as their query API prints them. Neither needs
+// --enable-feature=native-histograms for this: on 2.42 the flag governs
+// ingesting them from scrapes, while its TSDB reads integer histogram
+// chunks from blocks and its API prints them either way (tried here with
+// and without it); 3.x has no such flag.
 func TestRecoverViaProxyServedByPrometheus(t *testing.T) {
 	data := viaData(5)
 	cases := []struct {
@@ -63,26 +65,13 @@ func TestRecoverViaProxyServedByPrometheus(t *testing.T) {
 			if c := srv.Counters(); c.DSQueries != 0 || c.ProxyQueries == 0 {
 				t.Errorf("want proxy queries only, got %+v", c)
 			}
-			var floatData []extract.Series
-			for _, s := range data {
-				if len(s.Samples) > 0 {
-					floatData = append(floatData, extract.Series{Labels: s.Labels, Samples: s.Samples})
-				}
-			}
+			floatData := floatsOf(data)
 			floats := expected(floatData, tc.from, tc.to, tc.step, nil)
 			hists := expectedHistograms(data, tc.from, tc.to, tc.step)
 			if len(floats) == 0 || len(hists) == 0 {
 				t.Fatal("the test selects no floats or no histograms")
 			}
 
-			prom := startPrometheus(t, out)
-			gotFloats, gotHists := prom.served(t, tc.from, tc.to)
-			if err := extract.Compare(floats, gotFloats); err != nil {
-				t.Fatalf("Prometheus serves other floats than the source: %v", err)
-			}
-			if err := sameHistograms(hists, gotHists); err != nil {
-				t.Fatalf("Prometheus serves other histograms than the source: %v", err)
-			}
 			// gaps sees the histogram series both in the blocks and through
 			// Prometheus's API: the two agree.
 			rng := []string{"--from", tc.from.Format(time.RFC3339), "--to", tc.to.Format(time.RFC3339), "--all"}
@@ -90,18 +79,38 @@ func TestRecoverViaProxyServedByPrometheus(t *testing.T) {
 			if err != nil {
 				t.Fatalf("gaps --data: %v", err)
 			}
-			fromProm, _, err := runCLI(t, append([]string{"gaps", "--prometheus-url", prom.url}, rng...)...)
-			if err != nil || withoutFill(fromProm) != withoutFill(fromData) {
-				t.Fatalf("gaps: the data directory and Prometheus disagree (%v):\n--data:\n%s\n--prometheus-url:\n%s", err, fromData, fromProm)
+			for _, v := range servers.Versions {
+				t.Run("Prometheus "+string(v), func(t *testing.T) {
+					prom := startPrometheus(t, v, out)
+					defer prom.stop()
+					servesFloatsAndHistograms(t, prom, tc.from, tc.to, floats, hists)
+					fromProm, _, err := runCLI(t, append([]string{"gaps", "--prometheus-url", prom.url}, rng...)...)
+					if err != nil || withoutFill(fromProm) != withoutFill(fromData) {
+						t.Fatalf("gaps: the data directory and Prometheus disagree (%v):\n--data:\n%s\n--prometheus-url:\n%s", err, fromData, fromProm)
+					}
+				})
 			}
-			n := 0
-			for _, h := range hists {
-				n += len(h)
-			}
-			t.Logf("Prometheus serves %d float series (%d samples) and %d histogram series (%d histograms), identical to the source",
-				len(gotFloats), extract.CountSamples(gotFloats), len(gotHists), n)
 		})
 	}
+}
+
+// servesFloatsAndHistograms fails t unless prom serves in [from, to)
+// exactly the floats and the histograms (as its API prints them) given.
+func servesFloatsAndHistograms(t *testing.T, prom *prometheus, from, to time.Time, floats []extract.Series, hists map[string][]string) {
+	t.Helper()
+	gotFloats, gotHists := prom.served(t, from, to)
+	if err := extract.Compare(floats, gotFloats); err != nil {
+		t.Fatalf("Prometheus %s serves other floats than the source: %v", prom.v, err)
+	}
+	if err := sameHistograms(hists, gotHists); err != nil {
+		t.Fatalf("Prometheus %s serves other histograms than the source: %v", prom.v, err)
+	}
+	n := 0
+	for _, h := range hists {
+		n += len(h)
+	}
+	t.Logf("Prometheus %s serves %d float series (%d samples) and %d histogram series (%d histograms), identical to the source",
+		prom.v, len(gotFloats), extract.CountSamples(gotFloats), len(gotHists), n)
 }
 
 // served is every sample Prometheus serves in [from, to): the floats, and

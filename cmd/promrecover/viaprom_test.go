@@ -5,17 +5,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/servers"
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/internal/simtest"
 )
 
 // TestRecoverViaPrometheus: blocks of known floats and native histograms
 // (recovered through the simulator's proxy, which the test above proves
-// exact) are served by Debian's Prometheus 2.42; recover --via prometheus
+// exact) are served by Debian's Prometheus 2.42, then by a Prometheus 3.x
+// (whose range selectors leave their start out); recover --via prometheus
 // reads them back through its HTTP API alone, no Grafana, raw and in steps,
-// and a second Prometheus on the new blocks serves every sample the source
-// has, floats bit for bit and histograms as the API prints them.
+// and a second Prometheus of the same version on the new blocks serves
+// every sample the source has, floats bit for bit and histograms as the
+// API prints them.
 func TestRecoverViaPrometheus(t *testing.T) {
 	data := viaData(9)
 	from, to := dataStart.Add(2*time.Hour), dataStart.Add(8*time.Hour)
@@ -25,48 +27,44 @@ func TestRecoverViaPrometheus(t *testing.T) {
 		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", in); err != nil {
 		t.Fatalf("recover --via proxy: %v\n%s\n%s", err, stdout, stderr)
 	}
-	source := startPrometheus(t, in)
-	var floatData []extract.Series
-	for _, s := range data {
-		if len(s.Samples) > 0 {
-			floatData = append(floatData, extract.Series{Labels: s.Labels, Samples: s.Samples})
-		}
-	}
-	for _, tc := range []struct {
+	floatData := floatsOf(data)
+	cases := []struct {
 		name     string
 		from, to time.Time
 		step     time.Duration
 	}{
 		{"raw samples, unaligned ends", from.Add(17 * time.Minute), to.Add(-23 * time.Minute), 0},
 		{"30s steps", from.Add(7 * time.Second), dataStart.Add(6 * time.Hour), 30 * time.Second},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			out := t.TempDir()
-			args := []string{"recover", "--via", "prometheus", "--source-url", source.url, "--max-series-per-query", "5",
-				"--from", tc.from.Format(time.RFC3339), "--to", tc.to.Format(time.RFC3339), "--out", out}
-			if tc.step > 0 {
-				args = append(args, "--step", tc.step.String())
-			}
-			stdout, stderr, err := runCLI(t, args...)
-			if err != nil {
-				t.Fatalf("recover --via prometheus: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
-			}
-			if !strings.Contains(stdout, "from "+source.url+" (prometheus)") || !strings.Contains(stderr, "sharding a large selector") {
-				t.Errorf("the summary names no source, or nothing was sharded:\n%s\n%s", stdout, stderr)
-			}
-			floats := expected(floatData, tc.from, tc.to, tc.step, nil)
-			hists := expectedHistograms(data, tc.from, tc.to, tc.step)
-			if len(floats) == 0 || len(hists) == 0 {
-				t.Fatal("the test selects no floats or no histograms")
-			}
-			prom := startPrometheus(t, out)
-			gotFloats, gotHists := prom.served(t, tc.from, tc.to)
-			prom.stop()
-			if err := extract.Compare(floats, gotFloats); err != nil {
-				t.Fatalf("the recovered blocks hold other floats than the source: %v", err)
-			}
-			if err := sameHistograms(hists, gotHists); err != nil {
-				t.Fatalf("the recovered blocks hold other histograms than the source: %v", err)
+	}
+	// One source at a time: both would lock the same data directory.
+	for _, v := range servers.Versions {
+		t.Run("Prometheus "+string(v), func(t *testing.T) {
+			source := startPrometheus(t, v, in)
+			defer source.stop()
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					out := t.TempDir()
+					args := []string{"recover", "--via", "prometheus", "--source-url", source.url, "--max-series-per-query", "5",
+						"--from", tc.from.Format(time.RFC3339), "--to", tc.to.Format(time.RFC3339), "--out", out}
+					if tc.step > 0 {
+						args = append(args, "--step", tc.step.String())
+					}
+					stdout, stderr, err := runCLI(t, args...)
+					if err != nil {
+						t.Fatalf("recover --via prometheus: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+					}
+					if !strings.Contains(stdout, "from "+source.url+" (prometheus)") || !strings.Contains(stderr, "sharding a large selector") {
+						t.Errorf("the summary names no source, or nothing was sharded:\n%s\n%s", stdout, stderr)
+					}
+					floats := expected(floatData, tc.from, tc.to, tc.step, nil)
+					hists := expectedHistograms(data, tc.from, tc.to, tc.step)
+					if len(floats) == 0 || len(hists) == 0 {
+						t.Fatal("the test selects no floats or no histograms")
+					}
+					prom := startPrometheus(t, v, out)
+					defer prom.stop()
+					servesFloatsAndHistograms(t, prom, tc.from, tc.to, floats, hists)
+				})
 			}
 		})
 	}
