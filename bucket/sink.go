@@ -51,6 +51,8 @@ type Sink struct {
 	// a second block.
 	OnInstall func(blocks.Block) error
 
+	metas []Meta // the bucket's blocks when the sink was opened
+
 	mu       sync.Mutex
 	staged   map[extract.Window]blocks.Block
 	uploaded []blocks.Block
@@ -86,7 +88,7 @@ func NewSink(ctx context.Context, o Options) (*Sink, error) {
 	if err != nil {
 		return nil, errors.Join(err, os.RemoveAll(stage))
 	}
-	s := &Sink{o: o, stage: stage, local: local, staged: map[extract.Window]blocks.Block{}}
+	s := &Sink{o: o, stage: stage, local: local, metas: metas, staged: map[extract.Window]blocks.Block{}}
 	local.OnInstall = s.onStaged
 	return s, nil
 }
@@ -102,6 +104,10 @@ func (s *Sink) onStaged(b blocks.Block) error {
 	s.mu.Unlock()
 	return nil
 }
+
+// Installed says which of the blocks ids the bucket held when the sink was
+// opened, as themselves or compacted into others.
+func (s *Sink) Installed(ids []string) map[string]bool { return Installed(s.metas, ids) }
 
 // Add appends series to w's block.
 func (s *Sink) Add(ctx context.Context, w extract.Window, series []extract.Series) error {

@@ -32,6 +32,7 @@ type jobFlags struct {
 	statePath string
 	restart   bool
 	scrape    time.Duration
+	bkt       bucketFlags
 }
 
 // job checks the flags, the cheap checks first, and builds the job they
@@ -87,6 +88,9 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 			if err != nil {
 				return err
 			}
+			if err := f.bkt.apply(j, f.out, f.statePath, log); err != nil {
+				return err
+			}
 			if onlyGaps {
 				if local.data == "" && local.promURL == "" {
 					local.data = f.out
@@ -96,8 +100,8 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 			if dryRun {
 				return printPlan(cmd.Context(), cmd.OutOrStdout(), j, f.scrape)
 			}
-			if f.out == "" {
-				return usagef("--out is required: the Prometheus data directory to put the blocks in")
+			if f.out == "" && !f.bkt.given() {
+				return usagef("--out is required: the Prometheus data directory to put the blocks in (or --objstore.config-file for a bucket)")
 			}
 			if given := f.conn.session; given != "" && r.Grafana != nil {
 				j.State.Opened = func(st *state.File) {
@@ -115,7 +119,8 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 	f.sel.register(cmd.Flags())
 	cmd.Flags().StringVar(&f.conn.datasource, "datasource", "", "uid or name of the Prometheus datasource (default: the only one the credentials see)")
 	cmd.Flags().StringVarP(&f.out, "out", "o", "", "Prometheus data directory to install the blocks in")
-	cmd.Flags().StringVar(&f.statePath, "state", "", "resume state file (default: "+blocks.StateFileName+" in --out)")
+	cmd.Flags().StringVar(&f.statePath, "state", "", "resume state file (default: "+blocks.StateFileName+" in --out; for a bucket, a file named after it under $XDG_STATE_HOME/promrecover)")
+	f.bkt.register(cmd.Flags())
 	rep.register(cmd.Flags())
 	cmd.Flags().BoolVar(&f.restart, "restart", false, "start over instead of resuming a state left by a run with other flags")
 	cmd.Flags().StringVar(&f.retention, "retention", "", "the Prometheus's --storage.tsdb.retention.time (e.g. 200h), to warn about blocks it would delete")

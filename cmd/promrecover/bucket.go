@@ -1,0 +1,91 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/pflag"
+
+	"github.com/promrecover/promrecover/bucket"
+	"github.com/promrecover/promrecover/recovery"
+)
+
+// bucketFlags say which object-storage bucket the blocks go to, instead of
+// --out.
+type bucketFlags struct {
+	configFile, config, prefix string
+	labels                     []string
+	tmpDir                     string
+}
+
+func (f *bucketFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.configFile, "objstore.config-file", "", "upload the blocks into the bucket this file configures, in Thanos's format (type: S3|GCS|AZURE|FILESYSTEM|..., config: {...}, prefix), instead of --out")
+	fs.StringVar(&f.config, "objstore.config", "", "the bucket configuration itself, as YAML (instead of --objstore.config-file)")
+	fs.StringVar(&f.prefix, "objstore.prefix", "", "put the blocks under this prefix of the bucket, below the configuration's own: the tenant for Cortex and Mimir")
+	fs.StringArrayVar(&f.labels, "external-label", nil, "NAME=VALUE: an external label of the stream the blocks join, as that Prometheus's external_labels or the sidecar give them (repeatable); Thanos deduplicates and compacts blocks only with blocks of the same external labels")
+	fs.StringVar(&f.tmpDir, "tmp-dir", "", "with a bucket: where each block is built and verified before its upload (default: the system's temporary directory)")
+}
+
+// given says whether a bucket was asked for.
+func (f *bucketFlags) given() bool { return f.configFile != "" || f.config != "" }
+
+// apply points j at the bucket, when one was asked for, checking the flags
+// against --out first; the credentials in the configuration join secrets
+// before anything reads it.
+func (f *bucketFlags) apply(j *recovery.Job, out, statePath string, log *slog.Logger) error {
+	switch {
+	case !f.given() && (f.prefix != "" || len(f.labels) > 0 || f.tmpDir != ""):
+		return usagef("--objstore.prefix, --external-label and --tmp-dir are for a bucket: give --objstore.config-file (or --objstore.config) too")
+	case !f.given():
+		return nil
+	case out != "":
+		return usagef("give either --out (a data directory) or --objstore.config-file/--objstore.config (a bucket), not both")
+	case f.configFile != "" && f.config != "":
+		return usagef("give either --objstore.config-file or --objstore.config, not both")
+	}
+	raw := []byte(f.config)
+	if f.configFile != "" {
+		var err error
+		if raw, err = os.ReadFile(f.configFile); err != nil {
+			return usagef("--objstore.config-file: %w", err)
+		}
+	}
+	secrets.Add(bucket.Secrets(raw)...)
+	labels, err := bucket.ParseLabels(f.labels)
+	if err != nil {
+		return err
+	}
+	t, err := bucket.Open(raw, f.prefix)
+	if err != nil {
+		return err
+	}
+	if statePath == "" {
+		if statePath, err = bucketState(t); err != nil {
+			return err
+		}
+	}
+	j.Bucket = &bucket.Options{Bucket: t.Bucket, Location: t.Location, Labels: labels, TmpDir: f.tmpDir, Log: log}
+	j.State.Path = statePath
+	return nil
+}
+
+// bucketState is where the resume state of a recovery into t is kept by
+// default: on this machine, in the user's state directory, under a name
+// that tells buckets and prefixes apart. The bucket itself would be shared
+// with everyone who reads it, and a state may hold a Grafana session.
+func bucketState(t *bucket.Target) (string, error) {
+	dir := os.Getenv("XDG_STATE_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", usagef("no home directory to keep the resume state of a recovery into a bucket in (%w); give --state FILE", err)
+		}
+		dir = filepath.Join(home, ".local", "state")
+	}
+	dir = filepath.Join(dir, "promrecover")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", usagef("the resume state's directory: %w; give --state FILE", err)
+	}
+	return filepath.Join(dir, "bucket-"+t.Key+".json"), nil
+}

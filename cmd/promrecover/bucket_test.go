@@ -1,0 +1,150 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/promrecover/promrecover/blocks"
+	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/internal/exitcode"
+	"github.com/promrecover/promrecover/internal/gen"
+	"github.com/promrecover/promrecover/internal/servers"
+	"github.com/promrecover/promrecover/internal/sim"
+	"github.com/promrecover/promrecover/internal/simtest"
+)
+
+// fsConfig is objstore's FILESYSTEM bucket in dir.
+func fsConfig(dir string) string {
+	return fmt.Sprintf("type: FILESYSTEM\nconfig:\n  directory: %s\n", dir)
+}
+
+// recoverArgs are the flags of a recovery of [from, to) from url.
+func recoverArgs(url string, from, to time.Time, extra ...string) []string {
+	return append([]string{"recover", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
+		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339)}, extra...)
+}
+
+// thanosLabels reads the thanos.labels of every block in a filesystem bucket.
+func thanosLabels(t *testing.T, root string) []map[string]string {
+	t.Helper()
+	metas, _ := filepath.Glob(filepath.Join(root, "*", "meta.json"))
+	var out []map[string]string
+	for _, m := range metas {
+		raw, err := os.ReadFile(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Thanos struct {
+				Labels map[string]string `json:"labels"`
+				Source string            `json:"source"`
+			} `json:"thanos"`
+		}
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, doc.Thanos.Labels)
+	}
+	return out
+}
+
+func TestRecoverIntoFilesystemBucket(t *testing.T) {
+	data := gen.DemoSeries(dataStart, dataEnd, 3)
+	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
+	root := t.TempDir()
+	from, to := dataStart.Add(2*time.Hour), dataStart.Add(7*time.Hour)
+	state := filepath.Join(t.TempDir(), "state.json")
+	args := recoverArgs(url, from, to, "--objstore.config", fsConfig(root), "--external-label", "cluster=eu1", "--state", state, "--tmp-dir", t.TempDir())
+	stdout, stderr, err := runCLI(t, args...)
+	if err != nil {
+		t.Fatalf("recover: %v\n%s\n%s", err, stdout, stderr)
+	}
+	want := expected(data, from, to, 0, nil)
+	got, err := blocks.ReadSeries(root, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := extract.Compare(want, got); err != nil {
+		t.Fatalf("the bucket holds other data than the source: %v", err)
+	}
+	n := blockCount(t, root)
+	if n != 3 {
+		t.Fatalf("%d blocks in the bucket, want one a window (3)", n)
+	}
+	for _, ls := range thanosLabels(t, root) {
+		if len(ls) != 1 || ls["cluster"] != "eu1" {
+			t.Errorf("thanos.labels %v, want cluster=eu1", ls)
+		}
+	}
+	// The same command again uploads nothing.
+	stdout, stderr, err = runCLI(t, args...)
+	if err != nil {
+		t.Fatalf("rerun: %v\n%s\n%s", err, stdout, stderr)
+	}
+	if blockCount(t, root) != n {
+		t.Errorf("the rerun uploaded again: %d blocks", blockCount(t, root))
+	}
+	if !strings.Contains(stderr, "resuming") {
+		t.Errorf("the rerun does not say it resumes:\n%s", stderr)
+	}
+}
+
+func TestBucketFlagsRefusedBeforeAnything(t *testing.T) {
+	url, _ := simtest.Start(t, sim.Config{Series: gen.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}})
+	from, to := dataStart.Add(2*time.Hour), dataStart.Add(4*time.Hour)
+	labelled := t.TempDir()
+	if _, _, err := runCLI(t, recoverArgs(url, from, to, "--objstore.config", fsConfig(labelled), "--external-label", "cluster=eu1", "--external-label", "replica=a", "--state", filepath.Join(t.TempDir(), "s.json"))...); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"both --out and a bucket", []string{"--out", t.TempDir(), "--objstore.config", fsConfig(t.TempDir())}, "not both"},
+		{"a label without a bucket", []string{"--out", t.TempDir(), "--external-label", "cluster=eu1"}, "are for a bucket"},
+		{"config and its file", []string{"--objstore.config", fsConfig(t.TempDir()), "--objstore.config-file", "x.yml"}, "not both"},
+		{"no type", []string{"--objstore.config", "config: {}"}, "has no type"},
+		{"unknown key", []string{"--objstore.config", "type: FILESYSTEM\nconfg: {}"}, "does not parse"},
+		{"unknown type", []string{"--objstore.config", "type: FLOPPY"}, "not supported"},
+		{"bad label", []string{"--objstore.config", fsConfig(t.TempDir()), "--external-label", "cluster"}, "--external-label \"cluster\": write NAME=VALUE"},
+		{"labelled bucket, no labels", []string{"--objstore.config", fsConfig(labelled)}, `{cluster="eu1", replica="a"}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := blockCount(t, labelled)
+			_, stderr, err := runCLI(t, recoverArgs(url, from, to, c.args...)...)
+			if err == nil || exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err %v (exit %d), want exit 2 saying %q\n%s", err, exitcode.Of(err), c.want, stderr)
+			}
+			if blockCount(t, labelled) != before {
+				t.Error("a refused run uploaded")
+			}
+		})
+	}
+}
+
+func TestBucketSecretsStayOutOfOutput(t *testing.T) {
+	url, _ := simtest.Start(t, sim.Config{Series: gen.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}})
+	const secret = "S3CRET-key-0123456789abcdef"
+	conf := fmt.Sprintf("type: S3\nconfig:\n  bucket: b\n  endpoint: %s\n  insecure: true\n  access_key: ak\n  secret_key: %s\n", servers.FreeAddr(t), secret)
+	summary := filepath.Join(t.TempDir(), "summary.json")
+	stdout, stderr, err := runCLI(t, recoverArgs(url, dataStart.Add(2*time.Hour), dataStart.Add(4*time.Hour),
+		"-v", "--objstore.config", conf, "--summary-json", summary, "--state", filepath.Join(t.TempDir(), "s.json"))...)
+	if err == nil {
+		t.Fatal("a bucket nothing answers for was accepted")
+	}
+	written, _ := os.ReadFile(summary)
+	all := stdout + stderr + err.Error() + string(written)
+	if strings.Contains(all, secret) {
+		t.Fatalf("the bucket's secret key was printed:\n%s", all)
+	}
+	if got := secrets.String("key " + secret); strings.Contains(got, secret) {
+		t.Errorf("the secret key is not among the redacted values: %s", got)
+	}
+}
