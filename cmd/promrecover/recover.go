@@ -76,7 +76,15 @@ Grafana's /api/ds/query (or its datasource proxy with --via proxy, which also
 carries native histograms) and writes one verified TSDB block per 2h window into
 --out, usually the Prometheus data directory. Blocks are built and checked in a
 staging directory and renamed into place whole; nothing in --out is ever
-overwritten or deleted. A running Prometheus loads them within a minute.`,
+overwritten or deleted. A running Prometheus loads them within a minute.
+
+With --objstore.config-file (or --objstore.config) the blocks go into an
+object-storage bucket instead, in Thanos's bucket configuration format (S3, GCS,
+Azure, Swift, COS, OSS, filesystem...): each is built and verified in --tmp-dir,
+uploaded with meta.json last so that no half-uploaded block is ever visible, and
+checked in the bucket. Give the stream's external labels with --external-label:
+Thanos deduplicates and compacts blocks only with blocks of the same labels.
+Cortex and Mimir read blocks under the tenant: --objstore.prefix TENANT.`,
 		Example: example("recover"),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
@@ -118,7 +126,7 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 	f.conn.register(cmd.Flags())
 	f.sel.register(cmd.Flags())
 	cmd.Flags().StringVar(&f.conn.datasource, "datasource", "", "uid or name of the Prometheus datasource (default: the only one the credentials see)")
-	cmd.Flags().StringVarP(&f.out, "out", "o", "", "Prometheus data directory to install the blocks in")
+	cmd.Flags().StringVarP(&f.out, "out", "o", "", "Prometheus data directory to install the blocks in (required unless the blocks go into a bucket: --objstore.config-file)")
 	cmd.Flags().StringVar(&f.statePath, "state", "", "resume state file (default: "+blocks.StateFileName+" in --out; for a bucket, a file named after it under $XDG_STATE_HOME/promrecover)")
 	f.bkt.register(cmd.Flags())
 	rep.register(cmd.Flags())
@@ -129,7 +137,7 @@ overwritten or deleted. A running Prometheus loads them within a minute.`,
 	cmd.Flags().DurationVar(&f.scrape, "scrape-interval", defaultScrape, "typical scrape interval, for --dry-run's estimate of samples and bytes and the free space --out needs")
 	cmd.Flags().BoolVar(&onlyGaps, "only-gaps", false, "write only samples that fall in holes of the surviving data (see 'promrecover gaps'), so nothing interleaves with it")
 	local.register(cmd, "with --only-gaps: the data directory that survived (default: --out)")
-	flagGroups.Apply(cmd, "grafana-url", "from", "out")
+	flagGroups.Apply(cmd, "grafana-url", "from")
 	return cmd
 }
 
