@@ -158,12 +158,7 @@ func Installed(metas []Meta, ids []string) map[string]bool {
 func streamLabels(metas []Meta) []string {
 	var sets []string
 	for _, m := range metas {
-		ls := Labels{}
-		for k, v := range m.Labels {
-			if !strings.HasPrefix(k, "__") {
-				ls[k] = v
-			}
-		}
+		ls := own(m.Labels)
 		if s := ls.String(); len(ls) > 0 && !slices.Contains(sets, s) {
 			sets = append(sets, s)
 		}
@@ -171,6 +166,20 @@ func streamLabels(metas []Meta) []string {
 	slices.Sort(sets)
 	return sets
 }
+
+// own are the labels of a stream without those Cortex and Mimir add.
+func own(ls Labels) Labels {
+	out := Labels{}
+	for k, v := range ls {
+		if !strings.HasPrefix(k, "__") {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// sameStream says whether blocks of labels a and b are one stream.
+func sameStream(a, b Labels) bool { return maps.Equal(own(a), own(b)) }
 
 // checkLabels refuses blocks without external labels into a bucket whose
 // blocks have them: Thanos would neither deduplicate nor compact them with

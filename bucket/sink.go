@@ -18,6 +18,7 @@ import (
 	"slices"
 	"sync"
 
+	kitlog "github.com/go-kit/log"
 	"github.com/thanos-io/objstore"
 
 	"github.com/promrecover/promrecover/blocks"
@@ -108,6 +109,29 @@ func (s *Sink) onStaged(b blocks.Block) error {
 // Installed says which of the blocks ids the bucket held when the sink was
 // opened, as themselves or compacted into others.
 func (s *Sink) Installed(ids []string) map[string]bool { return Installed(s.metas, ids) }
+
+// Held downloads the blocks of the sink's stream (the same external
+// labels) that overlap [mint, maxt) into a local directory and returns it,
+// for blocks.OpenPresent to pass on only what they lack: a rerun whose
+// resume state is lost, or that runs on another machine, then uploads no
+// sample twice. Blocks of other streams are left alone: Thanos never merges
+// them with this one's.
+func (s *Sink) Held(ctx context.Context, mint, maxt int64) (string, error) {
+	dir := filepath.Join(s.stage, "held")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return "", err
+	}
+	for _, m := range s.metas {
+		if m.MaxTime <= mint || m.MinTime >= maxt || !sameStream(m.Labels, s.o.Labels) {
+			continue
+		}
+		s.o.Log.Info("reading a block of the stream that overlaps the range, so that nothing it holds is uploaded again", "block", m.ULID)
+		if err := objstore.DownloadDir(ctx, kitlog.NewNopLogger(), s.o.Bucket, m.ULID, m.ULID, filepath.Join(dir, m.ULID)); err != nil {
+			return "", fmt.Errorf("the bucket %s: downloading block %s: %w", s.o.Location, m.ULID, err)
+		}
+	}
+	return dir, nil
+}
 
 // Add appends series to w's block.
 func (s *Sink) Add(ctx context.Context, w extract.Window, series []extract.Series) error {

@@ -33,11 +33,10 @@ func (d *dest) close() {
 
 // finish takes what the run installed into o.
 func (d *dest) finish(j *Job, o *Outcome) {
-	o.Installed, o.HeldBack = d.out.Blocks(), d.out.HeldBack()
+	o.Installed, o.HeldBack, o.Held = d.out.Blocks(), d.out.HeldBack(), d.present.Held()
 	if d.dir == nil {
 		return
 	}
-	o.Held = d.present.Held()
 	j.warnRetention(o.Installed)
 	if errors.Is(o.Err, syscall.ENOSPC) {
 		o.Err = j.diskFull(o, o.Err)
@@ -106,10 +105,24 @@ func (j *Job) openBucket(ctx context.Context, o *Outcome, d *dest) error {
 			j.Log.Error("removing the staging directory", "err", err)
 		}
 	})
-	j.inBucket, d.out, d.sink = bs, bs, stopWhenFull{bs}
+	j.inBucket, d.out = bs, bs
 	if err := j.keyState(ctx); err != nil {
 		return err
 	}
-	d.st, err = j.settle(&bs.OnInstall, o)
-	return err
+	if d.st, err = j.settle(&bs.OnInstall, o); err != nil {
+		return err
+	}
+	// As for a data directory: only what the stream's blocks lack is
+	// uploaded, whatever the state says.
+	held, err := bs.Held(ctx, j.Plan.From, j.Plan.To)
+	if err != nil {
+		return err
+	}
+	if d.present, err = blocks.OpenPresent(held, j.Plan.From, j.Plan.To, bs, j.Log); err != nil {
+		return err
+	}
+	d.present.OnWhole = bs.OnInstall
+	d.closers = append(d.closers, func() { d.present.Close() })
+	d.sink = stopWhenFull{d.present}
+	return nil
 }

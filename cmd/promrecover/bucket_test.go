@@ -94,6 +94,42 @@ func TestRecoverIntoFilesystemBucket(t *testing.T) {
 	}
 }
 
+// TestBucketRerunWithoutStateUploadsNothingTwice loses the resume state
+// (another machine, a cleaned home) and runs a wider range: the windows the
+// stream's blocks already hold are not uploaded again, only the new one is.
+func TestBucketRerunWithoutStateUploadsNothingTwice(t *testing.T) {
+	data := gen.DemoSeries(dataStart, dataEnd, 3)
+	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
+	root := t.TempDir()
+	from, to := dataStart.Add(2*time.Hour), dataStart.Add(6*time.Hour)
+	flags := []string{"--objstore.config", fsConfig(root), "--external-label", "cluster=eu1", "--tmp-dir", t.TempDir()}
+	if _, _, err := runCLI(t, recoverArgs(url, from, to, append(flags, "--state", filepath.Join(t.TempDir(), "a.json"))...)...); err != nil {
+		t.Fatal(err)
+	}
+	wider := to.Add(2 * time.Hour)
+	summary := filepath.Join(t.TempDir(), "summary.json")
+	stdout, stderr, err := runCLI(t, recoverArgs(url, from, wider, append(flags, "--state", filepath.Join(t.TempDir(), "b.json"), "--summary-json", summary)...)...)
+	if err != nil {
+		t.Fatalf("rerun: %v\n%s\n%s", err, stdout, stderr)
+	}
+	if n := blockCount(t, root); n != 3 {
+		t.Errorf("%d blocks after the rerun, want the 2 of the first run and 1 new", n)
+	}
+	noSampleTwice(t, root)
+	got, err := blocks.ReadSeries(root, from.UnixMilli(), wider.UnixMilli())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := extract.Compare(expected(data, from, wider, 0, nil), got); err != nil {
+		t.Fatalf("the bucket holds other data than the source: %v", err)
+	}
+	raw, _ := os.ReadFile(summary)
+	var sum rerunSamples
+	if err := json.Unmarshal(raw, &sum); err != nil || sum.Windows.InOut != 2 {
+		t.Errorf("the summary does not count the 2 windows the bucket held (%v):\n%s", err, raw)
+	}
+}
+
 func TestBucketFlagsRefusedBeforeAnything(t *testing.T) {
 	url, _ := simtest.Start(t, sim.Config{Series: gen.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}})
 	from, to := dataStart.Add(2*time.Hour), dataStart.Add(4*time.Hour)
