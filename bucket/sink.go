@@ -9,6 +9,7 @@
 package bucket
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -81,7 +82,7 @@ func NewSink(ctx context.Context, o Options) (*Sink, error) {
 	}
 	stage, err := os.MkdirTemp(tmp, "promrecover-upload-")
 	if err != nil {
-		return nil, extract.ParamErrorf("the staging directory %s: %w; give a writable directory with room for the blocks being written at once", tmp, err)
+		return nil, extract.Usage(extract.ParamErrorf("the staging directory %s: %w; give a writable directory with room for the blocks being written at once", tmp, err))
 	}
 	// The local sink's "installed" is only a step here: Done says when a
 	// block is in the bucket.
@@ -175,7 +176,9 @@ func (s *Sink) Blocks() []blocks.Block {
 	s.mu.Lock()
 	out := slices.Clone(s.uploaded)
 	s.mu.Unlock()
-	slices.SortFunc(out, func(a, b blocks.Block) int { return int(a.MinTime - b.MinTime) })
+	slices.SortFunc(out, func(a, b blocks.Block) int {
+		return cmp.Or(cmp.Compare(a.MinTime, b.MinTime), cmp.Compare(a.ULID, b.ULID))
+	})
 	return out
 }
 

@@ -149,6 +149,7 @@ func TestBucketFlagsRefusedBeforeAnything(t *testing.T) {
 		{"unknown key", []string{"--objstore.config", "type: FILESYSTEM\nconfg: {}"}, "does not parse"},
 		{"unknown type", []string{"--objstore.config", "type: FLOPPY"}, "not supported"},
 		{"bad label", []string{"--objstore.config", fsConfig(t.TempDir()), "--external-label", "cluster"}, "--external-label \"cluster\": write NAME=VALUE"},
+		{"no such --tmp-dir", []string{"--objstore.config", fsConfig(t.TempDir()), "--tmp-dir", filepath.Join(t.TempDir(), "nope")}, "give --tmp-dir a writable directory"},
 		{"labelled bucket, no labels", []string{"--objstore.config", fsConfig(labelled)}, `{cluster="eu1", replica="a"}`},
 	}
 	for _, c := range cases {
