@@ -112,18 +112,19 @@ func (s *Sink) onStaged(b blocks.Block) error {
 func (s *Sink) Installed(ids []string) map[string]bool { return Installed(s.metas, ids) }
 
 // Held downloads the blocks of the sink's stream (the same external
-// labels) that overlap [mint, maxt) into a local directory and returns it,
+// labels) that overlap windows into a local directory and returns it,
 // for blocks.OpenPresent to pass on only what they lack: a rerun whose
 // resume state is lost, or that runs on another machine, then uploads no
 // sample twice. Blocks of other streams are left alone: Thanos never merges
 // them with this one's.
-func (s *Sink) Held(ctx context.Context, mint, maxt int64) (string, error) {
+func (s *Sink) Held(ctx context.Context, windows []extract.Window) (string, error) {
 	dir := filepath.Join(s.stage, "held")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return "", err
 	}
 	for _, m := range s.metas {
-		if m.MaxTime <= mint || m.MinTime >= maxt || !sameStream(m.Labels, s.o.Labels) {
+		overlaps := slices.ContainsFunc(windows, func(w extract.Window) bool { return m.MaxTime > w.Start && m.MinTime < w.End })
+		if !overlaps || !sameStream(m.Labels, s.o.Labels) {
 			continue
 		}
 		s.o.Log.Info("reading a block of the stream that overlaps the range, so that nothing it holds is uploaded again", "block", m.ULID)

@@ -114,7 +114,7 @@ func (j *Job) openBucket(ctx context.Context, o *Outcome, d *dest) error {
 	}
 	// As for a data directory: only what the stream's blocks lack is
 	// uploaded, whatever the state says.
-	held, err := bs.Held(ctx, j.Plan.From, j.Plan.To)
+	held, err := bs.Held(ctx, remaining(j.Plan, o.Earlier).Windows)
 	if err != nil {
 		return err
 	}

@@ -79,7 +79,10 @@ type Job struct {
 	Out  string // the Prometheus data directory; "" when not given
 	// Bucket, when set, is where the blocks go instead of Out; the
 	// resume state is then at State.Path, which must be given.
-	Bucket      *bucket.Options
+	Bucket *bucket.Options
+	// Shard is the share of the windows the Plan holds, when several
+	// processes recover one range together; it keys the resume state.
+	Shard       extract.Shard
 	inBucket    *bucket.Sink // once opened
 	State       StateOptions
 	Relabel     relabel.Rules

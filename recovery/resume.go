@@ -64,7 +64,7 @@ func (j *Job) openState() (*state.File, error) {
 	// samples, and a window holding native histograms fails whole over
 	// /api/ds/query, so it is never recorded as done. Running again
 	// through the proxy then fetches exactly the windows that failed.
-	fingerprint.Relabel, fingerprint.OnlyGaps = relabelKey(j.Relabel), j.OnlyGaps != nil
+	fingerprint.Relabel, fingerprint.OnlyGaps, fingerprint.Shard = relabelKey(j.Relabel), j.OnlyGaps != nil, j.Shard.String()
 	return state.Open(path, fingerprint, j.State.Restart)
 }
 

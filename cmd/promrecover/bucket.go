@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/promrecover/promrecover/bucket"
+	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/recovery"
 )
 
@@ -61,7 +63,7 @@ func (f *bucketFlags) apply(j *recovery.Job, out, statePath string, log *slog.Lo
 		return err
 	}
 	if statePath == "" {
-		if statePath, err = bucketState(t); err != nil {
+		if statePath, err = bucketState(t, j.Shard); err != nil {
 			return err
 		}
 	}
@@ -70,11 +72,11 @@ func (f *bucketFlags) apply(j *recovery.Job, out, statePath string, log *slog.Lo
 	return nil
 }
 
-// bucketState is where the resume state of a recovery into t is kept by
-// default: on this machine, in the user's state directory, under a name
-// that tells buckets and prefixes apart. The bucket itself would be shared
+// bucketState is where the resume state of a recovery (or of its shard)
+// into t is kept by default: on this machine, in the user's state
+// directory, under a name that tells buckets, prefixes and shards apart. The bucket itself would be shared
 // with everyone who reads it, and a state may hold a Grafana session.
-func bucketState(t *bucket.Target) (string, error) {
+func bucketState(t *bucket.Target, shard extract.Shard) (string, error) {
 	dir := os.Getenv("XDG_STATE_HOME")
 	if dir == "" {
 		home, err := os.UserHomeDir()
@@ -87,5 +89,11 @@ func bucketState(t *bucket.Target) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", usagef("the resume state's directory: %w; give --state FILE", err)
 	}
-	return filepath.Join(dir, "bucket-"+t.Key+".json"), nil
+	name := "bucket-" + t.Key
+	if !shard.Whole() {
+		// Each shard is a recovery of its own, and its processes may
+		// share this directory.
+		name += fmt.Sprintf("-shard-%d-of-%d", shard.I, shard.N)
+	}
+	return filepath.Join(dir, name+".json"), nil
 }

@@ -150,6 +150,8 @@ func TestBucketFlagsRefusedBeforeAnything(t *testing.T) {
 		{"unknown type", []string{"--objstore.config", "type: FLOPPY"}, "not supported"},
 		{"bad label", []string{"--objstore.config", fsConfig(t.TempDir()), "--external-label", "cluster"}, "--external-label \"cluster\": write NAME=VALUE"},
 		{"no such --tmp-dir", []string{"--objstore.config", fsConfig(t.TempDir()), "--tmp-dir", filepath.Join(t.TempDir(), "nope")}, "give --tmp-dir a writable directory"},
+		{"a shard past the count", []string{"--objstore.config", fsConfig(t.TempDir()), "--shard", "4/3"}, "--shard \"4/3\": write I/N"},
+		{"a shard without a window", []string{"--objstore.config", fsConfig(t.TempDir()), "--shard", "1/3"}, "none of them this shard's"},
 		{"labelled bucket, no labels", []string{"--objstore.config", fsConfig(labelled)}, `{cluster="eu1", replica="a"}`},
 	}
 	for _, c := range cases {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,6 +34,7 @@ type jobFlags struct {
 	restart   bool
 	scrape    time.Duration
 	bkt       bucketFlags
+	shard     string
 }
 
 // job checks the flags, the cheap checks first, and builds the job they
@@ -51,13 +53,34 @@ func (f *jobFlags) job(log *slog.Logger) (*recovery.Job, *recovery.Door, error) 
 	if err != nil {
 		return nil, nil, err
 	}
+	shard, plan, err := f.share(plan)
+	if err != nil {
+		return nil, nil, err
+	}
 	return &recovery.Job{
 		Plan:    plan,
+		Shard:   shard,
 		Connect: r.Connect,
 		Out:     f.out,
 		State:   recovery.StateOptions{Path: f.statePath, Restart: f.restart, URL: r.URL, Datasource: f.conn.datasource},
 		Relabel: rules, Concurrency: f.sel.concurrency, MaxSeries: f.sel.maxSeries, Scrape: f.scrape, Now: now, Retention: ret, Log: log,
 	}, r, nil
+}
+
+// share is the part of plan that --shard gives this process.
+func (f *jobFlags) share(plan *extract.Plan) (extract.Shard, *extract.Plan, error) {
+	if f.shard == "" {
+		return extract.Shard{}, plan, nil
+	}
+	shard, err := extract.ParseShard(f.shard, os.Getenv("JOB_COMPLETION_INDEX"))
+	if err != nil {
+		return shard, nil, err
+	}
+	mine := shard.Of(plan)
+	if len(mine.Windows) == 0 {
+		return shard, nil, usagef("--shard %s: the range has %d windows of 2h, none of them this shard's; recover it with at most %d processes", shard, len(plan.Windows), len(plan.Windows))
+	}
+	return shard, mine, nil
 }
 
 func newRecoverCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra.Command {
@@ -129,6 +152,7 @@ Cortex and Mimir read blocks under the tenant: --objstore.prefix TENANT.`,
 	cmd.Flags().StringVarP(&f.out, "out", "o", "", "Prometheus data directory to install the blocks in (required unless the blocks go into a bucket: --objstore.config-file)")
 	cmd.Flags().StringVar(&f.statePath, "state", "", "resume state file (default: "+blocks.StateFileName+" in --out; for a bucket, a file named after it under $XDG_STATE_HOME/promrecover)")
 	f.bkt.register(cmd.Flags())
+	cmd.Flags().StringVar(&f.shard, "shard", "", "I/N: recover only this process's share of the windows, so that N processes (I from 1 to N, on one machine or several) recover the range into one bucket together; indexed/N takes I from a Kubernetes indexed Job's JOB_COMPLETION_INDEX")
 	rep.register(cmd.Flags())
 	cmd.Flags().BoolVar(&f.restart, "restart", false, "start over instead of resuming a state left by a run with other flags")
 	cmd.Flags().StringVar(&f.retention, "retention", "", "the Prometheus's --storage.tsdb.retention.time (e.g. 200h), to warn about blocks it would delete")

@@ -7,6 +7,7 @@ import (
 	"net/http/httputil"
 	neturl "net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -143,5 +144,63 @@ func TestS3WithoutWritePermission(t *testing.T) {
 	left, _ := os.ReadDir(filepath.Join(root, s3Bucket))
 	if len(left) > 0 {
 		t.Errorf("a read-only bucket got %v", left)
+	}
+}
+
+// TestThreeShardsEqualOneRun runs three promrecover processes at once, each
+// with its --shard, into one S3 bucket, their resume states in one
+// directory; their blocks equal those of one run into another tenant:
+// the same windows, each once, the source's samples.
+func TestThreeShardsEqualOneRun(t *testing.T) {
+	data := gen.DemoSeries(dataStart, dataEnd, 5)
+	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
+	root := t.TempDir()
+	conf := s3Config(startS3(t, root).URL)
+	bin := buildBinary(t)
+	from, to := dataStart.Add(30*time.Minute), dataStart.Add(10*time.Hour)
+	run := func(prefix, shard string) *exec.Cmd {
+		args := recoverArgs(url, from, to, "--objstore.config", conf, "--objstore.prefix", prefix, "--external-label", "cluster=eu1", "-q")
+		if shard != "" {
+			args = append(args, "--shard", shard)
+		}
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+filepath.Join(root, "state"))
+		return cmd
+	}
+	var procs []*exec.Cmd
+	var outs []*strings.Builder
+	for i := 1; i <= 3; i++ {
+		cmd, out := run("sharded", fmt.Sprintf("%d/3", i)), &strings.Builder{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		procs, outs = append(procs, cmd), append(outs, out)
+	}
+	for i, cmd := range procs {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("shard %d/3: %v\n%s", i+1, err, outs[i])
+		}
+	}
+	if out, err := run("whole", "").CombinedOutput(); err != nil {
+		t.Fatalf("one run: %v\n%s", err, out)
+	}
+	if states, _ := filepath.Glob(filepath.Join(root, "state", "promrecover", "*shard*")); len(states) != 3 {
+		t.Errorf("resume states %v, want one a shard", states)
+	}
+	sharded, whole := filepath.Join(root, s3Bucket, "sharded"), filepath.Join(root, s3Bucket, "whole")
+	if a, b := blockCount(t, sharded), blockCount(t, whole); a != b || a != 5 {
+		t.Errorf("%d blocks from three shards, %d from one run; want one a window, 5", a, b)
+	}
+	noSampleTwice(t, sharded)
+	want := expected(data, from, to, 0, nil)
+	for _, dir := range []string{sharded, whole} {
+		got, err := blocks.ReadSeries(dir, from.UnixMilli(), to.UnixMilli())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := extract.Compare(want, got); err != nil {
+			t.Fatalf("%s holds other data than the source: %v", filepath.Base(dir), err)
+		}
 	}
 }
