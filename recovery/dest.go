@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"syscall"
+	"time"
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/bucket"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/gaps"
 	"github.com/promrecover/promrecover/extract/state"
 )
 
@@ -40,6 +42,14 @@ func (d *dest) finish(j *Job, o *Outcome) {
 	j.warnRetention(o.Installed)
 	if errors.Is(o.Err, syscall.ENOSPC) {
 		o.Err = j.diskFull(o, o.Err)
+	}
+}
+
+// BucketGaps is OnlyGaps for a job into a bucket: the holes in the blocks
+// of the stream there, as Run reads them before anything is uploaded.
+func (j *Job) BucketGaps(minGap time.Duration) func(context.Context, *extract.Plan) (*gaps.Index, error) {
+	return func(_ context.Context, p *extract.Plan) (*gaps.Index, error) {
+		return BlocksIndex(j.held, p, minGap)
 	}
 }
 
@@ -118,6 +128,7 @@ func (j *Job) openBucket(ctx context.Context, o *Outcome, d *dest) error {
 	if err != nil {
 		return err
 	}
+	j.held = held
 	if d.present, err = blocks.OpenPresent(held, j.Plan.From, j.Plan.To, bs, j.Log); err != nil {
 		return err
 	}

@@ -84,6 +84,7 @@ type Job struct {
 	// processes recover one range together; it keys the resume state.
 	Shard       extract.Shard
 	inBucket    *bucket.Sink // once opened
+	held        string       // the local copy of the stream's blocks a bucket holds
 	State       StateOptions
 	Relabel     relabel.Rules
 	Concurrency int

@@ -130,6 +130,51 @@ func TestBucketRerunWithoutStateUploadsNothingTwice(t *testing.T) {
 	}
 }
 
+// TestOnlyGapsAgainstABucket recovers a stream with an hour missing into a
+// bucket, then the whole range again with --only-gaps and no --data: only
+// the hour is uploaded, read from the stream's blocks in the bucket.
+func TestOnlyGapsAgainstABucket(t *testing.T) {
+	full := gen.DemoSeries(dataStart, dataEnd, 3)
+	holeFrom, holeTo := dataStart.Add(3*time.Hour).UnixMilli(), dataStart.Add(4*time.Hour).UnixMilli()
+	var holed []extract.Series
+	for _, s := range full {
+		h := extract.Series{Labels: s.Labels}
+		for _, smp := range s.Samples {
+			if smp.T < holeFrom || smp.T >= holeTo {
+				h.Samples = append(h.Samples, smp)
+			}
+		}
+		holed = append(holed, h)
+	}
+	from, to := dataStart.Add(2*time.Hour), dataStart.Add(6*time.Hour)
+	root := t.TempDir()
+	flags := []string{"--objstore.config", fsConfig(root), "--external-label", "cluster=eu1"}
+	first, _ := simtest.Start(t, sim.Config{Series: holed, Tokens: []string{testToken}})
+	if _, _, err := runCLI(t, recoverArgs(first, from, to, append(flags, "--state", filepath.Join(t.TempDir(), "a.json"))...)...); err != nil {
+		t.Fatal(err)
+	}
+	url, _ := simtest.Start(t, sim.Config{Series: full, Tokens: []string{testToken}})
+	summary := filepath.Join(t.TempDir(), "summary.json")
+	stdout, stderr, err := runCLI(t, recoverArgs(url, from, to, append(flags, "--only-gaps", "--state", filepath.Join(t.TempDir(), "b.json"), "--summary-json", summary)...)...)
+	if err != nil {
+		t.Fatalf("--only-gaps: %v\n%s\n%s", err, stdout, stderr)
+	}
+	var sum rerunSamples
+	raw, _ := os.ReadFile(summary)
+	hole := extract.CountSamples(extract.Clip(full, holeFrom, holeTo))
+	if err := json.Unmarshal(raw, &sum); err != nil || sum.Samples.Written != int64(hole) || sum.Samples.InOut != 0 {
+		t.Errorf("written %d samples (%v), want the hole's %d and none found already there:\n%s", sum.Samples.Written, err, hole, raw)
+	}
+	noSampleTwice(t, root)
+	got, err := blocks.ReadSeries(root, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := extract.Compare(expected(full, from, to, 0, nil), got); err != nil {
+		t.Fatalf("the bucket holds other data than the source: %v", err)
+	}
+}
+
 func TestBucketFlagsRefusedBeforeAnything(t *testing.T) {
 	url, _ := simtest.Start(t, sim.Config{Series: gen.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}})
 	from, to := dataStart.Add(2*time.Hour), dataStart.Add(4*time.Hour)

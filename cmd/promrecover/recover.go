@@ -122,7 +122,10 @@ Cortex and Mimir read blocks under the tenant: --objstore.prefix TENANT.`,
 			if err := f.bkt.apply(j, f.out, f.statePath, log); err != nil {
 				return err
 			}
-			if onlyGaps {
+			switch {
+			case onlyGaps && local.data == "" && local.promURL == "" && j.Bucket != nil:
+				j.OnlyGaps = j.BucketGaps(local.minGap)
+			case onlyGaps:
 				if local.data == "" && local.promURL == "" {
 					local.data = f.out
 				}
@@ -160,7 +163,7 @@ Cortex and Mimir read blocks under the tenant: --objstore.prefix TENANT.`,
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan as 'promrecover plan' does (windows, those an earlier run recovered, series found, estimated requests and size of the rest), and write nothing")
 	cmd.Flags().DurationVar(&f.scrape, "scrape-interval", defaultScrape, "typical scrape interval, for --dry-run's estimate of samples and bytes and the free space --out needs")
 	cmd.Flags().BoolVar(&onlyGaps, "only-gaps", false, "write only samples that fall in holes of the surviving data (see 'promrecover gaps'), so nothing interleaves with it")
-	local.register(cmd, "with --only-gaps: the data directory that survived (default: --out)")
+	local.register(cmd, "with --only-gaps: the data directory that survived (default: --out, or the blocks of the stream in the bucket)")
 	flagGroups.Apply(cmd, "grafana-url", "from")
 	return cmd
 }
