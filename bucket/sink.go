@@ -19,7 +19,6 @@ import (
 	"slices"
 	"sync"
 
-	kitlog "github.com/go-kit/log"
 	"github.com/thanos-io/objstore"
 
 	"github.com/promrecover/promrecover/blocks"
@@ -76,13 +75,9 @@ func NewSink(ctx context.Context, o Options) (*Sink, error) {
 	if err := checkLabels(o.Labels, metas, o.Location); err != nil {
 		return nil, err
 	}
-	tmp := o.TmpDir
-	if tmp == "" {
-		tmp = os.TempDir()
-	}
-	stage, err := os.MkdirTemp(tmp, "promrecover-upload-")
+	stage, err := MakeStage(o.TmpDir, "promrecover-upload-")
 	if err != nil {
-		return nil, extract.Usage(extract.ParamErrorf("the staging directory %s: %w; give a writable directory with room for the blocks being written at once", tmp, err))
+		return nil, err
 	}
 	// The local sink's "installed" is only a step here: Done says when a
 	// block is in the bucket.
@@ -93,6 +88,19 @@ func NewSink(ctx context.Context, o Options) (*Sink, error) {
 	s := &Sink{o: o, stage: stage, local: local, metas: metas, staged: map[extract.Window]blocks.Block{}}
 	local.OnInstall = s.onStaged
 	return s, nil
+}
+
+// MakeStage makes a directory of its own in tmp ("" the system's temporary
+// directory), named after pattern as os.MkdirTemp names it.
+func MakeStage(tmp, pattern string) (string, error) {
+	if tmp == "" {
+		tmp = os.TempDir()
+	}
+	dir, err := os.MkdirTemp(tmp, pattern)
+	if err != nil {
+		return "", extract.Usage(extract.ParamErrorf("the staging directory %s: %w; give a writable directory with room for the blocks being written at once", tmp, err))
+	}
+	return dir, nil
 }
 
 func (s *Sink) onStaged(b blocks.Block) error {
@@ -119,20 +127,10 @@ func (s *Sink) Installed(ids []string) map[string]bool { return Installed(s.meta
 // them with this one's.
 func (s *Sink) Held(ctx context.Context, windows []extract.Window) (string, error) {
 	dir := filepath.Join(s.stage, "held")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		return "", err
+	overlaps := func(m Meta) bool {
+		return slices.ContainsFunc(windows, func(w extract.Window) bool { return m.MaxTime > w.Start && m.MinTime < w.End })
 	}
-	for _, m := range s.metas {
-		overlaps := slices.ContainsFunc(windows, func(w extract.Window) bool { return m.MaxTime > w.Start && m.MinTime < w.End })
-		if !overlaps || !sameStream(m.Labels, s.o.Labels) {
-			continue
-		}
-		s.o.Log.Info("reading a block of the stream that overlaps the range, so that nothing it holds is uploaded again", "block", m.ULID)
-		if err := objstore.DownloadDir(ctx, kitlog.NewNopLogger(), s.o.Bucket, m.ULID, m.ULID, filepath.Join(dir, m.ULID)); err != nil {
-			return "", fmt.Errorf("the bucket %s: downloading block %s: %w", s.o.Location, m.ULID, err)
-		}
-	}
-	return dir, nil
+	return dir, fetchStream(ctx, s.o, s.metas, overlaps, dir)
 }
 
 // Add appends series to w's block.

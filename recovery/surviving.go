@@ -3,6 +3,8 @@ package recovery
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/promrecover/promrecover/blocks"
+	"github.com/promrecover/promrecover/bucket"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/gaps"
 	"github.com/promrecover/promrecover/promapi"
@@ -86,4 +89,20 @@ func PrometheusIndex(ctx context.Context, c *promapi.Client, p *extract.Plan, mi
 		}
 	}
 	return ix, nil
+}
+
+// BucketIndex is BlocksIndex of the blocks of o's stream in a bucket,
+// downloaded for the time into o.TmpDir and removed after.
+func BucketIndex(ctx context.Context, o bucket.Options, p *extract.Plan, minGap time.Duration) (*gaps.Index, error) {
+	tmp, err := bucket.MakeStage(o.TmpDir, "promrecover-gaps-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	margin := gaps.New(p.From, p.To, minGap).Margin()
+	dir := filepath.Join(tmp, "blocks")
+	if err := bucket.Download(ctx, o, p.From-margin, p.To+margin, dir); err != nil {
+		return nil, err
+	}
+	return BlocksIndex(dir, p, minGap)
 }

@@ -29,37 +29,43 @@ func (f *bucketFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.tmpDir, "tmp-dir", "", "with a bucket: where each block is built and verified before its upload (default: the system's temporary directory)")
 }
 
+// registerRead registers the flags that read the blocks of a stream in a
+// bucket, for gaps.
+func (f *bucketFlags) registerRead(fs *pflag.FlagSet) {
+	fs.StringVar(&f.configFile, "objstore.config-file", "", "read the blocks in the bucket this file configures (read-only), in Thanos's format, instead of --data")
+	fs.StringVar(&f.config, "objstore.config", "", "the bucket configuration itself, as YAML (instead of --objstore.config-file)")
+	fs.StringVar(&f.prefix, "objstore.prefix", "", "the blocks are under this prefix of the bucket, below the configuration's own: the tenant for Cortex and Mimir")
+	fs.StringArrayVar(&f.labels, "external-label", nil, "NAME=VALUE: an external label of the stream whose blocks are read (repeatable); other streams' blocks are left alone")
+	fs.StringVar(&f.tmpDir, "tmp-dir", "", "where the stream's blocks are downloaded to be read, and removed after (default: the system's temporary directory)")
+}
+
+// fillArgs adds the flags naming the bucket to a recover command line.
+func (f *bucketFlags) fillArgs(args []string) []string {
+	if f.config != "" || f.configFile == "" {
+		args = append(args, "--objstore.config-file", "FILE")
+	} else {
+		args = append(args, "--objstore.config-file", f.configFile)
+	}
+	if f.prefix != "" {
+		args = append(args, "--objstore.prefix", f.prefix)
+	}
+	for _, l := range f.labels {
+		args = append(args, "--external-label", l)
+	}
+	return args
+}
+
 // given says whether a bucket was asked for.
 func (f *bucketFlags) given() bool { return f.configFile != "" || f.config != "" }
 
 // apply points j at the bucket, when one was asked for, checking the flags
-// against --out first; the credentials in the configuration join secrets
-// before anything reads it.
+// against --out first.
 func (f *bucketFlags) apply(j *recovery.Job, out, statePath string, log *slog.Logger) error {
-	switch {
-	case !f.given() && (f.prefix != "" || len(f.labels) > 0 || f.tmpDir != ""):
-		return usagef("--objstore.prefix, --external-label and --tmp-dir are for a bucket: give --objstore.config-file (or --objstore.config) too")
-	case !f.given():
-		return nil
-	case out != "":
+	if f.given() && out != "" {
 		return usagef("give either --out (a data directory) or --objstore.config-file/--objstore.config (a bucket), not both")
-	case f.configFile != "" && f.config != "":
-		return usagef("give either --objstore.config-file or --objstore.config, not both")
 	}
-	raw := []byte(f.config)
-	if f.configFile != "" {
-		var err error
-		if raw, err = os.ReadFile(f.configFile); err != nil {
-			return usagef("--objstore.config-file: %w", err)
-		}
-	}
-	secrets.Add(bucket.Secrets(raw)...)
-	labels, err := bucket.ParseLabels(f.labels)
-	if err != nil {
-		return err
-	}
-	t, err := bucket.Open(raw, f.prefix)
-	if err != nil {
+	o, t, err := f.options(log)
+	if o == nil || err != nil {
 		return err
 	}
 	if statePath == "" {
@@ -67,9 +73,38 @@ func (f *bucketFlags) apply(j *recovery.Job, out, statePath string, log *slog.Lo
 			return err
 		}
 	}
-	j.Bucket = &bucket.Options{Bucket: t.Bucket, Location: t.Location, Labels: labels, TmpDir: f.tmpDir, Log: log}
-	j.State.Path = statePath
+	j.Bucket, j.State.Path = o, statePath
 	return nil
+}
+
+// options opens the bucket the flags give (nil when none); the credentials
+// in its configuration join secrets before anything reads it.
+func (f *bucketFlags) options(log *slog.Logger) (*bucket.Options, *bucket.Target, error) {
+	switch {
+	case !f.given() && (f.prefix != "" || len(f.labels) > 0 || f.tmpDir != ""):
+		return nil, nil, usagef("--objstore.prefix, --external-label and --tmp-dir are for a bucket: give --objstore.config-file (or --objstore.config) too")
+	case !f.given():
+		return nil, nil, nil
+	case f.configFile != "" && f.config != "":
+		return nil, nil, usagef("give either --objstore.config-file or --objstore.config, not both")
+	}
+	raw := []byte(f.config)
+	if f.configFile != "" {
+		var err error
+		if raw, err = os.ReadFile(f.configFile); err != nil {
+			return nil, nil, usagef("--objstore.config-file: %w", err)
+		}
+	}
+	secrets.Add(bucket.Secrets(raw)...)
+	labels, err := bucket.ParseLabels(f.labels)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := bucket.Open(raw, f.prefix)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &bucket.Options{Bucket: t.Bucket, Location: t.Location, Labels: labels, TmpDir: f.tmpDir, Log: log}, t, nil
 }
 
 // bucketState is where the resume state of a recovery (or of its shard)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,24 @@ import (
 	"github.com/promrecover/promrecover/internal/sim"
 	"github.com/promrecover/promrecover/internal/simtest"
 )
+
+// listing is every file under dir with its size.
+func listing(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		fi, err := d.Info()
+		out = append(out, fmt.Sprintf("%s %d", p, fi.Size()))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
 
 // fsConfig is objstore's FILESYSTEM bucket in dir.
 func fsConfig(dir string) string {
@@ -131,8 +150,9 @@ func TestBucketRerunWithoutStateUploadsNothingTwice(t *testing.T) {
 }
 
 // TestOnlyGapsAgainstABucket recovers a stream with an hour missing into a
-// bucket, then the whole range again with --only-gaps and no --data: only
-// the hour is uploaded, read from the stream's blocks in the bucket.
+// bucket; gaps reads the bucket (and only reads) and finds the hour; then
+// the whole range again with --only-gaps and no --data uploads only the
+// hour, read from the stream's blocks in the bucket.
 func TestOnlyGapsAgainstABucket(t *testing.T) {
 	full := gen.DemoSeries(dataStart, dataEnd, 3)
 	holeFrom, holeTo := dataStart.Add(3*time.Hour).UnixMilli(), dataStart.Add(4*time.Hour).UnixMilli()
@@ -152,6 +172,20 @@ func TestOnlyGapsAgainstABucket(t *testing.T) {
 	first, _ := simtest.Start(t, sim.Config{Series: holed, Tokens: []string{testToken}})
 	if _, _, err := runCLI(t, recoverArgs(first, from, to, append(flags, "--state", filepath.Join(t.TempDir(), "a.json"))...)...); err != nil {
 		t.Fatal(err)
+	}
+	before := listing(t, root)
+	holes, stderr, err := runCLI(t, "gaps", "--objstore.config", fsConfig(root), "--external-label", "cluster=eu1",
+		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339))
+	if err != nil {
+		t.Fatalf("gaps: %v\n%s", err, stderr)
+	}
+	for _, w := range []string{"2025-08-03T02:59:45.388Z  2025-08-03T04:00:14.640Z", "330 of 330 local series have holes", "--only-gaps", "--objstore.config-file FILE", "--external-label cluster=eu1"} {
+		if !strings.Contains(holes, w) {
+			t.Errorf("gaps does not say %q:\n%s", w, holes)
+		}
+	}
+	if after := listing(t, root); !slices.Equal(before, after) {
+		t.Errorf("gaps changed the bucket:\n%v\n%v", before, after)
 	}
 	url, _ := simtest.Start(t, sim.Config{Series: full, Tokens: []string{testToken}})
 	summary := filepath.Join(t.TempDir(), "summary.json")
