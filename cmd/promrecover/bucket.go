@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -37,6 +39,38 @@ func (f *bucketFlags) registerRead(fs *pflag.FlagSet) {
 	fs.StringVar(&f.prefix, "objstore.prefix", "", "the blocks are under this prefix of the bucket, below the configuration's own: the tenant for Cortex and Mimir")
 	fs.StringArrayVar(&f.labels, "external-label", nil, "NAME=VALUE: an external label of the stream whose blocks are read (repeatable); other streams' blocks are left alone")
 	fs.StringVar(&f.tmpDir, "tmp-dir", "", "where the stream's blocks are downloaded to be read, and removed after (default: the system's temporary directory)")
+}
+
+// copyStream downloads the blocks of the stream the flags name that overlap
+// [from, to) (each "" for no bound) into a directory of its own, and says
+// where they came from; done removes the copy.
+func (f *bucketFlags) copyStream(ctx context.Context, log *slog.Logger, from, to string) (dir, where string, done func(), err error) {
+	fromT, toT, err := parseBounds(log, from, to)
+	if err != nil {
+		return "", "", nil, err
+	}
+	mint, maxt := int64(math.MinInt64), int64(math.MaxInt64)
+	if fromT != nil {
+		mint = fromT.UnixMilli()
+	}
+	if toT != nil {
+		maxt = toT.UnixMilli()
+	}
+	o, _, err := f.options(log)
+	if err != nil {
+		return "", "", nil, err
+	}
+	tmp, err := bucket.MakeStage(o.TmpDir, "promrecover-verify-")
+	if err != nil {
+		return "", "", nil, err
+	}
+	done = func() { _ = os.RemoveAll(tmp) }
+	dir = filepath.Join(tmp, "blocks")
+	if err := bucket.Download(ctx, *o, mint, maxt, dir); err != nil {
+		done()
+		return "", "", nil, err
+	}
+	return dir, o.Location, done, nil
 }
 
 // fillArgs adds the flags naming the bucket to a recover command line.

@@ -100,6 +100,21 @@ func TestRecoverIntoFilesystemBucket(t *testing.T) {
 			t.Errorf("thanos.labels %v, want cluster=eu1", ls)
 		}
 	}
+	// verify reads the stream's blocks from the bucket, and compares them
+	// with an export of the same range.
+	file := filepath.Join(t.TempDir(), "export.json")
+	exportArgs := append([]string{"export"}, recoverArgs(url, from, to, "--out", file)[1:]...)
+	if _, stderr, err := runCLI(t, exportArgs...); err != nil {
+		t.Fatalf("export: %v\n%s", err, stderr)
+	}
+	listed, stderr, err := runCLI(t, "verify", "--objstore.config", fsConfig(root), "--external-label", "cluster=eu1", "--against", file)
+	if err != nil || strings.Count(listed, "\n01") != 3 {
+		t.Fatalf("verify against the bucket: %v\n%s\n%s", err, listed, stderr)
+	}
+	_, _, err = runCLI(t, "verify", "--objstore.config", fsConfig(root), "--external-label", "cluster=us1")
+	if err == nil || !strings.Contains(err.Error(), "holds no TSDB blocks") || !strings.Contains(err.Error(), "filesystem://") {
+		t.Errorf("verify of a stream the bucket does not hold: %v", err)
+	}
 	// The same command again uploads nothing.
 	stdout, stderr, err = runCLI(t, args...)
 	if err != nil {
