@@ -224,6 +224,35 @@ func TestOnlyGapsAgainstABucket(t *testing.T) {
 	}
 }
 
+// TestImportIntoABucket imports an export into a bucket twice: the second
+// import uploads nothing, the bucket holds the export's samples.
+func TestImportIntoABucket(t *testing.T) {
+	data := gen.DemoSeries(dataStart, dataEnd, 3)
+	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
+	from, to := dataStart.Add(2*time.Hour), dataStart.Add(6*time.Hour)
+	file := filepath.Join(t.TempDir(), "export.json")
+	if _, stderr, err := runCLI(t, append([]string{"export"}, recoverArgs(url, from, to, "--out", file)[1:]...)...); err != nil {
+		t.Fatalf("export: %v\n%s", err, stderr)
+	}
+	root := t.TempDir()
+	for i := range 2 {
+		stdout, stderr, err := runCLI(t, "import", file, "--objstore.config", fsConfig(root), "--external-label", "cluster=eu1")
+		if err != nil {
+			t.Fatalf("import %d: %v\n%s\n%s", i+1, err, stdout, stderr)
+		}
+		if n := blockCount(t, root); n != 2 {
+			t.Fatalf("after import %d: %d blocks, want one a window, 2", i+1, n)
+		}
+	}
+	got, err := blocks.ReadSeries(root, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := extract.Compare(expected(data, from, to, 0, nil), got); err != nil {
+		t.Fatalf("the bucket holds other data than the export: %v", err)
+	}
+}
+
 func TestBucketFlagsRefusedBeforeAnything(t *testing.T) {
 	url, _ := simtest.Start(t, sim.Config{Series: gen.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}})
 	from, to := dataStart.Add(2*time.Hour), dataStart.Add(4*time.Hour)
