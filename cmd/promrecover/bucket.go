@@ -60,17 +60,8 @@ func (f *bucketFlags) copyStream(ctx context.Context, log *slog.Logger, from, to
 	if err != nil {
 		return "", "", nil, err
 	}
-	tmp, err := bucket.MakeStage(o.TmpDir, "promrecover-verify-")
-	if err != nil {
-		return "", "", nil, err
-	}
-	done = func() { _ = os.RemoveAll(tmp) }
-	dir = filepath.Join(tmp, "blocks")
-	if err := bucket.Download(ctx, *o, mint, maxt, dir); err != nil {
-		done()
-		return "", "", nil, err
-	}
-	return dir, o.Location, done, nil
+	dir, done, err = recovery.CopyStream(ctx, *o, mint, maxt)
+	return dir, o.Location, done, err
 }
 
 // fillArgs adds the flags naming the bucket to a recover command line.
