@@ -201,6 +201,17 @@ func checkLabels(want Labels, metas []Meta, where string) error {
 		where, strings.Join(sets, " "), more))
 }
 
+// newStream says, when the bucket's blocks have external labels and none of
+// them want's, which label sets they have: the blocks then start a stream of
+// their own, which a typo in a label does too.
+func newStream(want Labels, metas []Meta) []string {
+	sets := streamLabels(metas)
+	if len(sets) == 0 || slices.Contains(sets, own(want).String()) {
+		return nil
+	}
+	return sets
+}
+
 // denied says whether err is the bucket refusing access.
 func denied(bkt objstore.BucketReader, err error) bool {
 	var oe *objectError

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/thanos-io/objstore"
@@ -74,6 +75,9 @@ func NewSink(ctx context.Context, o Options) (*Sink, error) {
 	}
 	if err := checkLabels(o.Labels, metas, o.Location); err != nil {
 		return nil, err
+	}
+	if sets := newStream(o.Labels, metas); len(o.Labels) > 0 && sets != nil {
+		o.Log.Warn("no block in the bucket has these external labels: the recovered blocks start a stream of their own, deduplicated and compacted with none there; check the labels against the bucket's", "labels", o.Labels.String(), "bucket_streams", strings.Join(sets, " "))
 	}
 	stage, err := MakeStage(o.TmpDir, "promrecover-upload-")
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -296,6 +297,33 @@ func TestExternalLabelsAgainstTheBucket(t *testing.T) {
 				t.Fatalf("NewSink: %v, want a usage error naming %s", err, c.refused)
 			}
 		})
+	}
+}
+
+func TestWarnsOfANewStream(t *testing.T) {
+	ctx := context.Background()
+	bkt, _ := fsBucket(t)
+	s := newSink(t, bkt, Labels{"cluster": "eu1", "__org_id__": "x"})
+	if err := s.Add(ctx, win(0), someSeries(win(0), "api")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Done(ctx, win(0), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		given Labels
+		warn  bool
+	}{{Labels{"cluster": "eu1"}, false}, {Labels{"cluster": "eu-1"}, true}} {
+		var logged strings.Builder
+		log := slog.New(slog.NewTextHandler(&logged, nil))
+		s, err := NewSink(ctx, Options{Bucket: bkt, Location: "fs", Labels: c.given, TmpDir: t.TempDir(), Log: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if got := strings.Contains(logged.String(), "start a stream of their own"); got != c.warn {
+			t.Errorf("labels %s: warned %v, want %v:\n%s", c.given, got, c.warn, logged.String())
+		}
 	}
 }
 
