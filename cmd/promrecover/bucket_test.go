@@ -79,6 +79,10 @@ func TestRecoverIntoFilesystemBucket(t *testing.T) {
 	from, to := dataStart.Add(2*time.Hour), dataStart.Add(7*time.Hour)
 	state := filepath.Join(t.TempDir(), "state.json")
 	args := recoverArgs(url, from, to, "--objstore.config", fsConfig(root), "--external-label", "cluster=eu1", "--state", state, "--tmp-dir", t.TempDir())
+	plan, stderr, err := runCLI(t, append(args, "--dry-run")...)
+	if err != nil || !strings.Contains(plan, "3 windows") || len(listing(t, root)) > 0 {
+		t.Fatalf("--dry-run into a bucket: %v, %d files written\n%s\n%s", err, len(listing(t, root)), plan, stderr)
+	}
 	stdout, stderr, err := runCLI(t, args...)
 	if err != nil {
 		t.Fatalf("recover: %v\n%s\n%s", err, stdout, stderr)
