@@ -1,15 +1,18 @@
 package recovery
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"syscall"
 	"time"
 
 	"github.com/promrecover/promrecover/blocks"
+	"github.com/promrecover/promrecover/bucket"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/relabel"
 	"github.com/promrecover/promrecover/importer"
@@ -22,8 +25,10 @@ import (
 // a file again, or one a recovery covered, writes nothing twice.
 type Import struct {
 	// Open opens the input, once the data directory has taken the sink.
-	Open    func() (*importer.Input, error)
-	Out     string // the Prometheus data directory
+	Open func() (*importer.Input, error)
+	Out  string // the Prometheus data directory
+	// Bucket, when set, is where the blocks go instead of Out.
+	Bucket  *bucket.Options
 	Format  importer.Format
 	Relabel relabel.Rules
 	// Progress starts showing the import; nil shows none.
@@ -62,18 +67,11 @@ func (im *Import) Run(ctx context.Context) (_ *Imported, err error) {
 			err = extract.Caught(im.Log, r)
 		}
 	}()
-	sink, closeSink, err := openBlocks(im.Out, im.Log)
+	sink, present, closeSink, err := im.open(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer closeSink()
-	// The file's range is known only once it is read: what Out holds of
-	// any time an import can write is looked in.
-	present, err := openPresent(im.Out, importer.MinTime, importer.MaxTime, sink, sink, im.Log)
-	if err != nil {
-		return nil, err
-	}
-	defer present.Close()
 	input, err := im.Open()
 	if err != nil {
 		return nil, err
@@ -81,10 +79,7 @@ func (im *Import) Run(ctx context.Context) (_ *Imported, err error) {
 	// Every window's head is open until the input is read: all of them
 	// have their chunks in the temporary directory at once.
 	need := importBlockBytes(input.Size)
-	if err := checkFree(im.Log, im.Out, need, need, func(need, free extract.Size) error {
-		return extract.ParamErrorf("the output directory %s: the blocks of %s (%s) need about %s free, and its disk has %s; free space there, or import the file in parts",
-			im.Out, input.Name, extract.Size(input.Size), need, free)
-	}); err != nil {
+	if err := im.checkFree(input, need); err != nil {
 		return nil, err
 	}
 	var in io.Reader = input
@@ -128,6 +123,62 @@ func (im *Import) Run(ctx context.Context) (_ *Imported, err error) {
 		im.Log.Warn("the data reaches into the last 3h, which a running Prometheus still holds in its head block; the imported samples there overlap it")
 	}
 	return out, nil
+}
+
+// open opens the sink the import installs into, and has it given only what
+// the blocks already there lack. The file's range is known only once it is
+// read: what the destination holds of any time an import can write is
+// looked in (in a bucket, every block of the stream).
+func (im *Import) open(ctx context.Context) (sink interface {
+	extract.Sink
+	Blocks() []blocks.Block
+	HeldBack() []blocks.HeldBack
+}, present *blocks.Present, closeAll func(), err error) {
+	if im.Bucket == nil {
+		bs, closeSink, err := openBlocks(im.Out, im.Log)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if present, err = openPresent(im.Out, importer.MinTime, importer.MaxTime, bs, bs, im.Log); err != nil {
+			closeSink()
+			return nil, nil, nil, err
+		}
+		return bs, present, func() { present.Close(); closeSink() }, nil
+	}
+	bs, err := bucket.NewSink(ctx, *im.Bucket)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	closeSink := func() {
+		if err := bs.Close(); err != nil {
+			im.Log.Error("removing the staging directory", "err", err)
+		}
+	}
+	held, err := bs.Held(ctx, []extract.Window{{Start: importer.MinTime, End: importer.MaxTime}})
+	if err == nil {
+		present, err = blocks.OpenPresent(held, importer.MinTime, importer.MaxTime, bs, im.Log)
+	}
+	if err != nil {
+		closeSink()
+		return nil, nil, nil, err
+	}
+	return bs, present, func() { present.Close(); closeSink() }, nil
+}
+
+// checkFree compares the free space of Out, or of a bucket's staging
+// directory, with what the blocks of input need, about need bytes.
+func (im *Import) checkFree(input *importer.Input, need int64) error {
+	if im.Bucket == nil {
+		return checkFree(im.Log, im.Out, need, need, func(need, free extract.Size) error {
+			return extract.ParamErrorf("the output directory %s: the blocks of %s (%s) need about %s free, and its disk has %s; free space there, or import the file in parts",
+				im.Out, input.Name, extract.Size(input.Size), need, free)
+		})
+	}
+	stage := cmp.Or(im.Bucket.TmpDir, os.TempDir())
+	return checkFree(im.Log, stage, need, need, func(need, free extract.Size) error {
+		return extract.ParamErrorf("the staging directory %s: the blocks of %s (%s) need about %s free there before their upload, and its disk has %s; give a staging directory on a larger disk, or import the file in parts",
+			stage, input.Name, extract.Size(input.Size), need, free)
+	})
 }
 
 // importInputBytesPerSample is about the fewest bytes a sample takes in an

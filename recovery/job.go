@@ -9,12 +9,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/promrecover/promrecover/blocks"
+	"github.com/promrecover/promrecover/bucket"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/gaps"
 	"github.com/promrecover/promrecover/extract/relabel"
@@ -76,8 +76,16 @@ type Job struct {
 	conn    *Conn // what Connect gave
 	// Sink receives the series. When nil, verified TSDB blocks are
 	// installed into Out, and a resume state records them.
-	Sink        extract.Sink
-	Out         string // the Prometheus data directory; "" when not given
+	Sink extract.Sink
+	Out  string // the Prometheus data directory; "" when not given
+	// Bucket, when set, is where the blocks go instead of Out; the
+	// resume state is then at State.Path, which must be given.
+	Bucket *bucket.Options
+	// Shard is the share of the windows the Plan holds, when several
+	// processes recover one range together; it keys the resume state.
+	Shard       extract.Shard
+	inBucket    *bucket.Sink // once opened
+	held        string       // the local copy of the stream's blocks a bucket holds
 	State       StateOptions
 	Relabel     relabel.Rules
 	Concurrency int
@@ -233,46 +241,25 @@ func (j *Job) Run(ctx context.Context) (out *Outcome, err error) {
 	}()
 	todo := *j.Plan
 	sink := j.Sink
-	var bs *blocks.Sink
-	var present *blocks.Present
-	var st *state.File
+	var d *dest
 	if sink == nil {
-		if err := j.checkEnd(); err != nil {
-			return o, err
-		}
-		var closeSink func()
 		var err error
-		if bs, closeSink, err = openBlocks(j.Out, j.Log); err != nil {
+		if d, err = j.openDest(ctx, o); err != nil {
 			return o, err
 		}
-		defer closeSink()
-		if err := j.keyState(ctx); err != nil {
-			return o, err
+		defer d.close()
+		todo, sink = remaining(j.Plan, o.Earlier), d.sink
+		if d.dir != nil {
+			j.warn(&todo)
 		}
-		if st, err = j.settle(bs, o); err != nil {
-			return o, err
-		}
-		todo = remaining(j.Plan, o.Earlier)
-		j.warn(&todo)
-		// What Out holds is read before anything is written, as the holes
-		// are: only what it lacks is written, whatever the state says.
-		var written extract.Sink = bs
-		if j.Served != nil {
-			written = j.Served.Wrap(bs)
-		}
-		if present, err = openPresent(j.Out, j.Plan.From, j.Plan.To, bs, written, j.Log); err != nil {
-			return o, err
-		}
-		defer present.Close()
-		sink = stopWhenFull{present}
 	}
 	conn, err := j.connect(ctx)
 	if err != nil {
 		return o, err
 	}
 	o.Origin = conn.Origin
-	if bs != nil {
-		j.Log.Info("recovering", "datasource", o.Origin.Name, "uid", o.Origin.UID, "via", o.Origin.Via, "windows", len(todo.Windows), "done_earlier", len(o.Earlier), "selectors", len(j.Plan.Selectors), "out", j.Out)
+	if d != nil {
+		j.Log.Info("recovering", "datasource", o.Origin.Name, "uid", o.Origin.UID, "via", o.Origin.Via, "windows", len(todo.Windows), "done_earlier", len(o.Earlier), "selectors", len(j.Plan.Selectors), "out", j.dest())
 	}
 	// The holes are read before anything is written: blocks this run
 	// installs must not count as surviving data.
@@ -288,26 +275,21 @@ func (j *Job) Run(ctx context.Context) (out *Outcome, err error) {
 	if j.MaxSeries > 0 && len(todo.Windows) > 0 {
 		var series int
 		todo.Selectors, series = conn.Source.Shard(ctx, todo.Selectors, todo.From, todo.To, j.MaxSeries)
-		if bs != nil {
+		if d != nil && d.dir != nil {
 			if err := j.checkSpace(&todo, series); err != nil {
 				return o, err
 			}
 		}
 	}
 	o.Result, o.Err = j.fetch(ctx, &todo, conn.Source, sink)
-	if bs != nil {
-		o.Installed, o.Held, o.HeldBack = bs.Blocks(), present.Held(), bs.HeldBack()
-		j.warnRetention(o.Installed)
-		if errors.Is(o.Err, syscall.ENOSPC) {
-			o.Err = j.diskFull(o, o.Err)
-		}
-		j.waitServed(ctx, o)
+	if d != nil {
+		d.finish(ctx, j, o)
 	}
 	if filter != nil {
 		o.Covered = filter.Dropped()
 	}
-	if st != nil && o.Status() == Complete {
-		return o, st.Complete()
+	if d != nil && o.Status() == Complete {
+		return o, d.st.Complete()
 	}
 	return o, nil
 }

@@ -21,9 +21,9 @@ func (e *DirError) Error() string { return e.Dir + ": " + e.Err.Error() }
 func (e *DirError) Unwrap() error { return e.Err }
 
 // settle opens the resume state, takes over what earlier runs recorded into
-// o, and has sink record what it installs: everything before the source is
-// reached.
-func (j *Job) settle(sink *blocks.Sink, o *Outcome) (*state.File, error) {
+// o, and sets onInstall, the hook of the sink, to record what it installs:
+// everything before the source is reached.
+func (j *Job) settle(onInstall *func(blocks.Block) error, o *Outcome) (*state.File, error) {
 	st, err := j.openState()
 	if err != nil {
 		return nil, err
@@ -38,7 +38,7 @@ func (j *Job) settle(sink *blocks.Sink, o *Outcome) (*state.File, error) {
 	if j.State.Opened != nil {
 		j.State.Opened(st)
 	}
-	sink.OnInstall = func(b blocks.Block) error {
+	*onInstall = func(b blocks.Block) error {
 		return st.Record(state.Window{Start: b.Window.Start, End: b.Window.End, ULID: b.ULID, Series: b.Series, Samples: b.Samples, Gaps: b.Gaps})
 	}
 	return st, nil
@@ -64,7 +64,7 @@ func (j *Job) openState() (*state.File, error) {
 	// samples, and a window holding native histograms fails whole over
 	// /api/ds/query, so it is never recorded as done. Running again
 	// through the proxy then fetches exactly the windows that failed.
-	fingerprint.Relabel, fingerprint.OnlyGaps = relabelKey(j.Relabel), j.OnlyGaps != nil
+	fingerprint.Relabel, fingerprint.OnlyGaps, fingerprint.Shard = relabelKey(j.Relabel), j.OnlyGaps != nil, j.Shard.String()
 	return state.Open(path, fingerprint, j.State.Restart)
 }
 
@@ -90,8 +90,10 @@ func (j *Job) installed(st *state.File) (done, lost []state.Window, err error) {
 	for i, w := range recorded {
 		ids[i] = w.ULID
 	}
-	present, err := blocks.Installed(j.Out, ids)
-	if err != nil {
+	var present map[string]bool
+	if j.inBucket != nil {
+		present = j.inBucket.Installed(ids)
+	} else if present, err = blocks.Installed(j.Out, ids); err != nil {
 		return nil, nil, &DirError{Dir: j.Out, Err: err}
 	}
 	for _, w := range recorded {

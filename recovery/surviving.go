@@ -3,6 +3,8 @@ package recovery
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/promrecover/promrecover/blocks"
+	"github.com/promrecover/promrecover/bucket"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/extract/gaps"
 	"github.com/promrecover/promrecover/promapi"
@@ -86,4 +89,33 @@ func PrometheusIndex(ctx context.Context, c *promapi.Client, p *extract.Plan, mi
 		}
 	}
 	return ix, nil
+}
+
+// BucketIndex is BlocksIndex of the blocks of o's stream in a bucket,
+// copied for the time (see CopyStream).
+func BucketIndex(ctx context.Context, o bucket.Options, p *extract.Plan, minGap time.Duration) (*gaps.Index, error) {
+	margin := gaps.New(p.From, p.To, minGap).Margin()
+	dir, done, err := CopyStream(ctx, o, p.From-margin, p.To+margin)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return BlocksIndex(dir, p, minGap)
+}
+
+// CopyStream downloads the blocks of o's stream that overlap [mint, maxt)
+// into a directory of its own in o.TmpDir, to be read as a data directory;
+// done removes it. The bucket is only read.
+func CopyStream(ctx context.Context, o bucket.Options, mint, maxt int64) (dir string, done func(), err error) {
+	tmp, err := bucket.MakeStage(o.TmpDir, "promrecover-read-")
+	if err != nil {
+		return "", nil, err
+	}
+	done = func() { _ = os.RemoveAll(tmp) }
+	dir = filepath.Join(tmp, "blocks")
+	if err := bucket.Download(ctx, o, mint, maxt, dir); err != nil {
+		done()
+		return "", nil, err
+	}
+	return dir, done, nil
 }

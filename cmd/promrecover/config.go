@@ -28,6 +28,9 @@ func configRules() flagfile.Rules {
 		secrets[name] = fmt.Sprintf("set %s in the environment instead (credentials come from %s, %s, or %s and %s)",
 			flagEnv[name], flagEnv["token"], flagEnv["session"], flagEnv["user"], flagEnv["password"])
 	}
+	// An inline bucket configuration holds its credentials; its file is
+	// kept apart, with the permissions of the credentials in it.
+	secrets["objstore.config"] = "give the bucket configuration as a file of its own with objstore.config-file"
 	return flagfile.Rules{
 		Env:     flagEnv,
 		Secrets: secrets,

@@ -31,7 +31,7 @@ func helpSections(help string) (headings []string, flags map[string]string) {
 		heading := help[l[2]:l[3]]
 		headings = append(headings, heading)
 		for _, line := range strings.Split(help[l[1]:end], "\n") {
-			if m := regexp.MustCompile(`^\s+(?:-\w, )?--([a-z0-9-]+)`).FindStringSubmatch(line); m != nil {
+			if m := regexp.MustCompile(`^\s+(?:-\w, )?--([a-z0-9.-]+)`).FindStringSubmatch(line); m != nil {
 				flags[m[1]] = heading + "\t" + line
 			}
 		}
@@ -43,7 +43,7 @@ func helpSections(help string) (headings []string, flags map[string]string) {
 // under one heading of what it is about, the required ones marked, with the
 // global flags last.
 func TestHelpGroupsFlags(t *testing.T) {
-	required := map[string][]string{"recover": {"from", "out", "grafana-url"}, "plan": {"from", "grafana-url"}, "export": {"from", "grafana-url"}}
+	required := map[string][]string{"recover": {"from", "grafana-url"}, "plan": {"from", "grafana-url"}, "export": {"from", "grafana-url"}}
 	for _, c := range userCommands(t) {
 		req, ok := required[c.Name()]
 		if !ok {

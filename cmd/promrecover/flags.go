@@ -150,7 +150,7 @@ func (c *connFlags) options() grafana.Options {
 }
 
 var flagGroups = flaggroup.Groups{ /* the --help headings of recover, plan and export */ "Source: grafana-url datasource token session cookie-name user password org-id timeout retries via source-url source-user source-password source-token tenant", "Selection: from to match step only-gaps data prometheus-url min-gap",
-	"Destination: out format state retention wait drop-label set-label", "Behaviour: concurrency max-series-per-query restart dry-run scrape-interval", "Output: summary-json verbose quiet log-format"}
+	"Destination: out objstore.config-file objstore.config objstore.prefix external-label tmp-dir format state retention wait drop-label set-label", "Behaviour: concurrency max-series-per-query shard restart dry-run scrape-interval", "Output: summary-json verbose quiet log-format"}
 
 // selectFlags say what to fetch, and through which API; recover, export
 // and plan share them.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,6 +22,7 @@ import (
 type localFlags struct {
 	data, promURL string
 	minGap        time.Duration
+	bkt           *bucketFlags // gaps's: the blocks of a stream in a bucket
 }
 
 func (l *localFlags) register(cmd *cobra.Command, dataHelp, promHelp string) {
@@ -39,8 +41,9 @@ func newGapsCmd(logger func() *slog.Logger) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "gaps",
 		Short: "List, series by series, the holes in the data a Prometheus kept",
-		Long: `gaps reads the surviving local data read-only (the blocks in --data, or a
-running Prometheus through --prometheus-url) and lists, for each series, the
+		Long: `gaps reads the surviving local data read-only (the blocks in --data, a
+running Prometheus through --prometheus-url, or the blocks of a stream in a bucket
+through --objstore.config-file and its --external-label) and lists, for each series, the
 stretches of [--from, --to) without samples. 'recover --only-gaps' writes only
 into such holes, so recovered samples never interleave with surviving ones.
 Series that are not in the local data at all are not listed: a recovery writes
@@ -73,6 +76,8 @@ them whole.`,
 	}
 	local.register(cmd, "the Prometheus data directory to read (read-only; its head block, in wal/, is not read: use --prometheus-url for the last hours)",
 		"read the surviving data from this running Prometheus's API instead (covers its head block too)")
+	local.bkt = &bucketFlags{}
+	local.bkt.registerRead(cmd.Flags())
 	cmd.Flags().StringVar(&from, "from", "", "start of the range: "+timeForms+", or now-6h")
 	cmd.Flags().StringVar(&to, "to", "now", "end of the range (exclusive): "+timeForms+", now or now-1h")
 	cmd.Flags().StringArrayVar(&match, "match", nil, "series selector, e.g. '{job=\"node\"}' (repeatable; default: every series)")
@@ -82,8 +87,16 @@ them whole.`,
 
 // index reads the surviving data of the plan's selectors around its range.
 func (l *localFlags) index(ctx context.Context, p *extract.Plan, log *slog.Logger) (*gaps.Index, error) {
-	if (l.data == "") == (l.promURL == "") {
-		return nil, usagef("say where the surviving data is: --data DIR (a Prometheus data directory) or --prometheus-url URL (a running Prometheus)")
+	inBucket := l.bkt != nil && l.bkt.given()
+	if inBucket && l.data == "" && l.promURL == "" {
+		o, _, err := l.bkt.options(log)
+		if err != nil {
+			return nil, err
+		}
+		return recovery.BucketIndex(ctx, *o, p, l.minGap)
+	}
+	if (l.data == "") == (l.promURL == "") || inBucket {
+		return nil, usagef("say where the surviving data is: --data DIR (a Prometheus data directory), --prometheus-url URL (a running Prometheus) or --objstore.config-file FILE (a bucket)")
 	}
 	if l.data != "" {
 		if p.To > time.Now().Add(-recovery.HeadSpan).UnixMilli() {
@@ -119,10 +132,13 @@ func (l *localFlags) fillCommand(p *extract.Plan, match []string, minGapSet bool
 	for _, m := range match {
 		args = append(args, "--match", m)
 	}
-	if l.data != "" {
+	switch {
+	case l.data != "":
 		args = append(args, "--data", l.data)
-	} else {
+	case l.promURL != "":
 		args = append(args, "--prometheus-url", l.promURL)
+	default:
+		args = l.bkt.fillArgs(slices.DeleteFunc(args, func(a string) bool { return a == "--out" || a == "DIR" }))
 	}
 	if minGapSet {
 		args = append(args, "--min-gap", l.minGap.String())

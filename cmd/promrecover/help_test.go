@@ -39,7 +39,7 @@ var secretLiteral = regexp.MustCompile(`(--token|--session|--password)[ =]|(GRAF
 var subshell = regexp.MustCompile(`\$\([^)]*\)`)
 
 // exampleFlag finds the long flags of an example's promrecover command line.
-var exampleFlag = regexp.MustCompile(`(?:^|\s)--([a-z][a-z0-9-]*)`)
+var exampleFlag = regexp.MustCompile(`(?:^|\s)--([a-z][a-z0-9.-]*)`)
 
 // TestHelpExamples checks that every command teaches by example, that the
 // examples only use flags the command has, and that none shows a secret.

@@ -22,6 +22,7 @@ import (
 func newImportCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra.Command {
 	var out, format string
 	var rl relabelFlags
+	var bkt bucketFlags
 	rep := &summaryJSON{command: "import"}
 	cmd := &cobra.Command{
 		Use:   "import FILE --out DIR",
@@ -41,7 +42,11 @@ is detected from the content ('{' starts JSON; JSON whose first key is
 
 The file is read once. A file that is malformed anywhere (the error gives the
 line), has a sample outside the years 1970..2100, or comes back to a series in
-a window it already gave samples for, installs nothing.`,
+a window it already gave samples for, installs nothing.
+
+With --objstore.config-file the blocks go into a bucket instead, as recover's
+do (see 'promrecover recover --help'); the stream's blocks there are read first,
+so that importing a file again uploads nothing twice.`,
 		Example: example("import"),
 		Args:    flagsuggest.OneArg("the file to read (- for stdin)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -49,8 +54,11 @@ a window it already gave samples for, installs nothing.`,
 			if err := rep.check(); err != nil {
 				return err
 			}
-			if out == "" {
-				return usagef("--out is required: the Prometheus data directory to put the blocks in")
+			if out == "" && !bkt.given() {
+				return usagef("--out is required: the Prometheus data directory to put the blocks in (or --objstore.config-file for a bucket)")
+			}
+			if out != "" && bkt.given() {
+				return usagef("give either --out (a data directory) or --objstore.config-file/--objstore.config (a bucket), not both")
 			}
 			f, err := importer.ParseFormat(format)
 			if err != nil {
@@ -60,12 +68,17 @@ a window it already gave samples for, installs nothing.`,
 			if err != nil {
 				return err
 			}
-			im := &recovery.Import{Out: out, Format: f, Relabel: rules, Log: log}
+			o, _, err := bkt.options(log)
+			if err != nil {
+				return err
+			}
+			im := &recovery.Import{Out: out, Bucket: o, Format: f, Relabel: rules, Log: log}
 			err = runImport(cmd.Context(), cmd.OutOrStdout(), cmd.InOrStdin(), args[0], im, &rep.sum, showProgress)
 			return rep.write(cmd.Context(), cmd.OutOrStdout(), err)
 		},
 	}
-	cmd.Flags().StringVarP(&out, "out", "o", "", "Prometheus data directory to install the blocks in (required)")
+	cmd.Flags().StringVarP(&out, "out", "o", "", "Prometheus data directory to install the blocks in (required unless the blocks go into a bucket: --objstore.config-file)")
+	bkt.register(cmd.Flags())
 	cmd.Flags().StringVar(&format, "format", "", "json, jsonl or openmetrics (default: detected from the content)")
 	rep.register(cmd.Flags())
 	rl.register(cmd.Flags())

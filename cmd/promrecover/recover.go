@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,6 +34,8 @@ type jobFlags struct {
 	statePath string
 	restart   bool
 	scrape    time.Duration
+	bkt       bucketFlags
+	shard     string
 }
 
 // job checks the flags, the cheap checks first, and builds the job they
@@ -51,13 +54,34 @@ func (f *jobFlags) job(log *slog.Logger) (*recovery.Job, *recovery.Door, error) 
 	if err != nil {
 		return nil, nil, err
 	}
+	shard, plan, err := f.share(plan)
+	if err != nil {
+		return nil, nil, err
+	}
 	return &recovery.Job{
 		Plan:    plan,
+		Shard:   shard,
 		Connect: r.Connect,
 		Out:     f.out,
 		State:   recovery.StateOptions{Path: f.statePath, Restart: f.restart, URL: r.URL, Datasource: f.conn.datasource},
 		Relabel: rules, Concurrency: f.sel.concurrency, MaxSeries: f.sel.maxSeries, Scrape: f.scrape, Now: now, Retention: ret, Log: log,
 	}, r, nil
+}
+
+// share is the part of plan that --shard gives this process.
+func (f *jobFlags) share(plan *extract.Plan) (extract.Shard, *extract.Plan, error) {
+	if f.shard == "" {
+		return extract.Shard{}, plan, nil
+	}
+	shard, err := extract.ParseShard(f.shard, os.Getenv("JOB_COMPLETION_INDEX"))
+	if err != nil {
+		return shard, nil, err
+	}
+	mine := shard.Of(plan)
+	if len(mine.Windows) == 0 {
+		return shard, nil, usagef("--shard %s: the range has %d windows of 2h, none of them this shard's; recover it with at most %d processes", shard, len(plan.Windows), len(plan.Windows))
+	}
+	return shard, mine, nil
 }
 
 func newRecoverCmd(logger func() *slog.Logger, showProgress progressFunc) *cobra.Command {
@@ -79,7 +103,15 @@ carries native histograms) and writes one verified TSDB block per 2h window into
 staging directory and renamed into place whole; nothing in --out is ever
 overwritten or deleted. A running Prometheus loads them within a minute;
 given its address (--prometheus-url), recover waits until it serves every
-window written, up to --wait.`,
+window written, up to --wait.
+
+With --objstore.config-file (or --objstore.config) the blocks go into an
+object-storage bucket instead, in Thanos's bucket configuration format (S3, GCS,
+Azure, Swift, COS, OSS, filesystem...): each is built and verified in --tmp-dir,
+uploaded with meta.json last so that no half-uploaded block is ever visible, and
+checked in the bucket. Give the stream's external labels with --external-label:
+Thanos deduplicates and compacts blocks only with blocks of the same labels.
+Cortex and Mimir read blocks under the tenant: --objstore.prefix TENANT.`,
 		Example: example("recover"),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
@@ -91,7 +123,13 @@ window written, up to --wait.`,
 			if err != nil {
 				return err
 			}
-			if onlyGaps {
+			if err := f.bkt.apply(j, f.out, f.statePath, log); err != nil {
+				return err
+			}
+			switch {
+			case onlyGaps && local.data == "" && local.promURL == "" && j.Bucket != nil:
+				j.OnlyGaps = j.BucketGaps(local.minGap)
+			case onlyGaps:
 				if local.data == "" && local.promURL == "" {
 					local.data = f.out
 				}
@@ -100,15 +138,17 @@ window written, up to --wait.`,
 			if dryRun {
 				return printPlan(cmd.Context(), cmd.OutOrStdout(), j, f.scrape)
 			}
-			if f.out == "" {
-				return usagef("--out is required: the Prometheus data directory to put the blocks in")
+			if f.out == "" && !f.bkt.given() {
+				return usagef("--out is required: the Prometheus data directory to put the blocks in (or --objstore.config-file for a bucket)")
 			}
 			if given := f.conn.session; given != "" && r.Grafana != nil {
 				j.State.Opened = func(st *state.File) {
 					r.Grafana.KeepSession(st.Session(given), func(current string) error { return st.SetSession(given, current) })
 				}
 			}
-			if local.promURL != "" && wait > 0 {
+			// A bucket has no Prometheus serving it to wait for: there
+			// --prometheus-url is only --only-gaps' surviving data.
+			if local.promURL != "" && wait > 0 && !f.bkt.given() {
 				if j.Served, err = served.New(cmd.Context(), local.client()); err != nil {
 					return fmt.Errorf("--prometheus-url %s: %w; give the address of the running Prometheus that serves --out, or --wait 0 not to wait for it", local.promURL, err)
 				}
@@ -124,8 +164,10 @@ window written, up to --wait.`,
 	f.conn.register(cmd.Flags())
 	f.sel.register(cmd.Flags())
 	cmd.Flags().StringVar(&f.conn.datasource, "datasource", "", "uid or name of the Prometheus datasource (default: the only one the credentials see)")
-	cmd.Flags().StringVarP(&f.out, "out", "o", "", "Prometheus data directory to install the blocks in")
-	cmd.Flags().StringVar(&f.statePath, "state", "", "resume state file (default: "+blocks.StateFileName+" in --out)")
+	cmd.Flags().StringVarP(&f.out, "out", "o", "", "Prometheus data directory to install the blocks in (required unless the blocks go into a bucket: --objstore.config-file)")
+	cmd.Flags().StringVar(&f.statePath, "state", "", "resume state file (default: "+blocks.StateFileName+" in --out; for a bucket, a file named after it under $XDG_STATE_HOME/promrecover)")
+	f.bkt.register(cmd.Flags())
+	cmd.Flags().StringVar(&f.shard, "shard", "", "I/N: recover only this process's share of the windows, so that N processes (I from 1 to N, on one machine or several) recover the range into one bucket together; indexed/N takes I from a Kubernetes indexed Job's JOB_COMPLETION_INDEX")
 	rep.register(cmd.Flags())
 	cmd.Flags().BoolVar(&f.restart, "restart", false, "start over instead of resuming a state left by a run with other flags")
 	cmd.Flags().StringVar(&f.retention, "retention", "", "the Prometheus's --storage.tsdb.retention.time (e.g. 200h), to warn about blocks it would delete")
@@ -133,10 +175,10 @@ window written, up to --wait.`,
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan as 'promrecover plan' does (windows, those an earlier run recovered, series found, estimated requests and size of the rest), and write nothing")
 	cmd.Flags().DurationVar(&f.scrape, "scrape-interval", defaultScrape, "typical scrape interval, for --dry-run's estimate of samples and bytes and the free space --out needs")
 	cmd.Flags().BoolVar(&onlyGaps, "only-gaps", false, "write only samples that fall in holes of the surviving data (see 'promrecover gaps'), so nothing interleaves with it")
-	local.register(cmd, "with --only-gaps: the data directory that survived (default: --out)",
+	local.register(cmd, "with --only-gaps: the data directory that survived (default: --out, or the blocks of the stream in the bucket)",
 		"the running Prometheus that serves --out: wait until it serves every recovered window (see --wait); with --only-gaps, also read the surviving data from it (covers its head block too)")
 	cmd.Flags().DurationVar(&wait, "wait", 3*time.Minute, "with --prometheus-url: how long to wait for it to serve the recovered windows (it loads new blocks once a minute); 0 does not wait")
-	flagGroups.Apply(cmd, "grafana-url", "from", "out")
+	flagGroups.Apply(cmd, "grafana-url", "from")
 	return cmd
 }
 

@@ -20,6 +20,7 @@ import (
 
 func newVerifyCmd(logger func() *slog.Logger) *cobra.Command {
 	var dir, against, format, from, to string
+	var bkt bucketFlags
 	cmd := &cobra.Command{
 		Use:   "verify --data DIR [--against FILE]",
 		Short: "List the TSDB blocks in a directory, their overlaps, and compare them with an export",
@@ -36,7 +37,11 @@ stdin), it compares the samples of the blocks with the file's, sample by
 sample and values bit for bit, over the file's time range or --from/--to. It
 prints the first difference and a count of matching, differing, missing and
 extra samples, and exits non-zero on any difference. Note that OpenMetrics
-text cannot carry a stale marker: blocks holding one differ from such a file.`,
+text cannot carry a stale marker: blocks holding one differ from such a file.
+
+With --objstore.config-file (and --external-label), the blocks are those of a
+stream in a bucket, overlapping --from/--to when given: they are downloaded into
+--tmp-dir, verified there and removed; the bucket is only read.`,
 		Example: example("verify"),
 		Args:    flagalias.Arg("data", "DIR", "the directory"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -44,10 +49,22 @@ text cannot carry a stale marker: blocks holding one differ from such a file.`,
 			if err != nil {
 				return usagef("--format: %w", err)
 			}
-			if against == "" && (from != "" || to != "" || format != "") {
-				return usagef("--from, --to and --format only apply with --against FILE")
+			if against == "" && (format != "" || (!bkt.given() && (from != "" || to != ""))) {
+				return usagef("--from, --to and --format only apply with --against FILE (or, --from and --to, with a bucket)")
 			}
-			return runVerify(cmd, logger(), dir, against, f, from, to)
+			log := logger()
+			if !bkt.given() {
+				return runVerify(cmd, log, dir, dir, against, f, from, to)
+			}
+			if dir != "" {
+				return usagef("give either --data (a directory) or --objstore.config-file/--objstore.config (a bucket), not both")
+			}
+			copied, where, done, err := bkt.copyStream(cmd.Context(), log, from, to)
+			if err != nil {
+				return err
+			}
+			defer done()
+			return runVerify(cmd, log, copied, where, against, f, from, to)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data", "", "the directory of the blocks: a Prometheus data directory, or the --out of recover or import (read only; it used to be the argument DIR) (required)")
@@ -55,12 +72,12 @@ text cannot carry a stale marker: blocks holding one differ from such a file.`,
 	cmd.Flags().StringVar(&format, "format", "", "format of --against: json, jsonl or openmetrics (default: detected from the content)")
 	cmd.Flags().StringVar(&from, "from", "", "start of the compared range: "+timeForms+", or now-6h (default: the file's first sample)")
 	cmd.Flags().StringVar(&to, "to", "", "end of the compared range, exclusive: "+timeForms+", now or now-1h (default: just after the file's last sample)")
+	bkt.registerRead(cmd.Flags())
 	return cmd
 }
 
-func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format importer.Format, fromFlag, toFlag string) error {
-	// The times first, so that a mistyped one fails before the blocks are read.
-	var from, to *time.Time
+// parseBounds reads the optional --from and --to (nil where not given).
+func parseBounds(log *slog.Logger, fromFlag, toFlag string) (from, to *time.Time, err error) {
 	now := time.Now()
 	for _, b := range []struct {
 		flag, value string
@@ -69,10 +86,20 @@ func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format
 		if b.value != "" {
 			t, err := parseTimeFlag(log, b.flag, b.value, now)
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
 			*b.t = &t
 		}
+	}
+	return from, to, nil
+}
+
+// runVerify verifies the blocks in dir, which messages call where.
+func runVerify(cmd *cobra.Command, log *slog.Logger, dir, where, against string, format importer.Format, fromFlag, toFlag string) error {
+	// The times first, so that a mistyped one fails before the blocks are read.
+	from, to, err := parseBounds(log, fromFlag, toFlag)
+	if err != nil {
+		return err
 	}
 	stdout := cmd.OutOrStdout()
 	list, err := blocks.List(dir)
@@ -84,7 +111,7 @@ func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format
 	case err != nil:
 		return fmt.Errorf("listing the blocks in %s: %w", dir, err)
 	case len(list) == 0:
-		return &exitcode.Error{Code: exitcode.Failed, Msg: fmt.Sprintf("%s holds no TSDB blocks (directories named by a ULID, with a meta.json)", dir)}
+		return &exitcode.Error{Code: exitcode.Failed, Msg: fmt.Sprintf("%s holds no TSDB blocks (directories named by a ULID, with a meta.json)", where)}
 	}
 	report.BlockList(stdout, list)
 	ov := blocks.Overlaps(list)
@@ -122,9 +149,9 @@ func runVerify(cmd *cobra.Command, log *slog.Logger, dir, against string, format
 		return err
 	}
 	log.Debug("compared", "file", in.Name, "from", extract.FormatTime(mint), "to", extract.FormatTime(maxt))
-	report.Comparison(stdout, dir, in.Name, mint, maxt, c, dups)
+	report.Comparison(stdout, where, in.Name, mint, maxt, c, dups)
 	if c.Err != nil {
-		return &exitcode.Error{Code: exitcode.Failed, Msg: fmt.Sprintf("the blocks in %s differ from %s: %d samples with another value, %d missing, %d not in the file", dir, in.Name, c.Differ, c.Missing, c.Extra)}
+		return &exitcode.Error{Code: exitcode.Failed, Msg: fmt.Sprintf("the blocks in %s differ from %s: %d samples with another value, %d missing, %d not in the file", where, in.Name, c.Differ, c.Missing, c.Extra)}
 	}
 	return blocks.CheckDuplicates(dir, dups)
 }

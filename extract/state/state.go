@@ -43,6 +43,9 @@ type Plan struct {
 	// or whole where only its holes were wanted, is not done for this one.
 	Relabel  string `json:"relabel,omitempty"`
 	OnlyGaps bool   `json:"onlyGaps,omitempty"`
+	// Shard is the share of the windows ("I/N", see extract.Shard) when
+	// several processes recover the range together.
+	Shard string `json:"shard,omitempty"`
 }
 
 // NewPlan describes p as reached through grafanaURL and datasource.
@@ -67,7 +70,7 @@ func NewPlan(grafanaURL, datasource string, p *extract.Plan) Plan {
 func (p Plan) equal(o Plan) bool {
 	return sameServer(p.GrafanaURL, o.GrafanaURL) && p.Datasource == o.Datasource && p.From == o.From &&
 		p.To == o.To && p.Step == o.Step && slices.Equal(p.Selectors, o.Selectors) &&
-		p.Relabel == o.Relabel && p.OnlyGaps == o.OnlyGaps
+		p.Relabel == o.Relabel && p.OnlyGaps == o.OnlyGaps && p.Shard == o.Shard
 }
 
 // String is the plan in this package's words, for a refusal's text.
@@ -78,6 +81,9 @@ func (p Plan) String() string {
 	}
 	if p.OnlyGaps {
 		s += ", only the gaps"
+	}
+	if p.Shard != "" {
+		s += ", shard " + p.Shard
 	}
 	return s
 }

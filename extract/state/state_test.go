@@ -210,3 +210,24 @@ func TestAStateOfTheOldFormResumes(t *testing.T) {
 		t.Fatalf("another port: %v, want %q", err, want)
 	}
 }
+
+// TestAnotherShardIsAnotherRecovery keeps shards of one range from taking
+// each other's state for their own.
+func TestAnotherShardIsAnotherRecovery(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	plan := Plan{GrafanaURL: "http://g", Datasource: "prom", From: "a", To: "b", Step: "raw", Selectors: []string{"up"}, Shard: "1/3"}
+	f, err := Open(path, plan, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Record(Window{Start: 0, End: 7200000, ULID: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, shard := range []string{"2/3", ""} {
+		other := plan
+		other.Shard = shard
+		if _, err := Open(path, other, false); err == nil || !strings.Contains(err.Error(), "another recovery") {
+			t.Errorf("shard %q opened the state of shard 1/3: %v", shard, err)
+		}
+	}
+}

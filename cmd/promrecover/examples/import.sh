@@ -6,3 +6,6 @@
 
   # Relabelled on the way in.
   promrecover import lost.json --out ./data --set-label source=recovered
+
+  # Into the bucket a Thanos serves, as blocks of the stream cluster=eu1.
+  promrecover import lost.json --objstore.config-file bucket.yml --external-label cluster=eu1

@@ -19,3 +19,8 @@
   # With the grafana_session cookie of a logged-in browser instead of a token.
   unset GRAFANA_TOKEN; read -rsp 'grafana_session: ' GRAFANA_SESSION && export GRAFANA_SESSION
   promrecover recover --datasource grafanacloud-prom --from now-6h --to now-3h --out ./data
+
+  # Into the S3 bucket a Thanos serves, as the blocks of the stream cluster=eu1, replica=a.
+  promrecover recover --datasource grafanacloud-prom --from 2025-08-03T02:00:00Z \
+      --to 2025-08-03T08:30:00Z --objstore.config-file bucket.yml \
+      --external-label cluster=eu1 --external-label replica=a
