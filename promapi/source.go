@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -162,4 +163,10 @@ func (s *Source) Shard(ctx context.Context, selectors []string, from, to int64, 
 		sets, err := s.Series(ctx, []string{sel}, from, to)
 		return sets, "via the series API", err
 	}, maxSeries, s.Split.WithDefaults().MaxLabelLookups, s.Client.opts.Log)
+}
+
+// Vector implements extract.Counter: expr as a query_range of one step at
+// at (a whole second), retried but never split.
+func (s *Source) Vector(ctx context.Context, expr string, at int64, add func(labels.Labels, float64)) error {
+	return s.stream(ctx, extract.Unit{Selector: expr, From: at, To: at + 1000, Step: time.Second}, extract.VectorOf(add))
 }

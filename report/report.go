@@ -20,6 +20,7 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/crosscheck"
 	"github.com/promrecover/promrecover/extract/relabel"
 	"github.com/promrecover/promrecover/extract/state"
 	"github.com/promrecover/promrecover/grafana"
@@ -56,6 +57,9 @@ type Summary struct {
 	Held      blocks.Held       // what the data directory already held of what was fetched
 	HeldBack  []blocks.HeldBack // samples stamped after the time of the run, not written
 	Exported  bool              // export: the file was written
+	// Crosscheck is what the check with the source's counts did; nil when
+	// it was not done.
+	Crosscheck *crosscheck.Stats
 }
 
 // Text writes the summary of a recovery.
@@ -88,6 +92,9 @@ func (s *Summary) Text(w io.Writer, words Wording) {
 	}
 	fmt.Fprintf(w, "requests %d, retries %d, session rotations %d, %s received on the wire (%s decompressed)\n", st.Requests, st.Retries, st.Rotations, FormatBytes(st.WireBytes), FormatBytes(st.Bytes))
 	fmt.Fprintf(w, "fetched %d samples of %d series; written %d samples in %d blocks\n", fetched, res.DistinctSeries, written, len(installed))
+	if c := s.Crosscheck; c != nil {
+		Crosschecked(w, c)
+	}
 	if s.Covered > 0 {
 		fmt.Fprintf(w, "%d fetched samples fall where the surviving data has samples and were left out (%s)\n", s.Covered, words.OnlyGaps)
 	}
@@ -146,6 +153,26 @@ func Interrupted(recovered, total int, hint, state string) string {
 		msg += " (state: " + state + ")"
 	}
 	return msg
+}
+
+// Crosschecked says what the check with the source's counts did.
+func Crosschecked(w io.Writer, c *crosscheck.Stats) {
+	fmt.Fprintf(w, "checked %s against the source's counts (%s): %d differed", queries(c.Checked), count(c.Requests, "request"), c.Differing)
+	if c.Refetched > 0 {
+		fmt.Fprintf(w, ", fetched again; %d still differed and %s not installed", c.Failed, map[bool]string{true: "its window is", false: "their windows are"}[c.Failed == 1])
+	}
+	if c.Unchecked > 0 {
+		fmt.Fprintf(w, "; %s not checked (could not be counted, or came in part)", queries(c.Unchecked))
+	}
+	fmt.Fprintln(w)
+}
+
+// queries is n queries, in words.
+func queries(n int) string {
+	if n == 1 {
+		return "1 query"
+	}
+	return fmt.Sprintf("%d queries", n)
 }
 
 // HeldBack says, a line a window, what was not written for being stamped

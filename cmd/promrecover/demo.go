@@ -71,7 +71,7 @@ data set also holds native histograms, read through the datasource proxy.`,
 			want := extract.Clip(data, plan.From, plan.To)
 			j := &recovery.Job{Plan: plan, Connect: recovery.GrafanaConn(client, datasource, transport), Out: out,
 				State:       recovery.StateOptions{URL: srv.URL, Datasource: datasource},
-				Concurrency: concurrency, Now: now, Progress: showProgress.of(log, client.Stats, extract.CountSamples(want)), Log: log}
+				Concurrency: concurrency, Crosscheck: true, Now: now, Progress: showProgress.of(log, client.Stats, extract.CountSamples(want)), Log: log}
 			if err := runRecovery(cmd.Context(), w, j, client.Stats, &report.Summary{}, ""); err != nil {
 				return err
 			}

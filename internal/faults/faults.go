@@ -402,3 +402,94 @@ func Drip(interval time.Duration) Fault {
 		}
 	}
 }
+
+// Loss is what Drop leaves out of an answer.
+type Loss int
+
+const (
+	// Tail is the last sample of the answer's first series.
+	Tail Loss = iota
+	// Whole is the answer's first series.
+	Whole
+)
+
+// Drop lets the server answer and leaves part of it out, still a
+// well-formed 200: as a proxy or a query-frontend that loses part of a
+// result does, without an error to see. It reads Prometheus's JSON
+// (data.result, each series' values) and Grafana's data frames (each
+// refId's frames, each frame's value arrays); an answer it cannot read,
+// or one with nothing to leave out, passes unchanged.
+func Drop(loss Loss) Fault {
+	return func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		r.Header.Del("Accept-Encoding")
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		var doc map[string]any
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber() // timestamps and values pass unchanged
+		if rec.Code == http.StatusOK && dec.Decode(&doc) == nil && cut(doc, loss) {
+			body, _ = json.Marshal(doc)
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(rec.Code)
+		w.Write(body)
+	}
+}
+
+// cut leaves loss out of a decoded answer, saying whether it did.
+func cut(doc map[string]any, loss Loss) bool {
+	if data, ok := doc["data"].(map[string]any); ok {
+		result, _ := data["result"].([]any)
+		if len(result) == 0 {
+			return false
+		}
+		if loss == Whole {
+			data["result"] = result[1:]
+			return true
+		}
+		first, _ := result[0].(map[string]any)
+		return trimLast(first, "values") || trimLast(first, "histograms")
+	}
+	results, _ := doc["results"].(map[string]any)
+	for _, ref := range slices.Sorted(maps.Keys(results)) {
+		res, _ := results[ref].(map[string]any)
+		frames, _ := res["frames"].([]any)
+		if len(frames) == 0 {
+			continue
+		}
+		if loss == Whole {
+			res["frames"] = frames[1:]
+			return true
+		}
+		frame, _ := frames[0].(map[string]any)
+		data, _ := frame["data"].(map[string]any)
+		values, _ := data["values"].([]any)
+		cutAny := false
+		for i, col := range values {
+			if c, ok := col.([]any); ok && len(c) > 1 {
+				values[i], cutAny = c[:len(c)-1], true
+			}
+		}
+		return cutAny
+	}
+	return false
+}
+
+// trimLast drops the last element of the list m[key] of two or more.
+func trimLast(m map[string]any, key string) bool {
+	l, ok := m[key].([]any)
+	if !ok || len(l) < 2 {
+		return false
+	}
+	m[key] = l[:len(l)-1]
+	return true
+}
+
+// Not matches the requests m does not.
+func Not(m Match) Match {
+	return func(r *http.Request, body []byte) bool { return !m(r, body) }
+}

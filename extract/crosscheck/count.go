@@ -1,0 +1,240 @@
+package crosscheck
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/split"
+)
+
+// tagLabel tells the units of one count request apart: every unit's
+// vector is tagged with its index, and the vectors are joined with "or",
+// so that one request counts many units. Prometheus reserves names that
+// begin with "__", so no series of the source carries it.
+const tagLabel = "__promrecover_unit"
+
+// counts is what the source counts of one unit: samples per series, by
+// key. Without byName the keys are the label sets without __name__, which
+// count_over_time drops; with it, the full label sets.
+type counts struct {
+	byName bool
+	m      map[uint64]entry
+	err    error // the unit could not be counted: it is not checked
+}
+
+type entry struct {
+	lset labels.Labels
+	n    int
+}
+
+func (c *counts) key(ls labels.Labels) uint64 {
+	if !c.byName {
+		ls = ls.DropMetricName()
+	}
+	return ls.Hash()
+}
+
+// rangeOf is the range selector's duration and time of u, exactly those
+// its fetch asks (split.UnitQuery): the same samples are counted as were
+// fetched, on a server that keeps the left end (Prometheus 2) and on one
+// that leaves it out (Prometheus 3, Mimir) alike.
+func rangeOf(sel string, u extract.Unit) string {
+	return fmt.Sprintf("%s[%dms] @ %s", sel, u.To-u.From+1, strconv.FormatFloat(float64(u.To)/1000, 'f', 3, 64))
+}
+
+// tagged is expr with tag in tagLabel.
+func tagged(expr, tag string) string {
+	return fmt.Sprintf(`label_replace(%s, %q, %q, "", "")`, expr, tagLabel, tag)
+}
+
+// at is when a request for units is evaluated: the end of the last.
+func at(units []extract.Unit) int64 {
+	var t int64
+	for _, u := range units {
+		t = max(t, u.To)
+	}
+	return split.CeilTo(t, 1000)
+}
+
+// vector asks one request of terms joined by "or" and hands each series
+// to add by its tag, without the tag.
+func (s *Source) vector(ctx context.Context, terms []string, t int64, add func(tag string, ls labels.Labels, v float64)) error {
+	s.requests.Add(1)
+	return s.counter.Vector(ctx, strings.Join(terms, " or "), t, func(ls labels.Labels, v float64) {
+		b := labels.NewBuilder(ls)
+		tag := ls.Get(tagLabel)
+		add(tag, b.Del(tagLabel).Labels(), v)
+	})
+}
+
+// group is some metric names of a unit's selector of which no two have
+// series with the same other labels: counted together, their counts
+// still have distinct label sets, and each one's name is known.
+type group struct {
+	names []string
+	name  map[uint64]string // by the label set without __name__
+}
+
+// groups lists the series of a unit, as last_over_time keeps their names,
+// and colours the names so that no group holds two of one label set.
+func groups(sets []labels.Labels) []*group {
+	byName := map[string][]uint64{}
+	for _, ls := range sets {
+		n := ls.Get(labels.MetricName)
+		byName[n] = append(byName[n], ls.DropMetricName().Hash())
+	}
+	var out []*group
+	for _, n := range slices.Sorted(maps.Keys(byName)) {
+		i := slices.IndexFunc(out, func(g *group) bool {
+			return !slices.ContainsFunc(byName[n], func(h uint64) bool { _, ok := g.name[h]; return ok })
+		})
+		if i < 0 {
+			out, i = append(out, &group{name: map[uint64]string{}}), len(out)
+		}
+		out[i].names = append(out[i].names, n)
+		for _, h := range byName[n] {
+			out[i].name[h] = n
+		}
+	}
+	return out
+}
+
+// narrowed is sel with its metric name restricted to names.
+func narrowed(sel string, names []string) (string, error) {
+	ms, err := parser.NewParser(parser.Options{}).ParseMetricSelector(sel)
+	if err != nil {
+		return "", err
+	}
+	m := labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, names[0])
+	if len(names) > 1 {
+		quoted := make([]string, len(names))
+		for i, n := range names {
+			quoted[i] = regexp.QuoteMeta(n)
+		}
+		m = labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, strings.Join(quoted, "|"))
+	}
+	return extract.Canonical(append(ms, m)), nil
+}
+
+// pinsName reports whether sel pins __name__ with "=": its series cannot
+// differ only in their names.
+func pinsName(sel string) bool {
+	ms, err := parser.NewParser(parser.Options{}).ParseMetricSelector(sel)
+	return err == nil && slices.ContainsFunc(ms, func(m *labels.Matcher) bool {
+		return m.Name == labels.MetricName && m.Type == labels.MatchEqual
+	})
+}
+
+// census lists, for each selector of units that does not pin a name, the
+// series it matches over all of the units' ranges, with their names
+// (last_over_time keeps __name__), in one request, and colours each
+// selector's names into groups. One list serves every unit of the
+// selector: names that share a label set anywhere in the span are kept
+// apart in each unit, which is all a group needs.
+func (s *Source) census(ctx context.Context, units []extract.Unit) (map[string][]*group, error) {
+	span := extract.Unit{From: units[0].From, To: units[0].To}
+	var sels []string
+	for _, u := range units {
+		span.From, span.To = min(span.From, u.From), max(span.To, u.To)
+		if !pinsName(u.Selector) && !slices.Contains(sels, u.Selector) {
+			sels = append(sels, u.Selector)
+		}
+	}
+	out := map[string][]*group{}
+	if len(sels) == 0 {
+		return out, nil
+	}
+	terms := make([]string, len(sels))
+	for i, sel := range sels {
+		terms[i] = tagged("last_over_time("+rangeOf(sel, span)+")", strconv.Itoa(i))
+	}
+	sets := make([][]labels.Labels, len(sels))
+	err := s.vector(ctx, terms, at(units), func(tag string, ls labels.Labels, _ float64) {
+		if i, err := strconv.Atoi(tag); err == nil && i >= 0 && i < len(sets) {
+			sets[i] = append(sets[i], ls)
+		}
+	})
+	for i, sel := range sels {
+		out[sel] = groups(sets[i])
+	}
+	return out, err
+}
+
+// count counts units in at most two requests: the census of the selectors
+// that need it, then every unit's count_over_time (by groups of names
+// where its selector does not pin one). Where a request fails (over a
+// limit of the source, say) the units are counted in halves; a unit that
+// cannot be counted alone gets the error.
+func (s *Source) count(ctx context.Context, units []extract.Unit) []*counts {
+	out, err := s.countAll(ctx, units)
+	switch {
+	case err == nil:
+		return out
+	case len(units) == 1 || ctx.Err() != nil:
+		return failed(len(units), err)
+	}
+	half := len(units) / 2
+	return append(s.count(ctx, units[:half]), s.count(ctx, units[half:])...)
+}
+
+func (s *Source) countAll(ctx context.Context, units []extract.Unit) ([]*counts, error) {
+	gs, err := s.census(ctx, units)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*counts, len(units))
+	var terms []string
+	for i, u := range units {
+		out[i] = &counts{m: map[uint64]entry{}}
+		g, ok := gs[u.Selector]
+		if !ok {
+			terms = append(terms, tagged("count_over_time("+rangeOf(u.Selector, u)+")", strconv.Itoa(i)))
+			continue
+		}
+		out[i].byName = true
+		for j, gr := range g {
+			sel, err := narrowed(u.Selector, gr.names)
+			if err != nil {
+				return nil, err
+			}
+			terms = append(terms, tagged("count_over_time("+rangeOf(sel, u)+")", fmt.Sprintf("%d/%d", i, j)))
+		}
+	}
+	if len(terms) == 0 {
+		return out, nil
+	}
+	err = s.vector(ctx, terms, at(units), func(tag string, ls labels.Labels, v float64) {
+		i, j := -1, -1
+		if n, _ := fmt.Sscanf(tag, "%d/%d", &i, &j); n < 1 || i < 0 || i >= len(out) {
+			return
+		}
+		if out[i].byName {
+			g := gs[units[i].Selector]
+			if j < 0 || j >= len(g) {
+				return
+			}
+			// A series the census did not list gets no name, and so
+			// differs from what was fetched.
+			ls = labels.NewBuilder(ls).Set(labels.MetricName, g[j].name[ls.Hash()]).Labels()
+		}
+		out[i].m[ls.Hash()] = entry{lset: ls, n: int(v)}
+	})
+	return out, err
+}
+
+func failed(n int, err error) []*counts {
+	out := make([]*counts, n)
+	for i := range out {
+		out[i] = &counts{err: err}
+	}
+	return out
+}
