@@ -31,8 +31,8 @@ type Doc struct {
 	// was not done.
 	Crosscheck *Crosscheck `json:"crosscheck,omitempty"`
 	Blocks     []Block     `json:"blocks"`
-	StateFile    string    `json:"state_file,omitempty"`
-	Elapsed      float64   `json:"elapsed_seconds"`
+	StateFile  string      `json:"state_file,omitempty"`
+	Elapsed    float64     `json:"elapsed_seconds"`
 }
 
 type Datasource struct {
