@@ -19,12 +19,18 @@ type Counter interface {
 
 // VectorOf is the add of a one-step query whose series stand for an
 // instant vector's: each series' last value goes to add, for a Counter
-// that asks its vector as a query of one step.
+// that asks its vector as a query of one step. A series whose value is a
+// native histogram goes with its count.
 func VectorOf(add func(labels.Labels, float64)) func([]Series) error {
 	return func(ss []Series) error {
 		for _, s := range ss {
-			if n := len(s.Samples); n > 0 {
+			switch n, h := len(s.Samples), len(s.Histograms); {
+			case n > 0:
 				add(s.Labels, s.Samples[n-1].V)
+			case h > 0 && s.Histograms[h-1].H != nil:
+				add(s.Labels, float64(s.Histograms[h-1].H.Count))
+			case h > 0:
+				add(s.Labels, s.Histograms[h-1].FH.Count)
 			}
 		}
 		return nil
