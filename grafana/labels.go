@@ -415,9 +415,8 @@ func promTime(ms int64) string {
 	return strconv.FormatFloat(float64(ms)/1000, 'f', 3, 64)
 }
 
-// Vector implements extract.Counter: expr as a query of one step at at (a
-// whole second), through the source's own path, retried but never split.
-func (s *Source) Vector(ctx context.Context, expr string, at int64, add func(labels.Labels, float64)) error {
-	u := extract.Unit{Selector: expr, From: at, To: at + countStep.Milliseconds(), Step: countStep}
-	return s.stream(ctx, u, extract.VectorOf(add))
+// Points implements extract.Counter through the source's own path,
+// retried but never split.
+func (s *Source) Points(ctx context.Context, expr string, start, end int64, step time.Duration, add func(labels.Labels, int64, float64)) error {
+	return s.stream(ctx, extract.PointsUnit(expr, start, end, step), extract.PointsOf(add))
 }

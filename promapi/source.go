@@ -165,8 +165,8 @@ func (s *Source) Shard(ctx context.Context, selectors []string, from, to int64, 
 	}, maxSeries, s.Split.WithDefaults().MaxLabelLookups, s.Client.opts.Log)
 }
 
-// Vector implements extract.Counter: expr as a query_range of one step at
-// at (a whole second), retried but never split.
-func (s *Source) Vector(ctx context.Context, expr string, at int64, add func(labels.Labels, float64)) error {
-	return s.stream(ctx, extract.Unit{Selector: expr, From: at, To: at + 1000, Step: time.Second}, extract.VectorOf(add))
+// Points implements extract.Counter: a query_range, retried but never
+// split.
+func (s *Source) Points(ctx context.Context, expr string, start, end int64, step time.Duration, add func(labels.Labels, int64, float64)) error {
+	return s.stream(ctx, extract.PointsUnit(expr, start, end, step), extract.PointsOf(add))
 }

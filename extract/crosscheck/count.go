@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -56,7 +57,8 @@ func tagged(expr, tag string) string {
 	return fmt.Sprintf(`label_replace(%s, %q, %q, "", "")`, expr, tagLabel, tag)
 }
 
-// at is when a request for units is evaluated: the end of the last.
+// at is when the census of units is evaluated: the end of the last, on a
+// whole second.
 func at(units []extract.Unit) int64 {
 	var t int64
 	for _, u := range units {
@@ -65,14 +67,13 @@ func at(units []extract.Unit) int64 {
 	return split.CeilTo(t, 1000)
 }
 
-// vector asks one request of terms joined by "or" and hands each series
-// to add by its tag, without the tag.
-func (s *Source) vector(ctx context.Context, terms []string, t int64, add func(tag string, ls labels.Labels, v float64)) error {
+// points asks one range query of terms joined by "or", and hands each
+// point to add by its series' tag, without the tag.
+func (s *Source) points(ctx context.Context, terms []string, start, end int64, step time.Duration, add func(tag string, ls labels.Labels, t int64, v float64)) error {
 	s.requests.Add(1)
-	return s.counter.Vector(ctx, strings.Join(terms, " or "), t, func(ls labels.Labels, v float64) {
-		b := labels.NewBuilder(ls)
+	return s.counter.Points(ctx, strings.Join(terms, " or "), start, end, step, func(ls labels.Labels, t int64, v float64) {
 		tag := ls.Get(tagLabel)
-		add(tag, b.Del(tagLabel).Labels(), v)
+		add(tag, labels.NewBuilder(ls).Del(tagLabel).Labels(), t, v)
 	})
 }
 
@@ -158,7 +159,8 @@ func (s *Source) census(ctx context.Context, units []extract.Unit) (map[string][
 		terms[i] = tagged("last_over_time("+rangeOf(sel, span)+")", strconv.Itoa(i))
 	}
 	sets := make([][]labels.Labels, len(sels))
-	err := s.vector(ctx, terms, at(units), func(tag string, ls labels.Labels, _ float64) {
+	t := at(units)
+	err := s.points(ctx, terms, t, t, time.Second, func(tag string, ls labels.Labels, _ int64, _ float64) {
 		if i, err := strconv.Atoi(tag); err == nil && i >= 0 && i < len(sets) {
 			sets[i] = append(sets[i], ls)
 		}
@@ -186,39 +188,60 @@ func (s *Source) count(ctx context.Context, units []extract.Unit) []*counts {
 	return append(s.count(ctx, units[:half]), s.count(ctx, units[half:])...)
 }
 
+// countAll counts units in one range query, after their census: a
+// unit that fills its window is counted with the others of its selector
+// that do, at each window's end on a grid of windows (one series of the
+// answer for all of them); the one or two at the plan's ends that do not
+// fill theirs are counted with their own ranges, pinned with @.
 func (s *Source) countAll(ctx context.Context, units []extract.Unit) ([]*counts, error) {
 	gs, err := s.census(ctx, units)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]*counts, len(units))
+	byWindow := map[string]map[int64]int{} // a selector's full units, by their windows' ends
+	var sels []string                      // the selectors of byWindow, by their tags' numbers
+	start, end := units[0].Window.End, units[0].Window.End
 	var terms []string
-	for i, u := range units {
-		out[i] = &counts{m: map[uint64]entry{}}
-		g, ok := gs[u.Selector]
-		if !ok {
-			terms = append(terms, tagged("count_over_time("+rangeOf(u.Selector, u)+")", strconv.Itoa(i)))
-			continue
-		}
-		out[i].byName = true
-		for j, gr := range g {
-			sel, err := narrowed(u.Selector, gr.names)
+	term := func(sel, tag string, u *extract.Unit) error {
+		for j, gr := range gs[sel] {
+			narrow, err := narrowed(sel, gr.names)
 			if err != nil {
+				return err
+			}
+			terms = append(terms, countTerm(narrow, fmt.Sprintf("%s/%d", tag, j), u))
+		}
+		if _, ok := gs[sel]; !ok {
+			terms = append(terms, countTerm(sel, tag, u))
+		}
+		return nil
+	}
+	for i, u := range units {
+		_, byName := gs[u.Selector]
+		out[i] = &counts{byName: byName, m: map[uint64]entry{}}
+		start, end = min(start, u.Window.End), max(end, u.Window.End)
+		if u.From != u.Window.Start || u.To != u.Window.End {
+			if err := term(u.Selector, "u"+strconv.Itoa(i), &u); err != nil {
 				return nil, err
 			}
-			terms = append(terms, tagged("count_over_time("+rangeOf(sel, u)+")", fmt.Sprintf("%d/%d", i, j)))
+			continue
 		}
+		if byWindow[u.Selector] == nil {
+			byWindow[u.Selector] = map[int64]int{}
+			sels = append(sels, u.Selector)
+			if err := term(u.Selector, "s"+strconv.Itoa(len(sels)-1), nil); err != nil {
+				return nil, err
+			}
+		}
+		byWindow[u.Selector][u.Window.End] = i
 	}
-	if len(terms) == 0 {
-		return out, nil
-	}
-	err = s.vector(ctx, terms, at(units), func(tag string, ls labels.Labels, v float64) {
-		i, j := -1, -1
-		if n, _ := fmt.Sscanf(tag, "%d/%d", &i, &j); n < 1 || i < 0 || i >= len(out) {
+	err = s.points(ctx, terms, start, end, time.Duration(extract.WindowMs)*time.Millisecond, func(tag string, ls labels.Labels, t int64, v float64) {
+		i, sel, j := unitOf(tag, t, units, sels, byWindow)
+		if i < 0 {
 			return
 		}
 		if out[i].byName {
-			g := gs[units[i].Selector]
+			g := gs[sel]
 			if j < 0 || j >= len(g) {
 				return
 			}
@@ -229,6 +252,44 @@ func (s *Source) countAll(ctx context.Context, units []extract.Unit) ([]*counts,
 		out[i].m[ls.Hash()] = entry{lset: ls, n: int(v)}
 	})
 	return out, err
+}
+
+// countTerm counts sel over u's range at its end, or, for u nil, over a
+// window at each point of the query, tagged with tag.
+func countTerm(sel, tag string, u *extract.Unit) string {
+	if u != nil {
+		return tagged("count_over_time("+rangeOf(sel, *u)+")", tag)
+	}
+	return tagged(fmt.Sprintf("count_over_time(%s[%dms])", sel, extract.WindowMs+1), tag)
+}
+
+// unitOf finds the unit (its index, its selector) and the group of a
+// point of countAll's answer by its tag and time: "u<i>[/<group>]" for a
+// unit of its own, "s<k>[/<group>]" for the full units of sels[k]; -1 for
+// a point of no unit (a window between those of the chunk).
+func unitOf(tag string, t int64, units []extract.Unit, sels []string, byWindow map[string]map[int64]int) (int, string, int) {
+	j := -1
+	if k := strings.LastIndexByte(tag, '/'); k >= 0 {
+		g, err := strconv.Atoi(tag[k+1:])
+		if err != nil {
+			return -1, "", -1
+		}
+		tag, j = tag[:k], g
+	}
+	if tag == "" {
+		return -1, "", -1
+	}
+	n, err := strconv.Atoi(tag[1:])
+	switch {
+	case err != nil || n < 0:
+	case tag[0] == 'u' && n < len(units) && t == units[n].Window.End:
+		return n, units[n].Selector, j
+	case tag[0] == 's' && n < len(sels):
+		if i, ok := byWindow[sels[n]][t]; ok {
+			return i, sels[n], j
+		}
+	}
+	return -1, "", -1
 }
 
 func failed(n int, err error) []*counts {

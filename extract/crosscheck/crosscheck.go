@@ -12,15 +12,18 @@
 // count them; a source that does hand them over has them left out of its
 // side of the comparison too. Native histogram samples count on both.
 //
-// The units of the plan are counted ahead, a chunk of them in one request
-// (each unit's vector tagged and joined with "or", its times pinned with
-// @), so checking costs a request for many fetches. count_over_time drops
+// The units of the plan are counted ahead, a chunk of them in one range
+// query (each selector's count tagged, the terms joined with "or"): at
+// each window's end on a grid of windows for the units that fill their
+// window, so that a series is one series of the answer for all of them,
+// and pinned with @ for the one or two at the plan's ends that do not.
+// Checking costs a request for many fetches. count_over_time drops
 // __name__, and Prometheus refuses a vector in which two series are then
 // equal, which a selector that does not pin the name (every series, say)
 // nearly always meets: for those, a request before lists the series with
-// their names, and each unit is counted by groups of names in which no two
-// share their other labels. A series whose
-// count matches goes on to the sink at once; one that differs is held, and
+// their names, and each is counted by groups of names in which no two
+// share their other labels. A series whose count matches goes on to the
+// sink at once; one that differs is held, and
 // so is nothing else, so memory holds only what differs. A unit that
 // differs is counted and fetched once more; what still differs fails the
 // unit, and so its window, with a *DiffError naming the series.
@@ -38,13 +41,14 @@ import (
 )
 
 // A chunk of units is counted together: at most chunkUnits units (the
-// expression stays a few kilobytes, the answer within a source's limits
-// most of the time; a request over them is halved) and chunkWindows
+// expression, a few terms a selector, stays some kilobytes, the answer
+// within a source's limits most of the time; a request over them is
+// halved) and chunkWindows
 // windows (a day: the census looks back over the whole span, and a day
 // is what the source's own count queries look back over, see
 // grafana.countSlice), so that a plan's requests grow by a few per cent.
 const (
-	chunkUnits   = 64
+	chunkUnits   = 256
 	chunkWindows = 12
 )
 
