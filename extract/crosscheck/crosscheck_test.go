@@ -112,7 +112,7 @@ func TestPass(t *testing.T) {
 			[][]extract.Series{{series(a, 1000)}, {series(a, 1000, 1001)}, {series(a, 1000, 1001)}}, 1, nil},
 		{"two names the count cannot tell apart", want(false, map[*labels.Labels]int{&a: 1}),
 			[][]extract.Series{{series(a, 1000), series(labels.FromStrings("__name__", "c", "i", "1"), 1000)}}, 1,
-				[]Diff{{Series: labels.FromStrings("__name__", "c", "i", "1"), Fetched: 1}}},
+			[]Diff{{Series: labels.FromStrings("__name__", "c", "i", "1"), Fetched: 1}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []extract.Series
