@@ -7,6 +7,7 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -150,7 +151,7 @@ func TestCrosscheckDroppedAnswer(t *testing.T) {
 					t.Fatalf("%d answers cut; want the fetch and its refetch", cut.Count())
 				}
 				text := stdout + stderr
-				for _, want := range []string{"NOT RECOVERED " + bad.String(), "samples at the source", "fetched", "also when fetched again", "window is not installed"} {
+				for _, want := range []string{"NOT RECOVERED " + bad.String(), "samples at the source", "fetched", "also when fetched again", "window is not installed", "--no-crosscheck installs what it answers unchecked"} {
 					if !strings.Contains(text, want) {
 						t.Errorf("the output lacks %q:\n%s", want, text)
 					}
@@ -248,6 +249,32 @@ func TestCrosscheckRealPrometheus(t *testing.T) {
 				}
 				t.Logf("%v: %d units checked in %d requests, none differed", match, cc["units_checked"], cc["requests"])
 			}
+		})
+	}
+}
+
+// TestCrosscheckCountRefused: a source that refuses every count request
+// still has its answers installed, each unit named unchecked.
+func TestCrosscheckCountRefused(t *testing.T) {
+	for _, via := range ccVias[1:] {
+		t.Run(via.name, func(t *testing.T) {
+			refuse := faults.On(faults.BodyContains("count_over_time")).Do(faults.Answer(http.StatusBadRequest,
+				`{"status":"error","errorType":"bad_data","error":"count_over_time is not allowed here"}`, "Content-Type", "application/json"))
+			out := t.TempDir()
+			stdout, stderr, err := runCLI(t, ccArgs(via, ccServe(t, ccData, false, refuse), out)...)
+			if err != nil {
+				t.Fatalf("recover: %v\n%s\n%s", err, stdout, stderr)
+			}
+			if refuse.Count() == 0 {
+				t.Fatal("no count request was refused")
+			}
+			if cc := ccSummary(t, out); cc["units_unchecked"] != 6 || cc["units_checked"] != 0 {
+				t.Errorf("crosscheck summary %v; want 6 unchecked", cc)
+			}
+			if !strings.Contains(stderr, "could not count the unit at the source, so it is not checked") || !strings.Contains(stdout, "6 queries not checked") {
+				t.Errorf("the unchecked units are not told:\n%s\n%s", stdout, stderr)
+			}
+			ccBlocks(t, out, nil)
 		})
 	}
 }

@@ -151,7 +151,11 @@ func (e *DiffError) Error() string {
 	if more := len(e.Diffs) - namedDiffs; more > 0 {
 		text += fmt.Sprintf("; and %d more series", more)
 	}
-	return fmt.Sprintf("the source counts other samples from %s to %s than it answered, also when fetched again, so the window is not installed: %s; "+
-		"the source (or a proxy before it) cuts its answers short, or its data changed while it was read: run again, or check its logs",
-		extract.FormatTime(e.Unit.From), extract.FormatTime(e.Unit.To), text)
+	return fmt.Sprintf("the source counts other samples from %s to %s than it answered, also when fetched again, so the window is not installed: %s; %v",
+		extract.FormatTime(e.Unit.From), extract.FormatTime(e.Unit.To), text, errDiffers)
 }
+
+// Unwrap returns the fix, which names a parameter.
+func (e *DiffError) Unwrap() error { return errDiffers }
+
+var errDiffers = extract.ParamErrorf("the source (or a proxy before it) cuts its answers short, or its data changed while it was read: run again, or check its logs; turning the check with the source's counts off installs what it answers unchecked")
