@@ -55,7 +55,7 @@ var ccVias = []ccVia{
 	}, promAt},
 }
 
-var notCount = faults.Not(faults.BodyContains("_over_time"))
+var notCount = faults.Not(faults.CountQuery)
 
 func promAt(t time.Time) string { return "time=" + strconv.FormatInt(t.Unix(), 10) + ".000" }
 

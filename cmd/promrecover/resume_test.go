@@ -24,7 +24,7 @@ import (
 // a timer.
 func gate(n int) (*faults.Rule, func()) {
 	opened := make(chan struct{})
-	return faults.On(faults.Query).After(n).Do(faults.Hold(opened)), func() { close(opened) }
+	return faults.On(faults.Fetch).After(n).Do(faults.Hold(opened)), func() { close(opened) }
 }
 
 // buildBinary builds promrecover, with go build's flags if given, since

@@ -34,6 +34,15 @@ type Match func(r *http.Request, body []byte) bool
 // Query matches the /api/ds/query requests, the data queries.
 var Query = Path("/api/ds/query")
 
+// CountQuery matches the requests of the check with the source's counts
+// (package extract/crosscheck), by the label that tags their terms, through
+// whichever API they go.
+var CountQuery = BodyContains("__promrecover_unit")
+
+// Fetch matches the /api/ds/query requests that fetch samples, not those
+// that count them.
+func Fetch(r *http.Request, body []byte) bool { return Query(r, body) && !CountQuery(r, body) }
+
 // Path matches requests for exactly p.
 func Path(p string) Match {
 	return func(r *http.Request, _ []byte) bool { return r.URL.Path == p }
