@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promrecover/promrecover/internal/faults"
 	"github.com/promrecover/promrecover/internal/fstest"
 	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
-	"github.com/promrecover/promrecover/internal/faults"
 	"github.com/promrecover/promrecover/internal/simtest"
 )
 
