@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
@@ -39,9 +40,14 @@ type entry struct {
 
 func (c *counts) key(ls labels.Labels) uint64 {
 	if !c.byName {
-		ls = ls.DropMetricName()
+		ls = withoutName(ls)
 	}
 	return ls.Hash()
+}
+
+// withoutName is ls without __name__, as count_over_time leaves it.
+func withoutName(ls labels.Labels) labels.Labels {
+	return labels.NewBuilder(ls).Del(model.MetricNameLabel).Labels()
 }
 
 // rangeOf is the range selector's duration and time of u, exactly those
@@ -90,8 +96,8 @@ type group struct {
 func groups(sets []labels.Labels) []*group {
 	byName := map[string][]uint64{}
 	for _, ls := range sets {
-		n := ls.Get(labels.MetricName)
-		byName[n] = append(byName[n], ls.DropMetricName().Hash())
+		n := ls.Get(model.MetricNameLabel)
+		byName[n] = append(byName[n], withoutName(ls).Hash())
 	}
 	var out []*group
 	for _, n := range slices.Sorted(maps.Keys(byName)) {
@@ -115,13 +121,13 @@ func narrowed(sel string, names []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	m := labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, names[0])
+	m := labels.MustNewMatcher(labels.MatchEqual, model.MetricNameLabel, names[0])
 	if len(names) > 1 {
 		quoted := make([]string, len(names))
 		for i, n := range names {
 			quoted[i] = regexp.QuoteMeta(n)
 		}
-		m = labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, strings.Join(quoted, "|"))
+		m = labels.MustNewMatcher(labels.MatchRegexp, model.MetricNameLabel, strings.Join(quoted, "|"))
 	}
 	return extract.Canonical(append(ms, m)), nil
 }
@@ -131,7 +137,7 @@ func narrowed(sel string, names []string) (string, error) {
 func pinsName(sel string) bool {
 	ms, err := parser.NewParser(parser.Options{}).ParseMetricSelector(sel)
 	return err == nil && slices.ContainsFunc(ms, func(m *labels.Matcher) bool {
-		return m.Name == labels.MetricName && m.Type == labels.MatchEqual
+		return m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual
 	})
 }
 
@@ -188,93 +194,113 @@ func (s *Source) count(ctx context.Context, units []extract.Unit) []*counts {
 	return append(s.count(ctx, units[:half]), s.count(ctx, units[half:])...)
 }
 
-// countAll counts units in one range query, after their census: a
-// unit that fills its window is counted with the others of its selector
-// that do, at each window's end on a grid of windows (one series of the
-// answer for all of them); the one or two at the plan's ends that do not
-// fill theirs are counted with their own ranges, pinned with @.
+// countAll counts units in one range query (see grid), after their
+// census.
 func (s *Source) countAll(ctx context.Context, units []extract.Unit) ([]*counts, error) {
 	gs, err := s.census(ctx, units)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*counts, len(units))
-	byWindow := map[string]map[int64]int{} // a selector's full units, by their windows' ends
-	var sels []string                      // the selectors of byWindow, by their tags' numbers
-	start, end := units[0].Window.End, units[0].Window.End
-	var terms []string
-	term := func(sel, tag string, u *extract.Unit) error {
-		for j, gr := range gs[sel] {
-			narrow, err := narrowed(sel, gr.names)
-			if err != nil {
-				return err
-			}
-			terms = append(terms, countTerm(narrow, fmt.Sprintf("%s/%d", tag, j), u))
-		}
-		if _, ok := gs[sel]; !ok {
-			terms = append(terms, countTerm(sel, tag, u))
-		}
-		return nil
+	g, err := newGrid(units, gs)
+	if err != nil {
+		return nil, err
 	}
+	out := make([]*counts, len(units))
 	for i, u := range units {
 		_, byName := gs[u.Selector]
 		out[i] = &counts{byName: byName, m: map[uint64]entry{}}
-		start, end = min(start, u.Window.End), max(end, u.Window.End)
-		if u.From != u.Window.Start || u.To != u.Window.End {
-			if err := term(u.Selector, "u"+strconv.Itoa(i), &u); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if byWindow[u.Selector] == nil {
-			byWindow[u.Selector] = map[int64]int{}
-			sels = append(sels, u.Selector)
-			if err := term(u.Selector, "s"+strconv.Itoa(len(sels)-1), nil); err != nil {
-				return nil, err
-			}
-		}
-		byWindow[u.Selector][u.Window.End] = i
 	}
-	err = s.points(ctx, terms, start, end, time.Duration(extract.WindowMs)*time.Millisecond, func(tag string, ls labels.Labels, t int64, v float64) {
-		i, sel, j := unitOf(tag, t, units, sels, byWindow)
+	err = s.points(ctx, g.terms, g.start, g.end, time.Duration(extract.WindowMs)*time.Millisecond, func(tag string, ls labels.Labels, t int64, v float64) {
+		i, sel, j := g.unitOf(tag, t)
 		if i < 0 {
 			return
 		}
 		if out[i].byName {
-			g := gs[sel]
-			if j < 0 || j >= len(g) {
+			if j < 0 || j >= len(gs[sel]) {
 				return
 			}
 			// A series the census did not list gets no name, and so
 			// differs from what was fetched.
-			ls = labels.NewBuilder(ls).Set(labels.MetricName, g[j].name[ls.Hash()]).Labels()
+			ls = labels.NewBuilder(ls).Set(model.MetricNameLabel, gs[sel][j].name[ls.Hash()]).Labels()
 		}
 		out[i].m[ls.Hash()] = entry{lset: ls, n: int(v)}
 	})
 	return out, err
 }
 
-// countTerm counts sel over u's range at its end, or, for u nil, over a
-// window at each point of the query, tagged with tag.
-func countTerm(sel, tag string, u *extract.Unit) string {
-	if u != nil {
-		return tagged("count_over_time("+rangeOf(sel, *u)+")", tag)
+// grid is the range query that counts units: a unit that fills its window
+// is counted with the others of its selector that do, at each window's end
+// on a grid of windows (one series of the answer for all of them); the one
+// or two at the plan's ends that do not fill theirs are counted with their
+// own ranges, pinned with @. Each term is tagged "u<i>" (units[i] alone) or
+// "s<k>" (the full units of sels[k]), and "/<group>" where its selector is
+// counted by groups of names.
+type grid struct {
+	units      []extract.Unit
+	gs         map[string][]*group
+	terms      []string
+	sels       []string
+	byWindow   map[string]map[int64]int // a selector's full units, by their windows' ends
+	start, end int64                    // the first and last point
+}
+
+func newGrid(units []extract.Unit, gs map[string][]*group) (*grid, error) {
+	g := &grid{units: units, gs: gs, byWindow: map[string]map[int64]int{}, start: units[0].Window.End, end: units[0].Window.End}
+	for i, u := range units {
+		g.start, g.end = min(g.start, u.Window.End), max(g.end, u.Window.End)
+		if u.From != u.Window.Start || u.To != u.Window.End {
+			if err := g.term(u.Selector, "u"+strconv.Itoa(i), &u); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if g.byWindow[u.Selector] == nil {
+			g.byWindow[u.Selector] = map[int64]int{}
+			g.sels = append(g.sels, u.Selector)
+			if err := g.term(u.Selector, "s"+strconv.Itoa(len(g.sels)-1), nil); err != nil {
+				return nil, err
+			}
+		}
+		g.byWindow[u.Selector][u.Window.End] = i
 	}
-	return tagged(fmt.Sprintf("count_over_time(%s[%dms])", sel, extract.WindowMs+1), tag)
+	return g, nil
+}
+
+// term adds the count of sel over u's range at its end, or, for u nil,
+// over a window at each point, by groups of names where sel needs them.
+func (g *grid) term(sel, tag string, u *extract.Unit) error {
+	count := func(sel string) string {
+		if u != nil {
+			return "count_over_time(" + rangeOf(sel, *u) + ")"
+		}
+		return fmt.Sprintf("count_over_time(%s[%dms])", sel, extract.WindowMs+1)
+	}
+	groups, ok := g.gs[sel]
+	if !ok {
+		g.terms = append(g.terms, tagged(count(sel), tag))
+		return nil
+	}
+	for j, gr := range groups {
+		narrow, err := narrowed(sel, gr.names)
+		if err != nil {
+			return err
+		}
+		g.terms = append(g.terms, tagged(count(narrow), fmt.Sprintf("%s/%d", tag, j)))
+	}
+	return nil
 }
 
 // unitOf finds the unit (its index, its selector) and the group of a
-// point of countAll's answer by its tag and time: "u<i>[/<group>]" for a
-// unit of its own, "s<k>[/<group>]" for the full units of sels[k]; -1 for
-// a point of no unit (a window between those of the chunk).
-func unitOf(tag string, t int64, units []extract.Unit, sels []string, byWindow map[string]map[int64]int) (int, string, int) {
+// point by its tag and time; -1 for a point of no unit (a window between
+// those of the chunk, or a unit's own term away from its window's end).
+func (g *grid) unitOf(tag string, t int64) (int, string, int) {
 	j := -1
 	if k := strings.LastIndexByte(tag, '/'); k >= 0 {
-		g, err := strconv.Atoi(tag[k+1:])
+		n, err := strconv.Atoi(tag[k+1:])
 		if err != nil {
 			return -1, "", -1
 		}
-		tag, j = tag[:k], g
+		tag, j = tag[:k], n
 	}
 	if tag == "" {
 		return -1, "", -1
@@ -282,11 +308,11 @@ func unitOf(tag string, t int64, units []extract.Unit, sels []string, byWindow m
 	n, err := strconv.Atoi(tag[1:])
 	switch {
 	case err != nil || n < 0:
-	case tag[0] == 'u' && n < len(units) && t == units[n].Window.End:
-		return n, units[n].Selector, j
-	case tag[0] == 's' && n < len(sels):
-		if i, ok := byWindow[sels[n]][t]; ok {
-			return i, sels[n], j
+	case tag[0] == 'u' && n < len(g.units) && t == g.units[n].Window.End:
+		return n, g.units[n].Selector, j
+	case tag[0] == 's' && n < len(g.sels):
+		if i, ok := g.byWindow[g.sels[n]][t]; ok {
+			return i, g.sels[n], j
 		}
 	}
 	return -1, "", -1

@@ -82,7 +82,7 @@ func TestPass(t *testing.T) {
 		for ls, k := range n {
 			key := *ls
 			if !byName {
-				key = key.DropMetricName()
+				key = withoutName(key)
 			}
 			c.m[key.Hash()] = entry{lset: key, n: k}
 		}
@@ -132,5 +132,51 @@ func TestPass(t *testing.T) {
 				t.Errorf("diffs %v, want %v", diffs, tc.diffs)
 			}
 		})
+	}
+}
+
+// TestGrid: a selector's full windows share a term, counted at each
+// window's end; a unit at the range's ends has its own, pinned with @; a
+// point finds its unit by tag and time.
+func TestGrid(t *testing.T) {
+	w := func(i int64) extract.Window { return extract.Window{Start: i * extract.WindowMs, End: (i + 1) * extract.WindowMs} }
+	sel := `{path="/a/b"}`
+	units := []extract.Unit{
+		{Window: w(1), From: w(1).Start + 500, To: w(1).End, Selector: sel},
+		{Window: w(2), From: w(2).Start, To: w(2).End, Selector: sel},
+		{Window: w(3), From: w(3).Start, To: w(3).End, Selector: sel},
+		{Window: w(3), From: w(3).Start, To: w(3).End, Selector: `{job="x"}`},
+	}
+	g, err := newGrid(units, map[string][]*group{`{job="x"}`: {{names: []string{"a", "b"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`label_replace(count_over_time({path="/a/b"}[7199501ms] @ 14400.000), "__promrecover_unit", "u0", "", "")`,
+		`label_replace(count_over_time({path="/a/b"}[7200001ms]), "__promrecover_unit", "s0", "", "")`,
+		`label_replace(count_over_time({__name__=~"a|b",job="x"}[7200001ms]), "__promrecover_unit", "s1/0", "", "")`,
+	}
+	if !slices.Equal(g.terms, want) || g.start != w(1).End || g.end != w(3).End {
+		t.Fatalf("terms %q from %d to %d; want %q from %d to %d", g.terms, g.start, g.end, want, w(1).End, w(3).End)
+	}
+	for _, tc := range []struct {
+		tag  string
+		t    int64
+		unit int
+		grp  int
+	}{
+		{"u0", w(1).End, 0, -1},
+		{"u0", w(2).End, -1, -1}, // the pinned term, again at another point
+		{"s0", w(2).End, 1, -1},
+		{"s0", w(3).End, 2, -1},
+		{"s0", w(1).End, -1, -1}, // the partial window is u0's
+		{"s1/0", w(3).End, 3, 0},
+		{"s1/0", w(2).End, -1, -1},
+		{"s7", w(2).End, -1, -1},
+		{"", w(2).End, -1, -1},
+	} {
+		if i, _, j := g.unitOf(tc.tag, tc.t); i != tc.unit || i >= 0 && j != tc.grp {
+			t.Errorf("unitOf(%q, %d) = %d, %d; want %d, %d", tc.tag, tc.t, i, j, tc.unit, tc.grp)
+		}
 	}
 }
