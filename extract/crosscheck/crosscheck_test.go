@@ -139,7 +139,9 @@ func TestPass(t *testing.T) {
 // window's end; a unit at the range's ends has its own, pinned with @; a
 // point finds its unit by tag and time.
 func TestGrid(t *testing.T) {
-	w := func(i int64) extract.Window { return extract.Window{Start: i * extract.WindowMs, End: (i + 1) * extract.WindowMs} }
+	w := func(i int64) extract.Window {
+		return extract.Window{Start: i * extract.WindowMs, End: (i + 1) * extract.WindowMs}
+	}
 	sel := `{path="/a/b"}`
 	units := []extract.Unit{
 		{Window: w(1), From: w(1).Start + 500, To: w(1).End, Selector: sel},
