@@ -361,6 +361,8 @@ func (j *Job) fetch(ctx context.Context, p *extract.Plan, src extract.Source, si
 		cc := crosscheck.Wrap(src, c, p, j.Log)
 		src = cc
 		defer func() { st := cc.Stats(); o.Crosscheck = &st }()
+	} else if j.Crosscheck && p.Step == 0 {
+		j.Log.Info("this source cannot count its samples, so what it answers is not checked with its counts", "via", o.Origin.Via)
 	}
 	sink = relabel.Wrap(sink, j.Relabel)
 	if j.Progress != nil {

@@ -158,8 +158,13 @@ func Interrupted(recovered, total int, hint, state string) string {
 // Crosschecked says what the check with the source's counts did.
 func Crosschecked(w io.Writer, c *crosscheck.Stats) {
 	fmt.Fprintf(w, "checked %s against the source's counts (%s): %d differed", queries(c.Checked), count(c.Requests, "request"), c.Differing)
-	if c.Refetched > 0 {
-		fmt.Fprintf(w, ", fetched again; %d still differed and %s not installed", c.Failed, map[bool]string{true: "its window is", false: "their windows are"}[c.Failed == 1])
+	switch {
+	case c.Refetched > 0 && c.Failed == 0:
+		fmt.Fprint(w, " and came whole when fetched again")
+	case c.Failed == 1:
+		fmt.Fprint(w, "; 1 still differed when fetched again, and its window is not installed")
+	case c.Failed > 1:
+		fmt.Fprintf(w, "; %d still differed when fetched again, and their windows are not installed", c.Failed)
 	}
 	if c.Unchecked > 0 {
 		fmt.Fprintf(w, "; %s not checked (could not be counted, or came in part)", queries(c.Unchecked))

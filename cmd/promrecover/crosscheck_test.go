@@ -134,7 +134,7 @@ func TestCrosscheckDroppedAnswer(t *testing.T) {
 				if cc["units_differing"] != 1 || cc["units_refetched"] != 1 || cc["units_failed"] != 0 || cc["units_checked"] != 6 {
 					t.Fatalf("crosscheck summary %v; want 6 checked, 1 differing and refetched, none failed\n%s", cc, stdout)
 				}
-				if !strings.Contains(stderr, "fetching the unit again") || !strings.Contains(stdout, "1 differed, fetched again; 0 still differed") {
+				if !strings.Contains(stderr, "fetching the unit again") || !strings.Contains(stdout, "1 differed and came whole when fetched again") {
 					t.Errorf("the refetch is not told:\n%s\n%s", stdout, stderr)
 				}
 				ccBlocks(t, out, nil)
