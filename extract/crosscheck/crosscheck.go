@@ -32,6 +32,7 @@ package crosscheck
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -204,7 +205,7 @@ func (s *Source) settle(ctx context.Context, p *pass, err error) error {
 		"window", p.u.Window.String(), "series", len(diffs), "first", diffs[0].String())
 	again := newPass(p.u, s.count(ctx, []extract.Unit{p.u})[0], p.add, p.sent)
 	if again.want.err != nil {
-		return again.want.err
+		return fmt.Errorf("counting the unit again, after its answer differed (%s): %w", diffs[0], again.want.err)
 	}
 	if err := s.src.Stream(ctx, p.u, again.take); err != nil {
 		return err
