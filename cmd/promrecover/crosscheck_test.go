@@ -278,3 +278,25 @@ func TestCrosscheckCountRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestCrosscheckUnderALimit: under a datasource limit of 60 series a
+// query, the shards' counts together are too big; they are counted in
+// halves, every unit checked, and the data is exact.
+func TestCrosscheckUnderALimit(t *testing.T) {
+	data := gen.DemoSeries(dataStart, dataEnd, 8)
+	url, srv := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}, MaxSeriesPerQuery: 60})
+	from, to := dataStart.Add(2*time.Hour), dataStart.Add(6*time.Hour)
+	out := t.TempDir()
+	stdout, stderr, err := runCLI(t, "recover", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
+		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out, "--max-series-per-query", "50",
+		"--summary-json", filepath.Join(out, "summary.json"))
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+	}
+	cc := ccSummary(t, out)
+	if cc["units_checked"] < 4 || cc["units_differing"] != 0 || cc["units_unchecked"] != 0 || srv.Counters().FailedQueries == 0 {
+		t.Fatalf("crosscheck summary %v, %d queries refused; want every unit checked, after some count requests were refused\n%s\n%s", cc, srv.Counters().FailedQueries, stdout, stderr)
+	}
+	t.Logf("%d units checked in %d count requests, %d refused as too big", cc["units_checked"], cc["requests"], srv.Counters().FailedQueries)
+	installedExactly(t, out, data, from, to)
+}

@@ -180,9 +180,13 @@ func (s *Source) census(ctx context.Context, units []extract.Unit) (map[string][
 // count counts units in at most two requests: the census of the selectors
 // that need it, then every unit's count_over_time (by groups of names
 // where its selector does not pin one). Where a request fails (over a
-// limit of the source, say) the units are counted in halves; a unit that
-// cannot be counted alone gets the error.
+// limit of the source, say) the units are counted in halves, and later
+// chunks start at that size; a unit that cannot be counted alone gets the
+// error.
 func (s *Source) count(ctx context.Context, units []extract.Unit) []*counts {
+	if n := int(s.most.Load()); len(units) > n {
+		return append(s.count(ctx, units[:n]), s.count(ctx, units[n:])...)
+	}
 	out, err := s.countAll(ctx, units)
 	switch {
 	case err == nil:
@@ -191,6 +195,8 @@ func (s *Source) count(ctx context.Context, units []extract.Unit) []*counts {
 		return failed(len(units), err)
 	}
 	half := len(units) / 2
+	for n := s.most.Load(); int64(half) < n && !s.most.CompareAndSwap(n, int64(half)); n = s.most.Load() {
+	}
 	return append(s.count(ctx, units[:half]), s.count(ctx, units[half:])...)
 }
 
@@ -209,6 +215,9 @@ func (s *Source) countAll(ctx context.Context, units []extract.Unit) ([]*counts,
 	for i, u := range units {
 		_, byName := gs[u.Selector]
 		out[i] = &counts{byName: byName, m: map[uint64]entry{}}
+	}
+	if len(g.terms) == 0 {
+		return out, nil // selectors the census found no series of
 	}
 	err = s.points(ctx, g.terms, g.start, g.end, time.Duration(extract.WindowMs)*time.Millisecond, func(tag string, ls labels.Labels, t int64, v float64) {
 		i, sel, j := g.unitOf(tag, t)

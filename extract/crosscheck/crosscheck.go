@@ -78,6 +78,7 @@ type Source struct {
 	chunks map[int]*chunk
 
 	checked, differing, refetched, fails, unchecked, requests atomic.Int64
+	most                                                      atomic.Int64 // units one count request may carry, lowered where one failed
 }
 
 type unitKey struct {
@@ -93,6 +94,7 @@ type chunk struct {
 // Wrap checks the units of p, fetched from src, against c's counts.
 func Wrap(src extract.Source, c extract.Counter, p *extract.Plan, log *slog.Logger) *Source {
 	s := &Source{src: src, counter: c, log: log, index: map[unitKey]int{}, units: p.Units(), chunks: map[int]*chunk{}}
+	s.most.Store(chunkUnits)
 	windows := 0
 	for i, u := range s.units {
 		s.index[unitKey{u.Window, u.Selector}] = i
