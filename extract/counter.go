@@ -2,6 +2,7 @@ package extract
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -41,4 +42,20 @@ func PointsOf(add func(labels.Labels, int64, float64)) func([]Series) error {
 // split.UnitQuery).
 func PointsUnit(expr string, start, end int64, step time.Duration) Unit {
 	return Unit{Selector: expr, From: start, To: end + step.Milliseconds(), Step: step}
+}
+
+type bytesKey struct{}
+
+// CountingBytes is ctx with n to count the bytes of the answers to the
+// requests made with it (decompressed, as a client's own statistics count
+// them), on top of the client's own count: what one kind of request costs,
+// among others made at the same time.
+func CountingBytes(ctx context.Context, n *atomic.Int64) context.Context {
+	return context.WithValue(ctx, bytesKey{}, n)
+}
+
+// BytesCounter is the counter CountingBytes put in ctx, or nil.
+func BytesCounter(ctx context.Context) *atomic.Int64 {
+	n, _ := ctx.Value(bytesKey{}).(*atomic.Int64)
+	return n
 }

@@ -102,12 +102,13 @@ type Samples struct {
 }
 
 type Crosscheck struct {
-	Checked   int `json:"units_checked"`
-	Differing int `json:"units_differing"`
-	Refetched int `json:"units_refetched"`
-	Failed    int `json:"units_failed"`
-	Unchecked int `json:"units_unchecked"`
-	Requests  int `json:"requests"`
+	Checked   int   `json:"units_checked"`
+	Differing int   `json:"units_differing"`
+	Refetched int   `json:"units_refetched"`
+	Failed    int   `json:"units_failed"`
+	Unchecked int   `json:"units_unchecked"`
+	Requests  int   `json:"requests"`
+	Bytes     int64 `json:"bytes"`
 }
 
 type Block struct {
@@ -185,7 +186,7 @@ func (s *Summary) Document(command string, end End, words Wording) Doc {
 	}
 	d.Samples.Covered = s.Covered
 	if c := s.Crosscheck; c != nil {
-		d.Crosscheck = &Crosscheck{Checked: c.Checked, Differing: c.Differing, Refetched: c.Refetched, Failed: c.Failed, Unchecked: c.Unchecked, Requests: c.Requests}
+		d.Crosscheck = &Crosscheck{Checked: c.Checked, Differing: c.Differing, Refetched: c.Refetched, Failed: c.Failed, Unchecked: c.Unchecked, Requests: c.Requests, Bytes: c.Bytes}
 	}
 	d.Samples.InOut, d.Samples.Conflicts, d.Windows.InOut = s.Held.Samples, s.Held.Conflicts, s.Held.Windows
 	d.Samples.Written, _ = Totals(s.Installed)

@@ -157,7 +157,7 @@ func Interrupted(recovered, total int, hint, state string) string {
 
 // Crosschecked says what the check with the source's counts did.
 func Crosschecked(w io.Writer, c *crosscheck.Stats) {
-	fmt.Fprintf(w, "checked %s against the source's counts (%s): %d differed", queries(c.Checked), count(c.Requests, "request"), c.Differing)
+	fmt.Fprintf(w, "checked %s against the source's counts (%s, %s): %d differed", queries(c.Checked), count(c.Requests, "request"), FormatBytes(c.Bytes), c.Differing)
 	switch {
 	case c.Refetched > 0 && c.Failed == 0:
 		fmt.Fprint(w, " and came whole when fetched again")

@@ -66,9 +66,9 @@ func main() {
 			off := run(*bin, append(args, "--no-crosscheck"))
 			on := run(*bin, args)
 			dr, db := on.Requests.Requests-off.Requests.Requests, on.Requests.Bytes-off.Requests.Bytes
-			fmt.Printf("%-11s %-27s %8d %8d %6.1f%% %12d %12d %6.2f%%  (%d units checked in %d count requests)\n", via, p.name,
+			fmt.Printf("%-11s %-27s %8d %8d %6.1f%% %12d %12d %6.2f%%  (%d units checked in %d count requests, %d bytes)\n", via, p.name,
 				off.Requests.Requests, dr, pct(dr, off.Requests.Requests), off.Requests.Bytes, db, pct(db, off.Requests.Bytes),
-				on.Crosscheck.Checked, on.Crosscheck.Requests)
+				on.Crosscheck.Checked, on.Crosscheck.Requests, on.Crosscheck.Bytes)
 		}
 	}
 }
@@ -78,8 +78,9 @@ type summary struct {
 		Requests, Bytes int64
 	}
 	Crosscheck struct {
-		Checked  int `json:"units_checked"`
-		Requests int `json:"requests"`
+		Checked  int   `json:"units_checked"`
+		Requests int   `json:"requests"`
+		Bytes    int64 `json:"bytes"`
 	}
 }
 

@@ -188,7 +188,7 @@ func TestCrosscheckExact(t *testing.T) {
 					t.Fatalf("recover: %v\n%s\n%s", err, stdout, stderr)
 				}
 				cc := ccSummary(t, out)
-				if cc["units_checked"] != 3 || cc["units_differing"] != 0 || cc["units_unchecked"] != 0 {
+				if cc["units_checked"] != 3 || cc["units_differing"] != 0 || cc["units_unchecked"] != 0 || cc["requests"] == 0 || cc["bytes"] == 0 {
 					t.Fatalf("crosscheck summary %v; want 3 checked, none differing\n%s\n%s", cc, stdout, stderr)
 				}
 			})

@@ -77,7 +77,7 @@ func at(units []extract.Unit) int64 {
 // point to add by its series' tag, without the tag.
 func (s *Source) points(ctx context.Context, terms []string, start, end int64, step time.Duration, add func(tag string, ls labels.Labels, t int64, v float64)) error {
 	s.requests.Add(1)
-	return s.counter.Points(ctx, strings.Join(terms, " or "), start, end, step, func(ls labels.Labels, t int64, v float64) {
+	return s.counter.Points(extract.CountingBytes(ctx, &s.bytes), strings.Join(terms, " or "), start, end, step, func(ls labels.Labels, t int64, v float64) {
 		tag := ls.Get(tagLabel)
 		add(tag, labels.NewBuilder(ls).Del(tagLabel).Labels(), t, v)
 	})

@@ -55,12 +55,13 @@ const (
 
 // Stats is what checking did.
 type Stats struct {
-	Checked   int // units compared with the source's counts
-	Differing int // of those, units whose first fetch differed
-	Refetched int // units fetched again for that
-	Failed    int // units that still differed, and failed
-	Unchecked int // units that could not be counted (or came partial), so were not compared
-	Requests  int // count requests sent, retries aside
+	Checked   int   // units compared with the source's counts
+	Differing int   // of those, units whose first fetch differed
+	Refetched int   // units fetched again for that
+	Failed    int   // units that still differed, and failed
+	Unchecked int   // units that could not be counted (or came partial), so were not compared
+	Requests  int   // count requests sent, retries aside
+	Bytes     int64 // of their answers, decompressed
 }
 
 // Source wraps a Source that is also an extract.Counter with the check.
@@ -79,6 +80,7 @@ type Source struct {
 
 	checked, differing, refetched, fails, unchecked, requests atomic.Int64
 	most                                                      atomic.Int64 // units one count request may carry, lowered where one failed
+	bytes                                                     atomic.Int64
 }
 
 type unitKey struct {
@@ -112,7 +114,7 @@ func Wrap(src extract.Source, c extract.Counter, p *extract.Plan, log *slog.Logg
 // Stats returns what checking did so far.
 func (s *Source) Stats() Stats {
 	return Stats{Checked: int(s.checked.Load()), Differing: int(s.differing.Load()), Refetched: int(s.refetched.Load()),
-		Failed: int(s.fails.Load()), Unchecked: int(s.unchecked.Load()), Requests: int(s.requests.Load())}
+		Failed: int(s.fails.Load()), Unchecked: int(s.unchecked.Load()), Requests: int(s.requests.Load()), Bytes: s.bytes.Load()}
 }
 
 // expected is the source's count of u: from the chunk of the plan it is
