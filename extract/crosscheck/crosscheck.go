@@ -41,13 +41,13 @@ import (
 	"github.com/promrecover/promrecover/extract"
 )
 
-// A chunk of units is counted together: at most chunkUnits units (the
-// expression, a few terms a selector, stays some kilobytes, the answer
-// within a source's limits most of the time; a request over them is
-// halved) and chunkWindows
-// windows (a day: the census looks back over the whole span, and a day
-// is what the source's own count queries look back over, see
-// grafana.countSlice), so that a plan's requests grow by a few per cent.
+// A chunk of units is counted together, so that checking takes a request
+// or two a day of range: at most chunkUnits units (the expression, a few
+// terms a selector, stays some kilobytes, and the answer within a source's
+// limits most of the time; a request over them is halved) over at most
+// chunkWindows windows (a day: the census looks back over the whole span,
+// and a day is what the source's own count queries look back over, see
+// grafana.countSlice).
 const (
 	chunkUnits   = 256
 	chunkWindows = 12
