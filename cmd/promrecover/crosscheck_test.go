@@ -7,7 +7,10 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -216,7 +219,8 @@ func readWindow(t *testing.T, out string, w extract.Window) []extract.Series {
 	return got
 }
 
-// TestCrosscheckRealPrometheus: --via prometheus from a real Prometheus,
+// TestCrosscheckRealPrometheus: --via prometheus and --via proxy (through
+// grafanaBefore) from a real Prometheus,
 // 2.42 (range selectors closed) and 3 (left-open), serving floats and
 // native histograms, with unaligned ends and sharded selectors: every
 // unit is checked and none differs.
@@ -232,22 +236,31 @@ func TestCrosscheckRealPrometheus(t *testing.T) {
 		t.Run(string(v), func(t *testing.T) {
 			source := servers.Prometheus(t, v, in)
 			defer source.Stop()
-			for _, match := range [][]string{nil, ccMatch} {
+			grafana := simtest.Serve(t, grafanaBefore(t, source.URL))
+			for _, tc := range []struct {
+				via   []string
+				match []string
+			}{
+				{[]string{"--via", "prometheus", "--source-url", source.URL}, nil},
+				{[]string{"--via", "prometheus", "--source-url", source.URL}, ccMatch},
+				{[]string{"--via", "proxy", "--grafana-url", grafana, "--token", testToken, "--datasource", "prom"}, nil},
+			} {
+				match := tc.match
 				out := t.TempDir()
-				args := []string{"recover", "--via", "prometheus", "--source-url", source.URL, "--max-series-per-query", "5",
-					"--from", from.Format(time.RFC3339Nano), "--to", to.Format(time.RFC3339), "--out", out, "--summary-json", filepath.Join(out, "summary.json")}
+				args := append([]string{"recover", "--max-series-per-query", "5",
+					"--from", from.Format(time.RFC3339Nano), "--to", to.Format(time.RFC3339), "--out", out, "--summary-json", filepath.Join(out, "summary.json")}, tc.via...)
 				for _, m := range match {
 					args = append(args, "--match", m)
 				}
 				stdout, stderr, err := runCLI(t, args...)
 				if err != nil {
-					t.Fatalf("recover --via prometheus %v: %v\n%s\n%s", match, err, stdout, stderr)
+					t.Fatalf("recover %v %v: %v\n%s\n%s", tc.via[:2], match, err, stdout, stderr)
 				}
 				cc := ccSummary(t, out)
 				if cc["units_checked"] == 0 || cc["units_differing"] != 0 || cc["units_unchecked"] != 0 {
 					t.Fatalf("crosscheck summary %v; want every unit checked, none differing\n%s\n%s", cc, stdout, stderr)
 				}
-				t.Logf("%v: %d units checked in %d requests, none differed", match, cc["units_checked"], cc["requests"])
+				t.Logf("%v %v: %d units checked in %d requests, none differed", tc.via[:2], match, cc["units_checked"], cc["requests"])
 			}
 		})
 	}
@@ -299,4 +312,32 @@ func TestCrosscheckUnderALimit(t *testing.T) {
 	}
 	t.Logf("%d units checked in %d count requests, %d refused as too big", cc["units_checked"], cc["requests"], srv.Counters().FailedQueries)
 	installedExactly(t, out, data, from, to)
+}
+
+// grafanaBefore plays the part of Grafana that --via proxy reads through,
+// in front of a real Prometheus: its health, the datasource "prom", and the
+// datasource's proxy and resources, passed on to prom as Grafana does.
+func grafanaBefore(t *testing.T, prom string) http.Handler {
+	t.Helper()
+	target, err := url.Parse(prom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/health", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"commit":"test","database":"ok","version":"11.3.0"}`)
+	})
+	mux.HandleFunc("GET /api/datasources/uid/prom", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":1,"uid":"prom","name":"prom","type":"prometheus","url":"`+prom+`"}`)
+	})
+	for _, prefix := range []string{"/api/datasources/proxy/uid/prom", "/api/datasources/uid/prom/resources"} {
+		mux.Handle(prefix+"/", http.StripPrefix(prefix, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.Header.Del("Authorization") // Grafana sends the datasource's own credentials, here none
+			proxy.ServeHTTP(w, r)
+		})))
+	}
+	return mux
 }
