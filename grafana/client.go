@@ -455,7 +455,7 @@ func (c *Client) exchange(ctx context.Context, method, path string, body any, ok
 	}
 	raw := resp.RawBody()
 	defer raw.Close()
-	cr, err := c.body(raw, resp.Header().Get("Content-Encoding"))
+	cr, err := c.body(raw, resp.Header().Get("Content-Encoding"), extract.BytesCounter(ctx))
 	if err != nil {
 		return &retryQuery{fmt.Errorf("%s %s: reading the answer: %w", method, path, err)}
 	}
@@ -573,15 +573,20 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 // decompresses about 1.3x as fast as the standard library's (440 against
 // 330 MB/s here), which matters when a core decodes tens of millions of
 // samples a second.
-func (c *Client) body(raw io.Reader, encoding string) (*countingReader, error) {
+// The decompressed bytes count in extra too where it is set.
+func (c *Client) body(raw io.Reader, encoding string, extra *atomic.Int64) (*countingReader, error) {
+	read := []*atomic.Int64{&c.bytes}
+	if extra != nil {
+		read = append(read, extra)
+	}
 	if !strings.EqualFold(encoding, "gzip") {
-		return &countingReader{r: raw, counts: []*atomic.Int64{&c.wireBytes, &c.bytes}}, nil
+		return &countingReader{r: raw, counts: append(read, &c.wireBytes)}, nil
 	}
 	gz, err := gzip.NewReader(&countingReader{r: raw, counts: []*atomic.Int64{&c.wireBytes}})
 	if err != nil {
 		return nil, err
 	}
-	return &countingReader{r: gz, counts: []*atomic.Int64{&c.bytes}}, nil
+	return &countingReader{r: gz, counts: read}, nil
 }
 
 type countingReader struct {

@@ -430,3 +430,9 @@ func (s *Source) countQueries(ctx context.Context, selectors []string, from, to 
 func promTime(ms int64) string {
 	return strconv.FormatFloat(float64(ms)/1000, 'f', 3, 64)
 }
+
+// Points implements extract.Counter through the source's own path,
+// retried but never split.
+func (s *Source) Points(ctx context.Context, expr string, start, end int64, step time.Duration, add func(labels.Labels, int64, float64)) error {
+	return s.stream(ctx, extract.PointsUnit(expr, start, end, step), extract.PointsOf(add))
+}

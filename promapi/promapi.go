@@ -228,6 +228,9 @@ func (c *Client) once(ctx context.Context, endpoint string, form url.Values, rea
 		body = gz
 	}
 	body = &counted{r: body, n: &c.bytes}
+	if extra := extract.BytesCounter(ctx); extra != nil {
+		body = &counted{r: body, n: extra}
+	}
 	if resp.StatusCode/100 != 2 {
 		return c.refusal(ctx, endpoint, resp.StatusCode, body)
 	}

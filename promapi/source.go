@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -162,4 +163,10 @@ func (s *Source) Shard(ctx context.Context, selectors []string, from, to int64, 
 		sets, err := s.Series(ctx, []string{sel}, from, to)
 		return sets, "via the series API", err
 	}, maxSeries, s.Split.WithDefaults().MaxLabelLookups, s.Client.opts.Log)
+}
+
+// Points implements extract.Counter: a query_range, retried but never
+// split.
+func (s *Source) Points(ctx context.Context, expr string, start, end int64, step time.Duration, add func(labels.Labels, int64, float64)) error {
+	return s.stream(ctx, extract.PointsUnit(expr, start, end, step), extract.PointsOf(add))
 }

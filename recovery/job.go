@@ -16,6 +16,7 @@ import (
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/bucket"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/crosscheck"
 	"github.com/promrecover/promrecover/extract/gaps"
 	"github.com/promrecover/promrecover/extract/relabel"
 	"github.com/promrecover/promrecover/extract/state"
@@ -89,7 +90,10 @@ type Job struct {
 	State       StateOptions
 	Relabel     relabel.Rules
 	Concurrency int
-	MaxSeries   int // shard selectors matching more series; 0: never
+	// Crosscheck compares each raw-mode unit with the source's count of
+	// its samples (see package crosscheck), where the source can count.
+	Crosscheck bool
+	MaxSeries  int // shard selectors matching more series; 0: never
 	// Scrape is the typical scrape interval, for the estimate of the
 	// blocks' size that the free space of Out is checked against.
 	Scrape time.Duration
@@ -150,6 +154,9 @@ type Outcome struct {
 	HeldBack []blocks.HeldBack
 	// Served is how the wait for the Prometheus ended; nil without one.
 	Served *served.Result
+	// Crosscheck is what the check with the source's counts did; nil when
+	// it was not done (off, step mode, a source that cannot count).
+	Crosscheck *crosscheck.Stats
 }
 
 // Status classifies the outcome of a run that fetched.
@@ -281,7 +288,7 @@ func (j *Job) Run(ctx context.Context) (out *Outcome, err error) {
 			}
 		}
 	}
-	o.Result, o.Err = j.fetch(ctx, &todo, conn.Source, sink)
+	o.Result, o.Err = j.fetch(ctx, &todo, conn.Source, sink, o)
 	if d != nil {
 		d.finish(ctx, j, o)
 	}
@@ -342,8 +349,15 @@ func (j *Job) keyState(ctx context.Context) error {
 }
 
 // fetch runs the plan through relabelling and the progress display into
-// sink.
-func (j *Job) fetch(ctx context.Context, p *extract.Plan, src extract.Source, sink extract.Sink) (*extract.Result, error) {
+// sink, checked with the source's counts where that is asked and possible.
+func (j *Job) fetch(ctx context.Context, p *extract.Plan, src extract.Source, sink extract.Sink, o *Outcome) (*extract.Result, error) {
+	if c, ok := src.(extract.Counter); ok && j.Crosscheck && p.Step == 0 {
+		cc := crosscheck.Wrap(src, c, p, j.Log)
+		src = cc
+		defer func() { st := cc.Stats(); o.Crosscheck = &st }()
+	} else if j.Crosscheck && p.Step == 0 {
+		j.Log.Info("this source cannot count its samples, so what it answers is not checked with its counts", "via", o.Origin.Via)
+	}
 	sink = relabel.Wrap(sink, j.Relabel)
 	if j.Progress != nil {
 		show := j.Progress(len(p.Windows))

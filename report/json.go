@@ -28,8 +28,11 @@ type Doc struct {
 	NotRecovered []Missing `json:"not_recovered"`
 	Requests     *Requests `json:"requests,omitempty"`
 	Samples      Samples   `json:"samples"`
-	Blocks       []Block   `json:"blocks"`
-	StateFile    string    `json:"state_file,omitempty"`
+	// Crosscheck is the check with the source's counts; absent when it
+	// was not done.
+	Crosscheck *Crosscheck `json:"crosscheck,omitempty"`
+	Blocks     []Block     `json:"blocks"`
+	StateFile  string      `json:"state_file,omitempty"`
 	// Served is how the wait for the Prometheus that serves the data
 	// directory ended; absent without one.
 	Served  *Serving `json:"served,omitempty"`
@@ -103,6 +106,16 @@ type Samples struct {
 	// gave a second, different value at the same timestamp (the first
 	// kept), in the windows recovered.
 	Conflicting int64 `json:"conflicting"`
+}
+
+type Crosscheck struct {
+	Checked   int   `json:"units_checked"`
+	Differing int   `json:"units_differing"`
+	Refetched int   `json:"units_refetched"`
+	Failed    int   `json:"units_failed"`
+	Unchecked int   `json:"units_unchecked"`
+	Requests  int   `json:"requests"`
+	Bytes     int64 `json:"bytes"`
 }
 
 type Block struct {
@@ -196,6 +209,9 @@ func (s *Summary) Document(command string, end End, words Wording) Doc {
 		d.Samples.Fetched = s.Read
 	}
 	d.Samples.Covered = s.Covered
+	if c := s.Crosscheck; c != nil {
+		d.Crosscheck = &Crosscheck{Checked: c.Checked, Differing: c.Differing, Refetched: c.Refetched, Failed: c.Failed, Unchecked: c.Unchecked, Requests: c.Requests, Bytes: c.Bytes}
+	}
 	d.Samples.InOut, d.Samples.Conflicts, d.Windows.InOut = s.Held.Samples, s.Held.Conflicts, s.Held.Windows
 	d.Samples.Written, _ = Totals(s.Installed)
 	for _, h := range s.HeldBack {

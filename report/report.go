@@ -20,6 +20,7 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/crosscheck"
 	"github.com/promrecover/promrecover/extract/relabel"
 	"github.com/promrecover/promrecover/extract/state"
 	"github.com/promrecover/promrecover/grafana"
@@ -63,6 +64,9 @@ type Summary struct {
 	HeldBack   []blocks.HeldBack // samples stamped after the time of the run, not written
 	Exported   bool              // export: the file was written
 	Served     *served.Result    // how the wait for the Prometheus ended; nil without one
+	// Crosscheck is what the check with the source's counts did; nil when
+	// it was not done.
+	Crosscheck *crosscheck.Stats
 }
 
 // Text writes the summary of a recovery.
@@ -96,6 +100,9 @@ func (s *Summary) Text(w io.Writer, words Wording) {
 	fmt.Fprintf(w, "requests %d, retries %d, session rotations %d, %s received on the wire (%s decompressed)\n", st.Requests, st.Retries, st.Rotations, FormatBytes(st.WireBytes), FormatBytes(st.Bytes))
 	remoteRead(w, s.RemoteRead)
 	fmt.Fprintf(w, "fetched %d samples of %d series; written %d samples in %d blocks\n", fetched, res.DistinctSeries, written, len(installed))
+	if c := s.Crosscheck; c != nil {
+		Crosschecked(w, c)
+	}
 	if s.Covered > 0 {
 		fmt.Fprintf(w, "%d fetched samples fall where the surviving data has samples and were left out (%s)\n", s.Covered, words.OnlyGaps)
 	}
@@ -155,6 +162,31 @@ func Interrupted(recovered, total int, hint, state string) string {
 		msg += " (state: " + state + ")"
 	}
 	return msg
+}
+
+// Crosschecked says what the check with the source's counts did.
+func Crosschecked(w io.Writer, c *crosscheck.Stats) {
+	fmt.Fprintf(w, "checked %s against the source's counts (%s, %s): %d differed", queries(c.Checked), count(c.Requests, "request"), FormatBytes(c.Bytes), c.Differing)
+	switch {
+	case c.Refetched > 0 && c.Failed == 0:
+		fmt.Fprint(w, " and came whole when fetched again")
+	case c.Failed == 1:
+		fmt.Fprint(w, "; 1 still differed when fetched again, and its window is not installed")
+	case c.Failed > 1:
+		fmt.Fprintf(w, "; %d still differed when fetched again, and their windows are not installed", c.Failed)
+	}
+	if c.Unchecked > 0 {
+		fmt.Fprintf(w, "; %s not checked (could not be counted, or came in part)", queries(c.Unchecked))
+	}
+	fmt.Fprintln(w)
+}
+
+// queries is n queries, in words.
+func queries(n int) string {
+	if n == 1 {
+		return "1 query"
+	}
+	return fmt.Sprintf("%d queries", n)
 }
 
 // HeldBack says, a line a window, what was not written for being stamped

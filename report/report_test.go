@@ -9,6 +9,7 @@ import (
 
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
+	"github.com/promrecover/promrecover/extract/crosscheck"
 	"github.com/promrecover/promrecover/extract/state"
 	"github.com/promrecover/promrecover/grafana"
 	"github.com/promrecover/promrecover/recovery"
@@ -259,6 +260,33 @@ func TestServed(t *testing.T) {
 			got := servedDoc(tc.res, plain)
 			if (got == nil) != (tc.doc == nil) || got != nil && fmt.Sprint(*got) != fmt.Sprint(*tc.doc) {
 				t.Errorf("document %+v, want %+v", got, tc.doc)
+			}
+		})
+	}
+}
+
+func TestCrosschecked(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    crosscheck.Stats
+		want string
+	}{
+		{"none differed", crosscheck.Stats{Checked: 5, Requests: 1, Bytes: 2048}, "checked 5 queries against the source's counts (1 request, 2.0 KiB): 0 differed\n"},
+		{"one fetched again", crosscheck.Stats{Checked: 1, Differing: 1, Refetched: 1, Requests: 2},
+			"checked 1 query against the source's counts (2 requests, 0 B): 1 differed and came whole when fetched again\n"},
+		{"one failed", crosscheck.Stats{Checked: 6, Differing: 2, Refetched: 2, Failed: 1, Requests: 3},
+			"checked 6 queries against the source's counts (3 requests, 0 B): 2 differed; 1 still differed when fetched again, and its window is not installed\n"},
+		{"unchecked", crosscheck.Stats{Unchecked: 3, Requests: 5}, "checked 0 queries against the source's counts (5 requests, 0 B): 0 differed; 3 queries not checked (could not be counted, or came in part)\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			Crosschecked(&b, &tc.c)
+			if b.String() != tc.want {
+				t.Errorf("got %q\nwant %q", b.String(), tc.want)
+			}
+			d := (&Summary{Crosscheck: &tc.c}).Document("recover", End{}, plain)
+			if d.Crosscheck == nil || d.Crosscheck.Checked != tc.c.Checked || d.Crosscheck.Failed != tc.c.Failed || d.Crosscheck.Unchecked != tc.c.Unchecked || d.Crosscheck.Bytes != tc.c.Bytes {
+				t.Errorf("--summary-json's crosscheck is %+v, want %+v", d.Crosscheck, tc.c)
 			}
 		})
 	}

@@ -34,7 +34,7 @@ var (
 // replaceAnswer answers every /api/ds/query with body and 200 OK, as a
 // Grafana (or a proxy) that sends frames promrecover cannot read would.
 func replaceAnswer(body string) *faults.Rule {
-	return faults.On(faults.Query).Do(faults.Answer(http.StatusOK, body, "Content-Type", "application/json"))
+	return faults.On(faults.Fetch).Do(faults.Answer(http.StatusOK, body, "Content-Type", "application/json"))
 }
 
 // badFrame is a /api/ds/query answer holding one frame with the given
@@ -264,7 +264,7 @@ func TestBadInput(t *testing.T) {
 			if tc.before != nil {
 				tc.before(t, e)
 			}
-			counter := faults.On(faults.Query)
+			counter := faults.On(faults.Fetch)
 			e.flags["--grafana-url"], e.srv = simtest.Start(t, e.cfg, append([]*faults.Rule{counter}, e.rules...)...)
 			e.flags["--out"] = e.out
 			for k, v := range tc.flags {

@@ -77,7 +77,7 @@ func TestSecretsStayOutOfOutput(t *testing.T) {
 // failWindow answers a query for the window ending at end with an error no
 // retry can pass, and passes the rest to the server.
 func failWindow(end string) *faults.Rule {
-	return faults.On(faults.Query, faults.BodyContains(`"to":"`+end+`"`)).Do(faults.Answer(http.StatusBadRequest,
+	return faults.On(faults.Fetch, faults.BodyContains(`"to":"`+end+`"`)).Do(faults.Answer(http.StatusBadRequest,
 		`{"results":{"A":{"error":"bad_data: invalid parameter","errorSource":"downstream","status":400}}}`))
 }
 
@@ -86,7 +86,8 @@ func TestFailedWindowIsReportedThenResumed(t *testing.T) {
 	bad := dataStart.Add(6 * time.Hour) // the end of the second window
 	data := gen.DemoSeries(dataStart, dataEnd, 1)
 	fw := failWindow(strconv.FormatInt(bad.UnixMilli(), 10))
-	url, srv := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}}, fw)
+	fetches := faults.On(faults.Fetch)
+	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}}, fw, fetches)
 	out := t.TempDir()
 	args := []string{"recover", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339), "--out", out}
@@ -103,12 +104,12 @@ func TestFailedWindowIsReportedThenResumed(t *testing.T) {
 
 	// The cause is gone; the same command fetches only the missing window.
 	fw.Stop()
-	before := srv.Counters().DSQueries
+	before := int64(fetches.Count())
 	stdout, stderr, err = runCLI(t, args...)
 	if err != nil {
 		t.Fatalf("resume: %v\n%s\n%s", err, stdout, stderr)
 	}
-	if n := srv.Counters().DSQueries - before; n != 1 {
+	if n := int64(fetches.Count()) - before; n != 1 {
 		t.Errorf("the resumed run sent %d queries, want 1 (only the missing window)", n)
 	}
 	if !strings.Contains(stdout, "2 more windows") {
@@ -119,7 +120,7 @@ func TestFailedWindowIsReportedThenResumed(t *testing.T) {
 	}
 
 	// Once more: nothing is left, and the summary says so.
-	before = srv.Counters().DSQueries
+	before = int64(fetches.Count())
 	stdout, stderr, err = runCLI(t, args...)
 	if err != nil {
 		t.Fatalf("the run with nothing left: %v\n%s\n%s", err, stdout, stderr)
@@ -127,7 +128,7 @@ func TestFailedWindowIsReportedThenResumed(t *testing.T) {
 	if !strings.Contains(stdout, "nothing left to recover from grafanacloud-prom (grafanacloud-prom): all 3 windows") || strings.Contains(stdout, "recovered 0 of 0") {
 		t.Errorf("the summary does not say that nothing was left:\n%s", stdout)
 	}
-	if n := srv.Counters().DSQueries - before; n != 0 {
+	if n := int64(fetches.Count()) - before; n != 0 {
 		t.Errorf("the run with nothing left sent %d queries", n)
 	}
 	got, err := blocks.ReadSeries(out, from.UnixMilli(), to.UnixMilli())

@@ -24,8 +24,10 @@ func TestRecoverReportsConflictingSamples(t *testing.T) {
 	url, _ := simtest.Start(t, sim.Config{Series: gen.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}}, replaceAnswer(body))
 	out := t.TempDir()
 	summary := filepath.Join(t.TempDir(), "summary.json")
+	// The answer is made up, not the simulator's data, so the source's
+	// counts cannot match it: the check is left out.
 	stdout, stderr, err := runCLI(t, "recover", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
-		"--from", badFrom.Format(time.RFC3339), "--to", badTo.Format(time.RFC3339), "--out", out, "--summary-json", summary)
+		"--from", badFrom.Format(time.RFC3339), "--to", badTo.Format(time.RFC3339), "--out", out, "--summary-json", summary, "--no-crosscheck")
 	if err != nil {
 		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
 	}

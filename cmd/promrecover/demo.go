@@ -72,7 +72,7 @@ data set also holds native histograms, read through the datasource proxy.`,
 			door := recovery.GrafanaDoor(client, datasource, transport)
 			j := &recovery.Job{Plan: plan, Connect: door.Connect, Out: out,
 				State:       recovery.StateOptions{URL: srv.URL, Datasource: datasource},
-				Concurrency: concurrency, Now: now, Progress: showProgress.of(log, client.Stats, extract.CountSamples(want)), Log: log}
+				Concurrency: concurrency, Crosscheck: true, Now: now, Progress: showProgress.of(log, client.Stats, extract.CountSamples(want)), Log: log}
 			if err := runRecovery(cmd.Context(), w, j, door, &report.Summary{}, ""); err != nil {
 				return err
 			}

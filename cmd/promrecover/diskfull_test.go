@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promrecover/promrecover/internal/faults"
 	"github.com/promrecover/promrecover/internal/fstest"
 	"github.com/promrecover/promrecover/internal/gen"
 	"github.com/promrecover/promrecover/internal/sim"
@@ -30,12 +31,12 @@ var (
 
 // recoverOnDisk recovers the 22 windows into out and returns the command's
 // output, the /api/ds/query requests it made and its error.
-func recoverOnDisk(t *testing.T, url string, srv *sim.Server, out string) (stdout string, queries int64, err error) {
+func recoverOnDisk(t *testing.T, url string, fetches *faults.Rule, out string) (stdout string, queries int64, err error) {
 	t.Helper()
-	before := srv.Counters().DSQueries
+	before := int64(fetches.Count())
 	stdout, stderr, err := runCLI(t, "recover", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
 		"--from", diskFrom.Format(time.RFC3339), "--to", diskTo.Format(time.RFC3339), "--out", out)
-	return stdout + stderr, srv.Counters().DSQueries - before, err
+	return stdout + stderr, int64(fetches.Count()) - before, err
 }
 
 // TestRecoverOnASmallDisk recovers onto real filesystems too small for the
@@ -46,11 +47,12 @@ func recoverOnDisk(t *testing.T, url string, srv *sim.Server, out string) (stdou
 // command recovers exactly the rest.
 func TestRecoverOnASmallDisk(t *testing.T) {
 	data := gen.DemoSeries(diskFrom, diskTo, 3)
-	url, srv := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
+	fetches := faults.On(faults.Fetch)
+	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}}, fetches)
 
 	t.Run("64 MiB holds every window", func(t *testing.T) {
 		out := fstest.SmallDisk(t, 64*mib)
-		stdout, _, err := recoverOnDisk(t, url, srv, out)
+		stdout, _, err := recoverOnDisk(t, url, fetches, out)
 		if err != nil {
 			t.Fatalf("%v\n%s", err, stdout)
 		}
@@ -62,7 +64,7 @@ func TestRecoverOnASmallDisk(t *testing.T) {
 
 	t.Run("3 MiB is refused up front", func(t *testing.T) {
 		out := fstest.SmallDisk(t, 3*mib)
-		stdout, queries, err := recoverOnDisk(t, url, srv, out)
+		stdout, queries, err := recoverOnDisk(t, url, fetches, out)
 		if err == nil {
 			t.Fatalf("recover into 3 MiB succeeded:\n%s", stdout)
 		}
@@ -80,7 +82,7 @@ func TestRecoverOnASmallDisk(t *testing.T) {
 
 	t.Run("a disk that holds some stops at the first full one", func(t *testing.T) {
 		out := fstest.SmallDisk(t, 6*mib)
-		stdout, queries, err := recoverOnDisk(t, url, srv, out)
+		stdout, queries, err := recoverOnDisk(t, url, fetches, out)
 		if err == nil {
 			t.Fatalf("recover into 6 MiB succeeded:\n%s", stdout)
 		}
@@ -101,7 +103,7 @@ func TestRecoverOnASmallDisk(t *testing.T) {
 		if out, err := exec.Command("mount", "-o", "remount,size=64m", out).CombinedOutput(); err != nil {
 			t.Fatalf("remount: %v: %s", err, out)
 		}
-		stdout, queries, err = recoverOnDisk(t, url, srv, out)
+		stdout, queries, err = recoverOnDisk(t, url, fetches, out)
 		if err != nil {
 			t.Fatalf("rerun after freeing space: %v\n%s", err, stdout)
 		}

@@ -39,7 +39,7 @@ func TestExitCodes(t *testing.T) {
 	recoverArgs := func(e exitEnv) []string {
 		return append(append([]string{"recover", "--summary-json", e.summary, "--out", e.out}, conn(e)...), "--concurrency", "1")
 	}
-	everyQueryFails := faults.On(faults.Query).Do(faults.Answer(http.StatusBadRequest,
+	everyQueryFails := faults.On(faults.Fetch).Do(faults.Answer(http.StatusBadRequest,
 		`{"results":{"A":{"error":"bad_data: invalid parameter","errorSource":"downstream","status":400}}}`))
 	for _, tc := range []struct {
 		name  string

@@ -73,9 +73,9 @@ The file is written only when every window was fetched.`,
 			}()
 			sink := export.NewMatrix()
 			j := &recovery.Job{Plan: plan, Connect: r.Connect, Sink: sink, Relabel: rules,
-				Concurrency: sel.concurrency, MaxSeries: sel.maxSeries, Progress: showProgress.of(log, r.Stats, 0), Log: log}
+				Concurrency: sel.concurrency, Crosscheck: !sel.noCrosscheck, MaxSeries: sel.maxSeries, Progress: showProgress.of(log, r.Stats, 0), Log: log}
 			o, err := j.Run(cmd.Context())
-			rep.sum.Origin, rep.sum.Result = o.Origin, o.Result
+			rep.sum.Origin, rep.sum.Result, rep.sum.Crosscheck = o.Origin, o.Result, o.Crosscheck
 			if o.Result == nil {
 				return err
 			}

@@ -150,7 +150,7 @@ func (c *connFlags) options() grafana.Options {
 }
 
 var flagGroups = flaggroup.Groups{ /* the --help headings of recover, plan and export */ "Source: grafana-url datasource token session cookie-name user password org-id timeout retries via source-url source-user source-password source-token tenant", "Selection: from to match step only-gaps data prometheus-url min-gap",
-	"Destination: out objstore.config-file objstore.config objstore.prefix external-label tmp-dir format state retention wait drop-label set-label", "Behaviour: concurrency max-series-per-query shard restart dry-run scrape-interval", "Output: summary-json verbose quiet log-format"}
+	"Destination: out objstore.config-file objstore.config objstore.prefix external-label tmp-dir format state retention wait drop-label set-label", "Behaviour: concurrency max-series-per-query no-crosscheck shard restart dry-run scrape-interval", "Output: summary-json verbose quiet log-format"}
 
 // selectFlags say what to fetch, and through which API; recover, export
 // and plan share them.
@@ -160,9 +160,11 @@ type selectFlags struct {
 	step        time.Duration
 	concurrency int
 	maxSeries   int
-	via         string
-	transport   grafana.Transport // via, once plan has checked it
-	src         sourceFlags
+	// noCrosscheck skips comparing each unit with the source's counts.
+	noCrosscheck bool
+	via          string
+	transport    grafana.Transport // via, once plan has checked it
+	src          sourceFlags
 }
 
 func (s *selectFlags) register(fs *pflag.FlagSet) {
@@ -172,6 +174,7 @@ func (s *selectFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&s.step, "step", 0, "resample at this exact step (e.g. 15s) instead of fetching the raw samples")
 	fs.IntVar(&s.concurrency, "concurrency", 4, "queries in flight at once")
 	fs.IntVar(&s.maxSeries, "max-series-per-query", 10000, "shard a selector that matches more series than this (counted through the datasource's series API, or count queries where Grafana refuses it) by metric name and label values before fetching; 0 to never shard")
+	fs.BoolVar(&s.noCrosscheck, "no-crosscheck", false, "do not compare what each query brought with the source's own count of its samples (count_over_time, about one or two requests a day of range); without it a query whose counts differ is fetched again once, and a window that still differs is not installed. Raw samples only: with --step nothing is compared")
 	fs.StringVar(&s.via, "via", "ds", "how to read: ds (Grafana's /api/ds/query, up to 8 queries a request), proxy (Grafana's datasource proxy, /api/datasources/proxy/uid/UID/api/v1/..., one query a request), prometheus (the Prometheus API at --source-url, without Grafana) or remote-read (Prometheus's remote read, POST --source-url/api/v1/read: the stored chunks, the fewest bytes, raw samples only; discovery through the API at the same address): choose proxy, prometheus or remote-read to recover native histograms, which /api/ds/query cannot carry; proxy needs Grafana to allow the datasource proxy (access \"Server\") for your credentials")
 	s.src.register(fs, false)
 }

@@ -32,7 +32,7 @@ func TestInterruptedRunSaysSoOnce(t *testing.T) {
 	end := dataStart.Add(24 * time.Hour)
 	srv := sim.New(sim.Config{Series: gen.DemoSeries(dataStart, end, 1), Tokens: []string{testToken}})
 	first := strconv.FormatInt(dataStart.Add(2*time.Hour).UnixMilli(), 10)
-	hsURL := simtest.Serve(t, srv, failWindow(first), faults.On(faults.Query).Then(3, cancel))
+	hsURL := simtest.Serve(t, srv, failWindow(first), faults.On(faults.Fetch).Then(3, cancel))
 	file := filepath.Join(t.TempDir(), "summary.json")
 	var stdout, stderr strings.Builder
 	root := newRoot(&stdout, &stderr)
@@ -91,7 +91,7 @@ func TestInterruptedBeforeAnythingKept(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	srv := sim.New(sim.Config{Series: gen.DemoSeries(dataStart, dataEnd, 1), Tokens: []string{testToken}})
-	hsURL := simtest.Serve(t, srv, faults.On(faults.Query).Do(func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
+	hsURL := simtest.Serve(t, srv, faults.On(faults.Fetch).Do(func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
 		cancel()
 		<-r.Context().Done()
 	}))

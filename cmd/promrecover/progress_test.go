@@ -230,8 +230,8 @@ func TestProgressPiped(t *testing.T) {
 		json bool
 		read bool // the last record says the whole input was read
 	}{
-		{"demo", append([]string{"demo", "--out", filepath.Join(dir, "demo")}, fast...), map[string]any{"windows": "2/2", "requests": "3"}, false, false},
-		{"demo, json", append([]string{"demo", "--out", filepath.Join(dir, "demo-json"), "--log-format", "json"}, fast...), map[string]any{"windows": 2.0, "windows_total": 2.0, "requests": 3.0}, true, false},
+		{"demo", append([]string{"demo", "--out", filepath.Join(dir, "demo")}, fast...), map[string]any{"windows": "2/2", "requests": "5"}, false, false}, // 3 fetch, 2 count (the check)
+		{"demo, json", append([]string{"demo", "--out", filepath.Join(dir, "demo-json"), "--log-format", "json"}, fast...), map[string]any{"windows": 2.0, "windows_total": 2.0, "requests": 5.0}, true, false},
 		{"demo, quiet", append([]string{"demo", "--out", filepath.Join(dir, "demo-quiet"), "-q"}, fast...), nil, false, false},
 		{"export", append(append([]string{"export", "--match", "up", "--out", exported}, query...), fast...), map[string]any{"windows": "2/2"}, false, false},
 		{"import, json", append([]string{"import", exported, "--out", imported, "--log-format", "json"}, fast...), map[string]any{"windows": 2.0}, true, true},

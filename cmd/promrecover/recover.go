@@ -64,7 +64,7 @@ func (f *jobFlags) job(log *slog.Logger) (*recovery.Job, *recovery.Door, error) 
 		Connect: r.Connect,
 		Out:     f.out,
 		State:   recovery.StateOptions{Path: f.statePath, Restart: f.restart, URL: r.URL, Datasource: f.conn.datasource},
-		Relabel: rules, Concurrency: f.sel.concurrency, MaxSeries: f.sel.maxSeries, Scrape: f.scrape, Now: now, Retention: ret, Log: log,
+		Relabel: rules, Concurrency: f.sel.concurrency, Crosscheck: !f.sel.noCrosscheck, MaxSeries: f.sel.maxSeries, Scrape: f.scrape, Now: now, Retention: ret, Log: log,
 	}, r, nil
 }
 
@@ -228,7 +228,7 @@ func runRecovery(ctx context.Context, stdout io.Writer, j *recovery.Job, door *r
 	if o.Result == nil {
 		return outError(err)
 	}
-	sum.Result, sum.Installed, sum.Covered, sum.Held, sum.HeldBack, sum.Served = o.Result, o.Installed, o.Covered, o.Held, o.HeldBack, o.Served
+	sum.Result, sum.Installed, sum.Covered, sum.Held, sum.HeldBack, sum.Served, sum.Crosscheck = o.Result, o.Installed, o.Covered, o.Held, o.HeldBack, o.Served, o.Crosscheck
 	sum.Text(stdout, words)
 	total := len(j.Plan.Windows)
 	switch o.Status() {

@@ -43,10 +43,10 @@ func TestNoCredentialFromAnEchoingServer(t *testing.T) {
 		state bool
 	}{
 		{"recover", func() *faults.Rule {
-			return faults.On(faults.Query).First(1).Do(faults.Echo(http.StatusInternalServerError))
+			return faults.On(faults.Fetch).First(1).Do(faults.Echo(http.StatusInternalServerError))
 		},
 			[]string{"recover", "--datasource", "grafanacloud-prom", "--out", "OUT", "--concurrency", "1", "--retries", "1", "--from", from, "--to", to}, true},
-		{"export", func() *faults.Rule { return faults.On(faults.Query).First(1).Do(faults.Echo(http.StatusUnauthorized)) },
+		{"export", func() *faults.Rule { return faults.On(faults.Fetch).First(1).Do(faults.Echo(http.StatusUnauthorized)) },
 			[]string{"export", "--datasource", "grafanacloud-prom", "--out", "-", "--from", from, "--to", to}, false},
 		{"datasources", func() *faults.Rule {
 			return faults.On(faults.PathPrefix("/api/datasources")).Do(faults.Echo(http.StatusForbidden))

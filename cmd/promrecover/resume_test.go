@@ -24,7 +24,7 @@ import (
 // a timer.
 func gate(n int) (*faults.Rule, func()) {
 	opened := make(chan struct{})
-	return faults.On(faults.Query).After(n).Do(faults.Hold(opened)), func() { close(opened) }
+	return faults.On(faults.Fetch).After(n).Do(faults.Hold(opened)), func() { close(opened) }
 }
 
 // buildBinary builds promrecover, with go build's flags if given, since
@@ -169,7 +169,8 @@ func TestInterruptedRunResumesExactly(t *testing.T) {
 // a window and renaming its block into place, and a changed plan.
 func TestResumeRefetchesABlockThatNeverLanded(t *testing.T) {
 	data := gen.DemoSeries(dataStart, dataEnd, 2)
-	url, srv := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}})
+	fetches := faults.On(faults.Fetch)
+	url, _ := simtest.Start(t, sim.Config{Series: data, Tokens: []string{testToken}}, fetches)
 	from, to := dataStart, dataStart.Add(6*time.Hour)
 	out := t.TempDir()
 	args := []string{"recover", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom",
@@ -210,11 +211,11 @@ func TestResumeRefetchesABlockThatNeverLanded(t *testing.T) {
 		t.Fatalf("--restart: %v\n%s", err, stderr)
 	}
 
-	before := srv.Counters().DSQueries
+	before := fetches.Count()
 	if stdout, stderr, err := runCLI(t, args...); err != nil {
 		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
 	}
-	if n := srv.Counters().DSQueries - before; n != 1 {
+	if n := fetches.Count() - before; n != 1 {
 		t.Errorf("%d queries, want 1: only the window whose block never landed", n)
 	}
 	got, err := blocks.ReadSeries(out, from.UnixMilli(), to.UnixMilli())

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,15 @@ type Match func(r *http.Request, body []byte) bool
 
 // Query matches the /api/ds/query requests, the data queries.
 var Query = Path("/api/ds/query")
+
+// CountQuery matches the requests of the check with the source's counts
+// (package extract/crosscheck), by the label that tags their terms, through
+// whichever API they go.
+var CountQuery = BodyContains("__promrecover_unit")
+
+// Fetch matches the /api/ds/query requests that fetch samples, not those
+// that count them.
+func Fetch(r *http.Request, body []byte) bool { return Query(r, body) && !CountQuery(r, body) }
 
 // Path matches requests for exactly p.
 func Path(p string) Match {
@@ -401,4 +411,137 @@ func Drip(interval time.Duration) Fault {
 			}
 		}
 	}
+}
+
+// Loss is what Drop leaves out of an answer.
+type Loss int
+
+const (
+	// Tail is the last sample of the answer's first series.
+	Tail Loss = iota
+	// Whole is the answer's first series.
+	Whole
+)
+
+// Drop lets the server answer and leaves part of it out, still a
+// well-formed 200: as a proxy or a query-frontend that loses part of a
+// result does, without an error to see. It reads Prometheus's JSON (a
+// matrix's data.result, each series' values) and Grafana's data frames
+// (each refId's frames, each frame's value arrays); an answer it cannot
+// read, or one with nothing to leave out, passes unchanged.
+func Drop(loss Loss) Fault {
+	return func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		r.Header.Del("Accept-Encoding")
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		if rec.Code == http.StatusOK {
+			body = dropped(body, loss)
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(rec.Code)
+		w.Write(body)
+	}
+}
+
+// promAnswer is Prometheus's JSON answer, its fields in the order
+// Prometheus writes them, which a streaming reader relies on.
+type promAnswer struct {
+	Status string `json:"status"`
+	Data   struct {
+		ResultType string            `json:"resultType"`
+		Result     []json.RawMessage `json:"result"`
+	} `json:"data"`
+	Warnings []string `json:"warnings,omitempty"`
+	Infos    []string `json:"infos,omitempty"`
+}
+
+type promSeries struct {
+	Metric     json.RawMessage   `json:"metric"`
+	Values     []json.RawMessage `json:"values,omitempty"`
+	Histograms []json.RawMessage `json:"histograms,omitempty"`
+}
+
+// dropped is body with loss left out, or body unchanged.
+func dropped(body []byte, loss Loss) []byte {
+	var pa promAnswer
+	if json.Unmarshal(body, &pa) == nil && pa.Status != "" {
+		if r := pa.Data.Result; pa.Data.ResultType != "matrix" || len(r) == 0 {
+			return body
+		}
+		if loss == Whole {
+			pa.Data.Result = pa.Data.Result[1:]
+		} else {
+			var s promSeries
+			if json.Unmarshal(pa.Data.Result[0], &s) != nil {
+				return body
+			}
+			if n := len(s.Values); n > 1 {
+				s.Values = s.Values[:n-1]
+			} else if n := len(s.Histograms); n > 1 {
+				s.Histograms = s.Histograms[:n-1]
+			}
+			pa.Data.Result[0], _ = json.Marshal(s)
+		}
+		out, _ := json.Marshal(pa)
+		return out
+	}
+	var doc map[string]any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // timestamps and values pass unchanged
+	if dec.Decode(&doc) != nil || !cut(doc, loss) {
+		return body
+	}
+	out, _ := json.Marshal(doc)
+	return out
+}
+
+// cut leaves loss out of a decoded frames answer, saying whether it did.
+func cut(doc map[string]any, loss Loss) bool {
+	results, _ := doc["results"].(map[string]any)
+	for _, ref := range slices.Sorted(maps.Keys(results)) {
+		res, _ := results[ref].(map[string]any)
+		frames, _ := res["frames"].([]any)
+		if len(frames) == 0 {
+			continue
+		}
+		if loss == Whole {
+			res["frames"] = frames[1:]
+			return true
+		}
+		frame, _ := frames[0].(map[string]any)
+		data, _ := frame["data"].(map[string]any)
+		values, _ := data["values"].([]any)
+		cutAny := false
+		for i, col := range values {
+			if c, ok := col.([]any); ok && len(c) > 1 {
+				values[i], cutAny = c[:len(c)-1], true
+				dropEntity(data, i, len(c)-1)
+			}
+		}
+		return cutAny
+	}
+	return false
+}
+
+// dropEntity removes row from the entities (the rows holding NaN, Inf or
+// -Inf) of column col.
+func dropEntity(data map[string]any, col int, row int) {
+	entities, _ := data["entities"].([]any)
+	if col >= len(entities) {
+		return
+	}
+	kinds, _ := entities[col].(map[string]any)
+	for kind, rows := range kinds {
+		l, _ := rows.([]any)
+		kinds[kind] = slices.DeleteFunc(l, func(r any) bool { return fmt.Sprint(r) == strconv.Itoa(row) })
+	}
+}
+
+// Not matches the requests m does not.
+func Not(m Match) Match {
+	return func(r *http.Request, body []byte) bool { return !m(r, body) }
 }

@@ -169,3 +169,39 @@ func TestDrip(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+func TestDrop(t *testing.T) {
+	const prom = `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"1"},"values":[[1.5,"1"],[3,"2"]]},{"metric":{"a":"2"},"values":[[1.5,"3"]]}]}}`
+	const frames = `{"results":{"A":{"status":200,"frames":[{"schema":{"fields":[]},"data":{"values":[[1500,3000],[1,2]]}},{"schema":{"fields":[]},"data":{"values":[[1500],[3]]}}]}}}`
+	for _, tc := range []struct {
+		name, body string
+		loss       Loss
+		want       string
+	}{
+		{"prometheus tail", prom, Tail, `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"1"},"values":[[1.5,"1"]]},{"metric":{"a":"2"},"values":[[1.5,"3"]]}]}}`},
+		{"prometheus whole", prom, Whole, `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"2"},"values":[[1.5,"3"]]}]}}`},
+		{"frames tail", frames, Tail, `{"results":{"A":{"frames":[{"data":{"values":[[1500],[1]]},"schema":{"fields":[]}},{"data":{"values":[[1500],[3]]},"schema":{"fields":[]}}],"status":200}}}`},
+		{"frames whole", frames, Whole, `{"results":{"A":{"frames":[{"data":{"values":[[1500],[3]]},"schema":{"fields":[]}}],"status":200}}}`},
+		{"frames tail with an Inf", `{"results":{"A":{"frames":[{"data":{"values":[[1,2,3],[0,null,null]],"entities":[null,{"Inf":[1,2]}]}}]}}}`, Tail,
+			`{"results":{"A":{"frames":[{"data":{"entities":[null,{"Inf":[1]}],"values":[[1,2],[0,null]]}}]}}}`},
+		{"a vector", `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"0"]}]}}`, Whole,
+			`{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"0"]}]}}`},
+		{"not JSON", "oops", Whole, "oops"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("Accept-Encoding") != "" {
+					t.Error("the server may compress the answer")
+				}
+				w.Write([]byte(tc.body))
+			}), On().Do(Drop(tc.loss)))
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.Header.Set("Accept-Encoding", "gzip")
+			h.ServeHTTP(rec, req)
+			if got := rec.Body.String(); got != tc.want {
+				t.Errorf("got %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
