@@ -219,8 +219,8 @@ func readWindow(t *testing.T, out string, w extract.Window) []extract.Series {
 	return got
 }
 
-// TestCrosscheckRealPrometheus: --via prometheus and --via proxy (through
-// grafanaBefore) from a real Prometheus,
+// TestCrosscheckRealPrometheus: --via prometheus, --via remote-read and
+// --via proxy (through grafanaBefore) from a real Prometheus,
 // 2.42 (range selectors closed) and 3 (left-open), serving floats and
 // native histograms, with unaligned ends and sharded selectors: every
 // unit is checked and none differs.
@@ -243,6 +243,8 @@ func TestCrosscheckRealPrometheus(t *testing.T) {
 			}{
 				{[]string{"--via", "prometheus", "--source-url", source.URL}, nil},
 				{[]string{"--via", "prometheus", "--source-url", source.URL}, ccMatch},
+				{[]string{"--via", "remote-read", "--source-url", source.URL}, nil},
+				{[]string{"--via", "remote-read", "--source-url", source.URL}, ccMatch},
 				{[]string{"--via", "proxy", "--grafana-url", grafana, "--token", testToken, "--datasource", "prom"}, nil},
 			} {
 				match := tc.match

@@ -146,7 +146,7 @@ func (s *Source) expected(ctx context.Context, u extract.Unit) *counts {
 
 // Stream implements extract.Source.
 func (s *Source) Stream(ctx context.Context, u extract.Unit, add func([]extract.Series) error) error {
-	p := newPass(u, s.expected(ctx, u), add, nil)
+	p := newPass(u, extract.CountRange(s.counter, u), s.expected(ctx, u), add, nil)
 	return s.settle(ctx, p, s.src.Stream(ctx, u, p.take))
 }
 
@@ -170,7 +170,7 @@ func (s *Source) StreamBatch(ctx context.Context, units []extract.Unit, add func
 	}
 	passes := make([]*pass, len(units))
 	for i, u := range units {
-		passes[i] = newPass(u, s.expected(ctx, u), func(ss []extract.Series) error { return add(i, ss) }, nil)
+		passes[i] = newPass(u, extract.CountRange(s.counter, u), s.expected(ctx, u), func(ss []extract.Series) error { return add(i, ss) }, nil)
 	}
 	errs := bs.StreamBatch(ctx, units, func(i int, ss []extract.Series) error { return passes[i].take(ss) })
 	for i, p := range passes {
@@ -207,7 +207,7 @@ func (s *Source) settle(ctx context.Context, p *pass, err error) error {
 	s.refetched.Add(1)
 	s.log.Warn("the source counts other samples than were fetched; fetching the unit again", "selector", p.u.Selector,
 		"window", p.u.Window.String(), "series", len(diffs), "first", diffs[0].String())
-	again := newPass(p.u, s.count(ctx, []extract.Unit{p.u})[0], p.add, p.sent)
+	again := newPass(p.u, p.span, s.count(ctx, []extract.Unit{p.u})[0], p.add, p.sent)
 	if again.want.err != nil {
 		return fmt.Errorf("counting the unit again, after its answer differed (%s): %w", diffs[0], again.want.err)
 	}
