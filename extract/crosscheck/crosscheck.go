@@ -7,7 +7,9 @@
 //
 // The counts are count_over_time of the very range selector each unit's
 // fetch asks, at the same time (see rangeOf), so they cover the same
-// samples whichever end the server keeps. Neither side carries stale
+// samples whichever end the server keeps; a source whose fetch is cut
+// otherwise (remote read's [from, to)) gives its own range selector and
+// span (extract.CountRanger). Neither side carries stale
 // markers: the API's answers leave them out, and count_over_time does not
 // count them; a source that does hand them over has them left out of its
 // side of the comparison too. Native histogram samples count on both.
