@@ -17,6 +17,27 @@ type Counter interface {
 	Points(ctx context.Context, expr string, start, end int64, step time.Duration, add func(ls labels.Labels, t int64, v float64)) error
 }
 
+// Counted is what a Counter counts of a unit to match its fetch: the
+// samples the fetch brings in [Lo, Hi] (epoch ms, both included), and the
+// range selector of Range ms at Hi that holds exactly those on the source.
+type Counted struct{ Lo, Hi, Range int64 }
+
+// CountRanger is a Counter whose fetch of a unit covers other times than
+// its unit's range selector (split.UnitQuery), [From-1, To] by Range
+// To-From+1 at To, which is what is counted of a Counter without it.
+type CountRanger interface {
+	Counter
+	CountRange(u Unit) Counted
+}
+
+// CountRange is what c counts of u.
+func CountRange(c Counter, u Unit) Counted {
+	if r, ok := c.(CountRanger); ok {
+		return r.CountRange(u)
+	}
+	return Counted{Lo: u.From - 1, Hi: u.To, Range: u.To - u.From + 1}
+}
+
 // PointsOf is the add of a step-mode unit whose points a Counter hands on:
 // each float point, and each native histogram point with its count.
 func PointsOf(add func(labels.Labels, int64, float64)) func([]Series) error {

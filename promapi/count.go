@@ -35,21 +35,34 @@ func (c *Client) QuerySum(ctx context.Context, expr string, t int64) (float64, e
 	return sum, nil
 }
 
-// ClosedRanges asks the server's version and says whether its range
-// selectors include both ends, [t-r, t], as Prometheus 1 and 2 do;
-// Prometheus 3 leaves the start out, (t-r, t]. An exact count of a range
-// needs to know. A 3.x built from its Go module says 0.3xx (v0.315.0 is
-// 3.15), and a server that does not say its version is taken for a
-// current one.
-func (c *Client) ClosedRanges(ctx context.Context) bool {
-	var info struct{ Version string }
+// ClosedRanges asks the server's build information and says whether its
+// range selectors include both ends, [t-r, t], as Prometheus 1 and 2 do;
+// Prometheus 3 leaves the start out, (t-r, t], and so does Mimir (Grafana
+// Cloud), which names itself in the application field with a version of
+// its own. An exact count of a range needs to know: known is false for a
+// server that does not say, or whose version tells nothing of its range
+// selectors. A 3.x built from its Go module says 0.3xx (v0.315.0 is 3.15).
+func (c *Client) ClosedRanges(ctx context.Context) (closed, known bool) {
+	var info struct{ Application, Version string }
 	if err := c.getJSON(ctx, "status/buildinfo", nil, &info); err != nil {
-		return false
+		return false, false
 	}
-	return closedRanges(info.Version)
+	return closedRanges(info.Application, info.Version)
 }
 
-func closedRanges(version string) bool {
-	major, _, _ := strings.Cut(version, ".")
-	return major == "1" || major == "2"
+func closedRanges(application, version string) (closed, known bool) {
+	if strings.Contains(strings.ToLower(application), "mimir") {
+		return false, true
+	}
+	if application != "" {
+		return false, false
+	}
+	major, minor, _ := strings.Cut(version, ".")
+	switch {
+	case major == "1" || major == "2":
+		return true, true
+	case major == "3" || major == "0" && strings.HasPrefix(minor, "3"):
+		return false, true
+	}
+	return false, false
 }

@@ -4,19 +4,23 @@ import "testing"
 
 func TestClosedRanges(t *testing.T) {
 	for _, tc := range []struct {
-		version string
-		closed  bool
+		application, version string
+		closed, known        bool
 	}{
-		{"2.42.0+ds", true},  // Debian's
-		{"2.53.4", true},     // the last 2.x
-		{"1.8.2", true},      // closed from the start
-		{"3.5.0", false},     // left-open since 3.0
-		{"0.315.0", false},   // 3.15 built from its Go module
-		{"", false},          // unknown: taken for a current one
-		{"v2.1.0-vm", false}, // not a Prometheus's
+		{"", "2.42.0+ds", true, true},            // Debian's
+		{"", "2.53.4", true, true},               // the last 2.x
+		{"", "1.8.2", true, true},                // closed from the start
+		{"", "3.5.0", false, true},               // left-open since 3.0
+		{"", "0.315.0", false, true},             // 3.15 built from its Go module
+		{"Grafana Mimir", "2.14.0", false, true}, // Mimir's own version
+		{"", "", false, false},                   // does not say
+		{"", "v2.1.0-vm", false, false},          // not a Prometheus's
+		{"Some TSDB", "2.1.0", false, false},     // another application's version
+		{"", "0.42.0", false, false},             // a module version before 3.x
 	} {
-		if got := closedRanges(tc.version); got != tc.closed {
-			t.Errorf("closedRanges(%q) = %v, want %v", tc.version, got, tc.closed)
+		closed, known := closedRanges(tc.application, tc.version)
+		if closed != tc.closed || known != tc.known {
+			t.Errorf("closedRanges(%q, %q) = %v, %v; want %v, %v", tc.application, tc.version, closed, known, tc.closed, tc.known)
 		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
+
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/grafana"
 	"github.com/promrecover/promrecover/promapi"
@@ -42,8 +44,36 @@ func RemoteReadConn(client *promapi.Client, opts remoteread.Options, made func(*
 			}
 			return Conn{}, fmt.Errorf("asking the source's remote read: %w", err)
 		}
-		return Conn{Source: src, Origin: Origin{Name: client.URL(), UID: "prometheus", Via: "remote-read"}, Census: seriesCensus(disc)}, nil
+		var source Source = src
+		if closed, known := client.ClosedRanges(ctx); known {
+			source = &countedRead{Source: src, api: disc, closed: closed}
+		}
+		return Conn{Source: source, Origin: Origin{Name: client.URL(), UID: "prometheus", Via: "remote-read"}, Census: seriesCensus(disc)}, nil
 	}
+}
+
+// countedRead is remote read that its source's Prometheus API counts
+// (extract.Counter), for the check with the source's counts. Remote read
+// hands over [From, To) of a unit, which no range selector asked at the
+// unit's end holds; one asked 1ms before it does, as long as it reaches
+// back to From and no further, which depends on the server's ends: where
+// the server does not say, remote read is not a Counter, never a guess.
+type countedRead struct {
+	*remoteread.Source
+	api    *promapi.Source
+	closed bool // the server's range selectors include their start
+}
+
+func (r *countedRead) Points(ctx context.Context, expr string, start, end int64, step time.Duration, add func(labels.Labels, int64, float64)) error {
+	return r.api.Points(ctx, expr, start, end, step, add)
+}
+
+func (r *countedRead) CountRange(u extract.Unit) extract.Counted {
+	c := extract.Counted{Lo: u.From, Hi: u.To - 1, Range: u.To - u.From}
+	if r.closed {
+		c.Range--
+	}
+	return c
 }
 
 // seriesCensus is the census of the Prometheus API's series lookup.

@@ -56,7 +56,8 @@ func New(ctx context.Context, c *promapi.Client) (*Watch, error) {
 	if _, err := c.QuerySum(ctx, "vector(0)", time.Now().UnixMilli()); err != nil {
 		return nil, fmt.Errorf("the Prometheus does not answer: %w", err)
 	}
-	return &Watch{client: c, closed: c.ClosedRanges(ctx), names: map[extract.Window]map[string]bool{}, before: map[extract.Window]count{}}, nil
+	closed, _ := c.ClosedRanges(ctx) // a server that does not say is taken for a current one
+	return &Watch{client: c, closed: closed, names: map[extract.Window]map[string]bool{}, before: map[extract.Window]count{}}, nil
 }
 
 // Wrap returns sink, which must be the one that writes the blocks, with the

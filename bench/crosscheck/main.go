@@ -47,9 +47,10 @@ func main() {
 	go http.Serve(ln, sim.New(sim.Config{Series: data, Tokens: []string{token}, Cloud: cloud}))
 	url := "http://" + ln.Addr().String()
 	vias := map[string][]string{
-		"ds":         {"--via", "ds", "--grafana-url", url, "--token", token, "--datasource", "grafanacloud-prom"},
-		"proxy":      {"--via", "proxy", "--grafana-url", url, "--token", token, "--datasource", "grafanacloud-prom"},
-		"prometheus": {"--via", "prometheus", "--source-url", url + sim.CloudPrefix, "--source-user", "1", "--source-password", "glc_read"},
+		"ds":          {"--via", "ds", "--grafana-url", url, "--token", token, "--datasource", "grafanacloud-prom"},
+		"proxy":       {"--via", "proxy", "--grafana-url", url, "--token", token, "--datasource", "grafanacloud-prom"},
+		"prometheus":  {"--via", "prometheus", "--source-url", url + sim.CloudPrefix, "--source-user", "1", "--source-password", "glc_read"},
+		"remote-read": {"--via", "remote-read", "--source-url", url + sim.CloudPrefix, "--source-user", "1", "--source-password", "glc_read"},
 	}
 	plans := []struct {
 		name string
@@ -59,14 +60,14 @@ func main() {
 		{"two selectors", []string{"--match", `{job="api"}`, "--match", `{job="node"}`}},
 		{"sharded, 20 series a query", []string{"--max-series-per-query", "20"}},
 	}
-	fmt.Printf("%-11s %-27s %8s %8s %7s %12s %12s %7s\n", "VIA", "PLAN", "REQS", "+CHECK", "+%", "BYTES", "+CHECK", "+%")
-	for _, via := range []string{"ds", "proxy", "prometheus"} {
+	fmt.Printf("%-12s %-27s %8s %8s %7s %12s %12s %7s\n", "VIA", "PLAN", "REQS", "+CHECK", "+%", "BYTES", "+CHECK", "+%")
+	for _, via := range []string{"ds", "proxy", "prometheus", "remote-read"} {
 		for _, p := range plans {
 			args := append(append([]string{}, vias[via]...), p.args...)
 			off := run(*bin, append(args, "--no-crosscheck"))
 			on := run(*bin, args)
 			dr, db := on.Requests.Requests-off.Requests.Requests, on.Requests.Bytes-off.Requests.Bytes
-			fmt.Printf("%-11s %-27s %8d %8d %6.1f%% %12d %12d %6.2f%%  (%d units checked in %d count requests, %d bytes)\n", via, p.name,
+			fmt.Printf("%-12s %-27s %8d %8d %6.1f%% %12d %12d %6.2f%%  (%d units checked in %d count requests, %d bytes)\n", via, p.name,
 				off.Requests.Requests, dr, pct(dr, off.Requests.Requests), off.Requests.Bytes, db, pct(db, off.Requests.Bytes),
 				on.Crosscheck.Checked, on.Crosscheck.Requests, on.Crosscheck.Bytes)
 		}

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/prompb"
+
 	"github.com/promrecover/promrecover/blocks"
 	"github.com/promrecover/promrecover/extract"
 	"github.com/promrecover/promrecover/internal/exitcode"
@@ -42,25 +44,36 @@ type ccVia struct {
 	name  string
 	fetch []faults.Match
 	args  func(url string) []string
-	// at is how a request names the time of a unit that ends at t.
-	at func(t time.Time) string
+	// at matches the requests of a unit that ends at t.
+	at func(t time.Time) faults.Match
 }
 
 var ccVias = []ccVia{
 	{"ds", []faults.Match{faults.Query, faults.BodyContains(`ms]`), notCount}, func(url string) []string {
 		return []string{"--via", "ds", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom"}
-	}, func(t time.Time) string { return `"to":"` + strconv.FormatInt(t.UnixMilli(), 10) + `"` }},
+	}, func(t time.Time) faults.Match {
+		return faults.BodyContains(`"to":"` + strconv.FormatInt(t.UnixMilli(), 10) + `"`)
+	}},
 	{"proxy", []faults.Match{faults.PathContains("/api/v1/query"), faults.BodyContains("ms%5D"), notCount}, func(url string) []string {
 		return []string{"--via", "proxy", "--grafana-url", url, "--token", testToken, "--datasource", "grafanacloud-prom"}
 	}, promAt},
 	{"prometheus", []faults.Match{faults.PathPrefix(sim.CloudPrefix + "/api/v1/query"), faults.BodyContains("ms%5D"), notCount}, func(url string) []string {
 		return []string{"--via", "prometheus", "--source-url", url + sim.CloudPrefix, "--source-user", "123456", "--source-password", "glc_read"}
 	}, promAt},
+	// Remote read asks [From, To): its query ends 1ms before the unit. Its
+	// check at connecting asks of now.
+	{"remote-read", []faults.Match{faults.PathPrefix(sim.CloudPrefix + "/api/v1/read"), faults.Read(func(q *prompb.Query) bool { return q.EndTimestampMs < ccTo.UnixMilli() })}, func(url string) []string {
+		return []string{"--via", "remote-read", "--source-url", url + sim.CloudPrefix, "--source-user", "123456", "--source-password", "glc_read"}
+	}, func(t time.Time) faults.Match {
+		return faults.Read(func(q *prompb.Query) bool { return q.EndTimestampMs == t.UnixMilli()-1 })
+	}},
 }
 
 var notCount = faults.Not(faults.CountQuery)
 
-func promAt(t time.Time) string { return "time=" + strconv.FormatInt(t.Unix(), 10) + ".000" }
+func promAt(t time.Time) faults.Match {
+	return faults.BodyContains("time=" + strconv.FormatInt(t.Unix(), 10) + ".000")
+}
 
 func ccServe(t *testing.T, data []extract.Series, v2 bool, rules ...*faults.Rule) string {
 	t.Helper()
@@ -144,7 +157,7 @@ func TestCrosscheckDroppedAnswer(t *testing.T) {
 			})
 			t.Run(via.name+"/"+loss.name+"/always", func(t *testing.T) {
 				// Every fetch of the units that end at 06:00 is cut.
-				cut := faults.On(append(via.fetch, faults.BodyContains(via.at(time.UnixMilli(bad.End))))...).Do(faults.Drop(loss.l))
+				cut := faults.On(append(via.fetch, via.at(time.UnixMilli(bad.End)))...).Do(faults.Drop(loss.l))
 				out := t.TempDir()
 				stdout, stderr, err := runCLI(t, ccArgs(via, ccServe(t, ccData, false, cut), out)...)
 				if code := exitcode.Of(err); code != exitcode.Partial {
@@ -219,8 +232,8 @@ func readWindow(t *testing.T, out string, w extract.Window) []extract.Series {
 	return got
 }
 
-// TestCrosscheckRealPrometheus: --via prometheus and --via proxy (through
-// grafanaBefore) from a real Prometheus,
+// TestCrosscheckRealPrometheus: --via prometheus, --via remote-read and
+// --via proxy (through grafanaBefore) from a real Prometheus,
 // 2.42 (range selectors closed) and 3 (left-open), serving floats and
 // native histograms, with unaligned ends and sharded selectors: every
 // unit is checked and none differs.
@@ -243,6 +256,8 @@ func TestCrosscheckRealPrometheus(t *testing.T) {
 			}{
 				{[]string{"--via", "prometheus", "--source-url", source.URL}, nil},
 				{[]string{"--via", "prometheus", "--source-url", source.URL}, ccMatch},
+				{[]string{"--via", "remote-read", "--source-url", source.URL}, nil},
+				{[]string{"--via", "remote-read", "--source-url", source.URL}, ccMatch},
 				{[]string{"--via", "proxy", "--grafana-url", grafana, "--token", testToken, "--datasource", "prom"}, nil},
 			} {
 				match := tc.match

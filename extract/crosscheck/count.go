@@ -50,12 +50,12 @@ func withoutName(ls labels.Labels) labels.Labels {
 	return labels.NewBuilder(ls).Del(model.MetricNameLabel).Labels()
 }
 
-// rangeOf is the range selector's duration and time of u, exactly those
-// its fetch asks (split.UnitQuery): the same samples are counted as were
-// fetched, on a server that keeps the left end (Prometheus 2) and on one
-// that leaves it out (Prometheus 3, Mimir) alike.
-func rangeOf(sel string, u extract.Unit) string {
-	return fmt.Sprintf("%s[%dms] @ %s", sel, u.To-u.From+1, strconv.FormatFloat(float64(u.To)/1000, 'f', 3, 64))
+// rangeOf is the range selector of sel that holds the samples c counts,
+// those the fetch brought (extract.CountRange): on a server that keeps
+// the left end (Prometheus 2) and on one that leaves it out (Prometheus 3,
+// Mimir) alike.
+func rangeOf(sel string, c extract.Counted) string {
+	return fmt.Sprintf("%s[%dms] @ %s", sel, c.Range, strconv.FormatFloat(float64(c.Hi)/1000, 'f', 3, 64))
 }
 
 // tagged is expr with tag in tagLabel.
@@ -162,7 +162,7 @@ func (s *Source) census(ctx context.Context, units []extract.Unit) (map[string][
 	}
 	terms := make([]string, len(sels))
 	for i, sel := range sels {
-		terms[i] = tagged("last_over_time("+rangeOf(sel, span)+")", strconv.Itoa(i))
+		terms[i] = tagged("last_over_time("+rangeOf(sel, extract.CountRange(s.counter, span))+")", strconv.Itoa(i))
 	}
 	sets := make([][]labels.Labels, len(sels))
 	t := at(units)
@@ -207,7 +207,7 @@ func (s *Source) countAll(ctx context.Context, units []extract.Unit) ([]*counts,
 	if err != nil {
 		return nil, err
 	}
-	g, err := newGrid(units, gs)
+	g, err := newGrid(units, gs, func(u extract.Unit) extract.Counted { return extract.CountRange(s.counter, u) })
 	if err != nil {
 		return nil, err
 	}
@@ -246,6 +246,7 @@ func (s *Source) countAll(ctx context.Context, units []extract.Unit) ([]*counts,
 // counted by groups of names.
 type grid struct {
 	units      []extract.Unit
+	counted    func(extract.Unit) extract.Counted
 	gs         map[string][]*group
 	terms      []string
 	sels       []string
@@ -253,12 +254,12 @@ type grid struct {
 	start, end int64                    // the first and last point
 }
 
-func newGrid(units []extract.Unit, gs map[string][]*group) (*grid, error) {
-	g := &grid{units: units, gs: gs, byWindow: map[string]map[int64]int{}, start: units[0].Window.End, end: units[0].Window.End}
+func newGrid(units []extract.Unit, gs map[string][]*group, counted func(extract.Unit) extract.Counted) (*grid, error) {
+	g := &grid{units: units, counted: counted, gs: gs, byWindow: map[string]map[int64]int{}, start: units[0].Window.End, end: units[0].Window.End}
 	for i, u := range units {
 		g.start, g.end = min(g.start, u.Window.End), max(g.end, u.Window.End)
 		if u.From != u.Window.Start || u.To != u.Window.End {
-			if err := g.term(u.Selector, "u"+strconv.Itoa(i), &u); err != nil {
+			if err := g.term(u, "u"+strconv.Itoa(i), true); err != nil {
 				return nil, err
 			}
 			continue
@@ -266,7 +267,7 @@ func newGrid(units []extract.Unit, gs map[string][]*group) (*grid, error) {
 		if g.byWindow[u.Selector] == nil {
 			g.byWindow[u.Selector] = map[int64]int{}
 			g.sels = append(g.sels, u.Selector)
-			if err := g.term(u.Selector, "s"+strconv.Itoa(len(g.sels)-1), nil); err != nil {
+			if err := g.term(u, "s"+strconv.Itoa(len(g.sels)-1), false); err != nil {
 				return nil, err
 			}
 		}
@@ -275,14 +276,19 @@ func newGrid(units []extract.Unit, gs map[string][]*group) (*grid, error) {
 	return g, nil
 }
 
-// term adds the count of sel over u's range at its end, or, for u nil,
-// over a window at each point, by groups of names where sel needs them.
-func (g *grid) term(sel, tag string, u *extract.Unit) error {
+// term adds the count of u's selector over its range, pinned at its end,
+// or, not pinned, over the same range of each window at the window's end,
+// by groups of names where the selector needs them.
+func (g *grid) term(u extract.Unit, tag string, pinned bool) error {
+	c, sel := g.counted(u), u.Selector
 	count := func(sel string) string {
-		if u != nil {
-			return "count_over_time(" + rangeOf(sel, *u) + ")"
+		if pinned {
+			return "count_over_time(" + rangeOf(sel, c) + ")"
 		}
-		return fmt.Sprintf("count_over_time(%s[%dms])", sel, extract.WindowMs+1)
+		if off := u.To - c.Hi; off != 0 {
+			return fmt.Sprintf("count_over_time(%s[%dms] offset %dms)", sel, c.Range, off)
+		}
+		return fmt.Sprintf("count_over_time(%s[%dms])", sel, c.Range)
 	}
 	groups, ok := g.gs[sel]
 	if !ok {

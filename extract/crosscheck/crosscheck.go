@@ -7,7 +7,9 @@
 //
 // The counts are count_over_time of the very range selector each unit's
 // fetch asks, at the same time (see rangeOf), so they cover the same
-// samples whichever end the server keeps. Neither side carries stale
+// samples whichever end the server keeps; a source whose fetch is cut
+// otherwise (remote read's [from, to)) gives its own range selector and
+// span (extract.CountRanger). Neither side carries stale
 // markers: the API's answers leave them out, and count_over_time does not
 // count them; a source that does hand them over has them left out of its
 // side of the comparison too. Native histogram samples count on both.
@@ -146,7 +148,7 @@ func (s *Source) expected(ctx context.Context, u extract.Unit) *counts {
 
 // Stream implements extract.Source.
 func (s *Source) Stream(ctx context.Context, u extract.Unit, add func([]extract.Series) error) error {
-	p := newPass(u, s.expected(ctx, u), add, nil)
+	p := newPass(u, extract.CountRange(s.counter, u), s.expected(ctx, u), add, nil)
 	return s.settle(ctx, p, s.src.Stream(ctx, u, p.take))
 }
 
@@ -170,7 +172,7 @@ func (s *Source) StreamBatch(ctx context.Context, units []extract.Unit, add func
 	}
 	passes := make([]*pass, len(units))
 	for i, u := range units {
-		passes[i] = newPass(u, s.expected(ctx, u), func(ss []extract.Series) error { return add(i, ss) }, nil)
+		passes[i] = newPass(u, extract.CountRange(s.counter, u), s.expected(ctx, u), func(ss []extract.Series) error { return add(i, ss) }, nil)
 	}
 	errs := bs.StreamBatch(ctx, units, func(i int, ss []extract.Series) error { return passes[i].take(ss) })
 	for i, p := range passes {
@@ -207,7 +209,7 @@ func (s *Source) settle(ctx context.Context, p *pass, err error) error {
 	s.refetched.Add(1)
 	s.log.Warn("the source counts other samples than were fetched; fetching the unit again", "selector", p.u.Selector,
 		"window", p.u.Window.String(), "series", len(diffs), "first", diffs[0].String())
-	again := newPass(p.u, s.count(ctx, []extract.Unit{p.u})[0], p.add, p.sent)
+	again := newPass(p.u, p.span, s.count(ctx, []extract.Unit{p.u})[0], p.add, p.sent)
 	if again.want.err != nil {
 		return fmt.Errorf("counting the unit again, after its answer differed (%s): %w", diffs[0], again.want.err)
 	}

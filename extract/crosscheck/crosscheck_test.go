@@ -3,6 +3,7 @@ package crosscheck
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -57,10 +58,25 @@ func TestNarrowed(t *testing.T) {
 	}
 }
 
+// cutRead counts as remote read fetches, [From, To), on a server whose
+// range selectors are left-open.
+func cutRead(u extract.Unit) extract.Counted {
+	return extract.Counted{Lo: u.From, Hi: u.To - 1, Range: u.To - u.From}
+}
+
 func TestRangeOf(t *testing.T) {
 	u := extract.Unit{From: 7_200_000, To: 14_400_500}
-	if got, want := rangeOf("up", u), "up[7200501ms] @ 14400.500"; got != want {
-		t.Errorf("got %s, want %s", got, want)
+	for _, tc := range []struct {
+		name string
+		c    extract.Counted
+		want string
+	}{
+		{"the fetch's range selector", extract.CountRange(nil, u), "up[7200501ms] @ 14400.500"},
+		{"a fetch cut to [From, To)", cutRead(u), "up[7200500ms] @ 14400.499"},
+	} {
+		if got := rangeOf("up", tc.c); got != tc.want {
+			t.Errorf("%s: got %s, want %s", tc.name, got, tc.want)
+		}
 	}
 }
 
@@ -101,6 +117,8 @@ func TestPass(t *testing.T) {
 			[][]extract.Series{{series(a, 999, 1500, 2000), series(b, 1999)}}, 2, nil},
 		{"a sample outside is not the source's", want(false, map[*labels.Labels]int{&a: 1}),
 			[][]extract.Series{{series(a, 998, 1500)}}, 1, nil},
+		{"a fetch cut to [From, To) counts neither edge", want(false, map[*labels.Labels]int{&a: 2}),
+			[][]extract.Series{{series(a, 999, 1000, 1999, 2000)}}, 1, nil},
 		{"stale markers are not counted", want(true, map[*labels.Labels]int{&a: 2}), [][]extract.Series{{stale}}, 1, nil},
 		{"a tail short", want(false, map[*labels.Labels]int{&a: 3, &b: 1}),
 			[][]extract.Series{{series(a, 1000, 1500), series(b, 1999)}}, 1, []Diff{{Series: a, Source: 3, Fetched: 2}}},
@@ -116,7 +134,11 @@ func TestPass(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []extract.Series
-			p := newPass(u, tc.want, func(ss []extract.Series) error { got = append(got, ss...); return nil }, nil)
+			span := extract.CountRange(nil, u)
+			if strings.HasPrefix(tc.name, "a fetch cut") {
+				span = cutRead(u)
+			}
+			p := newPass(u, span, tc.want, func(ss []extract.Series) error { got = append(got, ss...); return nil }, nil)
 			for _, batch := range tc.fetch {
 				if err := p.take(batch); err != nil {
 					t.Fatal(err)
@@ -149,7 +171,8 @@ func TestGrid(t *testing.T) {
 		{Window: w(3), From: w(3).Start, To: w(3).End, Selector: sel},
 		{Window: w(3), From: w(3).Start, To: w(3).End, Selector: `{job="x"}`},
 	}
-	g, err := newGrid(units, map[string][]*group{`{job="x"}`: {{names: []string{"a", "b"}}}})
+	fetched := func(u extract.Unit) extract.Counted { return extract.CountRange(nil, u) }
+	g, err := newGrid(units, map[string][]*group{`{job="x"}`: {{names: []string{"a", "b"}}}}, fetched)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,5 +203,27 @@ func TestGrid(t *testing.T) {
 		if i, _, j := g.unitOf(tc.tag, tc.t); i != tc.unit || i >= 0 && j != tc.grp {
 			t.Errorf("unitOf(%q, %d) = %d, %d; want %d, %d", tc.tag, tc.t, i, j, tc.unit, tc.grp)
 		}
+	}
+}
+
+// TestGridCut: the counts of a source whose fetch is cut to [From, To)
+// cover exactly that: a range one ms short of the fetch's selector, ending
+// 1ms before each window's end.
+func TestGridCut(t *testing.T) {
+	w := extract.Window{Start: extract.WindowMs, End: 2 * extract.WindowMs}
+	units := []extract.Unit{
+		{Window: w, From: w.Start + 500, To: w.End, Selector: "a"},
+		{Window: w, From: w.Start, To: w.End, Selector: "b"},
+	}
+	g, err := newGrid(units, map[string][]*group{}, cutRead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`label_replace(count_over_time(a[7199500ms] @ 14399.999), "__promrecover_unit", "u0", "", "")`,
+		`label_replace(count_over_time(b[7200000ms] offset 1ms), "__promrecover_unit", "s0", "", "")`,
+	}
+	if !slices.Equal(g.terms, want) {
+		t.Errorf("terms %q; want %q", g.terms, want)
 	}
 }

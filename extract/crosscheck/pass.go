@@ -15,6 +15,7 @@ import (
 // series go by: one that matches goes on to add, one that differs is held.
 type pass struct {
 	u    extract.Unit
+	span extract.Counted // what of the fetch is counted
 	want *counts
 	add  func([]extract.Series) error
 	// sent is the full label set's hash of each key handed on, by this
@@ -30,24 +31,23 @@ type held struct {
 	n int
 }
 
-func newPass(u extract.Unit, want *counts, add func([]extract.Series) error, sent map[uint64]uint64) *pass {
+func newPass(u extract.Unit, span extract.Counted, want *counts, add func([]extract.Series) error, sent map[uint64]uint64) *pass {
 	if sent == nil {
 		sent = map[uint64]uint64{}
 	}
-	return &pass{u: u, want: want, add: add, sent: sent, held: map[uint64]held{}}
+	return &pass{u: u, span: span, want: want, add: add, sent: sent, held: map[uint64]held{}}
 }
 
-// inRange counts s's samples that the unit's range selector covers on
-// either kind of server, [From-1, To], stale markers aside.
+// inRange counts s's samples that the source counts, stale markers aside.
 func (p *pass) inRange(s *extract.Series) int {
 	n := 0
 	for _, x := range s.Samples {
-		if x.T >= p.u.From-1 && x.T <= p.u.To && !value.IsStaleNaN(x.V) {
+		if x.T >= p.span.Lo && x.T <= p.span.Hi && !value.IsStaleNaN(x.V) {
 			n++
 		}
 	}
 	for _, h := range s.Histograms {
-		if h.T >= p.u.From-1 && h.T <= p.u.To && !h.IsStale() {
+		if h.T >= p.span.Lo && h.T <= p.span.Hi && !h.IsStale() {
 			n++
 		}
 	}

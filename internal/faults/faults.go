@@ -427,15 +427,21 @@ const (
 // well-formed 200: as a proxy or a query-frontend that loses part of a
 // result does, without an error to see. It reads Prometheus's JSON (a
 // matrix's data.result, each series' values) and Grafana's data frames
-// (each refId's frames, each frame's value arrays); an answer it cannot
-// read, or one with nothing to leave out, passes unchanged.
+// (each refId's frames, each frame's value arrays) and remote read's
+// streamed chunks (the first series, or the last sample of its last XOR
+// chunk); an answer it cannot read, or one with nothing to leave out,
+// passes unchanged.
 func Drop(loss Loss) Fault {
 	return func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		r.Header.Del("Accept-Encoding")
 		rec := httptest.NewRecorder()
 		next.ServeHTTP(rec, r)
 		body := rec.Body.Bytes()
-		if rec.Code == http.StatusOK {
+		switch {
+		case rec.Code != http.StatusOK:
+		case streamed(rec.Header()):
+			body = droppedRead(body, loss)
+		default:
 			body = dropped(body, loss)
 		}
 		for k, v := range rec.Header() {

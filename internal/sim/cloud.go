@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -36,6 +37,7 @@ func (s *Server) cloudRoutes(m *http.ServeMux) {
 		m.Handle("POST "+CloudPrefix+"/api/v1/"+p, s.cloudAuthed(s.proxyQuery))
 	}
 	m.Handle("POST "+CloudPrefix+"/api/v1/read", s.cloudAuthed(s.remoteRead))
+	m.Handle("GET "+CloudPrefix+"/api/v1/status/buildinfo", s.cloudAuthed(s.buildInfo))
 	for p, h := range map[string]http.HandlerFunc{"series": s.series, "labels": s.labelNames, "label/{name}/values": s.labelValues} {
 		m.Handle("GET "+CloudPrefix+"/api/v1/"+p, s.cloudAuthed(h))
 		m.Handle("POST "+CloudPrefix+"/api/v1/"+p, s.cloudAuthed(h))
@@ -60,4 +62,15 @@ func (s *Server) cloudAuthed(h http.HandlerFunc) http.Handler {
 		r.SetPathValue("uid", ds.UID)
 		h(w, r)
 	})
+}
+
+// buildInfo answers as Mimir does, with its own application and version,
+// or, where the range selectors are closed, as a Prometheus 2.
+func (s *Server) buildInfo(w http.ResponseWriter, _ *http.Request) {
+	info := `{"application":"Grafana Mimir","version":"2.14.0"}`
+	if s.cfg.PrometheusV2 {
+		info = `{"version":"2.42.0"}`
+	}
+	w.Header().Set("Content-Type", "application/json")
+	io.WriteString(w, `{"status":"success","data":`+info+`}`)
 }
