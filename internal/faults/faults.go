@@ -434,13 +434,14 @@ const (
 func Drop(loss Loss) Fault {
 	return func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		r.Header.Del("Accept-Encoding")
+		start, end := readRange(r)
 		rec := httptest.NewRecorder()
 		next.ServeHTTP(rec, r)
 		body := rec.Body.Bytes()
 		switch {
 		case rec.Code != http.StatusOK:
 		case streamed(rec.Header()):
-			body = droppedRead(body, loss)
+			body = droppedRead(body, loss, start, end)
 		default:
 			body = dropped(body, loss)
 		}

@@ -3,6 +3,7 @@ package faults
 import (
 	"bytes"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -25,14 +26,38 @@ func Read(q func(*prompb.Query) bool) Match {
 	}
 }
 
+// readRange is the time range a remote read request r asks (of its first
+// query), with r's body kept for the server; every time where r is no
+// remote read.
+func readRange(r *http.Request) (start, end int64) {
+	start, end = math.MinInt64, math.MaxInt64
+	if r.Body == nil {
+		return start, end
+	}
+	body, err := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return start, end
+	}
+	raw, err := snappy.Decode(nil, body)
+	var rr prompb.ReadRequest
+	if err != nil || rr.Unmarshal(raw) != nil || len(rr.Queries) == 0 {
+		return start, end
+	}
+	return rr.Queries[0].StartTimestampMs, rr.Queries[0].EndTimestampMs
+}
+
 // streamed says whether h is that of a STREAMED_XOR_CHUNKS answer.
 func streamed(h http.Header) bool {
 	return strings.HasPrefix(h.Get("Content-Type"), "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse")
 }
 
 // droppedRead is a streamed remote read answer with loss left out of its
-// first series, re-framed; or body unchanged where it cannot be read.
-func droppedRead(body []byte, loss Loss) []byte {
+// first series, re-framed; or body unchanged where it cannot be read. The
+// tail left out is the last sample inside the asked range [start, end]:
+// chunks reach past the range, and a sample beyond it is cut by the reader
+// anyway, so leaving one of those out would lose nothing.
+func droppedRead(body []byte, loss Loss, start, end int64) []byte {
 	r := remote.NewChunkedReader(bytes.NewReader(body), uint64(len(body)), nil)
 	var out bytes.Buffer
 	w := remote.NewChunkedWriter(&out, noFlush{})
@@ -49,7 +74,7 @@ func droppedRead(body []byte, loss Loss) []byte {
 			return body
 		}
 		if !done && len(res.ChunkedSeries) > 0 {
-			if done = dropFirst(&res, loss); done && len(res.ChunkedSeries) == 0 {
+			if done = dropFirst(&res, loss, start, end); done && len(res.ChunkedSeries) == 0 {
 				continue // a frame of nothing is no frame
 			}
 		}
@@ -64,43 +89,87 @@ func droppedRead(body []byte, loss Loss) []byte {
 }
 
 // dropFirst leaves loss out of res's first series, saying whether it did:
-// the series, or the last sample of its last chunk (XOR chunks only; the
+// the series, or its last sample in [start, end] (XOR chunks only; the
 // chunk itself where it holds that one sample alone).
-func dropFirst(res *prompb.ChunkedReadResponse, loss Loss) bool {
+func dropFirst(res *prompb.ChunkedReadResponse, loss Loss, start, end int64) bool {
 	if loss == Whole {
 		res.ChunkedSeries = res.ChunkedSeries[1:]
 		return true
 	}
 	cs := res.ChunkedSeries[0]
-	if len(cs.Chunks) == 0 {
-		return false
-	}
-	last := &cs.Chunks[len(cs.Chunks)-1]
-	c, err := chunkenc.FromData(chunkenc.EncXOR, last.Data)
-	if last.Type != prompb.Chunk_XOR || err != nil {
-		return false
-	}
-	n := c.NumSamples()
-	switch {
-	case n == 1 && len(cs.Chunks) > 1:
-		cs.Chunks = cs.Chunks[:len(cs.Chunks)-1]
+	for i := len(cs.Chunks) - 1; i >= 0; i-- {
+		if cs.Chunks[i].Type != prompb.Chunk_XOR {
+			return false
+		}
+		kept, dropped, ok := withoutLast(cs.Chunks[i].Data, start, end)
+		switch {
+		case !ok:
+			return false
+		case !dropped:
+			continue
+		case kept == nil:
+			cs.Chunks = slices.Delete(cs.Chunks, i, i+1)
+		default:
+			cs.Chunks[i].Data, cs.Chunks[i].MinTimeMs, cs.Chunks[i].MaxTimeMs = kept.Bytes(), kept.min, kept.max
+		}
 		return true
-	case n < 2:
-		return false
 	}
-	short := chunkenc.NewXORChunk()
+	return false
+}
+
+// shortChunk is an XOR chunk re-encoded without one sample.
+type shortChunk struct {
+	*chunkenc.XORChunk
+	min, max int64
+}
+
+// withoutLast re-encodes the XOR chunk data without its last sample in
+// [start, end]: dropped says whether it had one, kept is nil where that
+// was its only sample, and ok is false where the data does not decode.
+func withoutLast(data []byte, start, end int64) (kept *shortChunk, dropped, ok bool) {
+	c, err := chunkenc.FromData(chunkenc.EncXOR, data)
+	if err != nil {
+		return nil, false, false
+	}
+	var ts []int64
+	var vs []float64
+	it := c.Iterator(nil)
+	for it.Next() == chunkenc.ValFloat {
+		t, v := it.At()
+		ts, vs = append(ts, t), append(vs, v)
+	}
+	if it.Err() != nil {
+		return nil, false, false
+	}
+	k := -1
+	for i, t := range ts {
+		if t >= start && t <= end {
+			k = i
+		}
+	}
+	if k < 0 {
+		return nil, false, true
+	}
+	if len(ts) == 1 {
+		return nil, true, true
+	}
+	short := &shortChunk{XORChunk: chunkenc.NewXORChunk()}
 	app, err := short.Appender()
 	if err != nil {
-		return false
+		return nil, false, false
 	}
-	it := c.Iterator(nil)
-	for i := 0; i < n-1 && it.Next() == chunkenc.ValFloat; i++ {
-		t, v := it.At()
-		app.Append(0, t, v)
-		last.MaxTimeMs = t
+	first := true
+	for i := range ts {
+		if i == k {
+			continue
+		}
+		app.Append(0, ts[i], vs[i])
+		if first {
+			short.min, first = ts[i], false
+		}
+		short.max = ts[i]
 	}
-	last.Data = short.Bytes()
-	return true
+	return short, true, true
 }
 
 type noFlush struct{}
